@@ -1,0 +1,277 @@
+/**
+ * The order aggregate: placing an order, reading it with its timeline, and the one function that
+ * writes an order's status (`transition`), always beside its timeline entry.
+ */
+import { asc, eq, inArray } from 'drizzle-orm';
+import { ulid } from 'ulid';
+import { NotFoundError, UnprocessableError } from '../domain/errors.ts';
+import { compensationFor } from '../domain/compensation.ts';
+import { applyEvent, type OrderEvent, type OrderStatus } from '../domain/order-machine.ts';
+import { canMovePayment, type PaymentStatus } from '../domain/payment.ts';
+import { writeTx, type Db } from './client.ts';
+import { emit } from './outbox.ts';
+import {
+  idempotencyKeys,
+  orderEvents,
+  orderItems,
+  orders,
+  products,
+  type OrderEventRow,
+  type OrderItemRow,
+  type OrderRow,
+  type ShippingAddress,
+  type StockStatus,
+} from './schema.ts';
+
+export const CURRENCY = 'USD';
+
+export interface NewOrder {
+  customerId: string;
+  items: { sku: string; quantity: number }[];
+  paymentToken: string;
+  shippingAddress: ShippingAddress;
+}
+
+export interface OrderWithItems extends OrderRow {
+  items: OrderItemRow[];
+}
+
+export interface IdempotencyRequest {
+  key: string;
+  fingerprint: string;
+  ttlMs: number;
+}
+
+export type PlaceOrderResult =
+  | { replayed: false; order: OrderWithItems; statusCode: number; body: string }
+  | { replayed: true; orderId: string; statusCode: number; body: string };
+
+/**
+ * Places an order: prices come from the catalog, and the order, its first timeline entry, its
+ * OrderPlaced event and its idempotency key are written in one transaction.
+ * `render` turns the new order into the response body stored for replays.
+ */
+export function placeOrder(
+  db: Db,
+  input: NewOrder,
+  now: number,
+  render: (order: OrderWithItems) => string,
+  idempotency?: IdempotencyRequest,
+): PlaceOrderResult {
+  return writeTx(db, (tx) => {
+    if (idempotency) {
+      const seen = tx
+        .select()
+        .from(idempotencyKeys)
+        .where(eq(idempotencyKeys.key, idempotency.key))
+        .get();
+      if (seen && seen.expiresAt > now) {
+        if (seen.fingerprint !== idempotency.fingerprint) {
+          throw new UnprocessableError(
+            'This Idempotency-Key was already used with a different request body.',
+            [{ field: 'Idempotency-Key', message: 'reused with a different request' }],
+          );
+        }
+        return {
+          replayed: true,
+          orderId: seen.orderId,
+          statusCode: seen.statusCode,
+          body: seen.responseBody,
+        };
+      }
+      if (seen) tx.delete(idempotencyKeys).where(eq(idempotencyKeys.key, idempotency.key)).run();
+    }
+
+    const skus = [...new Set(input.items.map((i) => i.sku))];
+    const catalog = new Map(
+      tx
+        .select({ sku: products.sku, priceCents: products.priceCents })
+        .from(products)
+        .where(inArray(products.sku, skus))
+        .all()
+        .map((p) => [p.sku, p.priceCents]),
+    );
+    const unknown = input.items
+      .map((item, index) => ({ item, index }))
+      .filter(({ item }) => !catalog.has(item.sku))
+      .map(({ item, index }) => ({
+        field: `items.${index}.sku`,
+        message: `unknown SKU ${JSON.stringify(item.sku)}`,
+      }));
+    if (unknown.length > 0) throw new UnprocessableError('The order names unknown products.', unknown);
+
+    const id = `ord_${ulid(now)}`;
+    const items: OrderItemRow[] = input.items.map((item, line) => ({
+      orderId: id,
+      line,
+      sku: item.sku,
+      quantity: item.quantity,
+      unitPriceCents: catalog.get(item.sku)!,
+    }));
+    const totalCents = items.reduce((sum, i) => sum + i.unitPriceCents * i.quantity, 0);
+    const order: OrderRow = {
+      id,
+      status: 'CREATED',
+      paymentStatus: 'PENDING',
+      stockStatus: 'NONE',
+      reason: null,
+      customerId: input.customerId,
+      totalCents,
+      currency: CURRENCY,
+      paymentToken: input.paymentToken,
+      chargeId: null,
+      shippingAddress: input.shippingAddress,
+      trackingNumber: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    tx.insert(orders).values(order).run();
+    tx.insert(orderItems).values(items).run();
+    tx.insert(orderEvents)
+      .values({ orderId: id, type: 'OrderPlaced', fromStatus: null, toStatus: 'CREATED', at: now, data: { totalCents } })
+      .run();
+    emit(tx, id, 'OrderPlaced', now);
+
+    const created = { ...order, items };
+    const body = render(created);
+    if (idempotency) {
+      tx.insert(idempotencyKeys)
+        .values({
+          key: idempotency.key,
+          fingerprint: idempotency.fingerprint,
+          orderId: id,
+          statusCode: 201,
+          responseBody: body,
+          createdAt: now,
+          expiresAt: now + idempotency.ttlMs,
+        })
+        .run();
+    }
+    return { replayed: false, order: created, statusCode: 201, body };
+  });
+}
+
+export function findOrder(db: Db, id: string): OrderRow | undefined {
+  return db.select().from(orders).where(eq(orders.id, id)).get();
+}
+
+export function getOrder(db: Db, id: string): OrderWithItems {
+  const order = findOrder(db, id);
+  if (!order) throw new NotFoundError(`No order has the id ${JSON.stringify(id)}.`);
+  return { ...order, items: orderItemsOf(db, id) };
+}
+
+export function orderItemsOf(db: Db, id: string): OrderItemRow[] {
+  return db.select().from(orderItems).where(eq(orderItems.orderId, id)).orderBy(asc(orderItems.line)).all();
+}
+
+export function getTimeline(db: Db, id: string): OrderEventRow[] {
+  getOrder(db, id);
+  return db.select().from(orderEvents).where(eq(orderEvents.orderId, id)).orderBy(asc(orderEvents.id)).all();
+}
+
+export interface TransitionChanges {
+  paymentStatus?: PaymentStatus;
+  stockStatus?: StockStatus;
+  trackingNumber?: string;
+  chargeId?: string;
+  /** Extra detail kept on the timeline entry. */
+  data?: Record<string, unknown>;
+}
+
+/**
+ * Moves `order` by `event`, the only write of an order's status in the service. Writes the
+ * timeline entry, the event itself to the outbox and, when the order ends badly, the compensation
+ * it owes (domain/compensation.ts). Call inside a write transaction, after checking the order's
+ * current state.
+ */
+export function transition(
+  tx: Db,
+  order: OrderRow,
+  event: OrderEvent,
+  now: number,
+  changes: TransitionChanges = {},
+): OrderRow {
+  const result = applyEvent(order.status, event);
+  if (!result.ok) throw new Error(`order ${order.id}: ${result.refusal.message}`);
+  const compensation = compensationFor(order, event);
+  const paymentStatus = changes.paymentStatus ?? compensation.paymentStatus ?? order.paymentStatus;
+  if (paymentStatus !== order.paymentStatus) assertPaymentMove(order, paymentStatus);
+  const next: OrderRow = {
+    ...order,
+    status: result.to,
+    reason: result.reason ?? order.reason,
+    paymentStatus,
+    stockStatus: changes.stockStatus ?? order.stockStatus,
+    trackingNumber: changes.trackingNumber ?? order.trackingNumber,
+    chargeId: changes.chargeId ?? order.chargeId,
+    updatedAt: now,
+  };
+  tx.update(orders)
+    .set({
+      status: next.status,
+      reason: next.reason,
+      paymentStatus: next.paymentStatus,
+      stockStatus: next.stockStatus,
+      trackingNumber: next.trackingNumber,
+      chargeId: next.chargeId,
+      updatedAt: now,
+    })
+    .where(eq(orders.id, order.id))
+    .run();
+  appendTimeline(tx, order.id, event, result.from, result.to, now, changes.data);
+  emit(tx, order.id, event, now);
+  for (const request of compensation.requests) emit(tx, order.id, request, now);
+  return next;
+}
+
+/** Records a fact that does not move the status (a refund, a stock release) on the timeline. */
+export function recordFact(
+  tx: Db,
+  order: OrderRow,
+  type: string,
+  now: number,
+  changes: Omit<TransitionChanges, 'trackingNumber'> = {},
+): OrderRow {
+  if (changes.paymentStatus && changes.paymentStatus !== order.paymentStatus) {
+    assertPaymentMove(order, changes.paymentStatus);
+  }
+  const next: OrderRow = {
+    ...order,
+    paymentStatus: changes.paymentStatus ?? order.paymentStatus,
+    stockStatus: changes.stockStatus ?? order.stockStatus,
+    chargeId: changes.chargeId ?? order.chargeId,
+    updatedAt: now,
+  };
+  tx.update(orders)
+    .set({
+      paymentStatus: next.paymentStatus,
+      stockStatus: next.stockStatus,
+      chargeId: next.chargeId,
+      updatedAt: now,
+    })
+    .where(eq(orders.id, order.id))
+    .run();
+  appendTimeline(tx, order.id, type, order.status, order.status, now, changes.data);
+  return next;
+}
+
+function appendTimeline(
+  tx: Db,
+  orderId: string,
+  type: string,
+  from: OrderStatus,
+  to: OrderStatus,
+  at: number,
+  data: Record<string, unknown> | undefined,
+): void {
+  tx.insert(orderEvents)
+    .values({ orderId, type, fromStatus: from, toStatus: to, at, data: data ?? null })
+    .run();
+}
+
+function assertPaymentMove(order: OrderRow, to: PaymentStatus): void {
+  if (!canMovePayment(order.paymentStatus, to)) {
+    throw new Error(`order ${order.id}: payment cannot move from ${order.paymentStatus} to ${to}`);
+  }
+}

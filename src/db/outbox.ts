@@ -1,0 +1,74 @@
+/**
+ * The transactional outbox: events are written in the same transaction as the state change that
+ * causes them, and the relay (queues/relay.ts) moves them to the queues afterwards.
+ */
+import { and, asc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
+import type { OutboxEvent } from '../domain/events.ts';
+import type { Db } from './client.ts';
+import { outbox } from './schema.ts';
+
+export interface OutboxRow {
+  id: number;
+  orderId: string;
+  type: OutboxEvent;
+  createdAt: number;
+  runAt: number;
+}
+
+/** Writes an event to the outbox; call inside the transaction that causes it. */
+export function emit(
+  tx: Db,
+  orderId: string,
+  type: OutboxEvent,
+  now: number,
+  delayMs = 0,
+): void {
+  tx.insert(outbox).values({ orderId, type, createdAt: now, runAt: now + delayMs }).run();
+}
+
+/** The oldest events not yet handed to a queue. */
+export function pendingOutbox(db: Db, limit: number): OutboxRow[] {
+  return db
+    .select({
+      id: outbox.id,
+      orderId: outbox.orderId,
+      type: outbox.type,
+      createdAt: outbox.createdAt,
+      runAt: outbox.runAt,
+    })
+    .from(outbox)
+    .where(isNull(outbox.dispatchedAt))
+    .orderBy(asc(outbox.id))
+    .limit(limit)
+    .all() as OutboxRow[];
+}
+
+export function markDispatched(db: Db, ids: readonly number[], now: number): void {
+  if (ids.length === 0) return;
+  db.update(outbox)
+    .set({ dispatchedAt: now })
+    .where(and(inArray(outbox.id, [...ids]), isNull(outbox.dispatchedAt)))
+    .run();
+}
+
+/** Age in ms of the oldest undispatched event, or 0 when the outbox is drained. */
+export function outboxLagMs(db: Db, now: number): number {
+  const row = db
+    .select({ oldest: sql<number | null>`min(${outbox.createdAt})` })
+    .from(outbox)
+    .where(isNull(outbox.dispatchedAt))
+    .get();
+  return row?.oldest == null ? 0 : Math.max(0, now - row.oldest);
+}
+
+/** Deletes dispatched events older than `before`, so the table does not grow without end. */
+export function pruneOutbox(db: Db, before: number): number {
+  return db
+    .delete(outbox)
+    .where(and(lt(outbox.dispatchedAt, before), sql`${outbox.dispatchedAt} IS NOT NULL`))
+    .run().changes;
+}
+
+export function outboxRowsFor(db: Db, orderId: string) {
+  return db.select().from(outbox).where(eq(outbox.orderId, orderId)).orderBy(asc(outbox.id)).all();
+}

@@ -1,0 +1,106 @@
+/**
+ * The payment service's two halves around the gateway call: decide what to ask the gateway for
+ * (and move the order to PAYMENT_PENDING), then record what it answered. Each is one transaction;
+ * the gateway is called between them, never inside.
+ */
+import { isTerminal } from '../domain/order-machine.ts';
+import type { ChargeOutcome } from '../domain/ports.ts';
+import { writeTx, type Db } from './client.ts';
+import { findOrder, recordFact, transition } from './orders.ts';
+import { emit } from './outbox.ts';
+import type { OrderRow } from './schema.ts';
+
+export type PaymentPlan =
+  | { action: 'charge'; order: OrderRow }
+  | { action: 'void'; order: OrderRow }
+  | { action: 'none'; why: string };
+
+/** For an OrderPlaced job: request the payment, or find that it was already asked for. */
+export function planCharge(db: Db, orderId: string, now: number, timeoutMs: number): PaymentPlan {
+  return writeTx(db, (tx) => {
+    const order = findOrder(tx, orderId);
+    if (!order) return { action: 'none', why: 'order not found' };
+    if (order.status === 'CREATED') {
+      const pending = transition(tx, order, 'PaymentRequested', now);
+      emit(tx, orderId, 'PaymentTimeoutDue', now, timeoutMs);
+      return { action: 'charge', order: pending };
+    }
+    // A retry of a charge whose answer was lost: the gateway's key makes asking again safe.
+    if (order.status === 'PAYMENT_PENDING') return { action: 'charge', order };
+    return planVoidFor(order);
+  });
+}
+
+/** For a PaymentVoidRequested job: an order that ended while its charge was in flight. */
+export function planVoid(db: Db, orderId: string): PaymentPlan {
+  const order = findOrder(db, orderId);
+  if (!order) return { action: 'none', why: 'order not found' };
+  return planVoidFor(order);
+}
+
+function planVoidFor(order: OrderRow): PaymentPlan {
+  if (isTerminal(order.status) && order.paymentStatus === 'PENDING') return { action: 'void', order };
+  return { action: 'none', why: `order is ${order.status}, payment ${order.paymentStatus}` };
+}
+
+/**
+ * Records the gateway's answer. An answer for an order that has moved on (cancelled, timed out)
+ * still settles the payment: a capture it can no longer use is refunded, never kept.
+ */
+export function recordPaymentOutcome(
+  db: Db,
+  orderId: string,
+  outcome: ChargeOutcome,
+  now: number,
+): OrderRow | undefined {
+  return writeTx(db, (tx) => {
+    const order = findOrder(tx, orderId);
+    // Another job already settled this payment: the answer is the same, by the gateway's key.
+    if (!order || order.paymentStatus !== 'PENDING') return order;
+    const live = order.status === 'PAYMENT_PENDING';
+    switch (outcome.outcome) {
+      case 'captured':
+        if (live) {
+          return transition(tx, order, 'PaymentSucceeded', now, {
+            paymentStatus: 'CAPTURED',
+            chargeId: outcome.chargeId,
+            data: { chargeId: outcome.chargeId },
+          });
+        }
+        emit(tx, orderId, 'RefundRequested', now);
+        return recordFact(tx, order, 'PaymentCapturedLate', now, {
+          paymentStatus: 'REFUND_PENDING',
+          chargeId: outcome.chargeId,
+          data: { chargeId: outcome.chargeId },
+        });
+      case 'declined':
+        if (live) {
+          return transition(tx, order, 'PaymentFailed', now, {
+            paymentStatus: 'DECLINED',
+            data: { code: outcome.code },
+          });
+        }
+        return recordFact(tx, order, 'PaymentDeclined', now, {
+          paymentStatus: 'DECLINED',
+          data: { code: outcome.code },
+        });
+      case 'voided':
+        if (live) throw new Error(`order ${orderId}: the gateway voided a charge still in use`);
+        return recordFact(tx, order, 'PaymentVoided', now, { paymentStatus: 'VOIDED' });
+    }
+  });
+}
+
+export type TimeoutCheck = { due: true; order: OrderRow | undefined } | { due: false; dueAt: number };
+
+/** For a PaymentTimeoutDue job: fail an order whose gateway has not answered in time. */
+export function timeOutPayment(db: Db, orderId: string, now: number, timeoutMs: number): TimeoutCheck {
+  return writeTx(db, (tx) => {
+    const order = findOrder(tx, orderId);
+    if (!order || order.status !== 'PAYMENT_PENDING') return { due: true, order };
+    // updatedAt is when the order entered PAYMENT_PENDING: nothing else touches it there.
+    const dueAt = order.updatedAt + timeoutMs;
+    if (now < dueAt) return { due: false, dueAt };
+    return { due: true, order: transition(tx, order, 'PaymentTimedOut', now, { data: { timeoutMs } }) };
+  });
+}

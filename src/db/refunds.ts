@@ -1,0 +1,27 @@
+/**
+ * The refund service's two halves around the gateway call.
+ */
+import { writeTx, type Db } from './client.ts';
+import { findOrder, recordFact } from './orders.ts';
+import { emit } from './outbox.ts';
+import type { OrderRow } from './schema.ts';
+
+/** The order to refund, if it still waits for its refund. */
+export function planRefund(db: Db, orderId: string): (OrderRow & { chargeId: string }) | undefined {
+  const order = findOrder(db, orderId);
+  if (!order || order.paymentStatus !== 'REFUND_PENDING') return undefined;
+  if (!order.chargeId) throw new Error(`order ${orderId}: refund pending without a charge`);
+  return order as OrderRow & { chargeId: string };
+}
+
+export function recordRefund(db: Db, orderId: string, refundId: string, now: number): void {
+  writeTx(db, (tx) => {
+    const order = findOrder(tx, orderId);
+    if (!order || order.paymentStatus !== 'REFUND_PENDING') return;
+    recordFact(tx, order, 'RefundIssued', now, {
+      paymentStatus: 'REFUNDED',
+      data: { refundId, amountCents: order.totalCents },
+    });
+    emit(tx, orderId, 'RefundIssued', now);
+  });
+}

@@ -1,0 +1,228 @@
+/**
+ * The database schema: the source of truth for every order (DESIGN.md principle 1).
+ *
+ * Times are integer milliseconds since the epoch; money is integer cents. The sandbox_* tables are
+ * the simulated outside world's own ledgers, kept apart from ours so that tests can check our
+ * records against theirs.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  check,
+  index,
+  integer,
+  primaryKey,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from 'drizzle-orm/sqlite-core';
+import { ORDER_STATUSES, FAILURE_REASONS } from '../domain/order-machine.ts';
+import { PAYMENT_STATUSES } from '../domain/payment.ts';
+import { NOTIFICATION_KINDS } from '../domain/events.ts';
+
+export const STOCK_STATUSES = ['NONE', 'RESERVED', 'RELEASED', 'SHIPPED'] as const;
+export type StockStatus = (typeof STOCK_STATUSES)[number];
+
+export const products = sqliteTable(
+  'products',
+  {
+    sku: text('sku').primaryKey(),
+    name: text('name').notNull(),
+    priceCents: integer('price_cents').notNull(),
+    available: integer('available').notNull(),
+    reserved: integer('reserved').notNull().default(0),
+    shipped: integer('shipped').notNull().default(0),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [
+    check('products_available_non_negative', sql`${t.available} >= 0`),
+    check('products_reserved_non_negative', sql`${t.reserved} >= 0`),
+    check('products_shipped_non_negative', sql`${t.shipped} >= 0`),
+    check('products_price_non_negative', sql`${t.priceCents} >= 0`),
+  ],
+);
+
+export const orders = sqliteTable(
+  'orders',
+  {
+    id: text('id').primaryKey(),
+    status: text('status', { enum: ORDER_STATUSES }).notNull(),
+    paymentStatus: text('payment_status', { enum: PAYMENT_STATUSES }).notNull(),
+    stockStatus: text('stock_status', { enum: STOCK_STATUSES }).notNull().default('NONE'),
+    reason: text('reason', { enum: FAILURE_REASONS }),
+    customerId: text('customer_id').notNull(),
+    totalCents: integer('total_cents').notNull(),
+    currency: text('currency').notNull(),
+    paymentToken: text('payment_token').notNull(),
+    /** The gateway's id for the captured charge, kept so that a refund can name it. */
+    chargeId: text('charge_id'),
+    shippingAddress: text('shipping_address', { mode: 'json' })
+      .$type<ShippingAddress>()
+      .notNull(),
+    trackingNumber: text('tracking_number'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [
+    index('orders_status_updated_idx').on(t.status, t.updatedAt),
+    uniqueIndex('orders_tracking_number_idx').on(t.trackingNumber),
+  ],
+);
+
+export interface ShippingAddress {
+  name: string;
+  line1: string;
+  city: string;
+  postalCode: string;
+  country: string;
+}
+
+export const orderItems = sqliteTable(
+  'order_items',
+  {
+    orderId: text('order_id')
+      .notNull()
+      .references(() => orders.id),
+    line: integer('line').notNull(),
+    sku: text('sku')
+      .notNull()
+      .references(() => products.sku),
+    quantity: integer('quantity').notNull(),
+    unitPriceCents: integer('unit_price_cents').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orderId, t.line] })],
+);
+
+/** The order's timeline: append-only, one row per transition or side fact, oldest first by id. */
+export const orderEvents = sqliteTable(
+  'order_events',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    orderId: text('order_id')
+      .notNull()
+      .references(() => orders.id),
+    type: text('type').notNull(),
+    fromStatus: text('from_status', { enum: ORDER_STATUSES }),
+    toStatus: text('to_status', { enum: ORDER_STATUSES }).notNull(),
+    at: integer('at').notNull(),
+    data: text('data', { mode: 'json' }).$type<Record<string, unknown>>(),
+  },
+  (t) => [index('order_events_order_idx').on(t.orderId, t.id)],
+);
+
+/** Events committed with the state change that caused them, waiting for the relay. */
+export const outbox = sqliteTable(
+  'outbox',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    orderId: text('order_id').notNull(),
+    type: text('type').notNull(),
+    createdAt: integer('created_at').notNull(),
+    /** The job should not run before this time (a payment timeout check, for instance). */
+    runAt: integer('run_at').notNull(),
+    dispatchedAt: integer('dispatched_at'),
+  },
+  (t) => [index('outbox_pending_idx').on(t.id).where(sql`${t.dispatchedAt} IS NULL`)],
+);
+
+export const idempotencyKeys = sqliteTable('idempotency_keys', {
+  key: text('key').primaryKey(),
+  fingerprint: text('fingerprint').notNull(),
+  orderId: text('order_id')
+    .notNull()
+    .references(() => orders.id),
+  statusCode: integer('status_code').notNull(),
+  responseBody: text('response_body').notNull(),
+  createdAt: integer('created_at').notNull(),
+  expiresAt: integer('expires_at').notNull(),
+});
+
+/** The notifications we have sent, so that a job run twice does not send twice. */
+export const sentNotifications = sqliteTable(
+  'sent_notifications',
+  {
+    orderId: text('order_id')
+      .notNull()
+      .references(() => orders.id),
+    kind: text('kind', { enum: NOTIFICATION_KINDS }).notNull(),
+    sentAt: integer('sent_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orderId, t.kind] })],
+);
+
+// ---- The simulated outside world's ledgers ----
+
+/** One row per payment idempotency key: what the gateway decided for it. */
+export const sandboxPaymentIntents = sqliteTable('sandbox_payment_intents', {
+  idempotencyKey: text('idempotency_key').primaryKey(),
+  orderId: text('order_id').notNull(),
+  amountCents: integer('amount_cents').notNull(),
+  outcome: text('outcome', { enum: ['captured', 'declined', 'voided', 'pending'] }).notNull(),
+  attempts: integer('attempts').notNull(),
+  chargeId: text('charge_id'),
+  declineCode: text('decline_code'),
+  createdAt: integer('created_at').notNull(),
+});
+
+export const sandboxCharges = sqliteTable(
+  'sandbox_charges',
+  {
+    id: text('id').primaryKey(),
+    idempotencyKey: text('idempotency_key').notNull(),
+    orderId: text('order_id').notNull(),
+    amountCents: integer('amount_cents').notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('sandbox_charges_key_idx').on(t.idempotencyKey),
+    index('sandbox_charges_order_idx').on(t.orderId),
+  ],
+);
+
+export const sandboxRefunds = sqliteTable(
+  'sandbox_refunds',
+  {
+    id: text('id').primaryKey(),
+    idempotencyKey: text('idempotency_key').notNull(),
+    orderId: text('order_id').notNull(),
+    chargeId: text('charge_id').notNull(),
+    amountCents: integer('amount_cents').notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('sandbox_refunds_key_idx').on(t.idempotencyKey),
+    index('sandbox_refunds_order_idx').on(t.orderId),
+  ],
+);
+
+export const sandboxShipments = sqliteTable(
+  'sandbox_shipments',
+  {
+    orderId: text('order_id').primaryKey(),
+    trackingNumber: text('tracking_number').notNull(),
+    status: text('status', { enum: ['created', 'cancelled'] }).notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('sandbox_shipments_tracking_idx').on(t.trackingNumber)],
+);
+
+export const sandboxNotifications = sqliteTable(
+  'sandbox_notifications',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    idempotencyKey: text('idempotency_key').notNull(),
+    orderId: text('order_id').notNull(),
+    kind: text('kind').notNull(),
+    channel: text('channel').notNull(),
+    recipient: text('recipient').notNull(),
+    sentAt: integer('sent_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('sandbox_notifications_key_idx').on(t.idempotencyKey),
+    index('sandbox_notifications_order_idx').on(t.orderId),
+  ],
+);
+
+export type OrderRow = typeof orders.$inferSelect;
+export type OrderItemRow = typeof orderItems.$inferSelect;
+export type ProductRow = typeof products.$inferSelect;
+export type OrderEventRow = typeof orderEvents.$inferSelect;

@@ -1,0 +1,51 @@
+/**
+ * The shipping service's two halves around the carrier call, and delivery from the carrier's
+ * webhook.
+ */
+import { eq } from 'drizzle-orm';
+import { ConflictError, NotFoundError } from '../domain/errors.ts';
+import { writeTx, type Db } from './client.ts';
+import { findOrder, transition } from './orders.ts';
+import { orders, type OrderRow } from './schema.ts';
+import { shipReservedStock } from './stock.ts';
+
+/** The order to ship, if it is still waiting for its shipment. */
+export function planShipment(db: Db, orderId: string): OrderRow | undefined {
+  const order = findOrder(db, orderId);
+  return order?.status === 'AWAITING_SHIPMENT' ? order : undefined;
+}
+
+export type ShipmentResult = 'shipped' | 'order_ended' | 'skipped';
+
+/**
+ * Records the carrier's shipment. When the order was cancelled while the carrier worked, the
+ * answer is 'order_ended' and the caller cancels the shipment at the carrier.
+ */
+export function recordShipment(db: Db, orderId: string, trackingNumber: string, now: number): ShipmentResult {
+  return writeTx(db, (tx) => {
+    const order = findOrder(tx, orderId);
+    if (!order) return 'skipped';
+    if (order.status === 'AWAITING_SHIPMENT') {
+      shipReservedStock(tx, order);
+      transition(tx, order, 'ShipmentCreated', now, {
+        stockStatus: 'SHIPPED',
+        trackingNumber,
+        data: { trackingNumber },
+      });
+      return 'shipped';
+    }
+    if (order.status === 'CANCELLED' || order.status === 'FAILED') return 'order_ended';
+    return 'skipped';
+  });
+}
+
+/** The carrier says the parcel arrived. Idempotent: a repeated webhook answers the same order. */
+export function markDelivered(db: Db, trackingNumber: string, now: number): OrderRow {
+  return writeTx(db, (tx) => {
+    const order = tx.select().from(orders).where(eq(orders.trackingNumber, trackingNumber)).get();
+    if (!order) throw new NotFoundError(`No shipment has the tracking number ${JSON.stringify(trackingNumber)}.`);
+    if (order.status === 'COMPLETED') return order;
+    if (order.status !== 'SHIPPED') throw new ConflictError(`The order is ${order.status}; it cannot be delivered.`);
+    return transition(tx, order, 'Delivered', now, { data: { trackingNumber } });
+  });
+}

@@ -1,0 +1,108 @@
+/**
+ * The catalog and its stock. Stock is conserved per SKU (available + reserved + shipped never
+ * changes but through the catalog), and every move is a conditional update, so that no
+ * interleaving of workers can take `available` below zero.
+ */
+import { asc, eq, sql } from 'drizzle-orm';
+import { writeTx, type Db } from './client.ts';
+import { findOrder, orderItemsOf, recordFact, transition } from './orders.ts';
+import { products, type OrderItemRow, type OrderRow, type ProductRow } from './schema.ts';
+
+export interface ProductInput {
+  sku: string;
+  name: string;
+  priceCents: number;
+  /** Units available for sale. */
+  stock: number;
+}
+
+/** Creates or updates a product; `stock` sets the units available for sale. */
+export function upsertProduct(db: Db, input: ProductInput, now: number): { product: ProductRow; created: boolean } {
+  return writeTx(db, (tx) => {
+    const existing = tx.select().from(products).where(eq(products.sku, input.sku)).get();
+    tx.insert(products)
+      .values({ sku: input.sku, name: input.name, priceCents: input.priceCents, available: input.stock, updatedAt: now })
+      .onConflictDoUpdate({
+        target: products.sku,
+        set: { name: input.name, priceCents: input.priceCents, available: input.stock, updatedAt: now },
+      })
+      .run();
+    const product = tx.select().from(products).where(eq(products.sku, input.sku)).get()!;
+    return { product, created: existing === undefined };
+  });
+}
+
+export function listProducts(db: Db): ProductRow[] {
+  return db.select().from(products).orderBy(asc(products.sku)).all();
+}
+
+class Shortage extends Error {
+  constructor(readonly sku: string) {
+    super(`not enough ${sku}`);
+  }
+}
+
+export type ReserveResult = 'reserved' | 'out_of_stock' | 'skipped';
+
+/**
+ * For a PaymentSucceeded job: reserve every line of a PAID order, or none of them. All lines are
+ * taken in one savepoint; one short line rolls the others back and fails the order.
+ */
+export function reserveStock(db: Db, orderId: string, now: number): ReserveResult {
+  return writeTx(db, (tx) => {
+    const order = findOrder(tx, orderId);
+    if (!order || order.status !== 'PAID') return 'skipped';
+    const items = orderItemsOf(tx, orderId);
+    try {
+      tx.transaction((sp) => {
+        for (const item of items) {
+          const { changes } = sp
+            .update(products)
+            .set({
+              available: sql`${products.available} - ${item.quantity}`,
+              reserved: sql`${products.reserved} + ${item.quantity}`,
+            })
+            .where(sql`${products.sku} = ${item.sku} AND ${products.available} >= ${item.quantity}`)
+            .run();
+          if (changes === 0) throw new Shortage(item.sku);
+        }
+      });
+    } catch (error) {
+      if (!(error instanceof Shortage)) throw error;
+      transition(tx, order, 'InventoryReservationFailed', now, { data: { sku: error.sku } });
+      return 'out_of_stock';
+    }
+    transition(tx, order, 'InventoryReserved', now, { stockStatus: 'RESERVED' });
+    return 'reserved';
+  });
+}
+
+/** For a StockReleaseRequested job: give a cancelled order's reserved units back to sale. */
+export function releaseStock(db: Db, orderId: string, now: number): boolean {
+  return writeTx(db, (tx) => {
+    const order = findOrder(tx, orderId);
+    if (!order || order.stockStatus !== 'RESERVED' || order.status !== 'CANCELLED') return false;
+    moveReserved(tx, orderItemsOf(tx, orderId), 'available');
+    recordFact(tx, order, 'StockReleased', now, { stockStatus: 'RELEASED' });
+    return true;
+  });
+}
+
+/** Reserved units leave the warehouse with the shipment; call in the shipment's transaction. */
+export function shipReservedStock(tx: Db, order: OrderRow): void {
+  if (order.stockStatus !== 'RESERVED') throw new Error(`order ${order.id}: no reserved stock to ship`);
+  moveReserved(tx, orderItemsOf(tx, order.id), 'shipped');
+}
+
+function moveReserved(tx: Db, items: OrderItemRow[], to: 'available' | 'shipped'): void {
+  const target = to === 'available' ? products.available : products.shipped;
+  for (const item of items) {
+    tx.update(products)
+      .set({
+        reserved: sql`${products.reserved} - ${item.quantity}`,
+        [to]: sql`${target} + ${item.quantity}`,
+      })
+      .where(eq(products.sku, item.sku))
+      .run();
+  }
+}
