@@ -1,0 +1,25 @@
+/**
+ * The refund service: refunds the full amount of an order whose payment waits for its refund,
+ * once, keyed by order at the gateway.
+ */
+import type { Db } from '../db/client.ts';
+import { planRefund, recordRefund } from '../db/refunds.ts';
+import type { PaymentGateway } from '../domain/ports.ts';
+import { parsePayload, unknownJob, type Processor } from './job.ts';
+
+export function refundProcessor(deps: { db: Db; gateway: PaymentGateway; now: () => number }): Processor {
+  return async (job) => {
+    if (job.name !== 'RefundRequested') return unknownJob(job);
+    const { orderId } = parsePayload(job);
+    const order = planRefund(deps.db, orderId);
+    if (!order) return 'nothing to refund';
+    const { refundId } = await deps.gateway.refund({
+      idempotencyKey: `refund-${orderId}`,
+      orderId,
+      chargeId: order.chargeId,
+      amountCents: order.totalCents,
+    });
+    recordRefund(deps.db, orderId, refundId, deps.now());
+    return `refunded ${refundId}`;
+  };
+}

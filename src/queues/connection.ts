@@ -1,0 +1,58 @@
+/**
+ * Redis connections for the queues. Producers fail fast while Redis is away (the outbox keeps the
+ * events and the relay tries again); workers wait and reconnect by themselves.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+const reconnect: RedisOptions = {
+  // Keep trying for as long as the process lives: Redis restarts are routine, not fatal.
+  retryStrategy: (times) => Math.min(50 * times, 2_000),
+  lazyConnect: false,
+};
+
+/** For Queue instances and the relay: commands fail at once while disconnected. */
+export function createProducerConnection(url: string): Redis {
+  return new Redis(url, {
+    ...reconnect,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectionName: 'orders-producer',
+  });
+}
+
+/** For workers: BullMQ's blocking commands need maxRetriesPerRequest null. */
+export function createWorkerConnection(url: string): Redis {
+  return new Redis(url, {
+    ...reconnect,
+    maxRetriesPerRequest: null,
+    connectionName: 'orders-worker',
+  });
+}
+
+/** Answers whether a Redis server answers PING at `url` within `timeoutMs`. */
+export async function redisAnswers(url: string, timeoutMs = 1_000): Promise<boolean> {
+  const probe = new Redis(url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: timeoutMs,
+  });
+  probe.on('error', () => {});
+  try {
+    await probe.connect();
+    return (await probe.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}
+
+/** Redis's eviction policy; anything but noeviction can silently drop job keys. */
+export async function maxmemoryPolicy(connection: Redis): Promise<string | undefined> {
+  const reply = (await connection.config('GET', 'maxmemory-policy')) as string[];
+  return reply[1];
+}

@@ -1,0 +1,40 @@
+/**
+ * A simulated carrier: one shipment per order, with a tracking number. Delivery comes back later
+ * through the signed carrier webhook (api/webhooks.ts).
+ */
+import { randomInt } from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import { writeTx, type Db } from '../db/client.ts';
+import { sandboxShipments } from '../db/schema.ts';
+import type { Carrier } from '../domain/ports.ts';
+
+export class SandboxCarrier implements Carrier {
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async createShipment(request: { orderId: string }): Promise<{ trackingNumber: string }> {
+    return writeTx(this.db, (tx) => {
+      const existing = tx
+        .select()
+        .from(sandboxShipments)
+        .where(eq(sandboxShipments.orderId, request.orderId))
+        .get();
+      if (existing) return { trackingNumber: existing.trackingNumber };
+      const trackingNumber = `TRK${randomInt(1e9, 1e10)}${randomInt(1e3, 1e4)}`;
+      tx.insert(sandboxShipments)
+        .values({ orderId: request.orderId, trackingNumber, status: 'created', createdAt: this.now() })
+        .run();
+      return { trackingNumber };
+    });
+  }
+
+  async cancelShipment(request: { orderId: string }): Promise<void> {
+    this.db
+      .update(sandboxShipments)
+      .set({ status: 'cancelled' })
+      .where(eq(sandboxShipments.orderId, request.orderId))
+      .run();
+  }
+}

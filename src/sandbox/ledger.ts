@@ -1,0 +1,34 @@
+/**
+ * Read access to the simulated outside world's own records, for the admin API and the tests.
+ */
+import { asc, eq } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import { sandboxCharges, sandboxNotifications, sandboxRefunds } from '../db/schema.ts';
+
+export function sandboxPayments(db: Db, orderId?: string) {
+  const chargeRows = db
+    .select({ id: sandboxCharges.id, orderId: sandboxCharges.orderId, amountCents: sandboxCharges.amountCents })
+    .from(sandboxCharges);
+  const refundRows = db
+    .select({ id: sandboxRefunds.id, orderId: sandboxRefunds.orderId, amountCents: sandboxRefunds.amountCents })
+    .from(sandboxRefunds);
+  return {
+    charges: (orderId ? chargeRows.where(eq(sandboxCharges.orderId, orderId)) : chargeRows)
+      .orderBy(asc(sandboxCharges.createdAt))
+      .all(),
+    refunds: (orderId ? refundRows.where(eq(sandboxRefunds.orderId, orderId)) : refundRows)
+      .orderBy(asc(sandboxRefunds.createdAt))
+      .all(),
+  };
+}
+
+export function sandboxMessages(db: Db, orderId?: string) {
+  const rows = db
+    .select({ orderId: sandboxNotifications.orderId, kind: sandboxNotifications.kind, channel: sandboxNotifications.channel })
+    .from(sandboxNotifications);
+  return {
+    messages: (orderId ? rows.where(eq(sandboxNotifications.orderId, orderId)) : rows)
+      .orderBy(asc(sandboxNotifications.id))
+      .all(),
+  };
+}

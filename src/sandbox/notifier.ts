@@ -1,0 +1,30 @@
+/**
+ * A simulated notifier: records every message it sends (channel, kind, order) and logs it. A
+ * message whose idempotency key was seen before is not sent again.
+ */
+import type { Logger } from 'pino';
+import type { Db } from '../db/client.ts';
+import { sandboxNotifications } from '../db/schema.ts';
+import type { Notifier } from '../domain/ports.ts';
+
+export class SandboxNotifier implements Notifier {
+  constructor(
+    private readonly db: Db,
+    private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async send(message: Parameters<Notifier['send']>[0]): Promise<void> {
+    const { changes } = this.db
+      .insert(sandboxNotifications)
+      .values({ ...message, sentAt: this.now() })
+      .onConflictDoNothing({ target: sandboxNotifications.idempotencyKey })
+      .run();
+    if (changes > 0) {
+      this.logger.info(
+        { orderId: message.orderId, kind: message.kind, channel: message.channel, recipient: message.recipient },
+        'notification sent',
+      );
+    }
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * A simulated payment gateway that behaves like a real provider: charges and refunds are
+ * deduplicated by idempotency key and kept in its own ledger (sandbox_* tables).
+ *
+ * Test tokens choose the outcome: `tok_visa` succeeds, `tok_chargeDeclined` is declined,
+ * `tok_flaky` fails transiently twice and then succeeds, `tok_slow` captures at once but answers
+ * only after the payment timeout. Any other token is declined as invalid.
+ */
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { eq } from 'drizzle-orm';
+import { writeTx, type Db } from '../db/client.ts';
+import { sandboxCharges, sandboxPaymentIntents, sandboxRefunds } from '../db/schema.ts';
+import {
+  TransientGatewayError,
+  type ChargeOutcome,
+  type ChargeRequest,
+  type PaymentGateway,
+  type RefundRequest,
+} from '../domain/ports.ts';
+
+export interface SandboxPaymentOptions {
+  /** Added to every answer. */
+  latencyMs: number;
+  /** How late `tok_slow` answers. */
+  slowAnswerMs: number;
+  now?: () => number;
+}
+
+const FLAKY_FAILURES = 2;
+
+type Decision = ChargeOutcome | { outcome: 'transient' };
+
+export class SandboxPaymentGateway implements PaymentGateway {
+  private readonly now: () => number;
+
+  constructor(
+    private readonly db: Db,
+    private readonly options: SandboxPaymentOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async charge(request: ChargeRequest): Promise<ChargeOutcome> {
+    await this.latency();
+    const decision = writeTx(this.db, (tx) => this.decide(tx, request));
+    if (request.token === 'tok_slow' && decision.outcome === 'captured') {
+      await sleep(this.options.slowAnswerMs);
+    }
+    if (decision.outcome === 'transient') {
+      throw new TransientGatewayError('payment gateway unavailable, try again');
+    }
+    return decision;
+  }
+
+  async void(request: { idempotencyKey: string; orderId: string }): Promise<ChargeOutcome> {
+    await this.latency();
+    return writeTx(this.db, (tx) => {
+      const intent = tx
+        .select()
+        .from(sandboxPaymentIntents)
+        .where(eq(sandboxPaymentIntents.idempotencyKey, request.idempotencyKey))
+        .get();
+      if (!intent) {
+        tx.insert(sandboxPaymentIntents)
+          .values({
+            idempotencyKey: request.idempotencyKey,
+            orderId: request.orderId,
+            amountCents: 0,
+            outcome: 'voided',
+            attempts: 0,
+            createdAt: this.now(),
+          })
+          .run();
+        return { outcome: 'voided' };
+      }
+      if (intent.outcome === 'pending') {
+        tx.update(sandboxPaymentIntents)
+          .set({ outcome: 'voided' })
+          .where(eq(sandboxPaymentIntents.idempotencyKey, request.idempotencyKey))
+          .run();
+        return { outcome: 'voided' };
+      }
+      return toOutcome(intent);
+    });
+  }
+
+  async refund(request: RefundRequest): Promise<{ refundId: string }> {
+    await this.latency();
+    return writeTx(this.db, (tx) => {
+      const existing = tx
+        .select()
+        .from(sandboxRefunds)
+        .where(eq(sandboxRefunds.idempotencyKey, request.idempotencyKey))
+        .get();
+      if (existing) return { refundId: existing.id };
+      const charge = tx.select().from(sandboxCharges).where(eq(sandboxCharges.id, request.chargeId)).get();
+      if (!charge) throw new Error(`sandbox gateway: no charge ${request.chargeId} to refund`);
+      if (request.amountCents > charge.amountCents) {
+        throw new Error(`sandbox gateway: refund of ${request.amountCents} exceeds charge ${charge.amountCents}`);
+      }
+      const refundId = `re_${randomBytes(8).toString('hex')}`;
+      tx.insert(sandboxRefunds)
+        .values({
+          id: refundId,
+          idempotencyKey: request.idempotencyKey,
+          orderId: request.orderId,
+          chargeId: charge.id,
+          amountCents: request.amountCents,
+          createdAt: this.now(),
+        })
+        .run();
+      return { refundId };
+    });
+  }
+
+  private decide(tx: Db, request: ChargeRequest): Decision {
+    const intent = tx
+      .select()
+      .from(sandboxPaymentIntents)
+      .where(eq(sandboxPaymentIntents.idempotencyKey, request.idempotencyKey))
+      .get();
+    if (intent && intent.outcome !== 'pending') return toOutcome(intent);
+
+    const attempts = (intent?.attempts ?? 0) + 1;
+    let outcome: ChargeOutcome | { outcome: 'pending' };
+    if (request.token === 'tok_flaky' && attempts <= FLAKY_FAILURES) outcome = { outcome: 'pending' };
+    else if (request.token === 'tok_visa' || request.token === 'tok_slow' || request.token === 'tok_flaky') {
+      outcome = { outcome: 'captured', chargeId: this.capture(tx, request) };
+    } else if (request.token === 'tok_chargeDeclined') outcome = { outcome: 'declined', code: 'card_declined' };
+    else outcome = { outcome: 'declined', code: 'invalid_token' };
+
+    const row = {
+      idempotencyKey: request.idempotencyKey,
+      orderId: request.orderId,
+      amountCents: request.amountCents,
+      outcome: outcome.outcome,
+      attempts,
+      chargeId: outcome.outcome === 'captured' ? outcome.chargeId : null,
+      declineCode: outcome.outcome === 'declined' ? outcome.code : null,
+      createdAt: this.now(),
+    };
+    tx.insert(sandboxPaymentIntents)
+      .values(row)
+      .onConflictDoUpdate({ target: sandboxPaymentIntents.idempotencyKey, set: row })
+      .run();
+    return outcome.outcome === 'pending' ? { outcome: 'transient' } : outcome;
+  }
+
+  private capture(tx: Db, request: ChargeRequest): string {
+    const id = `ch_${randomBytes(8).toString('hex')}`;
+    tx.insert(sandboxCharges)
+      .values({
+        id,
+        idempotencyKey: request.idempotencyKey,
+        orderId: request.orderId,
+        amountCents: request.amountCents,
+        createdAt: this.now(),
+      })
+      .run();
+    return id;
+  }
+
+  private async latency(): Promise<void> {
+    if (this.options.latencyMs > 0) await sleep(this.options.latencyMs);
+  }
+}
+
+function toOutcome(intent: typeof sandboxPaymentIntents.$inferSelect): ChargeOutcome {
+  switch (intent.outcome) {
+    case 'captured':
+      return { outcome: 'captured', chargeId: intent.chargeId! };
+    case 'declined':
+      return { outcome: 'declined', code: intent.declineCode ?? 'card_declined' };
+    default:
+      return { outcome: 'voided' };
+  }
+}
