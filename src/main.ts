@@ -1,0 +1,85 @@
+/**
+ * Entry point: reads the config, finds or starts Redis, runs the API and/or the workers as ROLE
+ * says, and shuts down gracefully on SIGTERM/SIGINT (a second signal exits at once).
+ */
+import { dirname, join } from 'node:path';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { DEFAULT_REDIS_URL, redisAnswers } from './queues/connection.ts';
+import { redisServerOnPath, startManagedRedis, type ManagedRedis } from './queues/managed-redis.ts';
+import { startService } from './service.ts';
+
+async function findRedis(config: Config, logger: Logger): Promise<{ url: string; managed?: ManagedRedis }> {
+  if (config.redisUrl) return { url: config.redisUrl };
+  if (await redisAnswers(DEFAULT_REDIS_URL)) return { url: DEFAULT_REDIS_URL };
+  if (!redisServerOnPath()) {
+    throw new ConfigError(
+      'no Redis answers on 127.0.0.1:6379 and redis-server is not on the PATH: install Redis (apt-get install redis-server, brew install redis) or set REDIS_URL',
+    );
+  }
+  const managed = await startManagedRedis(join(dirname(config.databasePath), 'redis'));
+  logger.info({ url: managed.url }, 'started a managed redis-server');
+  return { url: managed.url, managed };
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel);
+
+  let redis: { url: string; managed?: ManagedRedis };
+  try {
+    redis = await findRedis(config, logger);
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exit(1);
+  }
+
+  const service = await startService(config, redis.url, logger);
+  logger.info(
+    { role: config.role, port: service.port, redis: redis.url, database: config.databasePath },
+    service.port ? `order service listening on http://localhost:${service.port}` : 'order workers running',
+  );
+  if (config.adminTokenGenerated && config.role !== 'worker') {
+    logger.warn({ adminToken: config.adminToken }, 'ADMIN_TOKEN was not set; generated one for this run');
+  }
+  if (config.webhookSecretGenerated && config.role !== 'worker') {
+    logger.warn({ webhookSecret: config.webhookSecret }, 'WEBHOOK_SECRET was not set; generated one for this run');
+  }
+
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing active jobs');
+    service
+      .stop()
+      .then(() => redis.managed?.stop())
+      .then(() => {
+        logger.info('stopped cleanly');
+        process.exit(0);
+      })
+      .catch((error) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+main().catch((error) => {
+  process.stderr.write(`order service failed to start: ${(error as Error).stack ?? error}\n`);
+  process.exit(1);
+});

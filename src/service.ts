@@ -1,0 +1,116 @@
+/**
+ * Assembles a running service from a config: database, Redis, queues, relay, and the API and/or
+ * workers the role asks for. main.ts runs it under signals; tests start it on their own Redis.
+ */
+import { serve, type ServerType } from '@hono/node-server';
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import { closeDatabase, openDatabase, type Db } from './db/client.ts';
+import { startWorkers, type Workers } from './processors/workers.ts';
+import { createProducerConnection, createWorkerConnection, maxmemoryPolicy } from './queues/connection.ts';
+import { closeQueues, createQueues, type Queues } from './queues/queues.ts';
+import { OutboxRelay } from './queues/relay.ts';
+import { SandboxCarrier } from './sandbox/carrier.ts';
+import { SandboxNotifier } from './sandbox/notifier.ts';
+import { SandboxPaymentGateway } from './sandbox/payment-gateway.ts';
+import { createApp } from './server.ts';
+
+export interface RunningService {
+  db: Db;
+  queues: Queues;
+  relay: OutboxRelay;
+  /** The bound port when the API runs, else undefined. */
+  port: number | undefined;
+  stop(): Promise<void>;
+}
+
+/** How much later than the payment timeout `tok_slow` answers. */
+const SLOW_ANSWER_MARGIN_MS = 500;
+
+export async function startService(config: Config, redisUrl: string, logger: Logger): Promise<RunningService> {
+  const db = openDatabase(config.databasePath);
+  const producer = createProducerConnection(redisUrl);
+  producer.on('error', () => {}); // reported by the relay and /readyz; ioredis reconnects itself
+  const queues = createQueues(producer, {
+    prefix: config.queuePrefix,
+    attempts: config.jobAttempts,
+    backoffMs: config.jobBackoffMs,
+  });
+  const relay = new OutboxRelay(db, queues, logger.child({ component: 'relay' }), { sweepMs: config.relaySweepMs });
+  void warnOnEvictionPolicy(producer, logger);
+
+  let workers: Workers | undefined;
+  let workerConnection: ReturnType<typeof createWorkerConnection> | undefined;
+  if (config.role !== 'api') {
+    workerConnection = createWorkerConnection(redisUrl);
+    workerConnection.on('error', () => {});
+    workers = startWorkers({
+      db,
+      connection: workerConnection,
+      gateway: new SandboxPaymentGateway(db, {
+        latencyMs: config.paymentLatencyMs,
+        slowAnswerMs: config.paymentTimeoutMs + SLOW_ANSWER_MARGIN_MS,
+      }),
+      carrier: new SandboxCarrier(db),
+      notifier: new SandboxNotifier(db, logger.child({ component: 'notifier' })),
+      logger,
+      onJobDone: () => relay.kick(),
+      prefix: config.queuePrefix,
+      concurrency: config.workerConcurrency,
+      paymentTimeoutMs: config.paymentTimeoutMs,
+    });
+  }
+
+  let server: ServerType | undefined;
+  let port: number | undefined;
+  if (config.role !== 'worker') {
+    const app = createApp({
+      db,
+      logger,
+      adminToken: config.adminToken,
+      webhookSecret: config.webhookSecret,
+      idempotencyTtlMs: config.idempotencyTtlMs,
+      onCommit: () => relay.kick(),
+      redis: producer,
+    });
+    port = await new Promise<number>((resolve, reject) => {
+      server = serve({ fetch: app.fetch, port: config.port, hostname: '0.0.0.0' }, (info) => resolve(info.port));
+      server.once('error', reject);
+    });
+  }
+  relay.start();
+
+  return {
+    db,
+    queues,
+    relay,
+    port,
+    async stop() {
+      // Stop taking work first, then let what is running finish, then move what it wrote.
+      if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
+      await workers?.close();
+      await relay.stop();
+      await relay.flush().catch((err) => logger.warn({ err }, 'outbox not flushed; the next start will send it'));
+      await closeQueues(queues);
+      await Promise.allSettled([producer.quit(), workerConnection?.quit()]);
+      closeDatabase(db);
+    },
+  };
+}
+
+async function warnOnEvictionPolicy(connection: ReturnType<typeof createProducerConnection>, logger: Logger) {
+  try {
+    await new Promise<void>((resolve) =>
+      connection.status === 'ready' ? resolve() : connection.once('ready', () => resolve()),
+    );
+    const policy = await maxmemoryPolicy(connection);
+    if (policy && policy !== 'noeviction') {
+      logger.warn(
+        { policy },
+        `Redis maxmemory-policy is ${policy}: evicted job keys are lost jobs; set it to noeviction`,
+      );
+    }
+  } catch (err) {
+    logger.debug({ err }, 'could not read Redis maxmemory-policy');
+  }
+}
