@@ -1,0 +1,225 @@
+/**
+ * Builds the real service for a test: its own SQLite file and queue prefix on the run's private
+ * Redis, the API on a real port, and workers for the services the test asks for (all of them by
+ * default), so that a test can hold an order in a chosen state by leaving a service stopped.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { inject } from 'vitest';
+import { loadConfig, type Config } from '../../src/config.ts';
+import type { Db } from '../../src/db/client.ts';
+import { createLogger } from '../../src/logger.ts';
+import { startWorkers, type Workers } from '../../src/processors/workers.ts';
+import { createWorkerConnection } from '../../src/queues/connection.ts';
+import { QUEUE_NAMES, type QueueName } from '../../src/queues/routing.ts';
+import { SandboxCarrier } from '../../src/sandbox/carrier.ts';
+import { SandboxNotifier } from '../../src/sandbox/notifier.ts';
+import { SandboxPaymentGateway } from '../../src/sandbox/payment-gateway.ts';
+import { startService, type RunningService } from '../../src/service.ts';
+import { signBody } from '../../src/api/webhooks.ts';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+export const WEBHOOK_SECRET = 'test-webhook-secret-0123456789';
+
+export interface HarnessOptions {
+  /** Services to run workers for at start; [] starts none. */
+  queues?: readonly QueueName[];
+  env?: Record<string, string>;
+  redisUrl?: string;
+}
+
+export interface OrderJson {
+  id: string;
+  status: string;
+  paymentStatus?: string;
+  payment: { status: string };
+  shipment: { trackingNumber: string } | null;
+  reason: string | null;
+  totalCents: number;
+  items: { sku: string; quantity: number; unitPriceCents: number }[];
+  [key: string]: unknown;
+}
+
+export const ADDRESS = { name: 'Ada Lovelace', line1: '12 Analytical Row', city: 'London', postalCode: 'N1 9GU', country: 'GB' };
+
+export function orderBody(token = 'tok_visa', items = [{ sku: 'SKU-1', quantity: 1 }], customerId = 'cus_1') {
+  return { customerId, items, payment: { token }, shippingAddress: ADDRESS };
+}
+
+export class Harness {
+  readonly base: string;
+  private readonly extraWorkers: Workers[] = [];
+  private readonly connections: ReturnType<typeof createWorkerConnection>[] = [];
+
+  private constructor(
+    readonly config: Config,
+    readonly service: RunningService,
+    readonly redisUrl: string,
+    private readonly dir: string,
+  ) {
+    this.base = `http://127.0.0.1:${service.port}`;
+  }
+
+  static async start(options: HarnessOptions = {}): Promise<Harness> {
+    const dir = mkdtempSync(join(tmpdir(), 'orders-test-'));
+    const redisUrl = options.redisUrl ?? inject('redisUrl');
+    const config = loadConfig({
+      DATABASE_PATH: join(dir, 'orders.db'),
+      QUEUE_PREFIX: `t${randomBytes(6).toString('hex')}`,
+      PORT: '0',
+      ROLE: 'api',
+      ADMIN_TOKEN,
+      WEBHOOK_SECRET,
+      JOB_BACKOFF_MS: '20',
+      RELAY_SWEEP_MS: '50',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      ...options.env,
+    });
+    const service = await startService(config, redisUrl, createLogger(config.logLevel));
+    const harness = new Harness(config, service, redisUrl, dir);
+    const queues = options.queues ?? QUEUE_NAMES;
+    if (queues.length > 0) harness.startWorkers(queues);
+    return harness;
+  }
+
+  get db(): Db {
+    return this.service.db;
+  }
+
+  /** Starts workers for more services, as a separate worker process would. */
+  startWorkers(queues: readonly QueueName[], overrides: { paymentLatencyMs?: number } = {}): Workers {
+    const connection = createWorkerConnection(this.redisUrl);
+    connection.on('error', () => {});
+    this.connections.push(connection);
+    const db = this.db;
+    const workers = startWorkers({
+      db,
+      connection,
+      gateway: new SandboxPaymentGateway(db, {
+        latencyMs: overrides.paymentLatencyMs ?? this.config.paymentLatencyMs,
+        slowAnswerMs: this.config.paymentTimeoutMs + 500,
+      }),
+      carrier: new SandboxCarrier(db),
+      notifier: new SandboxNotifier(db, createLogger('silent')),
+      logger: createLogger(this.config.logLevel),
+      onJobDone: () => this.service.relay.kick(),
+      prefix: this.config.queuePrefix,
+      concurrency: this.config.workerConcurrency,
+      paymentTimeoutMs: this.config.paymentTimeoutMs,
+      queues,
+    });
+    this.extraWorkers.push(workers);
+    return workers;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled(this.extraWorkers.map((w) => w.close()));
+    await this.service.stop();
+    await Promise.allSettled(this.connections.map((c) => c.quit()));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  // ---- HTTP ----
+
+  async request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+    const init: RequestInit = { method, headers: { ...headers } };
+    if (body !== undefined) {
+      init.body = typeof body === 'string' ? body : JSON.stringify(body);
+      (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
+    }
+    const res = await fetch(`${this.base}${path}`, init);
+    const text = await res.text();
+    let json: any;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, headers: res.headers, json, text };
+  }
+
+  admin(method: string, path: string, body?: unknown) {
+    return this.request(method, `/admin${path}`, body, { authorization: `Bearer ${ADMIN_TOKEN}` });
+  }
+
+  async putProduct(sku: string, stock: number, priceCents = 1_000, name = `Product ${sku}`) {
+    const res = await this.admin('PUT', `/products/${sku}`, { name, priceCents, stock });
+    if (res.status >= 300) throw new Error(`PUT product failed: ${res.status} ${res.text}`);
+    return res.json;
+  }
+
+  async placeOrder(body: unknown = orderBody(), headers: Record<string, string> = {}): Promise<OrderJson> {
+    const res = await this.request('POST', '/orders', body, headers);
+    if (res.status !== 201) throw new Error(`POST /orders failed: ${res.status} ${res.text}`);
+    return res.json;
+  }
+
+  async getOrder(id: string): Promise<OrderJson> {
+    const res = await this.request('GET', `/orders/${id}`);
+    if (res.status !== 200) throw new Error(`GET /orders/${id}: ${res.status} ${res.text}`);
+    return res.json;
+  }
+
+  async events(id: string): Promise<{ type: string; from: string | null; to: string; at: string; data: unknown }[]> {
+    return (await this.request('GET', `/orders/${id}/events`)).json.events;
+  }
+
+  async deliver(trackingNumber: string, secret = WEBHOOK_SECRET) {
+    const raw = JSON.stringify({ trackingNumber, status: 'delivered' });
+    return this.request('POST', '/webhooks/carrier', raw, { 'x-signature': signBody(raw, secret) });
+  }
+
+  // ---- Waiting ----
+
+  /** Polls the order until `done` holds; fails with the last state seen. */
+  async waitForOrder(id: string, done: (o: OrderJson) => boolean, timeoutMs = 20_000): Promise<OrderJson> {
+    const deadline = Date.now() + timeoutMs;
+    let last: OrderJson | undefined;
+    while (Date.now() < deadline) {
+      last = await this.getOrder(id);
+      if (done(last)) return last;
+      await sleep(20);
+    }
+    throw new Error(`order ${id} did not get there in ${timeoutMs} ms; last seen ${JSON.stringify(last)}`);
+  }
+
+  waitForStatus(id: string, status: string, timeoutMs?: number) {
+    return this.waitForOrder(id, (o) => o.status === status, timeoutMs);
+  }
+
+  /** Waits until the outbox is drained, no job waits or runs, and every order is at rest. */
+  async settle(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let why = '';
+    while (Date.now() < deadline) {
+      why = await this.unsettled();
+      if (!why) return;
+      await sleep(50);
+    }
+    throw new Error(`did not settle in ${timeoutMs} ms: ${why}`);
+  }
+
+  private async unsettled(): Promise<string> {
+    const sqlite = this.db.$client;
+    const pending = sqlite.prepare('SELECT count(*) AS n FROM outbox WHERE dispatched_at IS NULL').get() as { n: number };
+    if (pending.n > 0) return `${pending.n} outbox rows undispatched`;
+    const moving = sqlite
+      .prepare(
+        `SELECT id, status, payment_status, stock_status FROM orders
+         WHERE status IN ('CREATED','PAYMENT_PENDING','PAID')
+            OR (status IN ('FAILED','CANCELLED') AND (payment_status IN ('PENDING','REFUND_PENDING') OR stock_status = 'RESERVED'))
+         LIMIT 1`,
+      )
+      .get();
+    if (moving) return `order not at rest: ${JSON.stringify(moving)}`;
+    for (const queue of Object.values(this.service.queues)) {
+      const counts = await queue.getJobCounts('waiting', 'active', 'prioritized', 'waiting-children');
+      const busy = Object.values(counts).reduce((a, b) => a + b, 0);
+      if (busy > 0) return `queue ${queue.name} has ${JSON.stringify(counts)}`;
+    }
+    return '';
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The invariants of DESIGN.md, checked over every order against the sandbox's own ledgers.
+ * Returns the list of violations (empty when all hold), so a failing test shows them all.
+ */
+import type { Db } from '../../src/db/client.ts';
+
+export interface InvariantOptions {
+  /** Units of each SKU put up for sale (the sum of PUT stock when products are set once). */
+  initialStock: Record<string, number>;
+}
+
+export function invariantViolations(db: Db, options: InvariantOptions): string[] {
+  const sql = db.$client;
+  const problems: string[] = [];
+
+  const orders = sql
+    .prepare('SELECT id, status, payment_status AS payment, stock_status AS stock, total_cents AS total FROM orders')
+    .all() as { id: string; status: string; payment: string; stock: string; total: number }[];
+  const charges = groupBy(sql.prepare('SELECT order_id AS orderId, amount_cents AS amount FROM sandbox_charges').all() as { orderId: string; amount: number }[]);
+  const refunds = groupBy(sql.prepare('SELECT order_id AS orderId, amount_cents AS amount FROM sandbox_refunds').all() as { orderId: string; amount: number }[]);
+
+  for (const o of orders) {
+    if (['CREATED', 'PAYMENT_PENDING', 'PAID'].includes(o.status)) problems.push(`${o.id} stuck in ${o.status}`);
+    const c = charges.get(o.id) ?? [];
+    const r = refunds.get(o.id) ?? [];
+    if (c.length > 1) problems.push(`${o.id} charged ${c.length} times`);
+    if (c.length === 1 && c[0]!.amount !== o.total) problems.push(`${o.id} charged ${c[0]!.amount}, total ${o.total}`);
+    const ended = o.status === 'FAILED' || o.status === 'CANCELLED';
+    if (ended && c.length === 1) {
+      if (r.length !== 1) problems.push(`${o.id} ${o.status} after a capture with ${r.length} refunds`);
+      else if (r[0]!.amount !== o.total) problems.push(`${o.id} refunded ${r[0]!.amount} of ${o.total}`);
+    }
+    if (!ended && r.length > 0) problems.push(`${o.id} ${o.status} but refunded`);
+    if (c.length === 0 && r.length > 0) problems.push(`${o.id} refunded without a charge`);
+    if (ended && (o.payment === 'PENDING' || o.payment === 'REFUND_PENDING')) {
+      problems.push(`${o.id} rests ${o.status} with payment ${o.payment}`);
+    }
+    if (ended && o.stock === 'RESERVED') problems.push(`${o.id} rests ${o.status} holding stock`);
+    if (o.payment === 'CAPTURED' && c.length !== 1) problems.push(`${o.id} CAPTURED with ${c.length} charges`);
+    if (o.payment === 'REFUNDED' && r.length !== 1) problems.push(`${o.id} REFUNDED with ${r.length} refunds`);
+  }
+
+  const dupes = sql
+    .prepare('SELECT order_id AS id, kind, count(*) AS n FROM sandbox_notifications GROUP BY order_id, kind HAVING n > 1')
+    .all() as { id: string; kind: string; n: number }[];
+  for (const d of dupes) problems.push(`${d.id} notified ${d.kind} ${d.n} times`);
+
+  const products = sql.prepare('SELECT sku, available, reserved, shipped FROM products').all() as {
+    sku: string;
+    available: number;
+    reserved: number;
+    shipped: number;
+  }[];
+  for (const p of products) {
+    if (p.available < 0 || p.reserved < 0 || p.shipped < 0) problems.push(`${p.sku} has a negative count ${JSON.stringify(p)}`);
+    const initial = options.initialStock[p.sku];
+    if (initial !== undefined && p.available + p.reserved + p.shipped !== initial) {
+      problems.push(`${p.sku} not conserved: ${JSON.stringify(p)} from ${initial}`);
+    }
+  }
+  const heldBy = sql
+    .prepare(
+      `SELECT i.sku, sum(i.quantity) AS q FROM order_items i JOIN orders o ON o.id = i.order_id
+       WHERE o.stock_status = 'RESERVED' GROUP BY i.sku`,
+    )
+    .all() as { sku: string; q: number }[];
+  for (const h of heldBy) {
+    const p = products.find((x) => x.sku === h.sku);
+    if (p && p.reserved !== h.q) problems.push(`${h.sku} reserved ${p.reserved} but orders hold ${h.q}`);
+  }
+
+  problems.push(...timelineViolations(db));
+  return problems;
+}
+
+/** Each order's timeline starts at CREATED and every entry leaves from where the last arrived. */
+export function timelineViolations(db: Db): string[] {
+  const rows = db.$client
+    .prepare('SELECT order_id AS id, type, from_status AS "from", to_status AS "to" FROM order_events ORDER BY order_id, id')
+    .all() as { id: string; type: string; from: string | null; to: string }[];
+  const problems: string[] = [];
+  let current: string | undefined;
+  let at: string | null = null;
+  for (const row of rows) {
+    if (row.id !== current) {
+      current = row.id;
+      if (row.from !== null || row.to !== 'CREATED') problems.push(`${row.id} timeline starts with ${row.type}`);
+    } else if (row.from !== at) {
+      problems.push(`${row.id} timeline jumps: ${row.type} from ${row.from} after reaching ${at}`);
+    }
+    at = row.to;
+  }
+  const statuses = db.$client
+    .prepare(
+      `SELECT o.id, o.status, (SELECT to_status FROM order_events e WHERE e.order_id = o.id ORDER BY e.id DESC LIMIT 1) AS last
+       FROM orders o`,
+    )
+    .all() as { id: string; status: string; last: string }[];
+  for (const s of statuses) if (s.status !== s.last) problems.push(`${s.id} is ${s.status} but its timeline ends at ${s.last}`);
+  return problems;
+}
+
+function groupBy<T extends { orderId: string }>(rows: T[]): Map<string, T[]> {
+  const map = new Map<string, T[]>();
+  for (const row of rows) map.set(row.orderId, [...(map.get(row.orderId) ?? []), row]);
+  return map;
+}
