@@ -1,0 +1,193 @@
+/**
+ * The guarantees of DESIGN.md under damage done on purpose: jobs delivered twice, a crowd of
+ * orders at the last units of stock, and a process killed between its commit and its enqueue.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import type { Queue } from 'bullmq';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../src/queues/managed-redis.ts';
+import { ADMIN_TOKEN, Harness, WEBHOOK_SECRET, orderBody } from './support/harness.ts';
+import { invariantViolations } from './support/invariants.ts';
+import { startServiceProcess } from './support/processes.ts';
+
+let h: Harness | undefined;
+const cleanups: (() => unknown)[] = [];
+
+afterEach(async () => {
+  await h?.stop();
+  h = undefined;
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
+/** Everything a duplicate delivery could change, read straight from the database. */
+function snapshot(harness: Harness) {
+  const sql = harness.db.$client;
+  const all = (query: string) => sql.prepare(query).all();
+  return {
+    orders: all('SELECT id, status, payment_status, stock_status, reason, tracking_number FROM orders ORDER BY id'),
+    timeline: all('SELECT order_id, type, from_status, to_status FROM order_events ORDER BY id'),
+    products: all('SELECT sku, available, reserved, shipped FROM products ORDER BY sku'),
+    charges: all('SELECT order_id, amount_cents FROM sandbox_charges ORDER BY order_id'),
+    refunds: all('SELECT order_id, amount_cents FROM sandbox_refunds ORDER BY order_id'),
+    shipments: all('SELECT order_id, tracking_number, status FROM sandbox_shipments ORDER BY order_id'),
+    notifications: all('SELECT order_id, kind FROM sandbox_notifications ORDER BY order_id, kind'),
+  };
+}
+
+/** Adds a copy of every job the queues have seen (waiting, delayed, active or done), once. */
+async function duplicateJobs(queues: Queue[], suffix: string, seen: Set<string>): Promise<number> {
+  let added = 0;
+  for (const queue of queues) {
+    const jobs = await queue.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed', 'prioritized']);
+    for (const job of jobs) {
+      if (!job?.id || job.id.includes('-copy') || seen.has(`${queue.name}/${job.id}`)) continue;
+      seen.add(`${queue.name}/${job.id}`);
+      await queue.add(job.name, job.data, { jobId: `${job.id}-copy${suffix}` });
+      added++;
+    }
+  }
+  return added;
+}
+
+/** A mixed load: shipped, declined, out of stock, and cancelled before payment. */
+async function placeMixedLoad(harness: Harness): Promise<void> {
+  await harness.putProduct('SKU-1', 6);
+  await harness.putProduct('SKU-2', 2);
+  const placed = await Promise.all([
+    ...Array.from({ length: 6 }, (_, i) => harness.placeOrder(orderBody('tok_visa', [{ sku: 'SKU-1', quantity: 1 }], `cus_${i}`))),
+    ...Array.from({ length: 3 }, () => harness.placeOrder(orderBody('tok_visa', [{ sku: 'SKU-2', quantity: 1 }]))),
+    harness.placeOrder(orderBody('tok_chargeDeclined')),
+    harness.placeOrder(orderBody('tok_flaky', [{ sku: 'SKU-2', quantity: 1 }])),
+  ]);
+  await harness.request('POST', `/orders/${placed[0]!.id}/cancel`);
+}
+
+describe('a job delivered twice changes nothing the second time', () => {
+  it('runs a copy of every job while orders flow, and again after they settle', async () => {
+    h = await Harness.start({ queues: [] });
+    await placeMixedLoad(h);
+    const queues = Object.values(h.service.queues);
+    const seen = new Set<string>();
+    // Copies of the jobs already queued, then of every job as it appears, on two sets of workers
+    // so that an original and its copy can run at the same moment.
+    await duplicateJobs(queues, '', seen);
+    h.startWorkers(['payment', 'inventory', 'shipping', 'notification', 'refund']);
+    h.startWorkers(['payment', 'inventory', 'shipping', 'notification', 'refund']);
+    let copies = 0;
+    for (let quiet = 0; quiet < 5; ) {
+      const added = await duplicateJobs(queues, '', seen);
+      copies += added;
+      quiet = added === 0 ? quiet + 1 : 0;
+      await sleep(30);
+    }
+    await h.settle();
+    copies += await duplicateJobs(queues, '', seen);
+    await h.settle();
+    expect(copies).toBeGreaterThan(20);
+
+    const shipped = (h.db.$client.prepare("SELECT tracking_number AS t FROM orders WHERE status = 'SHIPPED'").all() as { t: string }[]).map((r) => r.t);
+    for (const t of shipped) expect((await h.deliver(t)).status).toBe(200);
+    await h.settle();
+    const before = snapshot(h);
+    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 6, 'SKU-2': 2 } })).toEqual([]);
+
+    // Every job, delivered once more after everything has settled.
+    const again = await duplicateJobs(queues, '-late', new Set());
+    expect(again).toBeGreaterThan(copies);
+    await h.settle();
+    expect(snapshot(h)).toEqual(before);
+    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 6, 'SKU-2': 2 } })).toEqual([]);
+
+    const statuses = (before.orders as { status: string }[]).map((o) => o.status).sort();
+    expect(new Set(statuses)).toEqual(new Set(['CANCELLED', 'COMPLETED', 'FAILED']));
+  });
+});
+
+describe('the last units of stock', () => {
+  it('lets exactly 50 of 200 concurrent orders reserve 50 units, and refunds the other 150', async () => {
+    h = await Harness.start();
+    h.startWorkers(['inventory', 'payment']); // a second consumer, as a second worker process would be
+    await h.putProduct('SKU-1', 50);
+    const sql = h.db.$client;
+    let lowest = Infinity;
+    const watch = setInterval(() => {
+      const { available } = sql.prepare("SELECT available FROM products WHERE sku = 'SKU-1'").get() as { available: number };
+      lowest = Math.min(lowest, available);
+    }, 5);
+    try {
+      const placed = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => h!.placeOrder(orderBody('tok_visa', [{ sku: 'SKU-1', quantity: 1 }], `cus_${i}`))),
+      );
+      expect(placed).toHaveLength(200);
+      await h.settle(60_000);
+    } finally {
+      clearInterval(watch);
+    }
+    const counts = sql
+      .prepare('SELECT status, reason, payment_status AS payment, count(*) AS n FROM orders GROUP BY 1, 2, 3 ORDER BY 1')
+      .all();
+    expect(counts).toEqual([
+      { status: 'FAILED', reason: 'OUT_OF_STOCK', payment: 'REFUNDED', n: 150 },
+      { status: 'SHIPPED', reason: null, payment: 'CAPTURED', n: 50 },
+    ]);
+    expect(sql.prepare("SELECT available, reserved, shipped FROM products WHERE sku = 'SKU-1'").get()).toEqual({
+      available: 0,
+      reserved: 0,
+      shipped: 50,
+    });
+    expect(lowest).toBeGreaterThanOrEqual(0);
+    expect((sql.prepare('SELECT count(*) AS n FROM sandbox_refunds').get() as { n: number }).n).toBe(150);
+    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 50 } })).toEqual([]);
+  });
+});
+
+describe('a process killed between its commit and its enqueue', () => {
+  it('loses nothing: the relay sweep of the next process dispatches what it committed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'orders-crash-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const databasePath = join(dir, 'orders.db');
+    // The first API process commits orders but cannot enqueue anything: its Redis is not there.
+    const deadRedis = `redis://127.0.0.1:${await freePort()}`;
+    const api = await startServiceProcess({
+      ROLE: 'api',
+      PORT: '0',
+      DATABASE_PATH: databasePath,
+      REDIS_URL: deadRedis,
+      ADMIN_TOKEN,
+      WEBHOOK_SECRET,
+    });
+    cleanups.push(() => api.kill());
+    const base = `http://127.0.0.1:${api.port}`;
+    const put = await fetch(`${base}/admin/products/SKU-1`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Widget', priceCents: 500, stock: 10 }),
+    });
+    expect(put.status).toBe(201);
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${base}/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(orderBody('tok_visa', [{ sku: 'SKU-1', quantity: 2 }], `cus_${i}`)),
+      });
+      expect(res.status).toBe(201);
+      ids.push(((await res.json()) as { id: string }).id);
+    }
+    expect(await api.kill('SIGKILL')).toBeNull();
+    const left = new Database(databasePath, { readonly: true });
+    const undispatched = left.prepare('SELECT count(*) AS n FROM outbox WHERE dispatched_at IS NULL').get() as { n: number };
+    left.close();
+    expect(undispatched.n).toBe(5);
+
+    // A new process on the same database, with a working Redis, finds and dispatches them.
+    h = await Harness.start({ env: { DATABASE_PATH: databasePath } });
+    for (const id of ids) await h.waitForStatus(id, 'SHIPPED');
+    await h.settle();
+    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 10 } })).toEqual([]);
+  });
+});
