@@ -65,6 +65,10 @@ export const orders = sqliteTable(
   (t) => [
     index('orders_status_updated_idx').on(t.status, t.updatedAt),
     uniqueIndex('orders_tracking_number_idx').on(t.trackingNumber),
+    // The reconciler's search for ended orders that still owe a refund, a void or stock.
+    index('orders_unsettled_idx')
+      .on(t.updatedAt)
+      .where(sql`${t.paymentStatus} IN ('PENDING', 'REFUND_PENDING') OR ${t.stockStatus} = 'RESERVED'`),
   ],
 );
 
@@ -121,7 +125,10 @@ export const outbox = sqliteTable(
     runAt: integer('run_at').notNull(),
     dispatchedAt: integer('dispatched_at'),
   },
-  (t) => [index('outbox_pending_idx').on(t.id).where(sql`${t.dispatchedAt} IS NULL`)],
+  (t) => [
+    index('outbox_pending_idx').on(t.id).where(sql`${t.dispatchedAt} IS NULL`),
+    index('outbox_order_idx').on(t.orderId, t.createdAt),
+  ],
 );
 
 export const idempotencyKeys = sqliteTable('idempotency_keys', {

@@ -1,0 +1,2 @@
+CREATE INDEX `orders_unsettled_idx` ON `orders` (`updated_at`) WHERE "orders"."payment_status" IN ('PENDING', 'REFUND_PENDING') OR "orders"."stock_status" = 'RESERVED';--> statement-breakpoint
+CREATE INDEX `outbox_order_idx` ON `outbox` (`order_id`,`created_at`);

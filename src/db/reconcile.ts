@@ -1,0 +1,150 @@
+/**
+ * The reconciler's reads and writes: find orders that have not moved for a while although they
+ * wait on us, and re-emit, through the outbox, the events their state calls for.
+ *
+ * Safe from any number of processes at once: each batch is one write transaction that checks,
+ * per order, that nothing is already on its way (an undispatched event, or any event written
+ * since the cut-off), so concurrent runs re-drive an order once per STUCK_AFTER_MS at most.
+ */
+import { and, asc, eq, gt, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import type { OutboxEvent } from '../domain/events.ts';
+import { REASON_KIND, eventForNotification, owedNotifications, redriveEvents } from '../domain/redrive.ts';
+import { writeTx, type Db } from './client.ts';
+import { emit } from './outbox.ts';
+import { orders, outbox, sentNotifications, type OrderRow } from './schema.ts';
+
+export interface RedrivenOrder {
+  orderId: string;
+  status: string;
+  events: OutboxEvent[];
+}
+
+export interface ReconcileOptions {
+  now: number;
+  /** An order is stuck when it has not moved for this long. */
+  stuckAfterMs: number;
+  /** How far back to look for messages a customer was owed (ended orders are not re-read for ever). */
+  notificationLookbackMs?: number;
+  batchSize?: number;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** One pass: re-emits what every stuck order waits for and returns what it did. */
+export function reconcileOnce(db: Db, options: ReconcileOptions): RedrivenOrder[] {
+  const cutoff = options.now - options.stuckAfterMs;
+  const limit = options.batchSize ?? 500;
+  const candidates = [
+    ...stuckOrders(db, cutoff, limit),
+    ...recentlySettled(db, cutoff, options.now - (options.notificationLookbackMs ?? DAY_MS), limit),
+  ];
+  if (candidates.length === 0) return [];
+
+  return writeTx(db, (tx) => {
+    const done: RedrivenOrder[] = [];
+    const seen = new Set<string>();
+    for (const candidate of candidates) {
+      if (seen.has(candidate.id)) continue;
+      seen.add(candidate.id);
+      // Re-read inside the transaction: another process may have moved it since.
+      const order = tx.select().from(orders).where(eq(orders.id, candidate.id)).get();
+      if (!order || order.updatedAt >= cutoff || inFlight(tx, order.id, cutoff)) continue;
+      const events = [...redriveEvents(order), ...missingNotifications(tx, order)];
+      if (events.length === 0) continue;
+      for (const event of events) emit(tx, order.id, event, options.now);
+      done.push({ orderId: order.id, status: order.status, events });
+    }
+    return done;
+  });
+}
+
+/** Not ended, or ended with a payment or stock still to settle, and still since the cut-off. */
+function stuckOrders(db: Db, cutoff: number, limit: number): OrderRow[] {
+  const moving = db
+    .select()
+    .from(orders)
+    .where(
+      and(
+        inArray(orders.status, ['CREATED', 'PAYMENT_PENDING', 'PAID', 'AWAITING_SHIPMENT']),
+        lt(orders.updatedAt, cutoff),
+        nothingOnItsWay(cutoff),
+      ),
+    )
+    .orderBy(asc(orders.updatedAt))
+    .limit(limit)
+    .all();
+  const unsettled = db
+    .select()
+    .from(orders)
+    .where(
+      and(
+        // Written as the partial index orders_unsettled_idx says it, so that SQLite uses it.
+        sql`(${orders.paymentStatus} IN ('PENDING', 'REFUND_PENDING') OR ${orders.stockStatus} = 'RESERVED')`,
+        inArray(orders.status, ['FAILED', 'CANCELLED']),
+        lt(orders.updatedAt, cutoff),
+        nothingOnItsWay(cutoff),
+      ),
+    )
+    .orderBy(asc(orders.updatedAt))
+    .limit(limit)
+    .all();
+  return [...moving, ...unsettled];
+}
+
+/**
+ * Orders that came to rest within the look-back window without a message they are owed. The SQL
+ * narrows the search; `owedNotifications` decides, inside the transaction.
+ */
+function recentlySettled(db: Db, cutoff: number, since: number, limit: number): OrderRow[] {
+  const notSent = (kind: SQL) =>
+    sql`NOT EXISTS (SELECT 1 FROM ${sentNotifications} WHERE ${sentNotifications.orderId} = ${orders.id} AND ${sentNotifications.kind} = ${kind})`;
+  const reasonKind = sql.join(
+    [sql`CASE ${orders.reason}`, ...Object.entries(REASON_KIND).map(([reason, kind]) => sql`WHEN ${reason} THEN ${kind}`), sql`END`],
+    sql` `,
+  );
+  return db
+    .select()
+    .from(orders)
+    .where(
+      and(
+        inArray(orders.status, ['SHIPPED', 'COMPLETED', 'FAILED', 'CANCELLED']),
+        gt(orders.updatedAt, since),
+        lt(orders.updatedAt, cutoff),
+        or(
+          and(inArray(orders.status, ['SHIPPED', 'COMPLETED']), notSent(sql`'shipped'`)),
+          and(eq(orders.status, 'COMPLETED'), notSent(sql`'delivered'`)),
+          and(inArray(orders.status, ['FAILED', 'CANCELLED']), notSent(reasonKind)),
+          and(eq(orders.paymentStatus, 'REFUNDED'), notSent(sql`'refunded'`)),
+        ),
+        nothingOnItsWay(cutoff),
+      ),
+    )
+    .orderBy(asc(orders.updatedAt))
+    .limit(limit)
+    .all();
+}
+
+/** No event for the order waits for the relay, and none was written since the cut-off. */
+function nothingOnItsWay(cutoff: number): SQL {
+  return sql`NOT EXISTS (SELECT 1 FROM ${outbox} WHERE ${outbox.orderId} = ${orders.id} AND (${outbox.dispatchedAt} IS NULL OR ${outbox.createdAt} > ${cutoff}))`;
+}
+
+function missingNotifications(db: Db, order: OrderRow): OutboxEvent[] {
+  const owed = owedNotifications(order);
+  if (owed.length === 0) return [];
+  const sent = new Set(
+    db.select({ kind: sentNotifications.kind }).from(sentNotifications).where(eq(sentNotifications.orderId, order.id)).all().map((r) => r.kind),
+  );
+  return owed.filter((kind) => !sent.has(kind)).map(eventForNotification);
+}
+
+/** Something for this order is already queued or was written since the cut-off. */
+function inFlight(db: Db, orderId: string, cutoff: number): boolean {
+  const row = db
+    .select({ id: outbox.id })
+    .from(outbox)
+    .where(and(eq(outbox.orderId, orderId), or(isNull(outbox.dispatchedAt), gt(outbox.createdAt, cutoff))))
+    .limit(1)
+    .get();
+  return row !== undefined;
+}
