@@ -275,3 +275,19 @@ function assertPaymentMove(order: OrderRow, to: PaymentStatus): void {
     throw new Error(`order ${order.id}: payment cannot move from ${order.paymentStatus} to ${to}`);
   }
 }
+
+/**
+ * Puts a job that gave up on the order's timeline, so that an operator reading the order sees why
+ * it stopped (the job itself waits in the failed set until someone requeues it).
+ */
+export function recordJobFailure(
+  db: Db,
+  orderId: string,
+  failure: { queue: string; event: string; jobId: string | undefined; attempts: number; reason: string },
+  now: number,
+): void {
+  writeTx(db, (tx) => {
+    const order = findOrder(tx, orderId);
+    if (order) recordFact(tx, order, 'JobFailed', now, { data: failure });
+  });
+}

@@ -2,10 +2,11 @@
  * Starts one BullMQ worker per service. Each job runs its processor, and the relay is kicked after
  * it so that the events its transaction wrote move on at once.
  */
-import { Worker, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.ts';
+import { recordJobFailure } from '../db/orders.ts';
 import type { JobPayload } from '../domain/events.ts';
 import type { Carrier, Notifier, PaymentGateway } from '../domain/ports.ts';
 import { QUEUE_NAMES, type QueueName } from '../queues/routing.ts';
@@ -28,6 +29,8 @@ export interface WorkerDeps {
   prefix: string;
   concurrency: number;
   paymentTimeoutMs: number;
+  /** How long a job's lock lasts without renewal (JOB_LOCK_MS). */
+  lockMs: number;
   /** The services this process works for; all of them unless set. */
   queues?: readonly QueueName[];
   now?: () => number;
@@ -61,18 +64,39 @@ export function startWorkers(deps: WorkerDeps): Workers {
           deps.onJobDone();
         }
       },
-      { connection: deps.connection, prefix: deps.prefix, concurrency: deps.concurrency },
+      {
+        connection: deps.connection,
+        prefix: deps.prefix,
+        concurrency: deps.concurrency,
+        // A worker that dies mid-job loses its lock after this long; the stalled-job check then
+        // hands the job to another worker.
+        lockDuration: deps.lockMs,
+        stalledInterval: deps.lockMs,
+      },
     );
     worker.on('completed', (job, result) =>
       log.debug({ jobId: job.id, orderId: job.data.orderId, event: job.name, result }, 'job done'),
     );
     worker.on('failed', (job, error) => {
       if (!job) return;
-      const exhausted = job.attemptsMade >= (job.opts.attempts ?? 1);
-      log[exhausted ? 'error' : 'warn'](
-        { jobId: job.id, orderId: job.data.orderId, event: job.name, attempt: job.attemptsMade, err: error },
-        exhausted ? 'job failed for good' : 'job failed; will retry',
-      );
+      const exhausted = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+      const context = { jobId: job.id, orderId: job.data?.orderId, event: job.name, attempt: job.attemptsMade, err: error };
+      if (!exhausted) {
+        log.warn(context, 'job failed; will retry');
+        return;
+      }
+      log.error(context, 'job failed for good; it waits in the failed set until requeued');
+      if (typeof job.data?.orderId !== 'string') return;
+      try {
+        recordJobFailure(
+          db,
+          job.data.orderId,
+          { queue, event: job.name, jobId: job.id, attempts: job.attemptsMade, reason: error.message },
+          now(),
+        );
+      } catch (err) {
+        log.error({ ...context, err }, 'could not record the failure on the order');
+      }
     });
     worker.on('error', (error) => log.warn({ err: error }, 'worker connection error'));
     return worker;
