@@ -29,8 +29,11 @@ const EnvSchema = z.object({
   PAYMENT_LATENCY_MS: int(0),
   PAYMENT_TIMEOUT_MS: int(30_000, 1),
   STUCK_AFTER_MS: int(60_000, 1),
+  RECONCILE_INTERVAL_MS: int(10_000, 10),
+  SHUTDOWN_GRACE_MS: int(10_000, 0),
   JOB_ATTEMPTS: int(10, 1),
   JOB_BACKOFF_MS: int(500, 1),
+  JOB_LOCK_MS: int(30_000, 500),
   RELAY_SWEEP_MS: int(1_000, 10),
   IDEMPOTENCY_TTL_MS: int(24 * 60 * 60 * 1000, 1),
   LOG_LEVEL: z
@@ -58,8 +61,13 @@ export interface Config {
   paymentLatencyMs: number;
   paymentTimeoutMs: number;
   stuckAfterMs: number;
+  reconcileIntervalMs: number;
+  /** How long a SIGTERM waits for active jobs before handing them back to the queue. */
+  shutdownGraceMs: number;
   jobAttempts: number;
   jobBackoffMs: number;
+  /** A crashed worker's active jobs are handed to another worker after about this long. */
+  jobLockMs: number;
   relaySweepMs: number;
   idempotencyTtlMs: number;
   logLevel: string;
@@ -95,8 +103,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     paymentLatencyMs: e.PAYMENT_LATENCY_MS,
     paymentTimeoutMs: e.PAYMENT_TIMEOUT_MS,
     stuckAfterMs: e.STUCK_AFTER_MS,
+    reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     jobAttempts: e.JOB_ATTEMPTS,
     jobBackoffMs: e.JOB_BACKOFF_MS,
+    jobLockMs: e.JOB_LOCK_MS,
     relaySweepMs: e.RELAY_SWEEP_MS,
     idempotencyTtlMs: e.IDEMPOTENCY_TTL_MS,
     logLevel: e.LOG_LEVEL,

@@ -10,6 +10,7 @@ import { startWorkers, type Workers } from './processors/workers.ts';
 import { createProducerConnection, createWorkerConnection, maxmemoryPolicy } from './queues/connection.ts';
 import { closeQueues, createQueues, type Queues } from './queues/queues.ts';
 import { OutboxRelay } from './queues/relay.ts';
+import { Reconciler } from './processors/reconciler.ts';
 import { SandboxCarrier } from './sandbox/carrier.ts';
 import { SandboxNotifier } from './sandbox/notifier.ts';
 import { SandboxPaymentGateway } from './sandbox/payment-gateway.ts';
@@ -19,6 +20,8 @@ export interface RunningService {
   db: Db;
   queues: Queues;
   relay: OutboxRelay;
+  /** Present where workers run (ROLE=all|worker). */
+  reconciler: Reconciler | undefined;
   /** The bound port when the API runs, else undefined. */
   port: number | undefined;
   stop(): Promise<void>;
@@ -58,6 +61,7 @@ export async function startService(config: Config, redisUrl: string, logger: Log
       prefix: config.queuePrefix,
       concurrency: config.workerConcurrency,
       paymentTimeoutMs: config.paymentTimeoutMs,
+      lockMs: config.jobLockMs,
     });
   }
 
@@ -80,15 +84,28 @@ export async function startService(config: Config, redisUrl: string, logger: Log
   }
   relay.start();
 
+  // The reconciler runs where workers run: an API-only process stays a thin intake.
+  let reconciler: Reconciler | undefined;
+  if (config.role !== 'api') {
+    reconciler = new Reconciler(db, logger.child({ component: 'reconciler' }), {
+      intervalMs: config.reconcileIntervalMs,
+      stuckAfterMs: config.stuckAfterMs,
+      onRedrive: () => relay.kick(),
+    });
+    reconciler.start();
+  }
+
   return {
     db,
     queues,
     relay,
+    reconciler,
     port,
     async stop() {
       // Stop taking work first, then let what is running finish, then move what it wrote.
+      reconciler?.stop();
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
-      await workers?.close();
+      if (workers) await drainWorkers(workers, config.shutdownGraceMs, logger);
       await relay.stop();
       await relay.flush().catch((err) => logger.warn({ err }, 'outbox not flushed; the next start will send it'));
       await closeQueues(queues);
@@ -96,6 +113,22 @@ export async function startService(config: Config, redisUrl: string, logger: Log
       closeDatabase(db);
     },
   };
+}
+
+/**
+ * Lets active jobs finish for up to `graceMs`. A job still running after that is left to its lock:
+ * once the lock expires, BullMQ hands it to another worker, whose state check makes the rerun safe.
+ */
+async function drainWorkers(workers: Workers, graceMs: number, logger: Logger): Promise<void> {
+  logger.info({ graceMs }, 'stopping workers: no new jobs, waiting for active ones');
+  let timer: NodeJS.Timeout | undefined;
+  const closed = workers.close().then(() => true);
+  const timedOut = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), graceMs);
+  });
+  const drained = await Promise.race([closed, timedOut]);
+  clearTimeout(timer);
+  if (!drained) logger.warn({ graceMs }, 'active jobs did not finish in the grace period; another worker will retry them');
 }
 
 async function warnOnEvictionPolicy(connection: ReturnType<typeof createProducerConnection>, logger: Logger) {
