@@ -11,6 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.ts';
 import type { Db } from '../../src/db/client.ts';
+import type { Carrier, PaymentGateway } from '../../src/domain/ports.ts';
+import { reconcileOnce, type RedrivenOrder } from '../../src/db/reconcile.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startWorkers, type Workers } from '../../src/processors/workers.ts';
 import { createWorkerConnection } from '../../src/queues/connection.ts';
@@ -90,7 +92,10 @@ export class Harness {
   }
 
   /** Starts workers for more services, as a separate worker process would. */
-  startWorkers(queues: readonly QueueName[], overrides: { paymentLatencyMs?: number } = {}): Workers {
+  startWorkers(
+    queues: readonly QueueName[],
+    overrides: { paymentLatencyMs?: number; gateway?: PaymentGateway; carrier?: Carrier } = {},
+  ): Workers {
     const connection = createWorkerConnection(this.redisUrl);
     connection.on('error', () => {});
     this.connections.push(connection);
@@ -98,21 +103,29 @@ export class Harness {
     const workers = startWorkers({
       db,
       connection,
-      gateway: new SandboxPaymentGateway(db, {
+      gateway: overrides.gateway ?? new SandboxPaymentGateway(db, {
         latencyMs: overrides.paymentLatencyMs ?? this.config.paymentLatencyMs,
         slowAnswerMs: this.config.paymentTimeoutMs + 500,
       }),
-      carrier: new SandboxCarrier(db),
+      carrier: overrides.carrier ?? new SandboxCarrier(db),
       notifier: new SandboxNotifier(db, createLogger('silent')),
       logger: createLogger(this.config.logLevel),
       onJobDone: () => this.service.relay.kick(),
       prefix: this.config.queuePrefix,
       concurrency: this.config.workerConcurrency,
       paymentTimeoutMs: this.config.paymentTimeoutMs,
+      lockMs: this.config.jobLockMs,
       queues,
     });
     this.extraWorkers.push(workers);
     return workers;
+  }
+
+  /** One reconciler pass, as a worker process runs it every RECONCILE_INTERVAL_MS. */
+  reconcile(): RedrivenOrder[] {
+    const redriven = reconcileOnce(this.db, { now: Date.now(), stuckAfterMs: this.config.stuckAfterMs });
+    this.service.relay.kick();
+    return redriven;
   }
 
   async stop(): Promise<void> {

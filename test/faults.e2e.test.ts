@@ -1,0 +1,159 @@
+/**
+ * Faults one at a time: a Redis that loses everything, a Redis that is away, a provider that
+ * keeps failing until a job gives up, and the reconciler run many times over.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { TransientGatewayError } from '../src/domain/ports.ts';
+import { SandboxCarrier } from '../src/sandbox/carrier.ts';
+import { Harness, orderBody } from './support/harness.ts';
+import { invariantViolations } from './support/invariants.ts';
+import { startRedisServer, type TestRedis } from './support/redis-server.ts';
+
+let h: Harness | undefined;
+let redis: TestRedis | undefined;
+
+afterEach(async () => {
+  await h?.stop();
+  h = undefined;
+  await redis?.stop();
+  redis = undefined;
+});
+
+/** A carrier whose API is down until `up` is set. */
+class FlakyCarrier extends SandboxCarrier {
+  up = false;
+  override async createShipment(request: { orderId: string; address: unknown }) {
+    if (!this.up) throw new TransientGatewayError('carrier API unavailable');
+    return super.createShipment(request);
+  }
+}
+
+describe('the reconciler', () => {
+  it('re-drives every order whose jobs were lost with a Redis that came back empty', async () => {
+    redis = await startRedisServer();
+    h = await Harness.start({ redisUrl: redis.url, queues: ['payment'], env: { STUCK_AFTER_MS: '300' } });
+    await h.putProduct('SKU-1', 4);
+    const orders = await Promise.all([
+      h.placeOrder(),
+      h.placeOrder(),
+      h.placeOrder(orderBody('tok_chargeDeclined')),
+      h.placeOrder(orderBody('tok_visa', [{ sku: 'SKU-1', quantity: 3 }])),
+    ]);
+    // Payment runs; inventory has no worker, so paid orders wait in its queue. Then Redis loses it all.
+    for (const o of orders) await h.waitForOrder(o.id, (x) => x.status === 'PAID' || x.status === 'FAILED');
+    await h.service.relay.flush();
+    const admin = new Redis(redis.url);
+    await admin.flushall();
+    await admin.quit();
+    h.startWorkers(['inventory', 'shipping', 'notification', 'refund']);
+    await sleep(400);
+    expect(await h.getOrder(orders[0]!.id)).toMatchObject({ status: 'PAID' });
+
+    // Passes from several processes at once, and again: each stuck order is re-driven once.
+    const passes = [h.reconcile(), h.reconcile(), h.reconcile()];
+    const redriven = passes.flat();
+    expect(redriven.map((r) => r.orderId).sort()).toEqual(
+      [orders[0]!.id, orders[1]!.id, orders[2]!.id, orders[3]!.id].sort(),
+    );
+    expect(redriven.find((r) => r.orderId === orders[2]!.id)?.events).toEqual(['PaymentFailed']); // the lost message
+    await h.settle();
+    const statuses = await Promise.all(orders.map((o) => h!.getOrder(o.id)));
+    expect(statuses.map((o) => o.status)).toEqual(['SHIPPED', 'SHIPPED', 'FAILED', 'FAILED']);
+    expect(statuses[3]).toMatchObject({ reason: 'OUT_OF_STOCK', payment: { status: 'REFUNDED' } });
+    const kinds = (await h.admin('GET', '/sandbox/notifications')).json.messages.map((m: { kind: string }) => m.kind).sort();
+    expect(kinds).toEqual(['out_of_stock', 'payment_declined', 'refunded', 'shipped', 'shipped']);
+
+    // Nothing is stuck any more: further passes do nothing.
+    await sleep(350);
+    expect(h.reconcile()).toEqual([]);
+    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 4 } })).toEqual([]);
+  });
+
+  it('re-arms a payment deadline lost with Redis, so the order still times out', async () => {
+    redis = await startRedisServer();
+    h = await Harness.start({ redisUrl: redis.url, env: { STUCK_AFTER_MS: '200', PAYMENT_TIMEOUT_MS: '600' } });
+    await h.putProduct('SKU-1', 1);
+    const order = await h.placeOrder(orderBody('tok_slow'));
+    await h.waitForStatus(order.id, 'PAYMENT_PENDING');
+    await h.service.relay.flush();
+    const admin = new Redis(redis.url);
+    await admin.flushall(); // the delayed PaymentTimeoutDue job is gone
+    await admin.quit();
+    await sleep(250);
+    expect(h.reconcile().map((r) => r.events)).toEqual([['OrderPlaced', 'PaymentTimeoutDue']]);
+    const failed = await h.waitForStatus(order.id, 'FAILED');
+    expect(failed.reason).toBe('PAYMENT_TIMEOUT');
+    await h.waitForOrder(order.id, (o) => o.payment.status === 'REFUNDED');
+    await h.settle();
+    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 1 } })).toEqual([]);
+  });
+});
+
+describe('Redis outages', () => {
+  it('keeps taking orders while Redis is down and moves them once it is back, empty, without a restart', async () => {
+    redis = await startRedisServer();
+    h = await Harness.start({ redisUrl: redis.url });
+    await h.putProduct('SKU-1', 10);
+    const before = await h.placeOrder();
+    await h.waitForStatus(before.id, 'SHIPPED');
+
+    await redis.stop();
+    const during = await Promise.all(Array.from({ length: 5 }, () => h!.placeOrder()));
+    expect(during.every((o) => o.status === 'CREATED')).toBe(true);
+    await sleep(300);
+    expect((await h.getOrder(during[0]!.id)).status).toBe('CREATED');
+
+    redis = await startRedisServer(redis.port);
+    for (const o of during) await h.waitForStatus(o.id, 'SHIPPED', 30_000);
+    await h.settle();
+    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 10 } })).toEqual([]);
+  });
+});
+
+describe('a job that exhausts its attempts', () => {
+  it('lands in the failed set with its reason on the timeline, and resumes when requeued', async () => {
+    h = await Harness.start({ queues: ['payment', 'inventory', 'notification', 'refund'], env: { JOB_ATTEMPTS: '3' } });
+    const carrier = new FlakyCarrier(h.db);
+    h.startWorkers(['shipping'], { carrier });
+    await h.putProduct('SKU-1', 1);
+    const order = await h.placeOrder();
+    await h.waitForStatus(order.id, 'AWAITING_SHIPMENT');
+
+    const shipping = h.service.queues.shipping;
+    let failed: Awaited<ReturnType<typeof shipping.getFailed>> = [];
+    for (let i = 0; i < 200 && failed.length === 0; i++) {
+      failed = await shipping.getFailed();
+      await sleep(20);
+    }
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ attemptsMade: 3, failedReason: 'carrier API unavailable', data: { orderId: order.id } });
+    await sleep(50);
+    const events = await h.events(order.id);
+    expect(events.at(-1)).toMatchObject({
+      type: 'JobFailed',
+      from: 'AWAITING_SHIPMENT',
+      to: 'AWAITING_SHIPMENT',
+      data: { queue: 'shipping', event: 'InventoryReserved', attempts: 3, reason: 'carrier API unavailable' },
+    });
+    expect((await h.getOrder(order.id)).status).toBe('AWAITING_SHIPMENT');
+
+    // The reconciler leaves it to the operator: the job id is taken by the failed job.
+    carrier.up = true;
+    await failed[0]!.retry();
+    await h.waitForStatus(order.id, 'SHIPPED');
+    await h.settle();
+    expect(await shipping.getFailedCount()).toBe(0);
+    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 1 } })).toEqual([]);
+  });
+
+  it('fails a job with malformed data at once, without retrying it', async () => {
+    h = await Harness.start();
+    const job = await h.service.queues.payment.add('OrderPlaced', { orderId: 42 } as never);
+    for (let i = 0; i < 200 && !(await job.isFailed()); i++) await sleep(20);
+    const reread = await h.service.queues.payment.getJob(job.id!);
+    expect(reread).toMatchObject({ attemptsMade: 1 });
+    expect(reread!.failedReason).toMatch(/malformed job data/);
+  });
+});
