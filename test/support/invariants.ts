@@ -3,14 +3,22 @@
  * Returns the list of violations (empty when all hold), so a failing test shows them all.
  */
 import type { Db } from '../../src/db/client.ts';
+import { owedNotifications } from '../../src/domain/redrive.ts';
+
+/** The service's Db, or a bare better-sqlite3 handle on its file (from a test watching child processes). */
+export type DbLike = Db | Db['$client'];
+
+function clientOf(db: DbLike): Db['$client'] {
+  return '$client' in db ? db.$client : db;
+}
 
 export interface InvariantOptions {
   /** Units of each SKU put up for sale (the sum of PUT stock when products are set once). */
   initialStock: Record<string, number>;
 }
 
-export function invariantViolations(db: Db, options: InvariantOptions): string[] {
-  const sql = db.$client;
+export function invariantViolations(db: DbLike, options: InvariantOptions): string[] {
+  const sql = clientOf(db);
   const problems: string[] = [];
 
   const orders = sql
@@ -69,13 +77,13 @@ export function invariantViolations(db: Db, options: InvariantOptions): string[]
     if (p && p.reserved !== h.q) problems.push(`${h.sku} reserved ${p.reserved} but orders hold ${h.q}`);
   }
 
-  problems.push(...timelineViolations(db));
+  problems.push(...timelineViolations(db), ...unsentNotifications(db));
   return problems;
 }
 
 /** Each order's timeline starts at CREATED and every entry leaves from where the last arrived. */
-export function timelineViolations(db: Db): string[] {
-  const rows = db.$client
+export function timelineViolations(db: DbLike): string[] {
+  const rows = clientOf(db)
     .prepare('SELECT order_id AS id, type, from_status AS "from", to_status AS "to" FROM order_events ORDER BY order_id, id')
     .all() as { id: string; type: string; from: string | null; to: string }[];
   const problems: string[] = [];
@@ -90,13 +98,31 @@ export function timelineViolations(db: Db): string[] {
     }
     at = row.to;
   }
-  const statuses = db.$client
+  const statuses = clientOf(db)
     .prepare(
       `SELECT o.id, o.status, (SELECT to_status FROM order_events e WHERE e.order_id = o.id ORDER BY e.id DESC LIMIT 1) AS last
        FROM orders o`,
     )
     .all() as { id: string; status: string; last: string }[];
   for (const s of statuses) if (s.status !== s.last) problems.push(`${s.id} is ${s.status} but its timeline ends at ${s.last}`);
+  return problems;
+}
+
+/** Every order at rest has had each message its state owes the customer. */
+export function unsentNotifications(db: DbLike): string[] {
+  const sql = clientOf(db);
+  const orders = sql
+    .prepare('SELECT id, status, payment_status AS paymentStatus, stock_status AS stockStatus, reason FROM orders')
+    .all() as (Parameters<typeof owedNotifications>[0] & { id: string })[];
+  const sent = new Set(
+    (sql.prepare('SELECT order_id AS id, kind FROM sent_notifications').all() as { id: string; kind: string }[]).map((r) => `${r.id}/${r.kind}`),
+  );
+  const problems: string[] = [];
+  for (const order of orders) {
+    for (const kind of owedNotifications(order)) {
+      if (!sent.has(`${order.id}/${kind}`)) problems.push(`${order.id} ${order.status} was never sent ${kind}`);
+    }
+  }
   return problems;
 }
 
