@@ -3,12 +3,13 @@
  * (and move the order to PAYMENT_PENDING), then record what it answered. Each is one transaction;
  * the gateway is called between them, never inside.
  */
+import { and, eq } from 'drizzle-orm';
 import { isTerminal } from '../domain/order-machine.ts';
 import type { ChargeOutcome } from '../domain/ports.ts';
 import { writeTx, type Db } from './client.ts';
 import { findOrder, recordFact, transition } from './orders.ts';
 import { emit } from './outbox.ts';
-import type { OrderRow } from './schema.ts';
+import { orderEvents, type OrderRow } from './schema.ts';
 
 export type PaymentPlan =
   | { action: 'charge'; order: OrderRow }
@@ -98,8 +99,14 @@ export function timeOutPayment(db: Db, orderId: string, now: number, timeoutMs: 
   return writeTx(db, (tx) => {
     const order = findOrder(tx, orderId);
     if (!order || order.status !== 'PAYMENT_PENDING') return { due: true, order };
-    // updatedAt is when the order entered PAYMENT_PENDING: nothing else touches it there.
-    const dueAt = order.updatedAt + timeoutMs;
+    // The deadline runs from the timeline's PaymentRequested entry; updatedAt also moves with
+    // facts recorded while the order waits (a job that gave up, say).
+    const requested = tx
+      .select({ at: orderEvents.at })
+      .from(orderEvents)
+      .where(and(eq(orderEvents.orderId, orderId), eq(orderEvents.type, 'PaymentRequested')))
+      .get();
+    const dueAt = (requested?.at ?? order.updatedAt) + timeoutMs;
     if (now < dueAt) return { due: false, dueAt };
     return { due: true, order: transition(tx, order, 'PaymentTimedOut', now, { data: { timeoutMs } }) };
   });
