@@ -2,13 +2,18 @@
  * Faults one at a time: a Redis that loses everything, a Redis that is away, a provider that
  * keeps failing until a job gives up, and the reconciler run many times over.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import { TransientGatewayError } from '../src/domain/ports.ts';
 import { SandboxCarrier } from '../src/sandbox/carrier.ts';
-import { Harness, orderBody } from './support/harness.ts';
+import { ADMIN_TOKEN, Harness, WEBHOOK_SECRET, orderBody } from './support/harness.ts';
 import { invariantViolations } from './support/invariants.ts';
+import { startServiceProcess } from './support/processes.ts';
 import { startRedisServer, type TestRedis } from './support/redis-server.ts';
 
 let h: Harness | undefined;
@@ -113,6 +118,81 @@ describe('Redis outages', () => {
     h.reconcile();
     await h.settle();
     expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 10 } })).toEqual([]);
+  });
+});
+
+describe('Redis configuration', () => {
+  it('warns at start when Redis may evict keys', async () => {
+    redis = await startRedisServer(undefined, { evictionPolicy: 'allkeys-lru' });
+    const dir = mkdtempSync(join(tmpdir(), 'orders-policy-'));
+    const api = await startServiceProcess({ ROLE: 'api', PORT: '0', REDIS_URL: redis.url, DATABASE_PATH: join(dir, 'orders.db') });
+    try {
+      for (let i = 0; i < 100 && !api.logs.some((l) => l.policy); i++) await sleep(20);
+      expect(api.logs.find((l) => l.policy)).toMatchObject({ level: 40, policy: 'allkeys-lru' });
+      expect(api.logs.find((l) => l.policy)?.msg).toMatch(/noeviction/);
+    } finally {
+      await api.kill('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('shutdown', () => {
+  it('finishes an active job on SIGTERM; a second signal exits at once and the job is retried elsewhere', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'orders-shutdown-'));
+    const env = {
+      DATABASE_PATH: join(dir, 'orders.db'),
+      REDIS_URL: inject('redisUrl'),
+      QUEUE_PREFIX: `shutdown${Date.now()}`,
+      PORT: '0',
+      ADMIN_TOKEN,
+      WEBHOOK_SECRET,
+      PAYMENT_LATENCY_MS: '1500',
+      JOB_LOCK_MS: '1000',
+    };
+    try {
+      // One signal: the charge in flight completes before the process exits.
+      const first = await startServiceProcess(env);
+      const base = `http://127.0.0.1:${first.port}`;
+      const seeded = await fetch(`${base}/admin/products/SKU-1`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'Widget', priceCents: 100, stock: 5 }),
+      });
+      expect(seeded.status).toBe(201);
+      const place = async (port: number | undefined) => {
+        const res = await fetch(`http://127.0.0.1:${port}/orders`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(orderBody()),
+        });
+        return ((await res.json()) as { id: string }).id;
+      };
+      const drained = await place(first.port);
+      await sleep(400); // the charge is now in flight
+      expect(await first.kill('SIGTERM')).toBe(0);
+      const sqlite = new Database(env.DATABASE_PATH, { readonly: true });
+      const paymentOf = (id: string) =>
+        (sqlite.prepare('SELECT payment_status AS p FROM orders WHERE id = ?').get(id) as { p: string }).p;
+      expect(paymentOf(drained)).toBe('CAPTURED');
+
+      // Two signals: out at once, the charge interrupted; the next worker picks the job up.
+      const second = await startServiceProcess(env);
+      const interrupted = await place(second.port);
+      await sleep(400);
+      second.child.kill('SIGTERM');
+      await sleep(50);
+      expect(await second.kill('SIGTERM')).toBe(1);
+      expect(paymentOf(interrupted)).toBe('PENDING');
+      sqlite.close();
+
+      h = await Harness.start({ env: { DATABASE_PATH: env.DATABASE_PATH, QUEUE_PREFIX: env.QUEUE_PREFIX, JOB_LOCK_MS: '1000' } });
+      for (const id of [drained, interrupted]) await h.waitForStatus(id, 'SHIPPED', 20_000);
+      await h.settle();
+      expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 5 } })).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -7,12 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import type { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../src/queues/managed-redis.ts';
 import { ADMIN_TOKEN, Harness, WEBHOOK_SECRET, orderBody } from './support/harness.ts';
 import { invariantViolations } from './support/invariants.ts';
 import { startServiceProcess } from './support/processes.ts';
+import { duplicateJobs } from './support/duplicate-jobs.ts';
 
 let h: Harness | undefined;
 const cleanups: (() => unknown)[] = [];
@@ -36,21 +36,6 @@ function snapshot(harness: Harness) {
     shipments: all('SELECT order_id, tracking_number, status FROM sandbox_shipments ORDER BY order_id'),
     notifications: all('SELECT order_id, kind FROM sandbox_notifications ORDER BY order_id, kind'),
   };
-}
-
-/** Adds a copy of every job the queues have seen (waiting, delayed, active or done), once. */
-async function duplicateJobs(queues: Queue[], suffix: string, seen: Set<string>): Promise<number> {
-  let added = 0;
-  for (const queue of queues) {
-    const jobs = await queue.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed', 'prioritized']);
-    for (const job of jobs) {
-      if (!job?.id || job.id.includes('-copy') || seen.has(`${queue.name}/${job.id}`)) continue;
-      seen.add(`${queue.name}/${job.id}`);
-      await queue.add(job.name, job.data, { jobId: `${job.id}-copy${suffix}` });
-      added++;
-    }
-  }
-  return added;
 }
 
 /** A mixed load: shipped, declined, out of stock, and cancelled before payment. */

@@ -22,6 +22,7 @@ import { SandboxNotifier } from '../../src/sandbox/notifier.ts';
 import { SandboxPaymentGateway } from '../../src/sandbox/payment-gateway.ts';
 import { startService, type RunningService } from '../../src/service.ts';
 import { signBody } from '../../src/api/webhooks.ts';
+import { waitUntilSettled } from './settle.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 export const WEBHOOK_SECRET = 'test-webhook-secret-0123456789';
@@ -204,35 +205,7 @@ export class Harness {
   }
 
   /** Waits until the outbox is drained, no job waits or runs, and every order is at rest. */
-  async settle(timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let why = '';
-    while (Date.now() < deadline) {
-      why = await this.unsettled();
-      if (!why) return;
-      await sleep(50);
-    }
-    throw new Error(`did not settle in ${timeoutMs} ms: ${why}`);
-  }
-
-  private async unsettled(): Promise<string> {
-    const sqlite = this.db.$client;
-    const pending = sqlite.prepare('SELECT count(*) AS n FROM outbox WHERE dispatched_at IS NULL').get() as { n: number };
-    if (pending.n > 0) return `${pending.n} outbox rows undispatched`;
-    const moving = sqlite
-      .prepare(
-        `SELECT id, status, payment_status, stock_status FROM orders
-         WHERE status IN ('CREATED','PAYMENT_PENDING','PAID')
-            OR (status IN ('FAILED','CANCELLED') AND (payment_status IN ('PENDING','REFUND_PENDING') OR stock_status = 'RESERVED'))
-         LIMIT 1`,
-      )
-      .get();
-    if (moving) return `order not at rest: ${JSON.stringify(moving)}`;
-    for (const queue of Object.values(this.service.queues)) {
-      const counts = await queue.getJobCounts('waiting', 'active', 'prioritized', 'waiting-children');
-      const busy = Object.values(counts).reduce((a, b) => a + b, 0);
-      if (busy > 0) return `queue ${queue.name} has ${JSON.stringify(counts)}`;
-    }
-    return '';
+  settle(timeoutMs = 30_000): Promise<void> {
+    return waitUntilSettled(this.db, Object.values(this.service.queues), { timeoutMs });
   }
 }

@@ -14,11 +14,11 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
-export async function startRedisServer(port?: number): Promise<TestRedis> {
+export async function startRedisServer(port?: number, { evictionPolicy = 'noeviction' } = {}): Promise<TestRedis> {
   const chosen = port ?? (await freePort());
   const child = spawn(
     'redis-server',
-    ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'],
+    ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', evictionPolicy],
     { stdio: 'ignore' },
   );
   const url = `redis://127.0.0.1:${chosen}`;

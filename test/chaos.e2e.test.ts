@@ -1,0 +1,179 @@
+/**
+ * The chaos suite: the service as real processes (one API, two workers) on a private Redis, a few
+ * hundred orders for less stock than they ask for, and damage done while they flow. After each
+ * blow, every order settles and the invariants of DESIGN.md hold over all of them, checked
+ * against the sandbox's own ledgers.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QUEUE_NAMES } from '../src/queues/routing.ts';
+import { duplicateJobs } from './support/duplicate-jobs.ts';
+import { ADMIN_TOKEN, WEBHOOK_SECRET, orderBody } from './support/harness.ts';
+import { invariantViolations } from './support/invariants.ts';
+import { startServiceProcess, type ServiceProcess } from './support/processes.ts';
+import { startRedisServer, type TestRedis } from './support/redis-server.ts';
+import { waitUntilSettled } from './support/settle.ts';
+
+const STOCK = { 'SKU-A': 90, 'SKU-B': 60 };
+const GRACE_MS = 8_000;
+
+let dir: string;
+let redis: TestRedis;
+let env: Record<string, string>;
+let api: ServiceProcess;
+const workers: ServiceProcess[] = [];
+let sqlite: Database.Database;
+let watcher: Redis;
+let queues: Queue[];
+let base: string;
+let placed = 0;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'orders-chaos-'));
+  redis = await startRedisServer();
+  env = {
+    DATABASE_PATH: join(dir, 'orders.db'),
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: 'chaos',
+    ADMIN_TOKEN,
+    WEBHOOK_SECRET,
+    PORT: '0',
+    PAYMENT_LATENCY_MS: '15', // so that jobs are in flight when the blows land
+    JOB_BACKOFF_MS: '50',
+    JOB_LOCK_MS: '1500',
+    RELAY_SWEEP_MS: '100',
+    STUCK_AFTER_MS: '1500',
+    RECONCILE_INTERVAL_MS: '250',
+    SHUTDOWN_GRACE_MS: String(GRACE_MS),
+  };
+  api = await startServiceProcess({ ...env, ROLE: 'api' });
+  base = `http://127.0.0.1:${api.port}`;
+  workers.push(await startWorker(), await startWorker());
+  sqlite = new Database(env.DATABASE_PATH!, { readonly: true });
+  watcher = new Redis(redis.url, { maxRetriesPerRequest: null });
+  watcher.on('error', () => {});
+  queues = QUEUE_NAMES.map((name) => new Queue(name, { connection: watcher, prefix: 'chaos' }));
+  for (const queue of queues) queue.on('error', () => {}); // Redis is killed on purpose below
+  for (const [sku, stock] of Object.entries(STOCK)) {
+    const res = await fetch(`${base}/admin/products/${sku}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: sku, priceCents: 700, stock }),
+    });
+    expect(res.status).toBe(201);
+  }
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.allSettled([api?.kill(), ...workers.map((w) => w.kill())]);
+  await Promise.allSettled(queues?.map((q) => q.close()) ?? []);
+  watcher?.disconnect();
+  sqlite?.close();
+  await redis?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function startWorker(): Promise<ServiceProcess> {
+  return startServiceProcess({ ...env, ROLE: 'worker' });
+}
+
+const TOKENS = ['tok_visa', 'tok_visa', 'tok_visa', 'tok_visa', 'tok_chargeDeclined', 'tok_flaky', 'tok_flaky'];
+
+/** Places `count` orders, `concurrency` at a time; some are cancelled right after. Resolves when all are in. */
+async function placeOrders(count: number, concurrency = 10): Promise<void> {
+  let next = 0;
+  const one = async () => {
+    while (next < count) {
+      const i = placed + next++;
+      const items = [{ sku: i % 3 === 0 ? 'SKU-B' : 'SKU-A', quantity: 1 + (i % 2) }];
+      const res = await fetch(`${base}/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': `chaos-${i}` },
+        body: JSON.stringify(orderBody(TOKENS[i % TOKENS.length], items, `cus_${i}`)),
+      });
+      expect(res.status).toBe(201);
+      if (i % 17 === 0) {
+        const { id } = (await res.json()) as { id: string };
+        const cancel = await fetch(`${base}/orders/${id}/cancel`, { method: 'POST' });
+        expect([200, 409]).toContain(cancel.status);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, one));
+  placed += count;
+}
+
+async function expectSettledAndSound(): Promise<void> {
+  await waitUntilSettled(sqlite, queues, { timeoutMs: 60_000, owedMessages: true });
+  expect(invariantViolations(sqlite, { initialStock: STOCK })).toEqual([]);
+  const { n } = sqlite.prepare('SELECT count(*) AS n FROM orders').get() as { n: number };
+  expect(n).toBe(placed);
+}
+
+describe('chaos: real processes, real damage', () => {
+  it('survives a worker SIGKILLed mid-run', async () => {
+    const flowing = placeOrders(80);
+    await sleep(150);
+    const victim = workers.shift()!;
+    expect(await victim.kill('SIGKILL')).toBeNull();
+    await flowing;
+    workers.push(await startWorker());
+    await expectSettledAndSound();
+  });
+
+  it('survives Redis killed and replaced by an empty one on the same port', async () => {
+    const flowing = placeOrders(80);
+    await sleep(150);
+    await redis.stop();
+    await sleep(300);
+    redis = await startRedisServer(redis.port);
+    await flowing;
+    await expectSettledAndSound();
+  });
+
+  it('survives every job delivered twice on purpose', async () => {
+    const seen = new Set<string>();
+    const flowing = placeOrders(60);
+    let copies = 0;
+    let done = false;
+    void flowing.then(() => (done = true));
+    while (!done) {
+      copies += await duplicateJobs(queues, '', seen);
+      await sleep(20);
+    }
+    await waitUntilSettled(sqlite, queues, { timeoutMs: 60_000 });
+    copies += await duplicateJobs(queues, '', seen);
+    expect(copies).toBeGreaterThan(100);
+    await expectSettledAndSound();
+  });
+
+  it('drains a worker on SIGTERM: active jobs finish, nothing is lost', async () => {
+    const flowing = placeOrders(80);
+    await sleep(150);
+    const leaving = workers.shift()!;
+    const started = Date.now();
+    expect(await leaving.kill('SIGTERM')).toBe(0);
+    expect(Date.now() - started).toBeLessThan(GRACE_MS + 5_000);
+    expect(leaving.logs.map((l) => l.msg)).toContain('stopped cleanly');
+    await flowing;
+    workers.push(await startWorker());
+    await expectSettledAndSound();
+
+    // Over the whole run, every branch was taken.
+    const outcomes = sqlite.prepare('SELECT DISTINCT status, reason FROM orders ORDER BY 1, 2').all();
+    expect(outcomes).toEqual(
+      expect.arrayContaining([
+        { status: 'SHIPPED', reason: null },
+        { status: 'FAILED', reason: 'PAYMENT_DECLINED' },
+        { status: 'FAILED', reason: 'OUT_OF_STOCK' },
+        { status: 'CANCELLED', reason: 'CUSTOMER_CANCELLED' },
+      ]),
+    );
+  });
+});
