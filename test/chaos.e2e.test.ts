@@ -16,7 +16,7 @@ import { QUEUE_NAMES } from '../src/queues/routing.ts';
 import { duplicateJobs } from './support/duplicate-jobs.ts';
 import { ADMIN_TOKEN, WEBHOOK_SECRET, orderBody } from './support/harness.ts';
 import { invariantViolations } from './support/invariants.ts';
-import { startServiceProcess, type ServiceProcess } from './support/processes.ts';
+import { placeOrderOver, putProductOver, startServiceProcess, type ServiceProcess } from './support/processes.ts';
 import { startRedisServer, type TestRedis } from './support/redis-server.ts';
 import { waitUntilSettled } from './support/settle.ts';
 
@@ -60,14 +60,7 @@ beforeAll(async () => {
   watcher.on('error', () => {});
   queues = QUEUE_NAMES.map((name) => new Queue(name, { connection: watcher, prefix: 'chaos' }));
   for (const queue of queues) queue.on('error', () => {}); // Redis is killed on purpose below
-  for (const [sku, stock] of Object.entries(STOCK)) {
-    const res = await fetch(`${base}/admin/products/${sku}`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: sku, priceCents: 700, stock }),
-    });
-    expect(res.status).toBe(201);
-  }
+  for (const [sku, stock] of Object.entries(STOCK)) expect(await putProductOver(base, sku, stock, ADMIN_TOKEN, 700)).toBe(201);
 }, 60_000);
 
 afterAll(async () => {
@@ -92,14 +85,11 @@ async function placeOrders(count: number, concurrency = 10): Promise<void> {
     while (next < count) {
       const i = placed + next++;
       const items = [{ sku: i % 3 === 0 ? 'SKU-B' : 'SKU-A', quantity: 1 + (i % 2) }];
-      const res = await fetch(`${base}/orders`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'idempotency-key': `chaos-${i}` },
-        body: JSON.stringify(orderBody(TOKENS[i % TOKENS.length], items, `cus_${i}`)),
+      const { status, id } = await placeOrderOver(base, orderBody(TOKENS[i % TOKENS.length], items, `cus_${i}`), {
+        'idempotency-key': `chaos-${i}`,
       });
-      expect(res.status).toBe(201);
+      expect(status).toBe(201);
       if (i % 17 === 0) {
-        const { id } = (await res.json()) as { id: string };
         const cancel = await fetch(`${base}/orders/${id}/cancel`, { method: 'POST' });
         expect([200, 409]).toContain(cancel.status);
       }

@@ -13,7 +13,7 @@ import { TransientGatewayError } from '../src/domain/ports.ts';
 import { SandboxCarrier } from '../src/sandbox/carrier.ts';
 import { ADMIN_TOKEN, Harness, WEBHOOK_SECRET, orderBody } from './support/harness.ts';
 import { invariantViolations } from './support/invariants.ts';
-import { startServiceProcess } from './support/processes.ts';
+import { placeOrderOver, putProductOver, startServiceProcess } from './support/processes.ts';
 import { startRedisServer, type TestRedis } from './support/redis-server.ts';
 
 let h: Harness | undefined;
@@ -154,36 +154,30 @@ describe('shutdown', () => {
       // One signal: the charge in flight completes before the process exits.
       const first = await startServiceProcess(env);
       const base = `http://127.0.0.1:${first.port}`;
-      const seeded = await fetch(`${base}/admin/products/SKU-1`, {
-        method: 'PUT',
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ name: 'Widget', priceCents: 100, stock: 5 }),
-      });
-      expect(seeded.status).toBe(201);
-      const place = async (port: number | undefined) => {
-        const res = await fetch(`http://127.0.0.1:${port}/orders`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(orderBody()),
-        });
-        return ((await res.json()) as { id: string }).id;
-      };
-      const drained = await place(first.port);
-      await sleep(400); // the charge is now in flight
-      expect(await first.kill('SIGTERM')).toBe(0);
+      expect(await putProductOver(base, 'SKU-1', 5, ADMIN_TOKEN)).toBe(201);
+      const place = async (port: number | undefined) => (await placeOrderOver(`http://127.0.0.1:${port}`, orderBody())).id!;
       const sqlite = new Database(env.DATABASE_PATH, { readonly: true });
-      const paymentOf = (id: string) =>
-        (sqlite.prepare('SELECT payment_status AS p FROM orders WHERE id = ?').get(id) as { p: string }).p;
-      expect(paymentOf(drained)).toBe('CAPTURED');
+      const read = (id: string) =>
+        sqlite.prepare('SELECT status, payment_status AS payment FROM orders WHERE id = ?').get(id) as { status: string; payment: string };
+      /** The order has entered PAYMENT_PENDING: its charge is at the gateway for 1.5 s. */
+      const chargeInFlight = async (id: string) => {
+        for (let i = 0; i < 500 && read(id).status !== 'PAYMENT_PENDING'; i++) await sleep(10);
+        expect(read(id)).toEqual({ status: 'PAYMENT_PENDING', payment: 'PENDING' });
+      };
+
+      const drained = await place(first.port);
+      await chargeInFlight(drained);
+      expect(await first.kill('SIGTERM')).toBe(0);
+      expect(read(drained).payment).toBe('CAPTURED');
 
       // Two signals: out at once, the charge interrupted; the next worker picks the job up.
       const second = await startServiceProcess(env);
       const interrupted = await place(second.port);
-      await sleep(400);
+      await chargeInFlight(interrupted);
       second.child.kill('SIGTERM');
       await sleep(50);
       expect(await second.kill('SIGTERM')).toBe(1);
-      expect(paymentOf(interrupted)).toBe('PENDING');
+      expect(read(interrupted).payment).toBe('PENDING');
       sqlite.close();
 
       h = await Harness.start({ env: { DATABASE_PATH: env.DATABASE_PATH, QUEUE_PREFIX: env.QUEUE_PREFIX, JOB_LOCK_MS: '1000' } });

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../src/queues/managed-redis.ts';
 import { ADMIN_TOKEN, Harness, WEBHOOK_SECRET, orderBody } from './support/harness.ts';
 import { invariantViolations } from './support/invariants.ts';
-import { startServiceProcess } from './support/processes.ts';
+import { placeOrderOver, putProductOver, startServiceProcess } from './support/processes.ts';
 import { duplicateJobs } from './support/duplicate-jobs.ts';
 
 let h: Harness | undefined;
@@ -147,21 +147,12 @@ describe('a process killed between its commit and its enqueue', () => {
     });
     cleanups.push(() => api.kill());
     const base = `http://127.0.0.1:${api.port}`;
-    const put = await fetch(`${base}/admin/products/SKU-1`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'Widget', priceCents: 500, stock: 10 }),
-    });
-    expect(put.status).toBe(201);
+    expect(await putProductOver(base, 'SKU-1', 10, ADMIN_TOKEN)).toBe(201);
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const res = await fetch(`${base}/orders`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(orderBody('tok_visa', [{ sku: 'SKU-1', quantity: 2 }], `cus_${i}`)),
-      });
-      expect(res.status).toBe(201);
-      ids.push(((await res.json()) as { id: string }).id);
+      const { status, id } = await placeOrderOver(base, orderBody('tok_visa', [{ sku: 'SKU-1', quantity: 2 }], `cus_${i}`));
+      expect(status).toBe(201);
+      ids.push(id!);
     }
     expect(await api.kill('SIGKILL')).toBeNull();
     const left = new Database(databasePath, { readonly: true });
