@@ -10,6 +10,7 @@ import { startWorkers, type Workers } from './processors/workers.ts';
 import { createProducerConnection, createWorkerConnection, maxmemoryPolicy } from './queues/connection.ts';
 import { closeQueues, createQueues, type Queues } from './queues/queues.ts';
 import { OutboxRelay } from './queues/relay.ts';
+import { waitsOnFailedJob } from './queues/parked.ts';
 import { Reconciler } from './processors/reconciler.ts';
 import { SandboxCarrier } from './sandbox/carrier.ts';
 import { SandboxNotifier } from './sandbox/notifier.ts';
@@ -91,6 +92,7 @@ export async function startService(config: Config, redisUrl: string, logger: Log
       intervalMs: config.reconcileIntervalMs,
       stuckAfterMs: config.stuckAfterMs,
       onRedrive: () => relay.kick(),
+      isParked: (order) => waitsOnFailedJob(queues, order.orderId, order.events),
     });
     reconciler.start();
   }
@@ -103,7 +105,7 @@ export async function startService(config: Config, redisUrl: string, logger: Log
     port,
     async stop() {
       // Stop taking work first, then let what is running finish, then move what it wrote.
-      reconciler?.stop();
+      await reconciler?.stop();
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
       if (workers) await drainWorkers(workers, config.shutdownGraceMs, logger);
       await relay.stop();

@@ -30,32 +30,50 @@ export interface ReconcileOptions {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** One pass: re-emits what every stuck order waits for and returns what it did. */
-export function reconcileOnce(db: Db, options: ReconcileOptions): RedrivenOrder[] {
+/** The orders that stopped moving, each with the events it waits for. Reads only. */
+export function findStuck(db: Db, options: ReconcileOptions): RedrivenOrder[] {
   const cutoff = options.now - options.stuckAfterMs;
   const limit = options.batchSize ?? 500;
   const candidates = [
     ...stuckOrders(db, cutoff, limit),
     ...recentlySettled(db, cutoff, options.now - (options.notificationLookbackMs ?? DAY_MS), limit),
   ];
-  if (candidates.length === 0) return [];
+  const found = new Map<string, RedrivenOrder>();
+  for (const order of candidates) {
+    const events = eventsFor(db, order);
+    if (events.length > 0) found.set(order.id, { orderId: order.id, status: order.status, events });
+  }
+  return [...found.values()];
+}
 
+/**
+ * Re-emits what each of these orders waits for, in one transaction that re-reads every order:
+ * another process may have moved it, or re-driven it, since it was found.
+ */
+export function redrive(db: Db, stuck: readonly RedrivenOrder[], options: ReconcileOptions): RedrivenOrder[] {
+  if (stuck.length === 0) return [];
+  const cutoff = options.now - options.stuckAfterMs;
   return writeTx(db, (tx) => {
     const done: RedrivenOrder[] = [];
-    const seen = new Set<string>();
-    for (const candidate of candidates) {
-      if (seen.has(candidate.id)) continue;
-      seen.add(candidate.id);
-      // Re-read inside the transaction: another process may have moved it since.
-      const order = tx.select().from(orders).where(eq(orders.id, candidate.id)).get();
+    for (const { orderId } of stuck) {
+      const order = tx.select().from(orders).where(eq(orders.id, orderId)).get();
       if (!order || order.updatedAt >= cutoff || inFlight(tx, order.id, cutoff)) continue;
-      const events = [...redriveEvents(order), ...missingNotifications(tx, order)];
+      const events = eventsFor(tx, order);
       if (events.length === 0) continue;
       for (const event of events) emit(tx, order.id, event, options.now);
       done.push({ orderId: order.id, status: order.status, events });
     }
     return done;
   });
+}
+
+/** One pass without asking Redis anything: finds the stuck orders and re-drives them all. */
+export function reconcileOnce(db: Db, options: ReconcileOptions): RedrivenOrder[] {
+  return redrive(db, findStuck(db, options), options);
+}
+
+function eventsFor(db: Db, order: OrderRow): OutboxEvent[] {
+  return [...redriveEvents(order), ...missingNotifications(db, order)];
 }
 
 /** Not ended, or ended with a payment or stock still to settle, and still since the cut-off. */

@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.ts';
 import { pruneOutbox } from '../db/outbox.ts';
-import { reconcileOnce, type RedrivenOrder } from '../db/reconcile.ts';
+import { findStuck, redrive, type RedrivenOrder } from '../db/reconcile.ts';
 
 export interface ReconcilerOptions {
   intervalMs: number;
@@ -17,6 +17,8 @@ export interface ReconcilerOptions {
   now?: () => number;
   /** Called after a pass that wrote events. */
   onRedrive?: () => void;
+  /** True when the order waits on a job that gave up: an operator retries it, not the reconciler. */
+  isParked?: (order: RedrivenOrder) => Promise<boolean>;
 }
 
 const WEEK_MS = 7 * 24 * 60 * 60 * 1000;
@@ -25,6 +27,7 @@ const PRUNE_EVERY_MS = 60 * 60 * 1000;
 export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
   private lastPrune = 0;
+  private running: Promise<void> | undefined;
   private readonly now: () => number;
 
   constructor(
@@ -40,15 +43,18 @@ export class Reconciler {
     this.timer.unref();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    await this.running;
   }
 
   /** One pass; returns the orders it re-drove. */
-  runOnce(): RedrivenOrder[] {
+  async runOnce(): Promise<RedrivenOrder[]> {
     const now = this.now();
-    const redriven = reconcileOnce(this.db, { now, stuckAfterMs: this.options.stuckAfterMs });
+    const options = { now, stuckAfterMs: this.options.stuckAfterMs };
+    const stuck = await this.withoutParked(findStuck(this.db, options));
+    const redriven = redrive(this.db, stuck, options);
     for (const order of redriven) {
       this.logger.warn({ orderId: order.orderId, status: order.status, events: order.events }, 'reconciler re-drove a stuck order');
     }
@@ -61,12 +67,30 @@ export class Reconciler {
     return redriven;
   }
 
-  private runSafely(): void {
-    try {
-      this.runOnce();
-    } catch (err) {
-      // A busy database or a disk hiccup: the next pass tries again.
-      this.logger.error({ err }, 'reconciler pass failed');
+  private async withoutParked(stuck: RedrivenOrder[]): Promise<RedrivenOrder[]> {
+    const { isParked } = this.options;
+    if (!isParked) return stuck;
+    const kept: RedrivenOrder[] = [];
+    for (const order of stuck) {
+      // Redis away: re-emit anyway; the outbox holds the events until it is back.
+      const parked = await isParked(order).catch(() => false);
+      if (parked) this.logger.debug({ orderId: order.orderId }, 'order waits on a failed job; left to an operator');
+      else kept.push(order);
     }
+    return kept;
+  }
+
+  private runSafely(): void {
+    if (this.running) return;
+    this.running = (async () => {
+      try {
+        await this.runOnce();
+      } catch (err) {
+        // A busy database or a disk hiccup: the next pass tries again.
+        this.logger.error({ err }, 'reconciler pass failed');
+      } finally {
+        this.running = undefined;
+      }
+    })();
   }
 }

@@ -12,7 +12,9 @@ import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.ts';
 import type { Db } from '../../src/db/client.ts';
 import type { Carrier, PaymentGateway } from '../../src/domain/ports.ts';
-import { reconcileOnce, type RedrivenOrder } from '../../src/db/reconcile.ts';
+import type { RedrivenOrder } from '../../src/db/reconcile.ts';
+import { Reconciler } from '../../src/processors/reconciler.ts';
+import { waitsOnFailedJob } from '../../src/queues/parked.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startWorkers, type Workers } from '../../src/processors/workers.ts';
 import { createWorkerConnection } from '../../src/queues/connection.ts';
@@ -122,11 +124,16 @@ export class Harness {
     return workers;
   }
 
-  /** One reconciler pass, as a worker process runs it every RECONCILE_INTERVAL_MS. */
-  reconcile(): RedrivenOrder[] {
-    const redriven = reconcileOnce(this.db, { now: Date.now(), stuckAfterMs: this.config.stuckAfterMs });
-    this.service.relay.kick();
-    return redriven;
+  /** One reconciler pass, as a worker process runs one every RECONCILE_INTERVAL_MS. */
+  reconcile(): Promise<RedrivenOrder[]> {
+    const { queues, relay } = this.service;
+    const reconciler = new Reconciler(this.db, createLogger('silent'), {
+      intervalMs: this.config.reconcileIntervalMs,
+      stuckAfterMs: this.config.stuckAfterMs,
+      onRedrive: () => relay.kick(),
+      isParked: (order) => waitsOnFailedJob(queues, order.orderId, order.events),
+    });
+    return reconciler.runOnce();
   }
 
   async stop(): Promise<void> {
