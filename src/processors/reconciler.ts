@@ -22,12 +22,15 @@ export interface ReconcilerOptions {
 }
 
 const WEEK_MS = 7 * 24 * 60 * 60 * 1000;
-const PRUNE_EVERY_MS = 60 * 60 * 1000;
+const HOUR_MS = 60 * 60 * 1000;
+const PRUNE_EVERY_MS = HOUR_MS;
 
 export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
   private lastPrune = 0;
   private running: Promise<void> | undefined;
+  /** Where the next pass starts looking for orders at rest that may still owe a message. */
+  private settledSince: number | undefined;
   private readonly now: () => number;
 
   constructor(
@@ -52,9 +55,12 @@ export class Reconciler {
   /** One pass; returns the orders it re-drove. */
   async runOnce(): Promise<RedrivenOrder[]> {
     const now = this.now();
-    const options = { now, stuckAfterMs: this.options.stuckAfterMs };
+    const cutoff = now - this.options.stuckAfterMs;
+    const options = { now, stuckAfterMs: this.options.stuckAfterMs, settledSince: this.settledSince ?? cutoff - HOUR_MS };
     const stuck = await this.withoutParked(findStuck(this.db, options));
     const redriven = redrive(this.db, stuck, options);
+    // Orders that came to rest before this pass's cut-off have had their messages checked.
+    this.settledSince = cutoff - this.options.intervalMs;
     for (const order of redriven) {
       this.logger.warn({ orderId: order.orderId, status: order.status, events: order.events }, 'reconciler re-drove a stuck order');
     }
