@@ -6,6 +6,8 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { closeDatabase, openDatabase, type Db } from './db/client.ts';
+import { sweepIdempotencyKeys } from './db/orders.ts';
+import { ServiceMetrics } from './metrics.ts';
 import { startWorkers, type Workers } from './processors/workers.ts';
 import { createProducerConnection, createWorkerConnection, maxmemoryPolicy } from './queues/connection.ts';
 import { closeQueues, createQueues, type Queues } from './queues/queues.ts';
@@ -19,6 +21,7 @@ export interface RunningService {
   db: Db;
   queues: Queues;
   relay: OutboxRelay;
+  metrics: ServiceMetrics;
   /** The bound port when the API runs, else undefined. */
   port: number | undefined;
   stop(): Promise<void>;
@@ -26,6 +29,10 @@ export interface RunningService {
 
 /** How much later than the payment timeout `tok_slow` answers. */
 const SLOW_ANSWER_MARGIN_MS = 500;
+
+/** Expired idempotency keys are deleted this often (or once per TTL, when that is shorter). */
+const IDEMPOTENCY_SWEEP_MAX_MS = 15 * 60 * 1000;
+const IDEMPOTENCY_SWEEP_MIN_MS = 1_000;
 
 export async function startService(config: Config, redisUrl: string, logger: Logger): Promise<RunningService> {
   const db = openDatabase(config.databasePath);
@@ -38,6 +45,7 @@ export async function startService(config: Config, redisUrl: string, logger: Log
   });
   const relay = new OutboxRelay(db, queues, logger.child({ component: 'relay' }), { sweepMs: config.relaySweepMs });
   void warnOnEvictionPolicy(producer, logger);
+  const metrics = new ServiceMetrics({ db, queues });
 
   let workers: Workers | undefined;
   let workerConnection: ReturnType<typeof createWorkerConnection> | undefined;
@@ -55,6 +63,7 @@ export async function startService(config: Config, redisUrl: string, logger: Log
       notifier: new SandboxNotifier(db, logger.child({ component: 'notifier' })),
       logger,
       onJobDone: () => relay.kick(),
+      onJobFinished: metrics.observeJob,
       prefix: config.queuePrefix,
       concurrency: config.workerConcurrency,
       paymentTimeoutMs: config.paymentTimeoutMs,
@@ -63,7 +72,9 @@ export async function startService(config: Config, redisUrl: string, logger: Log
 
   let server: ServerType | undefined;
   let port: number | undefined;
+  let sweeper: NodeJS.Timeout | undefined;
   if (config.role !== 'worker') {
+    sweeper = sweepIdempotencyKeysEvery(db, config.idempotencyTtlMs, logger);
     const app = createApp({
       db,
       logger,
@@ -72,6 +83,8 @@ export async function startService(config: Config, redisUrl: string, logger: Log
       idempotencyTtlMs: config.idempotencyTtlMs,
       onCommit: () => relay.kick(),
       redis: producer,
+      queues,
+      metrics,
     });
     port = await new Promise<number>((resolve, reject) => {
       server = serve({ fetch: app.fetch, port: config.port, hostname: '0.0.0.0' }, (info) => resolve(info.port));
@@ -84,9 +97,11 @@ export async function startService(config: Config, redisUrl: string, logger: Log
     db,
     queues,
     relay,
+    metrics,
     port,
     async stop() {
       // Stop taking work first, then let what is running finish, then move what it wrote.
+      clearInterval(sweeper);
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
       await workers?.close();
       await relay.stop();
@@ -96,6 +111,21 @@ export async function startService(config: Config, redisUrl: string, logger: Log
       closeDatabase(db);
     },
   };
+}
+
+/** Deletes expired idempotency keys periodically; an expired key is free for a new request. */
+function sweepIdempotencyKeysEvery(db: Db, ttlMs: number, logger: Logger): NodeJS.Timeout {
+  const everyMs = Math.min(Math.max(ttlMs, IDEMPOTENCY_SWEEP_MIN_MS), IDEMPOTENCY_SWEEP_MAX_MS);
+  const timer = setInterval(() => {
+    try {
+      const swept = sweepIdempotencyKeys(db, Date.now());
+      if (swept > 0) logger.debug({ swept }, 'expired idempotency keys deleted');
+    } catch (err) {
+      logger.warn({ err }, 'could not sweep expired idempotency keys; will try again');
+    }
+  }, everyMs);
+  timer.unref();
+  return timer;
 }
 
 async function warnOnEvictionPolicy(connection: ReturnType<typeof createProducerConnection>, logger: Logger) {

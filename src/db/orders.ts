@@ -2,11 +2,11 @@
  * The order aggregate: placing an order, reading it with its timeline, and the one function that
  * writes an order's status (`transition`), always beside its timeline entry.
  */
-import { asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
 import { ulid } from 'ulid';
 import { NotFoundError, UnprocessableError } from '../domain/errors.ts';
 import { compensationFor } from '../domain/compensation.ts';
-import { applyEvent, type OrderEvent, type OrderStatus } from '../domain/order-machine.ts';
+import { applyEvent, ORDER_STATUSES, type OrderEvent, type OrderStatus } from '../domain/order-machine.ts';
 import { canMovePayment, type PaymentStatus } from '../domain/payment.ts';
 import { writeTx, type Db } from './client.ts';
 import { emit } from './outbox.ts';
@@ -274,4 +274,40 @@ function assertPaymentMove(order: OrderRow, to: PaymentStatus): void {
   if (!canMovePayment(order.paymentStatus, to)) {
     throw new Error(`order ${order.id}: payment cannot move from ${order.paymentStatus} to ${to}`);
   }
+}
+
+/** Deletes the idempotency keys that expired at or before `now`; answers how many. */
+export function sweepIdempotencyKeys(db: Db, now: number): number {
+  return db.delete(idempotencyKeys).where(lte(idempotencyKeys.expiresAt, now)).run().changes;
+}
+
+/** How many orders rest in each status (every status, zero included). */
+export function countOrdersByStatus(db: Db): Record<OrderStatus, number> {
+  const counts = Object.fromEntries(ORDER_STATUSES.map((s) => [s, 0])) as Record<OrderStatus, number>;
+  const rows = db.select({ status: orders.status, n: sql<number>`count(*)` }).from(orders).groupBy(orders.status).all();
+  for (const row of rows) counts[row.status] = row.n;
+  return counts;
+}
+
+/**
+ * The status changes recorded on timelines after entry `afterId`, counted by event, and the last
+ * entry seen: lets a reader keep running totals by reading only what is new.
+ */
+export function transitionsSince(db: Db, afterId: number): { lastId: number; byEvent: Map<string, number> } {
+  // Fix the upper bound first: entries written meanwhile are counted by the next read.
+  const lastId = db.select({ last: sql<number | null>`max(${orderEvents.id})` }).from(orderEvents).get()?.last ?? afterId;
+  const rows = db
+    .select({ type: orderEvents.type, n: sql<number>`count(*)` })
+    .from(orderEvents)
+    .where(
+      and(
+        gt(orderEvents.id, afterId),
+        lte(orderEvents.id, lastId),
+        // Facts (a refund, a stock release) keep the status; OrderPlaced comes from nowhere.
+        sql`${orderEvents.fromStatus} IS NOT ${orderEvents.toStatus}`,
+      ),
+    )
+    .groupBy(orderEvents.type)
+    .all();
+  return { lastId, byEvent: new Map(rows.map((r) => [r.type, r.n])) };
 }

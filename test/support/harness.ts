@@ -106,6 +106,7 @@ export class Harness {
       notifier: new SandboxNotifier(db, createLogger('silent')),
       logger: createLogger(this.config.logLevel),
       onJobDone: () => this.service.relay.kick(),
+      onJobFinished: this.service.metrics.observeJob,
       prefix: this.config.queuePrefix,
       concurrency: this.config.workerConcurrency,
       paymentTimeoutMs: this.config.paymentTimeoutMs,
