@@ -49,6 +49,14 @@ export function orderBody(token = 'tok_visa', items = [{ sku: 'SKU-1', quantity:
   return { customerId, items, payment: { token }, shippingAddress: ADDRESS };
 }
 
+const WRITTEN_TABLES = ['orders', 'order_items', 'order_events', 'outbox', 'idempotency_keys', 'products'] as const;
+
+export function rowCounts(db: Db): Record<string, number> {
+  return Object.fromEntries(
+    WRITTEN_TABLES.map((table) => [table, (db.$client.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n]),
+  );
+}
+
 export class Harness {
   readonly base: string;
   private readonly extraWorkers: Workers[] = [];
@@ -171,6 +179,11 @@ export class Harness {
   async deliver(trackingNumber: string, secret = WEBHOOK_SECRET) {
     const raw = JSON.stringify({ trackingNumber, status: 'delivered' });
     return this.request('POST', '/webhooks/carrier', raw, { 'x-signature': signBody(raw, secret) });
+  }
+
+  /** Row counts of every table a request could write, to show that a refused one wrote nothing. */
+  rowCounts(): Record<string, number> {
+    return rowCounts(this.db);
   }
 
   // ---- Waiting ----
