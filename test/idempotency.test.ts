@@ -97,7 +97,7 @@ describe('Idempotency-Key on POST /orders', () => {
             method: 'POST',
             headers: { 'content-type': 'application/json', 'idempotency-key': 'key-two-apis' },
             body: JSON.stringify(orderBody()),
-          }).then(async (res) => ({ status: res.status, json: await res.json() })),
+          }).then(async (res) => ({ status: res.status, json: (await res.json()) as { id: string } })),
         ),
       );
       for (const res of answers) expect([201, 409]).toContain(res.status);
