@@ -6,7 +6,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { closeDatabase, openDatabase, type Db } from './db/client.ts';
-import { sweepIdempotencyKeys } from './db/orders.ts';
+import { sweepIdempotencyKeys } from './db/idempotency.ts';
 import { ServiceMetrics } from './metrics.ts';
 import { startWorkers, type Workers } from './processors/workers.ts';
 import { createProducerConnection, createWorkerConnection, maxmemoryPolicy } from './queues/connection.ts';

@@ -2,7 +2,7 @@
  * Operator routes: the catalog, and the simulated outside world's own records. They sit behind
  * the admin token (api/admin-auth.ts), applied to all of /admin in server.ts.
  */
-import { createRoute } from '@hono/zod-openapi';
+import { createRoute, type z } from '@hono/zod-openapi';
 import type { Db } from '../db/client.ts';
 import { listProducts, upsertProduct } from '../db/stock.ts';
 import { sandboxMessages, sandboxPayments } from '../sandbox/ledger.ts';
@@ -48,25 +48,21 @@ const listProductsRoute = createRoute({
   responses: { 200: { description: 'Every product, by SKU.', ...json(ProductListSchema) }, ...problemResponses(401) },
 });
 
-const paymentsRoute = createRoute({
-  method: 'get',
-  path: '/sandbox/payments',
-  tags: ['Sandbox'],
-  summary: 'The sandbox gateway’s charges and refunds',
-  security,
-  request: { query: OrderQuery },
-  responses: { 200: { description: 'Charges and refunds.', ...json(SandboxPaymentsSchema) }, ...problemResponses(400, 401) },
-});
+/** The sandbox's own records, all of them or one order's. */
+function sandboxRoute<S extends z.ZodType>(path: string, summary: string, schema: S) {
+  return createRoute({
+    method: 'get',
+    path,
+    tags: ['Sandbox'],
+    summary,
+    security,
+    request: { query: OrderQuery },
+    responses: { 200: { description: summary, ...json(schema) }, ...problemResponses(400, 401) },
+  });
+}
 
-const notificationsRoute = createRoute({
-  method: 'get',
-  path: '/sandbox/notifications',
-  tags: ['Sandbox'],
-  summary: 'The messages the sandbox notifier sent',
-  security,
-  request: { query: OrderQuery },
-  responses: { 200: { description: 'Messages, oldest first.', ...json(SandboxMessagesSchema) }, ...problemResponses(400, 401) },
-});
+const paymentsRoute = sandboxRoute('/sandbox/payments', 'The sandbox gateway’s charges and refunds', SandboxPaymentsSchema);
+const notificationsRoute = sandboxRoute('/sandbox/notifications', 'The messages the sandbox notifier sent', SandboxMessagesSchema);
 
 export function adminRoutes(deps: { db: Db; now: () => number }) {
   const { db } = deps;

@@ -9,9 +9,9 @@ import { compensationFor } from '../domain/compensation.ts';
 import { applyEvent, ORDER_STATUSES, type OrderEvent, type OrderStatus } from '../domain/order-machine.ts';
 import { canMovePayment, type PaymentStatus } from '../domain/payment.ts';
 import { writeTx, type Db } from './client.ts';
+import { findReplay, rememberResponse, type IdempotencyRequest } from './idempotency.ts';
 import { emit } from './outbox.ts';
 import {
-  idempotencyKeys,
   orderEvents,
   orderItems,
   orders,
@@ -36,12 +36,6 @@ export interface OrderWithItems extends OrderRow {
   items: OrderItemRow[];
 }
 
-export interface IdempotencyRequest {
-  key: string;
-  fingerprint: string;
-  ttlMs: number;
-}
-
 export type PlaceOrderResult =
   | { replayed: false; order: OrderWithItems; statusCode: number; body: string }
   | { replayed: true; orderId: string; statusCode: number; body: string };
@@ -60,26 +54,8 @@ export function placeOrder(
 ): PlaceOrderResult {
   return writeTx(db, (tx) => {
     if (idempotency) {
-      const seen = tx
-        .select()
-        .from(idempotencyKeys)
-        .where(eq(idempotencyKeys.key, idempotency.key))
-        .get();
-      if (seen && seen.expiresAt > now) {
-        if (seen.fingerprint !== idempotency.fingerprint) {
-          throw new UnprocessableError(
-            'This Idempotency-Key was already used with a different request body.',
-            [{ field: 'Idempotency-Key', message: 'reused with a different request' }],
-          );
-        }
-        return {
-          replayed: true,
-          orderId: seen.orderId,
-          statusCode: seen.statusCode,
-          body: seen.responseBody,
-        };
-      }
-      if (seen) tx.delete(idempotencyKeys).where(eq(idempotencyKeys.key, idempotency.key)).run();
+      const replay = findReplay(tx, idempotency, now);
+      if (replay) return { replayed: true, ...replay };
     }
 
     const skus = [...new Set(input.items.map((i) => i.sku))];
@@ -134,19 +110,7 @@ export function placeOrder(
 
     const created = { ...order, items };
     const body = render(created);
-    if (idempotency) {
-      tx.insert(idempotencyKeys)
-        .values({
-          key: idempotency.key,
-          fingerprint: idempotency.fingerprint,
-          orderId: id,
-          statusCode: 201,
-          responseBody: body,
-          createdAt: now,
-          expiresAt: now + idempotency.ttlMs,
-        })
-        .run();
-    }
+    if (idempotency) rememberResponse(tx, idempotency, { orderId: id, statusCode: 201, body }, now);
     return { replayed: false, order: created, statusCode: 201, body };
   });
 }
@@ -274,11 +238,6 @@ function assertPaymentMove(order: OrderRow, to: PaymentStatus): void {
   if (!canMovePayment(order.paymentStatus, to)) {
     throw new Error(`order ${order.id}: payment cannot move from ${order.paymentStatus} to ${to}`);
   }
-}
-
-/** Deletes the idempotency keys that expired at or before `now`; answers how many. */
-export function sweepIdempotencyKeys(db: Db, now: number): number {
-  return db.delete(idempotencyKeys).where(lte(idempotencyKeys.expiresAt, now)).run().changes;
 }
 
 /** How many orders rest in each status (every status, zero included). */
