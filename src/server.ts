@@ -1,17 +1,26 @@
 /**
  * Builds the HTTP app from its parts. No listen() here: main.ts serves it, tests call it directly.
  */
-import { Hono } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import { Scalar } from '@scalar/hono-api-reference';
 import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { requireAdmin } from './api/admin-auth.ts';
 import { adminRoutes } from './api/admin.ts';
 import { MAX_BODY_BYTES, PayloadTooLargeError } from './api/body.ts';
 import { healthRoutes } from './api/health.ts';
+import { observeRequests, restrictNonHtml } from './api/observe.ts';
 import { ordersRoutes } from './api/orders.ts';
-import { errorHandler, problem, problemResponse } from './api/problem.ts';
+import { errorHandler, problemResponse } from './api/problem.ts';
+import { QUEUES_BOARD_PATH, queuesBoard } from './api/queues-board.ts';
+import { createRouter, type AppEnv } from './api/router.ts';
 import { webhookRoutes } from './api/webhooks.ts';
 import type { Db } from './db/client.ts';
+import type { ServiceMetrics } from './metrics.ts';
+import type { Queues } from './queues/queues.ts';
 
 export interface AppDeps {
   db: Db;
@@ -23,13 +32,23 @@ export interface AppDeps {
   onCommit: () => void;
   /** Checked by /readyz. */
   redis?: Redis;
+  /** Shown on the Bull Board dashboard. */
+  queues?: Queues;
+  /** Served at /metrics, and told each request's latency. */
+  metrics?: ServiceMetrics;
   now?: () => number;
 }
 
-export function createApp(deps: AppDeps): Hono {
-  const now = deps.now ?? Date.now;
-  const app = new Hono();
+export const OPENAPI_PATH = '/openapi.json';
+export const DOCS_PATH = '/docs';
 
+export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
+  const now = deps.now ?? Date.now;
+  const app = createRouter();
+
+  app.use('*', requestId());
+  app.use('*', observeRequests(deps.logger, deps.metrics));
+  app.use('*', secureHeaders(), restrictNonHtml);
   app.use(
     '*',
     bodyLimit({
@@ -39,13 +58,35 @@ export function createApp(deps: AppDeps): Hono {
       },
     }),
   );
+  app.use('/admin/*', requireAdmin(deps.adminToken, QUEUES_BOARD_PATH));
 
-  app.route('/', healthRoutes({ db: deps.db, redis: deps.redis }));
+  app.route('/', healthRoutes({ db: deps.db, redis: deps.redis, metrics: deps.metrics }));
   app.route('/orders', ordersRoutes({ db: deps.db, now, idempotencyTtlMs: deps.idempotencyTtlMs, onCommit: deps.onCommit }));
   app.route('/webhooks', webhookRoutes({ db: deps.db, webhookSecret: deps.webhookSecret, now, onCommit: deps.onCommit }));
-  app.route('/admin', adminRoutes({ db: deps.db, adminToken: deps.adminToken, now }));
+  app.route('/admin', adminRoutes({ db: deps.db, now }));
+  if (deps.queues) app.route(QUEUES_BOARD_PATH, queuesBoard(deps.queues));
 
-  app.notFound((c) => problemResponse(c, problem(404, `No route for ${c.req.method} ${c.req.path}.`, c.req.path)));
+  app.doc31(OPENAPI_PATH, {
+    openapi: '3.1.0',
+    info: {
+      title: 'Order service',
+      version: '1',
+      description:
+        'Takes e-commerce orders and carries each one through payment, inventory, shipping and notification. ' +
+        'Every refusal is an RFC 9457 `application/problem+json` document naming the offending fields. ' +
+        `The queues dashboard (Bull Board) is at \`${QUEUES_BOARD_PATH}\`, behind the admin token.`,
+    },
+    tags: [
+      { name: 'Orders', description: 'Placing, reading and cancelling orders.' },
+      { name: 'Webhooks', description: 'Signed calls from the outside world.' },
+      { name: 'Admin', description: 'The catalog, behind ADMIN_TOKEN.' },
+      { name: 'Sandbox', description: 'The simulated outside world’s own records, behind ADMIN_TOKEN.' },
+      { name: 'Operations', description: 'Health, readiness and metrics.' },
+    ],
+  });
+  app.get(DOCS_PATH, Scalar({ url: OPENAPI_PATH, pageTitle: 'Order service API' }));
+
+  app.notFound((c) => problemResponse(c, 404, `No route for ${c.req.method} ${c.req.path}.`));
   app.onError(errorHandler(deps.logger));
   return app;
 }

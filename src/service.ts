@@ -6,6 +6,8 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { closeDatabase, openDatabase, type Db } from './db/client.ts';
+import { sweepIdempotencyKeys } from './db/idempotency.ts';
+import { ServiceMetrics } from './metrics.ts';
 import { startWorkers, type Workers } from './processors/workers.ts';
 import { createProducerConnection, createWorkerConnection, maxmemoryPolicy } from './queues/connection.ts';
 import { closeQueues, createQueues, type Queues } from './queues/queues.ts';
@@ -23,6 +25,7 @@ export interface RunningService {
   relay: OutboxRelay;
   /** Present where workers run (ROLE=all|worker). */
   reconciler: Reconciler | undefined;
+  metrics: ServiceMetrics;
   /** The bound port when the API runs, else undefined. */
   port: number | undefined;
   stop(): Promise<void>;
@@ -30,6 +33,10 @@ export interface RunningService {
 
 /** How much later than the payment timeout `tok_slow` answers. */
 const SLOW_ANSWER_MARGIN_MS = 500;
+
+/** Expired idempotency keys are deleted this often (or once per TTL, when that is shorter). */
+const IDEMPOTENCY_SWEEP_MAX_MS = 15 * 60 * 1000;
+const IDEMPOTENCY_SWEEP_MIN_MS = 1_000;
 
 export async function startService(config: Config, redisUrl: string, logger: Logger): Promise<RunningService> {
   const db = openDatabase(config.databasePath);
@@ -42,6 +49,7 @@ export async function startService(config: Config, redisUrl: string, logger: Log
   });
   const relay = new OutboxRelay(db, queues, logger.child({ component: 'relay' }), { sweepMs: config.relaySweepMs });
   void warnOnEvictionPolicy(producer, logger);
+  const metrics = new ServiceMetrics({ db, queues });
 
   let workers: Workers | undefined;
   let workerConnection: ReturnType<typeof createWorkerConnection> | undefined;
@@ -59,6 +67,7 @@ export async function startService(config: Config, redisUrl: string, logger: Log
       notifier: new SandboxNotifier(db, logger.child({ component: 'notifier' })),
       logger,
       onJobDone: () => relay.kick(),
+      onJobFinished: metrics.observeJob,
       prefix: config.queuePrefix,
       concurrency: config.workerConcurrency,
       paymentTimeoutMs: config.paymentTimeoutMs,
@@ -68,7 +77,9 @@ export async function startService(config: Config, redisUrl: string, logger: Log
 
   let server: ServerType | undefined;
   let port: number | undefined;
+  let sweeper: NodeJS.Timeout | undefined;
   if (config.role !== 'worker') {
+    sweeper = sweepIdempotencyKeysEvery(db, config.idempotencyTtlMs, logger);
     const app = createApp({
       db,
       logger,
@@ -77,6 +88,8 @@ export async function startService(config: Config, redisUrl: string, logger: Log
       idempotencyTtlMs: config.idempotencyTtlMs,
       onCommit: () => relay.kick(),
       redis: producer,
+      queues,
+      metrics,
     });
     port = await new Promise<number>((resolve, reject) => {
       server = serve({ fetch: app.fetch, port: config.port, hostname: '0.0.0.0' }, (info) => resolve(info.port));
@@ -102,10 +115,12 @@ export async function startService(config: Config, redisUrl: string, logger: Log
     queues,
     relay,
     reconciler,
+    metrics,
     port,
     async stop() {
       // Stop taking work first, then let what is running finish, then move what it wrote.
       await reconciler?.stop();
+      clearInterval(sweeper);
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
       if (workers) await drainWorkers(workers, config.shutdownGraceMs, logger);
       await relay.stop();
@@ -131,6 +146,21 @@ async function drainWorkers(workers: Workers, graceMs: number, logger: Logger): 
   const drained = await Promise.race([closed, timedOut]);
   clearTimeout(timer);
   if (!drained) logger.warn({ graceMs }, 'active jobs did not finish in the grace period; another worker will retry them');
+}
+
+/** Deletes expired idempotency keys periodically; an expired key is free for a new request. */
+function sweepIdempotencyKeysEvery(db: Db, ttlMs: number, logger: Logger): NodeJS.Timeout {
+  const everyMs = Math.min(Math.max(ttlMs, IDEMPOTENCY_SWEEP_MIN_MS), IDEMPOTENCY_SWEEP_MAX_MS);
+  const timer = setInterval(() => {
+    try {
+      const swept = sweepIdempotencyKeys(db, Date.now());
+      if (swept > 0) logger.debug({ swept }, 'expired idempotency keys deleted');
+    } catch (err) {
+      logger.warn({ err }, 'could not sweep expired idempotency keys; will try again');
+    }
+  }, everyMs);
+  timer.unref();
+  return timer;
 }
 
 async function warnOnEvictionPolicy(connection: ReturnType<typeof createProducerConnection>, logger: Logger) {

@@ -1,60 +1,93 @@
 /**
- * Operator routes behind `Authorization: Bearer $ADMIN_TOKEN`: the catalog, and the simulated
- * outside world's own records.
+ * Operator routes: the catalog, and the simulated outside world's own records. They sit behind
+ * the admin token (api/admin-auth.ts), applied to all of /admin in server.ts.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { Hono, type MiddlewareHandler } from 'hono';
+import { createRoute, type z } from '@hono/zod-openapi';
 import type { Db } from '../db/client.ts';
 import { listProducts, upsertProduct } from '../db/stock.ts';
-import { UnauthorizedError } from '../domain/errors.ts';
 import { sandboxMessages, sandboxPayments } from '../sandbox/ledger.ts';
-import { readJson } from './body.ts';
-import { validate } from './problem.ts';
-import { PutProductBody, SkuSchema, productView } from './schemas.ts';
-import { z } from 'zod';
+import { jsonBody } from './body.ts';
+import { problemResponses } from './problem.ts';
+import { createRouter } from './router.ts';
+import {
+  OrderQuery,
+  ProductListSchema,
+  ProductSchema,
+  PutProductBody,
+  SandboxMessagesSchema,
+  SandboxPaymentsSchema,
+  SkuParam,
+  json,
+  productView,
+} from './schemas.ts';
 
-/** Compares digests, so neither the token's content nor its length leaks through timing. */
-export function sameSecret(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
+const security: Record<string, string[]>[] = [{ adminToken: [] }, { adminBasic: [] }];
+
+const putProductRoute = createRoute({
+  method: 'put',
+  path: '/products/{sku}',
+  tags: ['Admin'],
+  summary: 'Create or update a product',
+  description: '`stock` sets the units available for sale.',
+  security,
+  middleware: [jsonBody] as const,
+  request: { params: SkuParam, body: { ...json(PutProductBody), required: true } },
+  responses: {
+    200: { description: 'The product, updated.', ...json(ProductSchema) },
+    201: { description: 'The product, created.', ...json(ProductSchema) },
+    ...problemResponses(400, 401, 413, 415),
+  },
+});
+
+const listProductsRoute = createRoute({
+  method: 'get',
+  path: '/products',
+  tags: ['Admin'],
+  summary: 'The catalog with its stock',
+  security,
+  responses: { 200: { description: 'Every product, by SKU.', ...json(ProductListSchema) }, ...problemResponses(401) },
+});
+
+/** The sandbox's own records, all of them or one order's. */
+function sandboxRoute<S extends z.ZodType>(path: string, summary: string, schema: S) {
+  return createRoute({
+    method: 'get',
+    path,
+    tags: ['Sandbox'],
+    summary,
+    security,
+    request: { query: OrderQuery },
+    responses: { 200: { description: summary, ...json(schema) }, ...problemResponses(400, 401) },
+  });
 }
 
-export function requireAdmin(token: string): MiddlewareHandler {
-  return async (c, next) => {
-    const header = c.req.header('authorization') ?? '';
-    const match = /^Bearer\s+(.+)$/i.exec(header);
-    if (!match) throw new UnauthorizedError('This route needs Authorization: Bearer <ADMIN_TOKEN>.');
-    if (!sameSecret(match[1]!.trim(), token)) throw new UnauthorizedError('The admin token is wrong.');
-    await next();
-  };
-}
+const paymentsRoute = sandboxRoute('/sandbox/payments', 'The sandbox gateway’s charges and refunds', SandboxPaymentsSchema);
+const notificationsRoute = sandboxRoute('/sandbox/notifications', 'The messages the sandbox notifier sent', SandboxMessagesSchema);
 
-const OrderQuery = z.strictObject({ orderId: z.string().min(1).max(100).optional() });
-
-export function adminRoutes(deps: { db: Db; adminToken: string; now: () => number }): Hono {
+export function adminRoutes(deps: { db: Db; now: () => number }) {
   const { db } = deps;
-  const app = new Hono();
-  app.use('*', requireAdmin(deps.adminToken));
-
-  app.put('/products/:sku', async (c) => {
-    const sku = validate(SkuSchema, c.req.param('sku'), 'SKU in the path');
-    const body = validate(PutProductBody, await readJson(c));
-    const { product, created } = upsertProduct(db, { sku, ...body }, deps.now());
-    return c.json(productView(product), created ? 201 : 200);
+  const app = createRouter();
+  app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'ADMIN_TOKEN as a bearer token.',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'adminBasic', {
+    type: 'http',
+    scheme: 'basic',
+    description: 'Any user name, with ADMIN_TOKEN as the password (for browsers).',
   });
 
-  app.get('/products', (c) => c.json({ products: listProducts(db).map(productView) }));
-
-  app.get('/sandbox/payments', (c) => {
-    const { orderId } = validate(OrderQuery, c.req.query(), 'query');
-    return c.json(sandboxPayments(db, orderId));
+  app.openapi(putProductRoute, (c) => {
+    const { product, created } = upsertProduct(db, { sku: c.req.valid('param').sku, ...c.req.valid('json') }, deps.now());
+    return created ? c.json(productView(product), 201) : c.json(productView(product), 200);
   });
 
-  app.get('/sandbox/notifications', (c) => {
-    const { orderId } = validate(OrderQuery, c.req.query(), 'query');
-    return c.json(sandboxMessages(db, orderId));
-  });
+  app.openapi(listProductsRoute, (c) => c.json({ products: listProducts(db).map(productView) }, 200));
+
+  app.openapi(paymentsRoute, (c) => c.json(sandboxPayments(db, c.req.valid('query').orderId), 200));
+
+  app.openapi(notificationsRoute, (c) => c.json(sandboxMessages(db, c.req.valid('query').orderId), 200));
 
   return app;
 }

@@ -1,10 +1,17 @@
 /**
- * Reading request bodies: JSON only, 64 KiB at most, malformed JSON refused with a 400.
+ * Reading request bodies: JSON only, 64 KiB at most, malformed JSON refused with a 400. The checks
+ * run before schema validation, so each kind of bad body gets its own status.
  */
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { DomainError, ValidationError } from '../domain/errors.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
+
+/**
+ * `application/json` or a `+json` type, with well-formed parameters: the same rule as the schema
+ * validators that read the body after this check, so that both agree on what JSON is.
+ */
+const JSON_CONTENT_TYPE = /^application\/([a-z.-]+\+)?json(;\s*[a-zA-Z0-9-]+=([^;]+))*$/i;
 
 export class PayloadTooLargeError extends DomainError {
   override readonly name = 'PayloadTooLargeError';
@@ -16,7 +23,9 @@ export class PayloadTooLargeError extends DomainError {
 export class UnsupportedMediaTypeError extends DomainError {
   override readonly name = 'UnsupportedMediaTypeError';
   constructor() {
-    super(415, 'Unsupported media type', 'The request body must be JSON (Content-Type: application/json).');
+    super(415, 'Unsupported media type', 'The request body must be JSON (Content-Type: application/json).', [
+      { field: 'Content-Type', message: 'must be application/json' },
+    ]);
   }
 }
 
@@ -37,7 +46,15 @@ export function parseJson(text: string): unknown {
 
 /** The body of a JSON request, after the content-type, size and syntax checks. */
 export async function readJson(c: Context): Promise<unknown> {
-  const type = c.req.header('content-type') ?? '';
-  if (!/^application\/([a-z.+-]*\+)?json\s*(;|$)/i.test(type)) throw new UnsupportedMediaTypeError();
+  if (!JSON_CONTENT_TYPE.test(c.req.header('content-type') ?? '')) throw new UnsupportedMediaTypeError();
   return parseJson(await readText(c));
 }
+
+/**
+ * Route middleware for a JSON body: refuses a non-JSON type (415) and malformed JSON (400) before
+ * the route's schema sees the body (Hono caches the text, so it is read once).
+ */
+export const jsonBody: MiddlewareHandler = async (c, next) => {
+  await readJson(c);
+  await next();
+};

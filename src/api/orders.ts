@@ -1,14 +1,26 @@
 /**
- * Customer routes: place an order, read it and its timeline, cancel it.
+ * Customer routes: place an order (safely retried with an Idempotency-Key), read it and its
+ * timeline, cancel it.
  */
 import { createHash } from 'node:crypto';
-import { Hono } from 'hono';
+import { createRoute, z } from '@hono/zod-openapi';
 import { cancelOrder } from '../db/cancel.ts';
 import type { Db } from '../db/client.ts';
 import { getOrder, getTimeline, placeOrder } from '../db/orders.ts';
-import { readJson } from './body.ts';
-import { validate } from './problem.ts';
-import { IdempotencyKeySchema, PlaceOrderBody, eventView, orderView } from './schemas.ts';
+import { jsonBody } from './body.ts';
+import { problemResponses } from './problem.ts';
+import { createRouter } from './router.ts';
+import {
+  OrderIdParam,
+  OrderSchema,
+  PlaceOrderBody,
+  PlaceOrderHeaders,
+  TimelineSchema,
+  eventView,
+  json,
+  orderView,
+  type OrderView,
+} from './schemas.ts';
 
 export interface OrdersDeps {
   db: Db;
@@ -18,14 +30,70 @@ export interface OrdersDeps {
   onCommit: () => void;
 }
 
-export function ordersRoutes(deps: OrdersDeps): Hono {
-  const { db, now } = deps;
-  const app = new Hono();
+const placeOrderRoute = createRoute({
+  method: 'post',
+  path: '/',
+  tags: ['Orders'],
+  summary: 'Place an order',
+  description:
+    'Prices come from the catalog. With an `Idempotency-Key`, a retry of the same request answers the first ' +
+    'response again (with `Idempotent-Replayed: true`) and creates nothing; the same key with another body is a 422.',
+  middleware: [jsonBody] as const,
+  request: {
+    headers: PlaceOrderHeaders,
+    body: { ...json(PlaceOrderBody), required: true },
+  },
+  responses: {
+    201: {
+      description: 'The order, created now or by the first request with this Idempotency-Key.',
+      headers: z.object({
+        Location: z.string().openapi({ example: '/orders/ord_01JD5ZQ0N6W8J7Y3K2V1B0C9XA' }),
+        'Idempotent-Replayed': z.literal('true').optional().openapi({ description: 'Present on a replay.' }),
+      }),
+      ...json(OrderSchema),
+    },
+    ...problemResponses(400, 413, 415, 422),
+  },
+});
 
-  app.post('/', async (c) => {
-    const rawKey = c.req.header('idempotency-key');
-    const key = rawKey === undefined ? undefined : validate(IdempotencyKeySchema, rawKey, 'Idempotency-Key header');
-    const body = validate(PlaceOrderBody, await readJson(c));
+const getOrderRoute = createRoute({
+  method: 'get',
+  path: '/{id}',
+  tags: ['Orders'],
+  summary: 'Read an order',
+  request: { params: OrderIdParam },
+  responses: { 200: { description: 'The order.', ...json(OrderSchema) }, ...problemResponses(404) },
+});
+
+const timelineRoute = createRoute({
+  method: 'get',
+  path: '/{id}/events',
+  tags: ['Orders'],
+  summary: 'Read an order’s timeline, oldest first',
+  request: { params: OrderIdParam },
+  responses: { 200: { description: 'Every transition and fact, oldest first.', ...json(TimelineSchema) }, ...problemResponses(404) },
+});
+
+const cancelRoute = createRoute({
+  method: 'post',
+  path: '/{id}/cancel',
+  tags: ['Orders'],
+  summary: 'Cancel an order',
+  description: 'Cancelling a cancelled order answers it as it is. Stock is released and a capture refunded.',
+  request: { params: OrderIdParam },
+  responses: {
+    200: { description: 'The order, now CANCELLED.', ...json(OrderSchema) },
+    ...problemResponses(404, 409),
+  },
+});
+
+export function ordersRoutes(deps: OrdersDeps) {
+  const { db, now } = deps;
+  const app = createRouter();
+
+  app.openapi(placeOrderRoute, (c) => {
+    const key = c.req.valid('header')['idempotency-key'];
+    const body = c.req.valid('json');
     const result = placeOrder(
       db,
       {
@@ -40,22 +108,23 @@ export function ordersRoutes(deps: OrdersDeps): Hono {
     );
     if (!result.replayed) deps.onCommit();
     const orderId = result.replayed ? result.orderId : result.order.id;
-    return c.body(result.body, 201, {
-      'Content-Type': 'application/json',
+    // A replay answers the stored response, byte for byte once serialised again.
+    return c.json(JSON.parse(result.body) as OrderView, result.statusCode as 201, {
       Location: `/orders/${orderId}`,
       ...(result.replayed ? { 'Idempotent-Replayed': 'true' } : {}),
     });
   });
 
-  app.get('/:id', (c) => c.json(orderView(getOrder(db, c.req.param('id')))));
+  app.openapi(getOrderRoute, (c) => c.json(orderView(getOrder(db, c.req.valid('param').id)), 200));
 
-  app.get('/:id/events', (c) => c.json({ events: getTimeline(db, c.req.param('id')).map(eventView) }));
+  app.openapi(timelineRoute, (c) =>
+    c.json({ events: getTimeline(db, c.req.valid('param').id).map(eventView) }, 200),
+  );
 
-  app.post('/:id/cancel', (c) => {
-    const id = c.req.param('id');
-    const before = cancelOrder(db, id, now());
+  app.openapi(cancelRoute, (c) => {
+    const before = cancelOrder(db, c.req.valid('param').id, now());
     deps.onCommit();
-    return c.json(orderView(getOrder(db, before.id)));
+    return c.json(orderView(getOrder(db, before.id)), 200);
   });
 
   return app;

@@ -1,22 +1,32 @@
 /**
  * The one exit for errors: every refusal leaves as an RFC 9457 problem document
- * (application/problem+json) naming the offending fields.
+ * (application/problem+json) naming the offending fields and carrying the request id.
  */
+import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
-import { z } from 'zod';
-import { DomainError, ValidationError, type FieldIssue } from '../domain/errors.ts';
+import type { z as zod } from 'zod';
+import { DomainError, type FieldIssue } from '../domain/errors.ts';
 
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  instance?: string;
-  errors?: FieldIssue[];
-}
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+export const ProblemSchema = z
+  .object({
+    type: z.string().openapi({ description: 'A URI reference naming the kind of problem.', example: '/problems/invalid-request' }),
+    title: z.string().openapi({ example: 'Invalid request' }),
+    status: z.int().openapi({ example: 400 }),
+    detail: z.string().openapi({ example: 'The request body has an invalid field: items.0.quantity: Too big: expected number to be <=1000.' }),
+    instance: z.string().optional().openapi({ description: 'The path of the refused request.', example: '/orders' }),
+    requestId: z.string().openapi({ description: 'The X-Request-Id of the refused request.' }),
+    errors: z
+      .array(z.object({ field: z.string(), message: z.string() }))
+      .optional()
+      .openapi({ description: 'The offending fields, as dotted paths (`items.0.quantity`).' }),
+  })
+  .openapi('Problem');
+export type Problem = z.infer<typeof ProblemSchema>;
 
 const SLUGS: Record<number, string> = {
   400: 'invalid-request',
@@ -38,29 +48,58 @@ const TITLES: Record<number, string> = {
   409: 'Conflict',
   413: 'Payload too large',
   415: 'Unsupported media type',
+  422: 'Unprocessable request',
   500: 'Internal error',
+  503: 'Unavailable',
 };
 
-export function problemResponse(c: Context, problem: Problem, headers: Record<string, string> = {}): Response {
-  return c.body(JSON.stringify(problem), problem.status as ContentfulStatusCode, {
-    'Content-Type': 'application/problem+json',
-    ...headers,
+const DESCRIPTIONS = {
+  400: 'Malformed JSON, a wrong type, a value out of bounds, or an unknown field.',
+  401: 'The admin credentials are missing or wrong.',
+  404: 'No such resource.',
+  409: 'The request conflicts with the state of the resource.',
+  413: 'The body is larger than 64 KiB.',
+  415: 'The body is not JSON.',
+  422: 'Well-formed, but not acceptable: an unknown SKU, or an Idempotency-Key reused with another body.',
+} as const;
+
+export interface ProblemOptions {
+  errors?: FieldIssue[];
+  title?: string;
+  headers?: Record<string, string>;
+}
+
+/** The problem document for `status`, about the request in `c`. */
+export function problemResponse(c: Context, status: number, detail: string, options: ProblemOptions = {}): Response {
+  const body: Problem = {
+    type: `/problems/${SLUGS[status] ?? 'error'}`,
+    title: options.title ?? TITLES[status] ?? 'Error',
+    status,
+    detail,
+    instance: c.req.path,
+    requestId: (c.get('requestId') as string | undefined) ?? '',
+    ...(options.errors && options.errors.length > 0 ? { errors: options.errors } : {}),
+  };
+  return c.body(JSON.stringify(body), status as ContentfulStatusCode, {
+    'Content-Type': PROBLEM_CONTENT_TYPE,
+    ...options.headers,
   });
 }
 
-export function problem(status: number, detail: string, path: string, errors?: FieldIssue[], title?: string): Problem {
-  return {
-    type: `/problems/${SLUGS[status] ?? 'error'}`,
-    title: title ?? TITLES[status] ?? 'Error',
+/** OpenAPI response entries for the refusals a route can give. */
+export function problemResponses<S extends keyof typeof DESCRIPTIONS>(...statuses: S[]) {
+  const entries = statuses.map((status) => [
     status,
-    detail,
-    instance: path,
-    ...(errors && errors.length > 0 ? { errors } : {}),
-  };
+    { description: DESCRIPTIONS[status] as string, content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } } },
+  ]);
+  return Object.fromEntries(entries) as Record<
+    S,
+    { description: string; content: { 'application/problem+json': { schema: typeof ProblemSchema } } }
+  >;
 }
 
 /** Turns zod's issues into field issues with dotted paths (`items.0.quantity`). */
-export function fieldIssues(error: z.ZodError): FieldIssue[] {
+export function fieldIssues(error: zod.ZodError): FieldIssue[] {
   return error.issues.flatMap((issue) => {
     const base = issue.path.map(String).join('.');
     if (issue.code === 'unrecognized_keys') {
@@ -70,30 +109,23 @@ export function fieldIssues(error: z.ZodError): FieldIssue[] {
   });
 }
 
-/** Parses `value` with `schema`, or throws a 400 naming every bad field. */
-export function validate<T extends z.ZodType>(schema: T, value: unknown, what = 'request body'): z.infer<T> {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    const errors = fieldIssues(parsed.error);
-    throw new ValidationError(
-      `The ${what} is invalid: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}.`,
-      errors,
-    );
-  }
-  return parsed.data;
+/** An error that knows the WWW-Authenticate challenge its 401 should carry. */
+export interface Challenging {
+  challenge: string;
 }
 
-export function errorHandler(logger: Logger) {
+export function errorHandler(fallbackLogger: Logger) {
   return (error: Error, c: Context): Response => {
     if (error instanceof DomainError) {
-      const headers: Record<string, string> =
-        error.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="orders-admin"' } : {};
-      return problemResponse(c, problem(error.status, error.message, c.req.path, error.fields, error.title), headers);
+      const challenge = (error as Partial<Challenging>).challenge ?? 'Bearer realm="orders-admin"';
+      const headers: Record<string, string> = error.status === 401 ? { 'WWW-Authenticate': challenge } : {};
+      return problemResponse(c, error.status, error.message, { errors: error.fields, title: error.title, headers });
     }
-    if (error instanceof HTTPException) {
-      return problemResponse(c, problem(error.status, error.message || TITLES[error.status] || 'Error', c.req.path));
+    if (error instanceof HTTPException && error.status < 500) {
+      return problemResponse(c, error.status, error.message || TITLES[error.status] || 'Error');
     }
+    const logger = (c.get('logger') as Logger | undefined) ?? fallbackLogger;
     logger.error({ err: error, path: c.req.path, method: c.req.method }, 'unhandled error');
-    return problemResponse(c, problem(500, 'Something went wrong on our side; it has been logged.', c.req.path));
+    return problemResponse(c, 500, 'Something went wrong on our side; it has been logged.');
   };
 }

@@ -1,10 +1,13 @@
 /**
- * Request and response shapes of the HTTP API (DESIGN.md "HTTP API"). Requests are strict:
- * unknown fields are refused, every string is bounded.
+ * Request and response shapes of the HTTP API (DESIGN.md "HTTP API"), the single source of both
+ * validation and the OpenAPI document. Requests are strict: unknown fields are refused, every
+ * string is bounded.
  */
-import { z } from 'zod';
+import { z } from '@hono/zod-openapi';
 import type { OrderWithItems } from '../db/orders.ts';
 import type { OrderEventRow, ProductRow } from '../db/schema.ts';
+import { FAILURE_REASONS, ORDER_STATUSES } from '../domain/order-machine.ts';
+import { PAYMENT_STATUSES } from '../domain/payment.ts';
 
 // A missing field says so plainly, rather than "expected string, received undefined".
 z.config({
@@ -13,50 +16,145 @@ z.config({
 
 const text = (max: number) => z.string().trim().min(1, { error: 'must not be empty' }).max(max);
 
+// ---- Requests ----
+
 export const SkuSchema = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: 'must be 1-64 letters, digits, ".", "_" or "-"' });
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: 'must be 1-64 letters, digits, ".", "_" or "-"' })
+  .openapi({ description: 'A catalog SKU.', example: 'SKU-1' });
 
-export const PlaceOrderBody = z.strictObject({
-  customerId: text(100),
-  items: z
-    .array(
-      z.strictObject({
-        sku: SkuSchema,
-        quantity: z.int().min(1).max(1000),
+export const MAX_ORDER_LINES = 100;
+export const MAX_QUANTITY = 1000;
+
+export const PlaceOrderBody = z
+  .strictObject({
+    customerId: text(100).openapi({ example: 'cus_1' }),
+    items: z
+      .array(
+        z.strictObject({
+          sku: SkuSchema,
+          quantity: z.int().min(1).max(MAX_QUANTITY).openapi({ example: 2 }),
+        }),
+      )
+      .min(1, { error: 'must hold at least one line' })
+      .max(MAX_ORDER_LINES, { error: `must hold at most ${MAX_ORDER_LINES} lines` })
+      .openapi({ description: `1 to ${MAX_ORDER_LINES} lines; every SKU must be in the catalog.` }),
+    payment: z.strictObject({
+      token: text(200).openapi({
+        description: 'A gateway token. In the sandbox: tok_visa, tok_chargeDeclined, tok_flaky, tok_slow.',
+        example: 'tok_visa',
       }),
-    )
-    .min(1, { error: 'must hold at least one line' })
-    .max(100, { error: 'must hold at most 100 lines' }),
-  payment: z.strictObject({ token: text(200) }),
-  shippingAddress: z.strictObject({
-    name: text(200),
-    line1: text(200),
-    city: text(100),
-    postalCode: text(20),
-    country: z.string().regex(/^[A-Z]{2}$/, { error: 'must be an ISO 3166-1 alpha-2 code, e.g. "US"' }),
-  }),
-});
+    }),
+    shippingAddress: z.strictObject({
+      name: text(200).openapi({ example: 'Ada Lovelace' }),
+      line1: text(200).openapi({ example: '12 Analytical Row' }),
+      city: text(100).openapi({ example: 'London' }),
+      postalCode: text(20).openapi({ example: 'N1 9GU' }),
+      country: z
+        .string()
+        .regex(/^[A-Z]{2}$/, { error: 'must be an ISO 3166-1 alpha-2 code, e.g. "US"' })
+        .openapi({ example: 'GB' }),
+    }),
+  })
+  .openapi('PlaceOrder');
 export type PlaceOrderBody = z.infer<typeof PlaceOrderBody>;
 
 export const IdempotencyKeySchema = z
   .string()
-  .regex(/^[\x21-\x7e]{1,255}$/, { error: 'must be 1-255 visible ASCII characters' });
+  .regex(/^[\x21-\x7e]{1,255}$/, { error: 'must be 1-255 visible ASCII characters' })
+  .openapi({ description: 'Makes the request safe to retry: a replay answers the first response.', example: 'c3b1d7e2-order-42' });
 
-export const PutProductBody = z.strictObject({
-  name: text(200),
-  priceCents: z.int().min(0).max(100_000_000),
-  stock: z.int().min(0).max(1_000_000_000),
+export const PlaceOrderHeaders = z.object({ 'idempotency-key': IdempotencyKeySchema.optional() });
+
+export const OrderIdParam = z.object({
+  id: z.string().openapi({ param: { name: 'id', in: 'path' }, example: 'ord_01JD5ZQ0N6W8J7Y3K2V1B0C9XA' }),
 });
 
-export const CarrierWebhookBody = z.strictObject({
-  trackingNumber: text(100),
-  status: z.literal('delivered', { error: 'must be "delivered"' }),
+export const SkuParam = z.object({ sku: SkuSchema.openapi({ param: { name: 'sku', in: 'path' } }) });
+
+export const PutProductBody = z
+  .strictObject({
+    name: text(200).openapi({ example: 'Analytical engine punch cards' }),
+    priceCents: z.int().min(0).max(100_000_000).openapi({ example: 1250 }),
+    stock: z.int().min(0).max(1_000_000_000).openapi({ description: 'Units available for sale.', example: 40 }),
+  })
+  .openapi('PutProduct');
+
+export const OrderQuery = z.strictObject({
+  orderId: z.string().min(1).max(100).optional().openapi({ description: 'Only this order’s records.' }),
 });
+
+export const CarrierWebhookBody = z
+  .strictObject({
+    trackingNumber: text(100),
+    status: z.literal('delivered', { error: 'must be "delivered"' }),
+  })
+  .openapi('CarrierWebhook');
+
+export const SignatureHeaders = z.object({
+  'x-signature': z.string().optional().openapi({
+    description: 'HMAC-SHA256 of the raw body with WEBHOOK_SECRET, hex (optionally prefixed "sha256=").',
+  }),
+});
+
+// ---- Responses ----
+
+export const OrderSchema = z
+  .object({
+    id: z.string(),
+    status: z.enum(ORDER_STATUSES),
+    customerId: z.string(),
+    items: z.array(z.object({ sku: z.string(), quantity: z.int(), unitPriceCents: z.int() })),
+    totalCents: z.int(),
+    currency: z.string().openapi({ example: 'USD' }),
+    payment: z.object({ status: z.enum(PAYMENT_STATUSES) }),
+    shipment: z.object({ trackingNumber: z.string() }).nullable(),
+    reason: z.enum(FAILURE_REASONS).nullable(),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .openapi('Order');
+export type OrderView = z.infer<typeof OrderSchema>;
+
+export const TimelineSchema = z
+  .object({
+    events: z.array(
+      z.object({
+        type: z.string().openapi({ example: 'PaymentSucceeded' }),
+        from: z.enum(ORDER_STATUSES).nullable(),
+        to: z.enum(ORDER_STATUSES),
+        at: z.iso.datetime(),
+        data: z.record(z.string(), z.unknown()),
+      }),
+    ),
+  })
+  .openapi('Timeline');
+
+export const ProductSchema = z
+  .object({
+    sku: z.string(),
+    name: z.string(),
+    priceCents: z.int(),
+    available: z.int(),
+    reserved: z.int(),
+    shipped: z.int(),
+  })
+  .openapi('Product');
+
+export const ProductListSchema = z.object({ products: z.array(ProductSchema) }).openapi('ProductList');
+
+const LedgerEntry = z.object({ id: z.string(), orderId: z.string(), amountCents: z.int() });
+export const SandboxPaymentsSchema = z
+  .object({ charges: z.array(LedgerEntry), refunds: z.array(LedgerEntry) })
+  .openapi('SandboxPayments');
+
+export const SandboxMessagesSchema = z
+  .object({ messages: z.array(z.object({ orderId: z.string(), kind: z.string(), channel: z.string() })) })
+  .openapi('SandboxMessages');
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export function orderView(order: OrderWithItems) {
+export function orderView(order: OrderWithItems): OrderView {
   return {
     id: order.id,
     status: order.status,
@@ -78,4 +176,9 @@ export function eventView(event: OrderEventRow) {
 
 export function productView(p: ProductRow) {
   return { sku: p.sku, name: p.name, priceCents: p.priceCents, available: p.available, reserved: p.reserved, shipped: p.shipped };
+}
+
+/** The JSON content entry of a route's request or response. */
+export function json<T extends z.ZodType>(schema: T) {
+  return { content: { 'application/json': { schema } } };
 }

@@ -1,35 +1,57 @@
 /**
  * The carrier's delivery webhook, signed with an HMAC-SHA256 of the raw body in `X-Signature`.
+ * The signature is checked on the raw bytes before anything reads them as JSON.
  */
 import { createHmac } from 'node:crypto';
-import { Hono } from 'hono';
+import { createRoute } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
 import type { Db } from '../db/client.ts';
 import { getOrder } from '../db/orders.ts';
 import { markDelivered } from '../db/shipments.ts';
 import { UnauthorizedError } from '../domain/errors.ts';
-import { sameSecret } from './admin.ts';
-import { parseJson, readText } from './body.ts';
-import { validate } from './problem.ts';
-import { CarrierWebhookBody, orderView } from './schemas.ts';
+import { sameSecret } from './admin-auth.ts';
+import { jsonBody, readText } from './body.ts';
+import { problemResponses } from './problem.ts';
+import { createRouter } from './router.ts';
+import { CarrierWebhookBody, OrderSchema, SignatureHeaders, json, orderView } from './schemas.ts';
 
 export function signBody(body: string, secret: string): string {
   return createHmac('sha256', secret).update(body).digest('hex');
 }
 
-export function webhookRoutes(deps: { db: Db; webhookSecret: string; now: () => number; onCommit: () => void }): Hono {
-  const app = new Hono();
-
-  app.post('/carrier', async (c) => {
+function verifySignature(secret: string): MiddlewareHandler {
+  return async (c, next) => {
     const raw = await readText(c);
     // Accept both a bare hex digest and the common "sha256=<hex>" form.
     const signature = (c.req.header('x-signature') ?? '').replace(/^sha256=/i, '').trim().toLowerCase();
-    if (!signature || !sameSecret(signature, signBody(raw, deps.webhookSecret))) {
+    if (!signature || !sameSecret(signature, signBody(raw, secret))) {
       throw new UnauthorizedError('The X-Signature header is missing or does not match the body.');
     }
-    const body = validate(CarrierWebhookBody, parseJson(raw));
-    const order = markDelivered(deps.db, body.trackingNumber, deps.now());
+    await next();
+  };
+}
+
+export function webhookRoutes(deps: { db: Db; webhookSecret: string; now: () => number; onCommit: () => void }) {
+  const app = createRouter();
+
+  const carrierRoute = createRoute({
+    method: 'post',
+    path: '/carrier',
+    tags: ['Webhooks'],
+    summary: 'The carrier reports a delivery',
+    description: 'Moves the shipped order to COMPLETED. A repeated delivery changes nothing.',
+    middleware: [verifySignature(deps.webhookSecret), jsonBody] as const,
+    request: { headers: SignatureHeaders, body: { ...json(CarrierWebhookBody), required: true } },
+    responses: {
+      200: { description: 'The order, now COMPLETED.', ...json(OrderSchema) },
+      ...problemResponses(400, 401, 404, 409, 413, 415),
+    },
+  });
+
+  app.openapi(carrierRoute, (c) => {
+    const order = markDelivered(deps.db, c.req.valid('json').trackingNumber, deps.now());
     deps.onCommit();
-    return c.json(orderView(getOrder(deps.db, order.id)));
+    return c.json(orderView(getOrder(deps.db, order.id)), 200);
   });
 
   return app;

@@ -2,16 +2,16 @@
  * The order aggregate: placing an order, reading it with its timeline, and the one function that
  * writes an order's status (`transition`), always beside its timeline entry.
  */
-import { asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
 import { ulid } from 'ulid';
 import { NotFoundError, UnprocessableError } from '../domain/errors.ts';
 import { compensationFor } from '../domain/compensation.ts';
-import { applyEvent, type OrderEvent, type OrderStatus } from '../domain/order-machine.ts';
+import { applyEvent, ORDER_STATUSES, type OrderEvent, type OrderStatus } from '../domain/order-machine.ts';
 import { canMovePayment, type PaymentStatus } from '../domain/payment.ts';
 import { writeTx, type Db } from './client.ts';
+import { findReplay, rememberResponse, type IdempotencyRequest } from './idempotency.ts';
 import { emit } from './outbox.ts';
 import {
-  idempotencyKeys,
   orderEvents,
   orderItems,
   orders,
@@ -36,12 +36,6 @@ export interface OrderWithItems extends OrderRow {
   items: OrderItemRow[];
 }
 
-export interface IdempotencyRequest {
-  key: string;
-  fingerprint: string;
-  ttlMs: number;
-}
-
 export type PlaceOrderResult =
   | { replayed: false; order: OrderWithItems; statusCode: number; body: string }
   | { replayed: true; orderId: string; statusCode: number; body: string };
@@ -60,26 +54,8 @@ export function placeOrder(
 ): PlaceOrderResult {
   return writeTx(db, (tx) => {
     if (idempotency) {
-      const seen = tx
-        .select()
-        .from(idempotencyKeys)
-        .where(eq(idempotencyKeys.key, idempotency.key))
-        .get();
-      if (seen && seen.expiresAt > now) {
-        if (seen.fingerprint !== idempotency.fingerprint) {
-          throw new UnprocessableError(
-            'This Idempotency-Key was already used with a different request body.',
-            [{ field: 'Idempotency-Key', message: 'reused with a different request' }],
-          );
-        }
-        return {
-          replayed: true,
-          orderId: seen.orderId,
-          statusCode: seen.statusCode,
-          body: seen.responseBody,
-        };
-      }
-      if (seen) tx.delete(idempotencyKeys).where(eq(idempotencyKeys.key, idempotency.key)).run();
+      const replay = findReplay(tx, idempotency, now);
+      if (replay) return { replayed: true, ...replay };
     }
 
     const skus = [...new Set(input.items.map((i) => i.sku))];
@@ -134,19 +110,7 @@ export function placeOrder(
 
     const created = { ...order, items };
     const body = render(created);
-    if (idempotency) {
-      tx.insert(idempotencyKeys)
-        .values({
-          key: idempotency.key,
-          fingerprint: idempotency.fingerprint,
-          orderId: id,
-          statusCode: 201,
-          responseBody: body,
-          createdAt: now,
-          expiresAt: now + idempotency.ttlMs,
-        })
-        .run();
-    }
+    if (idempotency) rememberResponse(tx, idempotency, { orderId: id, statusCode: 201, body }, now);
     return { replayed: false, order: created, statusCode: 201, body };
   });
 }
@@ -290,4 +254,35 @@ export function recordJobFailure(
     const order = findOrder(tx, orderId);
     if (order) recordFact(tx, order, 'JobFailed', now, { data: failure });
   });
+}
+
+/** How many orders rest in each status (every status, zero included). */
+export function countOrdersByStatus(db: Db): Record<OrderStatus, number> {
+  const counts = Object.fromEntries(ORDER_STATUSES.map((s) => [s, 0])) as Record<OrderStatus, number>;
+  const rows = db.select({ status: orders.status, n: sql<number>`count(*)` }).from(orders).groupBy(orders.status).all();
+  for (const row of rows) counts[row.status] = row.n;
+  return counts;
+}
+
+/**
+ * The status changes recorded on timelines after entry `afterId`, counted by event, and the last
+ * entry seen: lets a reader keep running totals by reading only what is new.
+ */
+export function transitionsSince(db: Db, afterId: number): { lastId: number; byEvent: Map<string, number> } {
+  // Fix the upper bound first: entries written meanwhile are counted by the next read.
+  const lastId = db.select({ last: sql<number | null>`max(${orderEvents.id})` }).from(orderEvents).get()?.last ?? afterId;
+  const rows = db
+    .select({ type: orderEvents.type, n: sql<number>`count(*)` })
+    .from(orderEvents)
+    .where(
+      and(
+        gt(orderEvents.id, afterId),
+        lte(orderEvents.id, lastId),
+        // Facts (a refund, a stock release) keep the status; OrderPlaced comes from nowhere.
+        sql`${orderEvents.fromStatus} IS NOT ${orderEvents.toStatus}`,
+      ),
+    )
+    .groupBy(orderEvents.type)
+    .all();
+  return { lastId, byEvent: new Map(rows.map((r) => [r.type, r.n])) };
 }

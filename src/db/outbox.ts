@@ -61,6 +61,11 @@ export function outboxLagMs(db: Db, now: number): number {
   return row?.oldest == null ? 0 : Math.max(0, now - row.oldest);
 }
 
+/** How many events wait for the relay. */
+export function pendingOutboxCount(db: Db): number {
+  return db.select({ n: sql<number>`count(*)` }).from(outbox).where(isNull(outbox.dispatchedAt)).get()?.n ?? 0;
+}
+
 /** Deletes dispatched events older than `before`, so the table does not grow without end. */
 export function pruneOutbox(db: Db, before: number): number {
   return db

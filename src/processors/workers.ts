@@ -1,8 +1,9 @@
 /**
  * Starts one BullMQ worker per service. Each job runs its processor, and the relay is kicked after
- * it so that the events its transaction wrote move on at once.
+ * it so that the events its transaction wrote move on at once; how each run ended is reported for
+ * the metrics.
  */
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.ts';
@@ -17,6 +18,15 @@ import { paymentProcessor } from './payment.ts';
 import { refundProcessor } from './refund.ts';
 import { shippingProcessor } from './shipping.ts';
 
+/** How one run of a job ended: `retried` will run again, `failed` will not. */
+export type JobOutcome = 'completed' | 'retried' | 'failed' | 'delayed';
+
+export interface JobReport {
+  queue: QueueName;
+  outcome: JobOutcome;
+  durationMs: number;
+}
+
 export interface WorkerDeps {
   db: Db;
   connection: Redis;
@@ -26,6 +36,8 @@ export interface WorkerDeps {
   logger: Logger;
   /** Called after each job, to move the events it wrote. */
   onJobDone: () => void;
+  /** Told how each run of a job ended and how long it took. */
+  onJobFinished?: (report: JobReport) => void;
   prefix: string;
   concurrency: number;
   paymentTimeoutMs: number;
@@ -58,10 +70,16 @@ export function startWorkers(deps: WorkerDeps): Workers {
     const worker = new Worker<JobPayload, string>(
       queue,
       async (job: Job<JobPayload>, token?: string) => {
+        const started = performance.now();
+        let outcome: JobOutcome = 'completed';
         try {
           return await processor(job, token);
+        } catch (error) {
+          outcome = outcomeOf(job, error);
+          throw error;
         } finally {
           deps.onJobDone();
+          deps.onJobFinished?.({ queue, outcome, durationMs: performance.now() - started });
         }
       },
       {
@@ -108,4 +126,11 @@ export function startWorkers(deps: WorkerDeps): Workers {
       await Promise.allSettled(workers.map((w) => w.close()));
     },
   };
+}
+
+function outcomeOf(job: Job, error: unknown): JobOutcome {
+  if (error instanceof DelayedError) return 'delayed';
+  if (error instanceof UnrecoverableError) return 'failed';
+  // attemptsMade counts the runs that failed before this one.
+  return job.attemptsMade + 1 >= (job.opts.attempts ?? 1) ? 'failed' : 'retried';
 }

@@ -54,6 +54,14 @@ export function orderBody(token = 'tok_visa', items = [{ sku: 'SKU-1', quantity:
   return { customerId, items, payment: { token }, shippingAddress: ADDRESS };
 }
 
+const WRITTEN_TABLES = ['orders', 'order_items', 'order_events', 'outbox', 'idempotency_keys', 'products'] as const;
+
+export function rowCounts(db: Db): Record<string, number> {
+  return Object.fromEntries(
+    WRITTEN_TABLES.map((table) => [table, (db.$client.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n]),
+  );
+}
+
 export class Harness {
   readonly base: string;
   private readonly extraWorkers: Workers[] = [];
@@ -114,6 +122,7 @@ export class Harness {
       notifier: new SandboxNotifier(db, createLogger('silent')),
       logger: createLogger(this.config.logLevel),
       onJobDone: () => this.service.relay.kick(),
+      onJobFinished: this.service.metrics.observeJob,
       prefix: this.config.queuePrefix,
       concurrency: this.config.workerConcurrency,
       paymentTimeoutMs: this.config.paymentTimeoutMs,
@@ -191,6 +200,11 @@ export class Harness {
   async deliver(trackingNumber: string, secret = WEBHOOK_SECRET) {
     const raw = JSON.stringify({ trackingNumber, status: 'delivered' });
     return this.request('POST', '/webhooks/carrier', raw, { 'x-signature': signBody(raw, secret) });
+  }
+
+  /** Row counts of every table a request could write, to show that a refused one wrote nothing. */
+  rowCounts(): Record<string, number> {
+    return rowCounts(this.db);
   }
 
   // ---- Waiting ----

@@ -1,0 +1,58 @@
+/**
+ * The operator's secret, ADMIN_TOKEN, guards everything under /admin. Scripts send it as
+ * `Authorization: Bearer <token>`; a browser (the Bull Board dashboard) sends it as the password
+ * of HTTP Basic auth, any user name, after a Basic challenge.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { MiddlewareHandler } from 'hono';
+import { UnauthorizedError } from '../domain/errors.ts';
+import type { Challenging } from './problem.ts';
+
+const REALM = 'orders-admin';
+export const BEARER_CHALLENGE = `Bearer realm="${REALM}"`;
+export const BASIC_CHALLENGE = `Basic realm="${REALM}", charset="UTF-8"`;
+
+/** Compares digests, so neither the secret's content nor its length leaks through timing. */
+export function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+class AdminAuthError extends UnauthorizedError implements Challenging {
+  constructor(
+    detail: string,
+    readonly challenge: string,
+  ) {
+    super(detail);
+  }
+}
+
+/** The secret an Authorization header offers, from a Bearer token or a Basic password. */
+export function offeredSecret(header: string | undefined): string | undefined {
+  const match = /^(Bearer|Basic)\s+(\S+)\s*$/i.exec(header ?? '');
+  if (!match) return undefined;
+  if (match[1]!.toLowerCase() === 'bearer') return match[2];
+  const decoded = Buffer.from(match[2]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? undefined : decoded.slice(colon + 1);
+}
+
+/**
+ * Lets a request through only with the admin token. Paths under `browserPrefix` answer a refusal
+ * with a Basic challenge, so that a browser asks for the credentials; others with a Bearer one.
+ */
+export function requireAdmin(token: string, browserPrefix?: string): MiddlewareHandler {
+  return async (c, next) => {
+    const challenge = browserPrefix && c.req.path.startsWith(browserPrefix) ? BASIC_CHALLENGE : BEARER_CHALLENGE;
+    const secret = offeredSecret(c.req.header('authorization'));
+    if (secret === undefined) {
+      throw new AdminAuthError(
+        'This route needs the admin token: Authorization: Bearer <ADMIN_TOKEN>, or Basic auth with it as the password.',
+        challenge,
+      );
+    }
+    if (!sameSecret(secret, token)) throw new AdminAuthError('The admin token is wrong.', challenge);
+    await next();
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * Prometheus metrics, one registry per running service (so that several services in one process,
+ * as in the tests, never share a series). What the database knows (orders by status, transitions,
+ * outbox lag) and what Redis knows (queue depths) is read at scrape time, so it is true across
+ * every process; what only this process sees (HTTP latency, the jobs it ran) is recorded as it
+ * happens.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Db } from './db/client.ts';
+import { countOrdersByStatus, transitionsSince } from './db/orders.ts';
+import { outboxLagMs, pendingOutboxCount } from './db/outbox.ts';
+import type { JobReport } from './processors/workers.ts';
+import type { Queues } from './queues/queues.ts';
+
+export interface MetricsSources {
+  db: Db;
+  queues?: Queues;
+  now?: () => number;
+}
+
+const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed'] as const;
+
+export class ServiceMetrics {
+  readonly registry = new Registry();
+  private readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+  private readonly jobs: Counter<'queue' | 'outcome'>;
+  private readonly jobDuration: Histogram<'queue' | 'outcome'>;
+
+  constructor(sources: MetricsSources) {
+    const { db, queues } = sources;
+    const now = sources.now ?? Date.now;
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+
+    new Gauge({
+      name: 'orders_by_status',
+      help: 'Orders resting in each status.',
+      labelNames: ['status'],
+      registers,
+      collect() {
+        for (const [status, n] of Object.entries(countOrdersByStatus(db))) this.set({ status }, n);
+      },
+    });
+
+    // A running total over the append-only timeline, read incrementally from the last entry seen.
+    let lastEntry = 0;
+    new Counter({
+      name: 'orders_transitions_total',
+      help: 'Order status transitions recorded, by event.',
+      labelNames: ['event'],
+      registers,
+      collect() {
+        const { lastId, byEvent } = transitionsSince(db, lastEntry);
+        lastEntry = lastId;
+        for (const [event, n] of byEvent) this.inc({ event }, n);
+      },
+    });
+
+    new Gauge({
+      name: 'orders_outbox_lag_seconds',
+      help: 'Age of the oldest outbox event not yet handed to a queue (0 when drained).',
+      registers,
+      collect() {
+        this.set(outboxLagMs(db, now()) / 1000);
+      },
+    });
+
+    new Gauge({
+      name: 'orders_outbox_pending',
+      help: 'Outbox events not yet handed to a queue.',
+      registers,
+      collect() {
+        this.set(pendingOutboxCount(db));
+      },
+    });
+
+    if (queues) {
+      new Gauge({
+        name: 'orders_queue_jobs',
+        help: 'Jobs in each queue, by state (absent while Redis does not answer).',
+        labelNames: ['queue', 'state'],
+        registers,
+        async collect() {
+          this.reset();
+          await Promise.all(
+            Object.values(queues).map(async (queue) => {
+              try {
+                const counts = await queue.getJobCounts(...QUEUE_STATES);
+                for (const state of QUEUE_STATES) this.set({ queue: queue.name, state }, counts[state] ?? 0);
+              } catch {
+                // Redis away: say nothing rather than a wrong zero; /readyz reports the outage.
+              }
+            }),
+          );
+        },
+      });
+    }
+
+    this.jobs = new Counter({
+      name: 'orders_jobs_total',
+      help: 'Jobs run by this process, by queue and outcome (completed, retried, failed, delayed).',
+      labelNames: ['queue', 'outcome'],
+      registers,
+    });
+    this.jobDuration = new Histogram({
+      name: 'orders_job_duration_seconds',
+      help: 'Time spent running a job, by queue and outcome.',
+      labelNames: ['queue', 'outcome'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60],
+      registers,
+    });
+    this.httpDuration = new Histogram({
+      name: 'orders_http_request_duration_seconds',
+      help: 'HTTP request latency, by method, route and status.',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+  }
+
+  /** Records a job a worker of this process finished running, whatever came of it. */
+  readonly observeJob = (report: JobReport): void => {
+    const labels = { queue: report.queue, outcome: report.outcome };
+    this.jobs.inc(labels);
+    this.jobDuration.observe(labels, report.durationMs / 1000);
+  };
+
+  observeRequest(method: string, route: string, status: number, seconds: number): void {
+    this.httpDuration.observe({ method, route, status: String(status) }, seconds);
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Liveness and readiness against real outages (a redis-server killed and restarted, a database
+ * gone), and request ids on every log line.
+ */
+import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { closeDatabase, openDatabase } from '../src/db/client.ts';
+import { createApp } from '../src/server.ts';
+import { ADMIN_TOKEN, Harness } from './support/harness.ts';
+import { startRedisServer, type TestRedis } from './support/redis-server.ts';
+
+const cleanup: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  // Last started, first stopped: the service before the Redis it uses.
+  while (cleanup.length > 0) await cleanup.pop()!();
+});
+
+async function waitForStatus(h: Harness, path: string, status: number, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last: Awaited<ReturnType<Harness['request']>> | undefined;
+  while (Date.now() < deadline) {
+    last = await h.request('GET', path);
+    if (last.status === status) return last;
+    await sleep(100);
+  }
+  throw new Error(`${path} did not answer ${status} in ${timeoutMs} ms; last ${last?.status} ${last?.text}`);
+}
+
+function memoryLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, stream), lines };
+}
+
+function appOnMemoryDatabase() {
+  const db = openDatabase(':memory:');
+  const { logger, lines } = memoryLogger();
+  const app = createApp({
+    db,
+    logger,
+    adminToken: ADMIN_TOKEN,
+    webhookSecret: 'unused-webhook-secret-0000',
+    idempotencyTtlMs: 60_000,
+    onCommit: () => {},
+  });
+  return { db, app, lines };
+}
+
+describe('/healthz and /readyz', () => {
+  it('/readyz answers 503 while Redis is down and 200 once it is back; /healthz stays 200', async () => {
+    let redis: TestRedis = await startRedisServer();
+    cleanup.push(() => redis.stop());
+    const h = await Harness.start({ redisUrl: redis.url, queues: [] });
+    cleanup.push(() => h.stop());
+
+    // Ready once the service's connection to Redis is up.
+    const ready = await waitForStatus(h, '/readyz', 200);
+    expect(ready.json).toEqual({ status: 'ready', checks: { database: 'ok', redis: 'ok' } });
+
+    await redis.stop();
+    const down = await waitForStatus(h, '/readyz', 503);
+    expect(down.json).toEqual({ status: 'unavailable', checks: { database: 'ok', redis: 'down' } });
+    expect((await h.request('GET', '/healthz')).status).toBe(200);
+
+    redis = await startRedisServer(redis.port);
+    const back = await waitForStatus(h, '/readyz', 200);
+    expect(back.json.checks.redis).toBe('ok');
+    expect((await h.request('GET', '/healthz')).json).toEqual({ status: 'ok' });
+  });
+
+  it('/readyz answers 503 when the database cannot be read', async () => {
+    const { db, app } = appOnMemoryDatabase();
+    const ok = await app.request('/readyz');
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ status: 'ready', checks: { database: 'ok', redis: 'not used' } });
+    closeDatabase(db);
+    const res = await app.request('/readyz');
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ checks: { database: 'down' } });
+    expect((await app.request('/healthz')).status).toBe(200);
+  });
+});
+
+describe('request ids in the logs', () => {
+  it('puts the request id on the access line and on the error line of a failed request', async () => {
+    const { db, app, lines } = appOnMemoryDatabase();
+    await app.request('/orders/ord_x', { headers: { 'x-request-id': 'req-found-in-logs' } });
+    expect(lines).toContainEqual(
+      expect.objectContaining({ requestId: 'req-found-in-logs', msg: 'request', route: '/orders/:id', status: 404 }),
+    );
+
+    closeDatabase(db); // a fault of ours, not the client's: a 500 and an error line
+    const res = await app.request('/orders/ord_x', { headers: { 'x-request-id': 'req-failed' } });
+    expect(res.status).toBe(500);
+    expect(await res.json()).toMatchObject({ status: 500, requestId: 'req-failed' });
+    const mine = lines.filter((l) => l.requestId === 'req-failed');
+    expect(mine.map((l) => l.msg)).toEqual(['unhandled error', 'request']);
+    expect(lines.every((l) => typeof l.requestId === 'string')).toBe(true);
+  });
+});

@@ -1,0 +1,101 @@
+/**
+ * The Bull Board dashboard in a real headless Chromium: with the admin token as the Basic auth
+ * password it shows every queue of the service and retries a failed job; without credentials, or
+ * with wrong ones, the browser gets nothing.
+ */
+import { existsSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QUEUE_NAMES } from '../src/queues/routing.ts';
+import { ADMIN_TOKEN, Harness } from './support/harness.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const LAUNCH_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+// CI installs Chromium (.ci/run) and must not skip; elsewhere a missing browser skips the file.
+const available = existsSync(CHROMIUM) || process.env.REQUIRE_BROWSER === '1';
+
+let h: Harness;
+let browser: Browser;
+
+beforeAll(async () => {
+  h = await Harness.start({ queues: ['payment'] });
+  // A job whose payload cannot parse fails for good at once: something for the failed tab.
+  await h.service.queues.payment.add('OrderPlaced', { broken: true } as never, { jobId: 'broken-job', attempts: 1 });
+  const deadline = Date.now() + 10_000;
+  while (((await h.service.queues.payment.getJobCounts('failed')).failed ?? 0) < 1) {
+    if (Date.now() > deadline) throw new Error('the broken job did not fail');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  if (available) browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await h?.stop();
+});
+
+describe.skipIf(!available)('Bull Board at /admin/queues in a browser', () => {
+  it('shows every queue of the service to a browser holding the admin token', async () => {
+    const context = await browser.newContext({ httpCredentials: { username: 'admin', password: ADMIN_TOKEN } });
+    try {
+      const page = await context.newPage();
+      const res = await page.goto(`${h.base}/admin/queues`);
+      expect(res?.status()).toBe(200);
+      await page.getByText('Order service queues').first().waitFor();
+      for (const queue of QUEUE_NAMES) await page.getByText(queue, { exact: true }).first().waitFor();
+
+      // The failed tab of a queue offers retry and clean; retrying puts the job back to wait.
+      await page.goto(`${h.base}/admin/queues/queue/payment?status=failed`);
+      await page.getByText('broken-job').first().waitFor();
+      await expect(page.getByRole('button', { name: 'Clean all' }).count()).resolves.toBe(1);
+      await page.getByRole('button', { name: 'Retry all' }).click();
+      await page.getByRole('button', { name: /^(confirm|retry|yes|ok)/i }).last().click();
+      // The job runs again (and, its payload being broken, fails again).
+      const deadline = Date.now() + 10_000;
+      let runs = 0;
+      while (runs < 2 && Date.now() < deadline) {
+        await page.waitForTimeout(50);
+        runs = (await h.service.queues.payment.getJob('broken-job'))?.attemptsStarted ?? 0;
+      }
+      expect(runs).toBe(2);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it.each([
+    ['without credentials', undefined],
+    ['with a wrong password', { username: 'admin', password: 'not-the-token' }],
+  ])('refuses a browser %s', async (_what, httpCredentials) => {
+    const context = await browser.newContext(httpCredentials ? { httpCredentials } : {});
+    try {
+      const page = await context.newPage();
+      // Headless Chromium answers a Basic challenge it cannot meet by failing the navigation.
+      const navigation = await page.goto(`${h.base}/admin/queues`).then(
+        async (res) => ({ status: res?.status(), body: await res?.text(), error: undefined }),
+        (error: Error) => ({ status: undefined, body: undefined, error: error.message }),
+      );
+      if (navigation.error) expect(navigation.error).toMatch(/ERR_INVALID_AUTH_CREDENTIALS/);
+      else {
+        expect(navigation.status).toBe(401);
+        expect(navigation.body).not.toContain('Order service queues');
+      }
+
+      // Nor can the page's own API calls be made without the token.
+      const api = await context.request.get(`${h.base}/admin/queues/api/queues`);
+      expect(api.status()).toBe(401);
+      expect(api.headers()['www-authenticate']).toMatch(/^Basic /);
+    } finally {
+      await context.close();
+    }
+  });
+});
