@@ -14,6 +14,12 @@ const int = (fallback: number, min = 0) =>
 
 const EnvSchema = z.object({
   PORT: int(3000, 0).refine((p) => p <= 65535, { error: 'must be a port number (0-65535)' }),
+  METRICS_PORT: z.coerce
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be a whole number' })
+    .min(0, { error: 'must be a port number (0-65535)' })
+    .max(65535, { error: 'must be a port number (0-65535)' })
+    .optional(),
   ROLE: z.enum(['all', 'api', 'worker'], { error: 'must be one of all, api, worker' }).default('all'),
   REDIS_URL: z
     .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })
@@ -48,6 +54,8 @@ export type Role = 'all' | 'api' | 'worker';
 export interface Config {
   port: number;
   role: Role;
+  /** Where a ROLE=worker process serves /healthz, /readyz and /metrics; unset: it serves nothing. */
+  metricsPort: number | undefined;
   /** Unset: use a Redis on 127.0.0.1:6379, or start a managed one. */
   redisUrl: string | undefined;
   databasePath: string;
@@ -92,6 +100,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: e.PORT,
     role: e.ROLE,
+    metricsPort: e.METRICS_PORT,
     redisUrl: e.REDIS_URL,
     databasePath: e.DATABASE_PATH,
     adminToken: e.ADMIN_TOKEN ?? randomBytes(24).toString('base64url'),

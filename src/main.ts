@@ -45,7 +45,7 @@ async function main(): Promise<void> {
 
   const service = await startService(config, redis.url, logger);
   logger.info(
-    { role: config.role, port: service.port, redis: redis.url, database: config.databasePath },
+    { role: config.role, port: service.port, metricsPort: service.metricsPort, redis: redis.url, database: config.databasePath },
     service.port ? `order service listening on http://localhost:${service.port}` : 'order workers running',
   );
   if (config.adminTokenGenerated && config.role !== 'worker') {

@@ -39,6 +39,27 @@ export interface AppDeps {
   now?: () => number;
 }
 
+export interface OpsAppDeps {
+  db: Db;
+  logger: Logger;
+  redis?: Redis;
+  metrics?: ServiceMetrics;
+}
+
+/**
+ * What a worker-only process serves (on METRICS_PORT): /healthz, /readyz and /metrics, so that
+ * the job series of every worker process can be scraped.
+ */
+export function createOpsApp(deps: OpsAppDeps): OpenAPIHono<AppEnv> {
+  const app = createRouter();
+  app.use('*', requestId());
+  app.use('*', secureHeaders(), restrictNonHtml);
+  app.route('/', healthRoutes({ db: deps.db, redis: deps.redis, metrics: deps.metrics }));
+  app.notFound((c) => problemResponse(c, 404, `No route for ${c.req.method} ${c.req.path}.`));
+  app.onError(errorHandler(deps.logger));
+  return app;
+}
+
 export const OPENAPI_PATH = '/openapi.json';
 export const DOCS_PATH = '/docs';
 

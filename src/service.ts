@@ -17,7 +17,7 @@ import { Reconciler } from './processors/reconciler.ts';
 import { SandboxCarrier } from './sandbox/carrier.ts';
 import { SandboxNotifier } from './sandbox/notifier.ts';
 import { SandboxPaymentGateway } from './sandbox/payment-gateway.ts';
-import { createApp } from './server.ts';
+import { createApp, createOpsApp } from './server.ts';
 
 export interface RunningService {
   db: Db;
@@ -28,6 +28,8 @@ export interface RunningService {
   metrics: ServiceMetrics;
   /** The bound port when the API runs, else undefined. */
   port: number | undefined;
+  /** The bound operations port of a ROLE=worker process with METRICS_PORT set. */
+  metricsPort: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -91,10 +93,12 @@ export async function startService(config: Config, redisUrl: string, logger: Log
       queues,
       metrics,
     });
-    port = await new Promise<number>((resolve, reject) => {
-      server = serve({ fetch: app.fetch, port: config.port, hostname: '0.0.0.0' }, (info) => resolve(info.port));
-      server.once('error', reject);
-    });
+    ({ server, port } = await listen(app.fetch, config.port));
+  }
+  let metricsPort: number | undefined;
+  if (config.role === 'worker' && config.metricsPort !== undefined) {
+    const ops = createOpsApp({ db, logger, redis: producer, metrics });
+    ({ server, port: metricsPort } = await listen(ops.fetch, config.metricsPort));
   }
   relay.start();
 
@@ -117,6 +121,7 @@ export async function startService(config: Config, redisUrl: string, logger: Log
     reconciler,
     metrics,
     port,
+    metricsPort,
     async stop() {
       // Stop taking work first, then let what is running finish, then move what it wrote.
       await reconciler?.stop();
@@ -130,6 +135,13 @@ export async function startService(config: Config, redisUrl: string, logger: Log
       closeDatabase(db);
     },
   };
+}
+
+function listen(fetch: (request: Request) => Response | Promise<Response>, port: number) {
+  return new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
+    const server = serve({ fetch, port, hostname: '0.0.0.0' }, (info) => resolve({ server, port: info.port }));
+    server.once('error', reject);
+  });
 }
 
 /**

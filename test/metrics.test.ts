@@ -8,6 +8,7 @@ import { placeOrder } from '../src/db/orders.ts';
 import { upsertProduct } from '../src/db/stock.ts';
 import { ServiceMetrics } from '../src/metrics.ts';
 import { Harness, orderBody } from './support/harness.ts';
+import { startServiceProcess } from './support/processes.ts';
 
 let h: Harness | undefined;
 
@@ -108,6 +109,34 @@ describe('outbox lag', () => {
       expect([...m.keys()].some((k) => k.startsWith('orders_queue_jobs'))).toBe(false);
     } finally {
       closeDatabase(db);
+    }
+  });
+});
+
+describe('a worker-only process', () => {
+  it('serves its own job series, health and readiness on METRICS_PORT, and nothing else', async () => {
+    h = await Harness.start({ queues: [] });
+    await h.putProduct('SKU-1', 3);
+    const worker = await startServiceProcess({
+      ROLE: 'worker',
+      METRICS_PORT: '0',
+      DATABASE_PATH: h.config.databasePath,
+      QUEUE_PREFIX: h.config.queuePrefix,
+      REDIS_URL: h.redisUrl,
+    });
+    try {
+      expect(worker.port).toBeUndefined();
+      const base = `http://127.0.0.1:${worker.metricsPort}`;
+      const order = await h.placeOrder();
+      await h.waitForStatus(order.id, 'SHIPPED');
+      const m = samples(await (await fetch(`${base}/metrics`)).text());
+      expect(m.get('orders_jobs_total{queue="payment",outcome="completed"}')).toBeGreaterThanOrEqual(1);
+      expect(m.get('orders_jobs_total{queue="shipping",outcome="completed"}')).toBeGreaterThanOrEqual(1);
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      expect((await fetch(`${base}/readyz`)).status).toBe(200);
+      expect((await fetch(`${base}/orders/${order.id}`)).status).toBe(404);
+    } finally {
+      await worker.kill('SIGTERM');
     }
   });
 });

@@ -13,6 +13,8 @@ export interface ServiceProcess {
   child: ChildProcess;
   /** The API port, when the role serves HTTP. */
   port: number | undefined;
+  /** The operations port of a worker process started with METRICS_PORT. */
+  metricsPort: number | undefined;
   /** Every log line the process printed, parsed. */
   logs: Record<string, unknown>[];
   kill(signal?: NodeJS.Signals): Promise<number | null>;
@@ -28,6 +30,7 @@ export async function startServiceProcess(env: Record<string, string>, timeoutMs
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));
+  let metricsPort: number | undefined;
   const ready = new Promise<number | undefined>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`service did not start in ${timeoutMs} ms: ${stderr}`)), timeoutMs);
     createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -41,6 +44,7 @@ export async function startServiceProcess(env: Record<string, string>, timeoutMs
       const msg = String(entry.msg ?? '');
       if (msg.startsWith('order service listening') || msg === 'order workers running') {
         clearTimeout(timer);
+        if (typeof entry.metricsPort === 'number') metricsPort = entry.metricsPort;
         resolve(typeof entry.port === 'number' ? entry.port : undefined);
       }
     });
@@ -53,6 +57,7 @@ export async function startServiceProcess(env: Record<string, string>, timeoutMs
   return {
     child,
     port,
+    metricsPort,
     logs,
     async kill(signal: NodeJS.Signals = 'SIGKILL') {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
