@@ -11,9 +11,6 @@ import * as schema from './schema.ts';
 
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
 
-/** How long a write waits for another process to release the database before it fails. */
-const BUSY_TIMEOUT_MS = 10_000;
-
 const MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), '../../drizzle');
 
 export function openDatabase(path: string): Db {
@@ -24,7 +21,7 @@ export function openDatabase(path: string): Db {
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   // Several processes (API, workers) write the same file: wait for the lock rather than fail.
-  sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('foreign_keys = ON');
   const db = drizzle(sqlite, { schema }) as Db;
   migrateWithRetry(db);
@@ -55,52 +52,9 @@ function isMigrationRace(error: unknown): boolean {
 /**
  * Runs `fn` in one write transaction, taking the write lock up front (BEGIN IMMEDIATE) so that two
  * processes never deadlock upgrading read locks. `fn` must not await: no network inside.
- *
- * While another process holds the lock, SQLite's own busy handler sleeps 1, 2, 5, 10, 15, 20 ms
- * and more between tries, far longer than our transactions hold the lock (well under a
- * millisecond), and the whole process sleeps with it. So the lock is asked for here, without
- * SQLite's wait: again after 50 µs, doubling up to 2 ms, for up to the same BUSY_TIMEOUT_MS. A
- * transaction that could not start did nothing, so asking again is safe.
  */
 export function writeTx<T>(db: Db, fn: (tx: Db) => T): T {
-  const run = () => db.transaction((tx) => fn(tx as unknown as Db), { behavior: 'immediate' });
-  const client = db.$client;
-  if (client.inTransaction) return run(); // nested: a savepoint, the lock is already ours
-  const busyTimeout = busyTimeoutStatements(client);
-  busyTimeout.off.get();
-  try {
-    const deadline = performance.now() + BUSY_TIMEOUT_MS;
-    for (let pauseMs = 0.05; ; pauseMs = Math.min(pauseMs * 2, 2)) {
-      try {
-        return run();
-      } catch (error) {
-        if (!isBusy(error) || performance.now() > deadline) throw error;
-      }
-      Atomics.wait(PAUSE, 0, 0, pauseMs);
-    }
-  } finally {
-    busyTimeout.on.get();
-  }
-}
-
-const PAUSE = new Int32Array(new SharedArrayBuffer(4));
-const busyStatements = new WeakMap<Database.Database, { off: Database.Statement; on: Database.Statement }>();
-
-function busyTimeoutStatements(client: Database.Database) {
-  let statements = busyStatements.get(client);
-  if (!statements) {
-    statements = {
-      off: client.prepare('PRAGMA busy_timeout = 0'),
-      on: client.prepare(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`),
-    };
-    busyStatements.set(client, statements);
-  }
-  return statements;
-}
-
-function isBusy(error: unknown): boolean {
-  const code = (error as { code?: unknown })?.code ?? (error as { cause?: { code?: unknown } })?.cause?.code;
-  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+  return db.transaction((tx) => fn(tx as unknown as Db), { behavior: 'immediate' });
 }
 
 export function closeDatabase(db: Db): void {
