@@ -71,11 +71,6 @@ export function redrive(db: Db, stuck: readonly RedrivenOrder[], options: Reconc
   });
 }
 
-/** One pass without asking Redis anything: finds the stuck orders and re-drives them all. */
-export function reconcileOnce(db: Db, options: ReconcileOptions): RedrivenOrder[] {
-  return redrive(db, findStuck(db, options), options);
-}
-
 function eventsFor(db: Db, order: OrderRow): OutboxEvent[] {
   return [...redriveEvents(order), ...missingNotifications(db, order)];
 }

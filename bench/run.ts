@@ -1,0 +1,247 @@
+/**
+ * `npm run bench`: starts a private redis-server and the service as real processes (gateway
+ * latency 0), and reports, as medians over several rounds:
+ *   - the ceiling: a bare 4-stage BullMQ chain with one SQLite transaction per stage;
+ *   - end-to-end throughput, orders placed over HTTP at full speed until all are SHIPPED, with
+ *     one worker process and with two, as a ratio of the ceiling;
+ *   - latency at a fixed offered rate: POST /orders, and placement → SHIPPED by the timelines.
+ * Every round starts from fresh processes and an empty database. A script, not a test: it
+ * prints figures and passes no judgement.
+ *
+ * With --baseline REV, the same measurements are taken, interleaved in the same rounds, of the
+ * service as it was at git revision REV, so that an optimisation is judged against a baseline
+ * measured on the same machine at the same time.
+ *
+ *   npm run bench -- [--rounds 3] [--orders 1500] [--rate 100] [--seconds 5] [--concurrency 32]
+ *                    [--worker-concurrency N] [--baseline REV] [--profile] [--json results.json]
+ */
+import { execSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { median, percentiles, placeOrders, type Placement } from '../src/cli/load-engine.ts';
+import { startManagedRedis } from '../src/queues/managed-redis.ts';
+import { runCeiling } from './ceiling.ts';
+import { ServiceDb } from './measure.ts';
+import { ROOT, putProduct, startBenchService, type ProfileOptions } from './processes.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    orders: { type: 'string', default: '1500' },
+    warmup: { type: 'string', default: '300' },
+    rate: { type: 'string', default: '100' },
+    seconds: { type: 'string', default: '5' },
+    concurrency: { type: 'string', default: '32' },
+    'worker-concurrency': { type: 'string', default: '8' },
+    baseline: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    json: { type: 'string' },
+  },
+});
+const ROUNDS = Number(args.rounds);
+const ORDERS = Number(args.orders);
+const WARMUP = Number(args.warmup);
+const RATE = Number(args.rate);
+const SECONDS = Number(args.seconds);
+const CONCURRENCY = Number(args.concurrency);
+const WORKER_CONCURRENCY = Number(args['worker-concurrency']);
+const SKU = 'BENCH-1';
+const VISA = [{ token: 'tok_visa', weight: 1 }];
+
+const work = mkdtempSync(join(tmpdir(), 'orders-bench-'));
+const profile: ProfileOptions = { dir: args.profile ? join(ROOT, 'bench', 'profiles') : undefined };
+if (profile.dir) mkdirSync(profile.dir, { recursive: true });
+let serviceNo = 0;
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+interface Variant {
+  name: string;
+  root: string;
+}
+
+/** The service's source at `rev`, beside this checkout's node_modules. */
+function checkout(rev: string): Variant {
+  const dir = join(work, 'baseline');
+  mkdirSync(dir);
+  execSync(`git archive ${rev} | tar -x -C ${dir}`, { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  const short = execSync(`git rev-parse --short ${rev}`, { cwd: ROOT }).toString().trim();
+  return { name: `baseline ${short}`, root: dir };
+}
+
+type Place = (count: number, rate?: number) => Promise<{ ids: string[]; placements: Placement[] }>;
+
+/** A fresh service (empty database, own queue prefix), warmed up, handed to `measure`, stopped. */
+async function withService<T>(variant: Variant, workers: number, measure: (db: ServiceDb, place: Place) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(work, 'svc-'));
+  const databasePath = join(dir, 'orders.db');
+  const service = await startBenchService({
+    redisUrl,
+    databasePath,
+    prefix: `b${++serviceNo}`,
+    workers,
+    workerConcurrency: WORKER_CONCURRENCY,
+    profile,
+    root: variant.root,
+  });
+  const db = new ServiceDb(databasePath);
+  try {
+    await putProduct(service.url, SKU, 100_000_000);
+    const place: Place = async (count, rate) => {
+      const { placements } = await placeOrders({ url: service.url, count, concurrency: CONCURRENCY, rate, mix: VISA, skus: [SKU] });
+      const refused = placements.filter((p) => !p.id);
+      if (refused.length > 0) throw new Error(`${refused.length} orders refused, e.g. ${refused[0]!.status} ${refused[0]!.error}`);
+      const ids = placements.map((p) => p.id!);
+      await db.waitShipped(ids, service.children);
+      return { ids, placements };
+    };
+    await place(WARMUP);
+    return await measure(db, place);
+  } finally {
+    db.close();
+    await service.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function throughputRun(variant: Variant, workers: number): Promise<number> {
+  return withService(variant, workers, async (db, place) => db.throughput((await place(ORDERS)).ids));
+}
+
+async function latencyRun(variant: Variant) {
+  return withService(variant, 1, async (db, place) => {
+    const { ids, placements } = await place(RATE * SECONDS, RATE);
+    return { post: percentiles(placements.map((p) => p.latencyMs)), shipped: percentiles(db.placementToShipped(ids)) };
+  });
+}
+
+async function ceilingRun(): Promise<number> {
+  const dir = mkdtempSync(join(work, 'ceiling-'));
+  try {
+    const run = await runCeiling({
+      redisUrl,
+      databasePath: join(dir, 'ceiling.db'),
+      prefix: `c${++serviceNo}`,
+      items: ORDERS,
+      warmup: WARMUP,
+      concurrency: CONCURRENCY,
+      workerConcurrency: WORKER_CONCURRENCY,
+      profile,
+    });
+    return run.jobsPerSecond;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+interface Round {
+  ceiling: number;
+  one: number;
+  two: number;
+  postP50: number;
+  postP99: number;
+  shippedP50: number;
+  shippedP99: number;
+}
+
+const redis = await startManagedRedis(join(work, 'redis'));
+const redisUrl = redis.url;
+const info = new Redis(redisUrl);
+const redisVersion = /redis_version:(\S+)/.exec(await info.info('server'))?.[1] ?? '?';
+await info.quit();
+const machine = { cores: availableParallelism(), cpu: cpus()[0]?.model ?? '?', node: process.version, redis: redisVersion };
+const variants: Variant[] = [{ name: 'this checkout', root: ROOT }];
+if (args.baseline) variants.push(checkout(args.baseline));
+log(`benchmark: ${machine.cores} cores (${machine.cpu}), Node ${machine.node}, Redis ${machine.redis}`);
+log(
+  `${ROUNDS} rounds; ${ORDERS} orders per throughput run after ${WARMUP} to warm up; ${RATE} orders/s for ${SECONDS} s; ` +
+    `${CONCURRENCY} HTTP clients; worker concurrency ${WORKER_CONCURRENCY}${args.baseline ? `; against ${variants[1]!.name}` : ''}`,
+);
+
+const rounds: Round[][] = variants.map(() => []);
+const started = Date.now();
+try {
+  for (let r = 1; r <= ROUNDS; r++) {
+    const ceiling = await ceilingRun();
+    for (const [v, variant] of variants.entries()) {
+      const one = await throughputRun(variant, 1);
+      const two = await throughputRun(variant, 2);
+      const latency = await latencyRun(variant);
+      const round = { ceiling, one, two, postP50: latency.post.p50, postP99: latency.post.p99, shippedP50: latency.shipped.p50, shippedP99: latency.shipped.p99 };
+      rounds[v]!.push(round);
+      log(
+        `round ${r}, ${variant.name}: ceiling ${ceiling.toFixed(0)}/s, 1 worker ${one.toFixed(0)}/s, 2 workers ${two.toFixed(0)}/s, ` +
+          `at ${RATE}/s POST p99 ${round.postP99.toFixed(1)} ms, placement→SHIPPED p99 ${round.shippedP99} ms`,
+      );
+    }
+  }
+} finally {
+  await redis.stop();
+  rmSync(work, { recursive: true, force: true });
+}
+
+function summarise(of: Round[]) {
+  const m = (pick: (r: Round) => number) => median(of.map(pick));
+  return {
+    ceilingChainsPerSecond: m((r) => r.ceiling),
+    oneWorkerOrdersPerSecond: m((r) => r.one),
+    twoWorkersOrdersPerSecond: m((r) => r.two),
+    ratioToCeiling: m((r) => r.one / r.ceiling),
+    twoWorkersRatioToCeiling: m((r) => r.two / r.ceiling),
+    scaleOut: m((r) => r.two / r.one),
+    postP50Ms: m((r) => r.postP50),
+    postP99Ms: m((r) => r.postP99),
+    shippedP50Ms: m((r) => r.shippedP50),
+    shippedP99Ms: m((r) => r.shippedP99),
+  };
+}
+
+const summaries = variants.map((v, i) => ({ variant: v.name, ...summarise(rounds[i]!), rounds: rounds[i]! }));
+const results = {
+  machine,
+  settings: { rounds: ROUNDS, orders: ORDERS, warmup: WARMUP, rate: RATE, seconds: SECONDS, concurrency: CONCURRENCY, workerConcurrency: WORKER_CONCURRENCY },
+  seconds: Math.round((Date.now() - started) / 1_000),
+  variants: summaries,
+  // Per round, this checkout over the baseline: the machine's noise hits both alike.
+  vsBaseline: args.baseline
+    ? {
+        oneWorker: median(rounds[0]!.map((r, i) => r.one / rounds[1]![i]!.one)),
+        twoWorkers: median(rounds[0]!.map((r, i) => r.two / rounds[1]![i]!.two)),
+        shippedP99: median(rounds[0]!.map((r, i) => r.shippedP99 / rounds[1]![i]!.shippedP99)),
+      }
+    : undefined,
+};
+
+const f = (n: number, digits = 0) => n.toFixed(digits);
+const each = (of: Round[], pick: (r: Round) => number, digits = 0) => of.map((r) => f(pick(r), digits)).join(' / ');
+const table: string[][] = [['measurement', 'median', 'each round', 'vs ceiling']];
+table.push(['ceiling: bare 4-stage BullMQ chain, 1 worker process', `${f(summaries[0]!.ceilingChainsPerSecond)} chains/s`, each(rounds[0]!, (r) => r.ceiling), '1.00×']);
+for (const [i, s] of summaries.entries()) {
+  const of = rounds[i]!;
+  const tag = variants.length > 1 ? ` [${s.variant}]` : '';
+  table.push(
+    [`throughput, 1 worker process (HTTP → SHIPPED)${tag}`, `${f(s.oneWorkerOrdersPerSecond)} orders/s`, each(of, (r) => r.one), `${f(s.ratioToCeiling, 2)}×`],
+    [`throughput, 2 worker processes${tag}`, `${f(s.twoWorkersOrdersPerSecond)} orders/s`, each(of, (r) => r.two), `${f(s.twoWorkersRatioToCeiling, 2)}×`],
+    [`scale-out, 2 workers / 1${tag}`, `${f(s.scaleOut, 2)}×`, each(of, (r) => r.two / r.one, 2), ''],
+    [`POST /orders p50 / p99 at ${RATE}/s${tag}`, `${f(s.postP50Ms, 1)} / ${f(s.postP99Ms, 1)} ms`, each(of, (r) => r.postP99, 1), ''],
+    [`placement → SHIPPED p50 / p99 at ${RATE}/s${tag}`, `${f(s.shippedP50Ms)} / ${f(s.shippedP99Ms)} ms`, each(of, (r) => r.shippedP99), ''],
+  );
+}
+const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
+const line = (cells: string[]) => `| ${cells.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ')} |`;
+console.log(`\n${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, Redis ${machine.redis}; medians of ${ROUNDS} rounds (p99 columns list each round's p99); ${results.seconds} s\n`);
+console.log(line(table[0]!));
+console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+for (const row of table.slice(1)) console.log(line(row));
+if (results.vsBaseline) {
+  const v = results.vsBaseline;
+  console.log(`\nthis checkout / ${variants[1]!.name}, median of per-round ratios: 1 worker ${f(v.oneWorker, 2)}×, 2 workers ${f(v.twoWorkers, 2)}×, placement → SHIPPED p99 ${f(v.shippedP99, 2)}×`);
+}
+if (args.json) writeFileSync(args.json, `${JSON.stringify(results, null, 2)}\n`);
+if (profile.dir) log(`\nCPU profiles in ${profile.dir} (open in Chrome DevTools or speedscope; or npx tsx bench/profile-summary.ts FILE)`);

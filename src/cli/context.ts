@@ -1,0 +1,130 @@
+/**
+ * What every command shares: the service's own configuration (the same environment variables,
+ * with the global flags on top), the database, a Redis connection that fails fast instead of
+ * retrying for ever, and the errors that decide the exit code.
+ */
+import { existsSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import { ConfigError, loadConfig, type Config } from '../config.ts';
+import { closeDatabase, openDatabase, type Db } from '../db/client.ts';
+import { DEFAULT_REDIS_URL } from '../queues/connection.ts';
+import { closeQueues, createQueues, type Queues } from '../queues/queues.ts';
+
+/** Exit codes: documented in docs/cli.md. */
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+
+/** A failure the operator should read as one line on stderr; exits 1 unless told otherwise. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.failure,
+  ) {
+    super(message);
+  }
+}
+
+export class UsageError extends CliError {
+  constructor(message: string) {
+    super(message, EXIT.usage);
+  }
+}
+
+/** The flags every command takes; each overrides its environment variable. */
+export interface GlobalOptions {
+  redisUrl?: string;
+  database?: string;
+  queuePrefix?: string;
+}
+
+export function cliConfig(options: GlobalOptions, env: NodeJS.ProcessEnv = process.env): Config {
+  const overrides: Record<string, string> = {};
+  if (options.redisUrl !== undefined) overrides.REDIS_URL = options.redisUrl;
+  if (options.database !== undefined) overrides.DATABASE_PATH = options.database;
+  if (options.queuePrefix !== undefined) overrides.QUEUE_PREFIX = options.queuePrefix;
+  try {
+    return loadConfig({ ...env, ...overrides });
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(error.message);
+    throw error;
+  }
+}
+
+/** A URL fit to print: any password replaced. */
+export function safeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString().replace(/\/$/, '');
+  } catch {
+    return url;
+  }
+}
+
+/** The resources one command run opens, opened on first use and closed together at the end. */
+export class Session {
+  private database: Db | undefined;
+  private redis: Redis | undefined;
+  private openQueues: Queues | undefined;
+
+  constructor(readonly config: Config) {}
+
+  get redisUrl(): string {
+    return this.config.redisUrl ?? DEFAULT_REDIS_URL;
+  }
+
+  /**
+   * The service's database. Only `create` may make a new file: anything else pointed at a wrong
+   * path would otherwise report on an empty database as if all were well.
+   */
+  db(options: { create?: boolean } = {}): Db {
+    if (!this.database) {
+      const path = this.config.databasePath;
+      if (!options.create && path !== ':memory:' && !existsSync(path)) {
+        throw new CliError(`no database at ${path}: set DATABASE_PATH or pass --database`);
+      }
+      this.database = openDatabase(path);
+    }
+    return this.database;
+  }
+
+  async queues(): Promise<Queues> {
+    if (!this.openQueues) {
+      this.openQueues = createQueues(await this.connect(), {
+        prefix: this.config.queuePrefix,
+        attempts: this.config.jobAttempts,
+        backoffMs: this.config.jobBackoffMs,
+      });
+    }
+    return this.openQueues;
+  }
+
+  async close(): Promise<void> {
+    if (this.openQueues) await closeQueues(this.openQueues);
+    if (this.redis) await this.redis.quit().catch(() => this.redis?.disconnect());
+    if (this.database) closeDatabase(this.database);
+  }
+
+  /** One attempt, a few seconds at most: an operator wants to hear that Redis is away, now. */
+  private async connect(): Promise<Redis> {
+    if (this.redis) return this.redis;
+    const redis = new Redis(this.redisUrl, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      retryStrategy: () => null,
+      connectTimeout: 3_000,
+      connectionName: 'orders-cli',
+    });
+    // connect() only says "Connection is closed"; the error event says why.
+    let cause: Error | undefined;
+    redis.on('error', (error) => (cause ??= error));
+    try {
+      await redis.connect();
+    } catch (error) {
+      redis.disconnect();
+      throw new CliError(`cannot reach Redis at ${safeUrl(this.redisUrl)}: ${(cause ?? (error as Error)).message}`);
+    }
+    this.redis = redis;
+    return redis;
+  }
+}

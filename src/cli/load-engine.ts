@@ -1,0 +1,196 @@
+/**
+ * The load generator behind `orders load` (and the benchmark): places orders over HTTP against a
+ * running service, either as fast as `concurrency` clients can (closed loop) or at a fixed offered
+ * rate (open loop: a slow answer does not slow the next request), then polls the orders until
+ * they come to rest.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface TokenShare {
+  token: string;
+  weight: number;
+}
+
+export interface PlaceOptions {
+  url: string;
+  count: number;
+  /** Clients placing orders at once (closed loop). */
+  concurrency: number;
+  /** Orders per second offered on a fixed schedule (open loop); closed loop when unset. */
+  rate?: number;
+  mix: readonly TokenShare[];
+  skus: readonly string[];
+  onPlaced?: (placed: number) => void;
+}
+
+export interface Placement {
+  /** The order id, when the service answered 201. */
+  id?: string;
+  status: number;
+  latencyMs: number;
+  error?: string;
+}
+
+export interface PlaceResult {
+  placements: Placement[];
+  elapsedMs: number;
+}
+
+const ADDRESS = { name: 'Load Tester', line1: '1 Benchmark Way', city: 'Springfield', postalCode: '12345', country: 'US' };
+
+/**
+ * Token for the i-th order: the mix spread evenly over each cycle of sum(weights) orders, so that
+ * any run of the cycle's length holds the exact shares.
+ */
+export function tokenCycle(mix: readonly TokenShare[]): string[] {
+  const total = mix.reduce((sum, m) => sum + m.weight, 0);
+  const cycle: string[] = [];
+  const given = mix.map(() => 0);
+  for (let i = 1; i <= total; i++) {
+    // Give the slot to the token furthest behind its share so far.
+    let best = 0;
+    for (let k = 1; k < mix.length; k++) {
+      if ((mix[k]!.weight * i) / total - given[k]! > (mix[best]!.weight * i) / total - given[best]!) best = k;
+    }
+    given[best]!++;
+    cycle.push(mix[best]!.token);
+  }
+  return cycle;
+}
+
+export function orderRequest(i: number, cycle: readonly string[], skus: readonly string[]) {
+  return {
+    customerId: `cus_load_${i % 100}`,
+    items: [{ sku: skus[i % skus.length]!, quantity: 1 }],
+    payment: { token: cycle[i % cycle.length]! },
+    shippingAddress: ADDRESS,
+  };
+}
+
+async function placeOne(url: string, body: unknown): Promise<Placement> {
+  const started = performance.now();
+  try {
+    const res = await fetch(`${url}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    const latencyMs = performance.now() - started;
+    if (res.status !== 201) return { status: res.status, latencyMs, error: text.slice(0, 200) };
+    return { id: (JSON.parse(text) as { id: string }).id, status: res.status, latencyMs };
+  } catch (error) {
+    return { status: 0, latencyMs: performance.now() - started, error: String((error as Error).cause ?? error) };
+  }
+}
+
+export async function placeOrders(options: PlaceOptions): Promise<PlaceResult> {
+  const cycle = tokenCycle(options.mix);
+  const placements: Placement[] = new Array(options.count);
+  let placed = 0;
+  const record = (i: number, p: Placement) => {
+    placements[i] = p;
+    options.onPlaced?.(++placed);
+  };
+  const started = performance.now();
+  if (options.rate) {
+    const gapMs = 1_000 / options.rate;
+    const inFlight: Promise<void>[] = [];
+    for (let i = 0; i < options.count; i++) {
+      const due = started + i * gapMs;
+      const wait = due - performance.now();
+      if (wait > 1) await sleep(wait);
+      inFlight.push(placeOne(options.url, orderRequest(i, cycle, options.skus)).then((p) => record(i, p)));
+    }
+    await Promise.all(inFlight);
+  } else {
+    let next = 0;
+    const client = async () => {
+      while (next < options.count) {
+        const i = next++;
+        record(i, await placeOne(options.url, orderRequest(i, cycle, options.skus)));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(options.concurrency, options.count) }, client));
+  }
+  return { placements, elapsedMs: performance.now() - started };
+}
+
+export interface SettledOrder {
+  id: string;
+  status: string;
+  /** From placement to the last change of the order, by the order's own clock. */
+  settleMs: number;
+  settledAt: number;
+}
+
+/** At rest: nothing more will happen without the outside world (a delivery, a customer). */
+export function isSettled(order: { status: string; payment: { status: string } }): boolean {
+  const ended = ['SHIPPED', 'COMPLETED', 'FAILED', 'CANCELLED'].includes(order.status);
+  return ended && order.payment.status !== 'PENDING' && order.payment.status !== 'REFUND_PENDING';
+}
+
+/** Polls each order until it is at rest or `timeoutMs` passes; returns those that settled. */
+export async function waitForSettled(
+  url: string,
+  ids: readonly string[],
+  options: { timeoutMs: number; concurrency?: number; onSettled?: (settled: number) => void },
+): Promise<Map<string, SettledOrder>> {
+  const settled = new Map<string, SettledOrder>();
+  const deadline = Date.now() + options.timeoutMs;
+  let pending = [...ids];
+  while (pending.length > 0 && Date.now() < deadline) {
+    const still: string[] = [];
+    let next = 0;
+    const poller = async () => {
+      while (next < pending.length) {
+        const id = pending[next++]!;
+        const order = await getOrder(url, id);
+        if (order && isSettled(order)) {
+          const createdAt = Date.parse(order.createdAt);
+          const updatedAt = Date.parse(order.updatedAt);
+          settled.set(id, { id, status: order.status, settleMs: updatedAt - createdAt, settledAt: updatedAt });
+          options.onSettled?.(settled.size);
+        } else still.push(id);
+      }
+    };
+    await Promise.all(Array.from({ length: options.concurrency ?? 8 }, poller));
+    pending = still;
+    if (pending.length > 0) await sleep(100);
+  }
+  return settled;
+}
+
+type OrderJson = { status: string; payment: { status: string }; createdAt: string; updatedAt: string };
+
+async function getOrder(url: string, id: string): Promise<OrderJson | undefined> {
+  try {
+    const res = await fetch(`${url}/orders/${id}`);
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    return (await res.json()) as OrderJson;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface Percentiles {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+/** Nearest-rank percentiles; zeros for no samples. */
+export function percentiles(samples: readonly number[]): Percentiles {
+  if (samples.length === 0) return { p50: 0, p90: 0, p99: 0, max: 0 };
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+  return { p50: at(50), p90: at(90), p99: at(99), max: sorted.at(-1)! };
+}
+
+export function median(values: readonly number[]): number {
+  return percentiles(values).p50;
+}

@@ -1,0 +1,192 @@
+/**
+ * `orders load`: places a load of orders against a running service over HTTP, with a progress
+ * bar, waits (unless --no-wait) until they come to rest, and prints what happened: placed,
+ * settled by status, orders per second and latency percentiles.
+ */
+import { Presets, SingleBar } from 'cli-progress';
+import { InvalidArgumentError, type Command } from 'commander';
+import { CliError, UsageError } from './context.ts';
+import { percentiles, placeOrders, waitForSettled, type Percentiles, type TokenShare } from './load-engine.ts';
+import { printJson, printLines, table } from './output.ts';
+import { positiveInt, runWith } from './run.ts';
+import { DEMO_CATALOG } from './seed.ts';
+
+const TOKEN_ALIASES: Record<string, string> = {
+  visa: 'tok_visa',
+  declined: 'tok_chargeDeclined',
+  flaky: 'tok_flaky',
+  slow: 'tok_slow',
+};
+
+/** "visa=90,declined=10" or "tok_visa=9,tok_flaky=1" → token shares. */
+export function parseMix(value: string): TokenShare[] {
+  const shares = value.split(',').map((part) => {
+    const match = /^\s*([A-Za-z0-9_]+)\s*(?:=\s*(\d+)\s*)?$/.exec(part);
+    if (!match) throw new InvalidArgumentError(`"${part}" is not token=weight.`);
+    return { token: TOKEN_ALIASES[match[1]!] ?? match[1]!, weight: match[2] === undefined ? 1 : Number(match[2]) };
+  });
+  if (shares.every((s) => s.weight === 0)) throw new InvalidArgumentError('at least one weight must be above 0.');
+  return shares.filter((s) => s.weight > 0);
+}
+
+export interface LoadSummary {
+  url: string;
+  requested: number;
+  placed: number;
+  refused: number;
+  refusals: Record<string, number>;
+  placeSeconds: number;
+  placedPerSecond: number;
+  postLatencyMs: Percentiles;
+  waited: boolean;
+  settled: number;
+  unsettled: number;
+  byStatus: Record<string, number>;
+  settledPerSecond: number;
+  settleLatencyMs: Percentiles;
+}
+
+interface LoadOptions {
+  url?: string;
+  count: number;
+  concurrency: number;
+  rate?: number;
+  mix: TokenShare[];
+  sku?: string[];
+  seed?: boolean;
+  adminToken?: string;
+  wait: boolean;
+  timeout: number;
+  json?: boolean;
+}
+
+export function loadCommand(program: Command): void {
+  program
+    .command('load')
+    .description('place a load of orders against a running service and report throughput and latency')
+    .option('--url <url>', 'the service (default: http://127.0.0.1:$PORT)')
+    .option('-n, --count <orders>', 'orders to place', positiveInt, 100)
+    .option('-c, --concurrency <clients>', 'clients placing orders at once', positiveInt, 10)
+    .option('--rate <orders/s>', 'offer orders at this fixed rate instead of as fast as the clients can', positiveInt)
+    .option('--mix <token=weight,...>', 'payment tokens and their shares (visa, declined, flaky, slow or any tok_*)', parseMix, parseMix('visa=95,declined=5'))
+    .option('--sku <sku...>', 'SKUs to order, one unit per order, in turn (default: the demo catalog)')
+    .option('--seed', 'first PUT the demo catalog through the admin API (needs the admin token)')
+    .option('--admin-token <token>', 'admin bearer token for --seed (default: ADMIN_TOKEN)')
+    .option('--no-wait', 'do not wait for the orders to come to rest')
+    .option('--timeout <ms>', 'how long to wait for the orders to come to rest', positiveInt, 120_000)
+    .option('--json', 'print the summary as JSON')
+    .addHelpText('after', '\nExits 1 when the service cannot be reached, an order is refused, or an order has not come to rest in time.')
+    .action(
+      runWith(async (session, options: LoadOptions) => {
+        const url = (options.url ?? `http://127.0.0.1:${session.config.port}`).replace(/\/$/, '');
+        await checkReachable(url);
+        if (options.seed) {
+          const token = options.adminToken ?? (session.config.adminTokenGenerated ? undefined : session.config.adminToken);
+          if (!token) throw new UsageError('--seed needs the admin token: pass --admin-token or set ADMIN_TOKEN');
+          await seedOverHttp(url, token);
+        }
+        const summary = await runLoad(url, options);
+        if (options.json) printJson(summary);
+        else printLines(summaryLines(summary));
+        if (summary.refused > 0) throw new CliError(`${summary.refused} of ${summary.requested} orders were refused`);
+        if (summary.unsettled > 0) throw new CliError(`${summary.unsettled} orders had not come to rest after ${options.timeout} ms`);
+      }),
+    );
+}
+
+async function runLoad(url: string, options: LoadOptions): Promise<LoadSummary> {
+  const showBars = !options.json && process.stderr.isTTY === true;
+  const bar = (label: string) =>
+    new SingleBar(
+      { stream: process.stderr, format: `${label} [{bar}] {value}/{total} {percentage}% | {duration}s`, hideCursor: true },
+      Presets.shades_classic,
+    );
+
+  const startedAt = Date.now();
+  const placing = bar('placing ');
+  if (showBars) placing.start(options.count, 0);
+  const { placements, elapsedMs } = await placeOrders({
+    url,
+    count: options.count,
+    concurrency: options.concurrency,
+    rate: options.rate,
+    mix: options.mix,
+    skus: options.sku ?? DEMO_CATALOG.map((p) => p.sku),
+    onPlaced: (n) => showBars && placing.update(n),
+  });
+  if (showBars) placing.stop();
+
+  const ids = placements.flatMap((p) => (p.id ? [p.id] : []));
+  const refusals: Record<string, number> = {};
+  for (const p of placements) if (!p.id) refusals[p.status || 'network'] = (refusals[p.status || 'network'] ?? 0) + 1;
+
+  let settled = new Map<string, { status: string; settleMs: number; settledAt: number }>();
+  if (options.wait && ids.length > 0) {
+    const settling = bar('settling');
+    if (showBars) settling.start(ids.length, 0);
+    settled = await waitForSettled(url, ids, { timeoutMs: options.timeout, onSettled: (n) => showBars && settling.update(n) });
+    if (showBars) settling.stop();
+  }
+  const byStatus: Record<string, number> = {};
+  for (const o of settled.values()) byStatus[o.status] = (byStatus[o.status] ?? 0) + 1;
+  const lastSettled = Math.max(startedAt, ...[...settled.values()].map((o) => o.settledAt));
+  const round = (n: number) => Math.round(n * 10) / 10;
+  const roundAll = (p: Percentiles): Percentiles => ({ p50: round(p.p50), p90: round(p.p90), p99: round(p.p99), max: round(p.max) });
+  return {
+    url,
+    requested: options.count,
+    placed: ids.length,
+    refused: options.count - ids.length,
+    refusals,
+    placeSeconds: round(elapsedMs / 1_000),
+    placedPerSecond: round(ids.length / (elapsedMs / 1_000)),
+    postLatencyMs: roundAll(percentiles(placements.map((p) => p.latencyMs))),
+    waited: options.wait,
+    settled: settled.size,
+    unsettled: options.wait ? ids.length - settled.size : 0,
+    byStatus,
+    settledPerSecond: settled.size === 0 ? 0 : round(settled.size / Math.max(0.001, (lastSettled - startedAt) / 1_000)),
+    settleLatencyMs: roundAll(percentiles([...settled.values()].map((o) => o.settleMs))),
+  };
+}
+
+function summaryLines(s: LoadSummary): string[] {
+  const pct = (p: Percentiles) => `p50 ${p.p50} ms, p90 ${p.p90} ms, p99 ${p.p99} ms, max ${p.max} ms`;
+  const refusals = Object.entries(s.refusals).map(([status, n]) => `${status}: ${n}`).join(', ');
+  const rows: string[][] = [
+    ['placed', `${s.placed} of ${s.requested}${s.refused ? ` (${s.refused} refused: ${refusals})` : ''}`],
+    ['placing', `${s.placeSeconds} s, ${s.placedPerSecond} orders/s`],
+    ['POST /orders', pct(s.postLatencyMs)],
+  ];
+  if (s.waited) {
+    const statuses = Object.entries(s.byStatus).sort().map(([status, n]) => `${status} ${n}`).join(', ');
+    rows.push(
+      ['settled', `${s.settled}${statuses ? ` (${statuses})` : ''}${s.unsettled ? `; ${s.unsettled} not at rest` : ''}`],
+      ['throughput', `${s.settledPerSecond} orders/s placed to settled`],
+      ['placed→settled', pct(s.settleLatencyMs)],
+    );
+  }
+  return table(['LOAD', s.url], rows);
+}
+
+async function checkReachable(url: string): Promise<void> {
+  try {
+    const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5_000) });
+    await res.body?.cancel();
+    if (res.status >= 500) throw new Error(`GET /healthz answered ${res.status}`);
+  } catch (error) {
+    throw new CliError(`cannot reach the service at ${url}: ${String((error as Error).cause ?? (error as Error).message)}`);
+  }
+}
+
+async function seedOverHttp(url: string, token: string): Promise<void> {
+  for (const { sku, ...body } of DEMO_CATALOG) {
+    const res = await fetch(`${url}/admin/products/${encodeURIComponent(sku)}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (res.status >= 300) throw new CliError(`PUT /admin/products/${sku} answered ${res.status}: ${text.slice(0, 200)}`);
+  }
+}

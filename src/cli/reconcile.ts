@@ -1,0 +1,52 @@
+/**
+ * `orders reconcile`: one reconciler pass, as the workers run it every RECONCILE_INTERVAL_MS (an
+ * order parked on a failed job is left alone: requeue that job instead),
+ * then the outbox relay moves what it wrote (and anything else waiting) into the queues, so that
+ * the re-driven orders move as soon as a worker is up.
+ */
+import type { Command } from 'commander';
+import { createLogger } from '../logger.ts';
+import { Reconciler } from '../processors/reconciler.ts';
+import { waitsOnFailedJob } from '../queues/parked.ts';
+import { OutboxRelay } from '../queues/relay.ts';
+import { CliError, safeUrl } from './context.ts';
+import { printJson, printLines, table } from './output.ts';
+import { positiveInt, runWith } from './run.ts';
+
+export function reconcileCommand(program: Command): void {
+  program
+    .command('reconcile')
+    .description('re-drive orders that stopped moving (one reconciler pass), then dispatch the outbox')
+    .option('--stuck-after <ms>', 'an order still for this long is stuck (default: STUCK_AFTER_MS)', positiveInt)
+    .option('--json', 'print JSON: {redriven: [{orderId, status, events}], dispatched}')
+    .action(
+      runWith(async (session, options: { stuckAfter?: number; json?: boolean }) => {
+        const db = session.db();
+        const stuckAfterMs = options.stuckAfter ?? session.config.stuckAfterMs;
+        // Without Redis, orders parked on a failed job cannot be told apart: re-drive them all and
+        // report that the events wait in the outbox.
+        const queues = await session.queues().catch((error: unknown) => error as Error);
+        const reconciler = new Reconciler(db, createLogger('silent'), {
+          intervalMs: session.config.reconcileIntervalMs,
+          stuckAfterMs,
+          isParked: queues instanceof Error ? undefined : (order) => waitsOnFailedJob(queues, order.orderId, order.events),
+        });
+        const redriven = await reconciler.runOnce();
+        try {
+          if (queues instanceof Error) throw queues;
+          const relay = new OutboxRelay(db, queues, createLogger('silent'), { sweepMs: session.config.relaySweepMs });
+          await relay.flush();
+        } catch (error) {
+          const cause = error instanceof CliError ? error.message : `cannot dispatch to ${safeUrl(session.redisUrl)}: ${(error as Error).message}`;
+          throw new CliError(`re-drove ${redriven.length} orders, but their events wait in the outbox (${cause})`);
+        }
+        if (options.json) return printJson({ redriven, dispatched: true });
+        if (redriven.length === 0) return printLines(['nothing to re-drive: no order has been still for longer than ' + `${stuckAfterMs} ms`]);
+        printLines([
+          `re-drove ${redriven.length} order${redriven.length === 1 ? '' : 's'}; events dispatched`,
+          '',
+          ...table(['ORDER', 'STATUS', 'EVENTS'], redriven.map((r) => [r.orderId, r.status, r.events.join(', ')])),
+        ]);
+      }),
+    );
+}

@@ -1,0 +1,32 @@
+/**
+ * The glue between commander and a command's work: each action gets a Session built from the
+ * global flags and the environment, and the session is closed however the action ends.
+ */
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { QUEUE_NAMES } from '../queues/routing.ts';
+import { Session, cliConfig, type GlobalOptions } from './context.ts';
+
+type Action<A extends unknown[]> = (session: Session, ...args: A) => Promise<void> | void;
+
+/** Wraps a command's work as a commander action: (...arguments, options, command). */
+export function runWith<A extends unknown[]>(work: Action<A>): (...args: unknown[]) => Promise<void> {
+  return async (...args) => {
+    const command = args.at(-1) as Command;
+    const session = new Session(cliConfig(command.optsWithGlobals<GlobalOptions>()));
+    try {
+      await work(session, ...(args.slice(0, -1) as A));
+    } finally {
+      await session.close();
+    }
+  };
+}
+
+export function queueOption(description: string): Option {
+  return new Option('-q, --queue <name>', description).choices(QUEUE_NAMES);
+}
+
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of at least 1.');
+  return n;
+}

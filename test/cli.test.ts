@@ -1,0 +1,282 @@
+/**
+ * The operator CLI, run as a real child process against a real Redis and database: every
+ * command, its --json output and its exit codes.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEMO_CATALOG } from '../src/cli/seed.ts';
+import { TransientGatewayError, type Carrier } from '../src/domain/ports.ts';
+import { freePort } from '../src/queues/managed-redis.ts';
+import { SandboxCarrier } from '../src/sandbox/carrier.ts';
+import { cliEnv, runCli } from './support/cli.ts';
+import { ADMIN_TOKEN, Harness } from './support/harness.ts';
+import { invariantViolations } from './support/invariants.ts';
+import { startRedisServer, type TestRedis } from './support/redis-server.ts';
+
+let h: Harness | undefined;
+let redis: TestRedis | undefined;
+let dir: string | undefined;
+
+afterEach(async () => {
+  await h?.stop();
+  h = undefined;
+  await redis?.stop();
+  redis = undefined;
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+const COMMANDS = ['failed', 'requeue', 'show', 'reconcile', 'seed', 'load'];
+
+describe('usage and exit codes', () => {
+  it('has --help for the program and every command, and exits 0', async () => {
+    const top = await runCli(['--help']);
+    expect(top.code).toBe(0);
+    for (const command of COMMANDS) expect(top.stdout).toContain(command);
+    const each = await Promise.all(COMMANDS.map((command) => runCli([command, '--help'])));
+    for (const run of each) {
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^Usage: orders \w+/);
+    }
+    expect(each.filter((run) => run.stdout.includes('--json'))).toHaveLength(COMMANDS.length);
+  });
+
+  it('runs as the `orders` bin from any directory', () => {
+    const bin = fileURLToPath(new URL('../bin/orders.js', import.meta.url));
+    const run = spawnSync(process.execPath, [bin, 'show', '--help'], { cwd: tmpdir(), encoding: 'utf8' });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('Usage: orders show [options] <orderId>');
+  });
+
+  it('exits 2 on bad usage, naming what is wrong', async () => {
+    const runs = await Promise.all([
+      runCli(['frobnicate']),
+      runCli(['failed', '--queue', 'nope']),
+      runCli(['load', '--count', 'many']),
+      runCli(['show']),
+      runCli(['requeue']),
+      runCli(['requeue', 'some-id', '--all']),
+    ]);
+    expect(runs.map((r) => r.code)).toEqual([2, 2, 2, 2, 2, 2]);
+    expect(runs[0]!.stderr).toContain("unknown command 'frobnicate'");
+    expect(runs[1]!.stderr).toContain('Allowed choices are payment, inventory, shipping, notification, refund');
+    expect(runs[4]!.stderr).toBe('orders: name a job id, or pass --all to requeue every failed job\n');
+  });
+
+  it('exits 1 with one line when the configuration is bad, Redis is away, or the database is missing', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'orders-cli-'));
+    const deadPort = await freePort();
+    const [config, away, missing] = await Promise.all([
+      runCli(['failed'], { QUEUE_PREFIX: 'not a prefix' }),
+      runCli(['failed'], { REDIS_URL: `redis://127.0.0.1:${deadPort}` }),
+      runCli(['show', 'ord_1'], { DATABASE_PATH: join(dir, 'absent.db') }),
+    ]);
+    expect(config).toMatchObject({ code: 1, stdout: '' });
+    expect(config.stderr).toMatch(/^orders: invalid configuration: QUEUE_PREFIX: must be .*\n$/);
+    expect(away).toMatchObject({ code: 1, stdout: '' });
+    expect(away.stderr).toMatch(new RegExp(`^orders: cannot reach Redis at redis://127.0.0.1:${deadPort}: .*ECONNREFUSED.*\\n$`));
+    expect(missing.stderr).toBe(`orders: no database at ${join(dir, 'absent.db')}: set DATABASE_PATH or pass --database\n`);
+    expect(missing.code).toBe(1);
+  });
+});
+
+describe('seed', () => {
+  it('creates the demo catalog, and re-running sets units for sale back to the demo levels', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'orders-cli-'));
+    const env = { DATABASE_PATH: join(dir, 'orders.db') };
+    const first = await runCli(['seed', '--json'], env);
+    expect(first.code).toBe(0);
+    expect(first.json.products).toHaveLength(DEMO_CATALOG.length);
+    expect(first.json.products.every((p: { created: boolean }) => p.created)).toBe(true);
+
+    const sqlite = new Database(env.DATABASE_PATH);
+    sqlite.prepare('UPDATE products SET available = 3').run();
+    sqlite.close();
+
+    const again = await runCli(['seed'], env);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`0 created, ${DEMO_CATALOG.length} reset`);
+    const check = new Database(env.DATABASE_PATH, { readonly: true });
+    const rows = check.prepare('SELECT sku, available FROM products ORDER BY sku').all();
+    check.close();
+    expect(rows).toEqual(DEMO_CATALOG.map((p) => ({ sku: p.sku, available: p.stock })).sort((a, b) => a.sku.localeCompare(b.sku)));
+  });
+});
+
+describe('failed, requeue and show', () => {
+  it('lists jobs that really failed, requeues one by id and the rest by queue, and shows the order', async () => {
+    h = await Harness.start({ queues: ['payment', 'inventory', 'notification', 'refund'], env: { JOB_ATTEMPTS: '2' } });
+    let carrierUp = false;
+    const sandbox = new SandboxCarrier(h.db);
+    const carrier: Carrier = {
+      createShipment: async (request) => {
+        if (!carrierUp) throw new TransientGatewayError('carrier API unavailable');
+        return sandbox.createShipment(request);
+      },
+      cancelShipment: (request) => sandbox.cancelShipment(request),
+    };
+    h.startWorkers(['shipping'], { carrier });
+    await h.putProduct('SKU-1', 5);
+    const order = await h.placeOrder();
+    // A job with data no processor can read fails at once, without retries.
+    const malformed = await h.service.queues.payment.add('OrderPlaced', { orderId: 42 } as never);
+    const shipping = h.service.queues.shipping;
+    for (let i = 0; i < 300 && ((await shipping.getFailedCount()) === 0 || !(await malformed.isFailed())); i++) await sleep(20);
+    const env = cliEnv(h);
+
+    const listed = await runCli(['failed', '--json'], env);
+    expect(listed.code).toBe(0);
+    expect(listed.json.counts).toEqual({ payment: 1, inventory: 0, shipping: 1, notification: 0, refund: 0 });
+    const shippingJob = listed.json.jobs.find((j: { queue: string }) => j.queue === 'shipping');
+    expect(shippingJob).toMatchObject({
+      id: `${order.id}-InventoryReserved-shipping`,
+      orderId: order.id,
+      event: 'InventoryReserved',
+      reason: 'carrier API unavailable',
+      attempts: 2,
+    });
+    expect(shippingJob.ageMs).toBeGreaterThanOrEqual(0);
+    expect(listed.json.jobs.find((j: { queue: string }) => j.queue === 'payment')).toMatchObject({
+      id: malformed.id,
+      orderId: null,
+      attempts: 1,
+      reason: expect.stringContaining('malformed job data'),
+    });
+
+    const text = await runCli(['failed', '--queue', 'shipping'], env);
+    expect(text.stdout).toContain('1 failed job (shipping 1)');
+    expect(text.stdout).toMatch(new RegExp(`shipping\\s+${shippingJob.id}\\s+${order.id}\\s+2\\s+\\S+\\s+carrier API unavailable`));
+
+    const unknown = await runCli(['requeue', 'no-such-job'], env);
+    expect(unknown).toMatchObject({ code: 1, stderr: 'orders: no job no-such-job in any queue\n' });
+
+    // The carrier is back: the operator requeues the shipment, and the order ships.
+    carrierUp = true;
+    const one = await runCli(['requeue', shippingJob.id, '--json'], env);
+    expect(one.code).toBe(0);
+    expect(one.json).toEqual({ requeued: 1, byQueue: { shipping: 1 }, jobs: [{ queue: 'shipping', id: shippingJob.id, orderId: order.id }] });
+    await h.waitForStatus(order.id, 'SHIPPED');
+    const again = await runCli(['requeue', shippingJob.id], env);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/^orders: job .* is not failed: completed in shipping\n$/);
+
+    const byQueue = await runCli(['requeue', '--all', '--queue', 'payment'], env);
+    expect(byQueue).toMatchObject({ code: 0, stdout: 'requeued 1 failed job (payment 1)\n' });
+    // It fails again at once (its data is still bad); --all alone looks in every queue.
+    for (let i = 0; i < 200 && !(await malformed.isFailed()); i++) await sleep(20);
+    const everywhere = await runCli(['requeue', '--all', '--json'], env);
+    expect(everywhere.json).toMatchObject({ requeued: 1, byQueue: { payment: 1, inventory: 0, shipping: 0, notification: 0, refund: 0 } });
+
+    await h.settle();
+    const shown = await runCli(['show', order.id, '--json'], env);
+    expect(shown.code).toBe(0);
+    expect(shown.json.order).toEqual(await h.getOrder(order.id));
+    expect(shown.json.events).toEqual(await h.events(order.id));
+    expect(shown.json.events.map((e: { type: string }) => e.type)).toEqual([
+      'OrderPlaced',
+      'PaymentRequested',
+      'PaymentSucceeded',
+      'InventoryReserved',
+      'JobFailed',
+      'ShipmentCreated',
+    ]);
+    const shownText = await runCli(['show', order.id], env);
+    expect(shownText.stdout).toMatch(/status\s+SHIPPED/);
+    expect(shownText.stdout).toMatch(/ShipmentCreated\s+AWAITING_SHIPMENT\s+SHIPPED/);
+    const missing = await runCli(['show', 'ord_nope'], env);
+    expect(missing).toMatchObject({ code: 1, stdout: '', stderr: 'orders: no order ord_nope\n' });
+    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 5 } })).toEqual([]);
+  });
+});
+
+describe('reconcile', () => {
+  it('re-drives an order whose job was lost with Redis, and dispatches the events itself', async () => {
+    redis = await startRedisServer();
+    h = await Harness.start({ redisUrl: redis.url, queues: ['payment'] });
+    await h.putProduct('SKU-1', 2);
+    const order = await h.placeOrder();
+    await h.waitForStatus(order.id, 'PAID');
+    await h.service.relay.flush();
+    const admin = new Redis(redis.url);
+    await admin.flushall();
+    await admin.quit();
+    h.startWorkers(['inventory', 'shipping', 'notification', 'refund']);
+    // With the service's relay stopped, only the CLI can move what the reconciler writes.
+    await h.service.relay.stop();
+    await sleep(250);
+    expect((await h.getOrder(order.id)).status).toBe('PAID');
+
+    const run = await runCli(['reconcile', '--stuck-after', '200', '--json'], cliEnv(h));
+    expect(run.code).toBe(0);
+    expect(run.json).toEqual({ redriven: [{ orderId: order.id, status: 'PAID', events: ['PaymentSucceeded'] }], dispatched: true });
+    const undispatched = h.db.$client
+      .prepare("SELECT count(*) AS n FROM outbox WHERE type = 'PaymentSucceeded' AND dispatched_at IS NULL")
+      .get() as { n: number };
+    expect(undispatched.n).toBe(0);
+    // The inventory worker got it; what that wrote waits for the service's relay.
+    await h.waitForStatus(order.id, 'AWAITING_SHIPMENT');
+
+    h.service.relay.start();
+    await h.waitForStatus(order.id, 'SHIPPED');
+    await h.settle();
+    const quiet = await runCli(['reconcile'], cliEnv(h, { STUCK_AFTER_MS: '60000' }));
+    expect(quiet).toMatchObject({ code: 0, stdout: 'nothing to re-drive: no order has been still for longer than 60000 ms\n' });
+    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 2 } })).toEqual([]);
+  });
+
+  it('exits 1 and says the events wait in the outbox when Redis is away', async () => {
+    h = await Harness.start({ queues: [] });
+    const run = await runCli(['reconcile'], cliEnv(h, { REDIS_URL: `redis://127.0.0.1:${await freePort()}` }));
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^orders: re-drove 0 orders, but their events wait in the outbox \(cannot reach Redis at .*\)\n$/);
+  });
+});
+
+describe('load', () => {
+  it('seeds the catalog over HTTP, places orders with the token mix and reports them settled', async () => {
+    h = await Harness.start();
+    const args = ['load', '--url', h.base, '--seed', '--count', '30', '--concurrency', '5', '--mix', 'visa=4,declined=1'];
+    const run = await runCli([...args, '--json'], cliEnv(h, { ADMIN_TOKEN }));
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.json).toMatchObject({
+      requested: 30,
+      placed: 30,
+      refused: 0,
+      waited: true,
+      settled: 30,
+      unsettled: 0,
+      byStatus: { SHIPPED: 24, FAILED: 6 },
+    });
+    expect(run.json.placedPerSecond).toBeGreaterThan(0);
+    expect(run.json.postLatencyMs.p99).toBeGreaterThanOrEqual(run.json.postLatencyMs.p50);
+    expect(run.json.settleLatencyMs.p50).toBeGreaterThan(0);
+    await h.settle();
+    const initialStock = Object.fromEntries(DEMO_CATALOG.map((p) => [p.sku, p.stock]));
+    expect(invariantViolations(h.db, { initialStock })).toEqual([]);
+
+    const text = await runCli(['load', '--url', h.base, '--count', '3', '--mix', 'tok_visa', '--no-wait'], cliEnv(h));
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/placed\s+3 of 3\n/);
+    expect(text.stdout).toContain('POST /orders');
+    expect(text.stdout).not.toContain('settled');
+  });
+
+  it('exits 1 when the service cannot be reached, and 2 when --seed has no admin token', async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const down = await runCli(['load', '--url', url, '--count', '1']);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(new RegExp(`^orders: cannot reach the service at ${url}: .*\\n$`));
+    h = await Harness.start({ queues: [] });
+    const noToken = await runCli(['load', '--url', h.base, '--seed', '--count', '1'], cliEnv(h));
+    expect(noToken).toMatchObject({ code: 2, stderr: '--seed needs the admin token: pass --admin-token or set ADMIN_TOKEN\n'.replace(/^/, 'orders: ') });
+  });
+});
+
