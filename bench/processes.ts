@@ -83,6 +83,7 @@ export interface ServiceTopology {
   redisUrl: string;
   databasePath: string;
   prefix: string;
+  /** Worker processes beside the API; 0 runs one process with the API and the workers (ROLE=all). */
   workers: number;
   workerConcurrency?: number;
   profile: ProfileOptions;
@@ -96,7 +97,10 @@ export interface RunningBenchService {
   stop(): Promise<void>;
 }
 
-/** One API process and `workers` worker processes on one database, payment latency 0. */
+/**
+ * One API process and `workers` worker processes on one database, payment latency 0; or, with
+ * `workers: 0`, the embedded default of `npm start`: one process doing everything.
+ */
 export async function startBenchService(t: ServiceTopology): Promise<RunningBenchService> {
   const port = await freePort();
   const env = {
@@ -109,13 +113,16 @@ export async function startBenchService(t: ServiceTopology): Promise<RunningBenc
     LOG_LEVEL: 'warn',
     ...(t.workerConcurrency ? { WORKER_CONCURRENCY: String(t.workerConcurrency) } : {}),
   };
-  const children = [startNode('api', ['src/main.ts'], { ...env, ROLE: 'api', PORT: String(port) }, t.profile, t.root)];
+  const embedded = t.workers === 0;
+  const children = [
+    startNode(embedded ? 'all' : 'api', ['src/main.ts'], { ...env, ROLE: embedded ? 'all' : 'api', PORT: String(port) }, t.profile, t.root),
+  ];
   const url = `http://127.0.0.1:${port}`;
   try {
     // The API migrates the database first, so that workers do not race it.
     await waitFor('api', async () => (await fetch(`${url}/healthz`)).ok, children);
     for (let i = 1; i <= t.workers; i++) children.push(startNode(`worker${i}`, ['src/main.ts'], { ...env, ROLE: 'worker' }, t.profile, t.root));
-    await waitForWorkers(t.redisUrl, t.prefix, 'notification', t.workers, children);
+    await waitForWorkers(t.redisUrl, t.prefix, 'notification', Math.max(1, t.workers), children);
   } catch (error) {
     await stopAll(children);
     throw error;

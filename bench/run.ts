@@ -142,6 +142,8 @@ async function ceilingRun(): Promise<number> {
 
 interface Round {
   ceiling: number;
+  /** One process doing everything (ROLE=all, what `npm start` runs). */
+  embedded: number;
   one: number;
   two: number;
   postP50: number;
@@ -170,13 +172,14 @@ try {
   for (let r = 1; r <= ROUNDS; r++) {
     const ceiling = await ceilingRun();
     for (const [v, variant] of variants.entries()) {
+      const embedded = await throughputRun(variant, 0);
       const one = await throughputRun(variant, 1);
       const two = await throughputRun(variant, 2);
       const latency = await latencyRun(variant);
-      const round = { ceiling, one, two, postP50: latency.post.p50, postP99: latency.post.p99, shippedP50: latency.shipped.p50, shippedP99: latency.shipped.p99 };
+      const round = { ceiling, embedded, one, two, postP50: latency.post.p50, postP99: latency.post.p99, shippedP50: latency.shipped.p50, shippedP99: latency.shipped.p99 };
       rounds[v]!.push(round);
       log(
-        `round ${r}, ${variant.name}: ceiling ${ceiling.toFixed(0)}/s, 1 worker ${one.toFixed(0)}/s, 2 workers ${two.toFixed(0)}/s, ` +
+        `round ${r}, ${variant.name}: ceiling ${ceiling.toFixed(0)}/s, one process ${embedded.toFixed(0)}/s, 1 worker ${one.toFixed(0)}/s, 2 workers ${two.toFixed(0)}/s, ` +
           `at ${RATE}/s POST p99 ${round.postP99.toFixed(1)} ms, placement→SHIPPED p99 ${round.shippedP99} ms`,
       );
     }
@@ -190,6 +193,8 @@ function summarise(of: Round[]) {
   const m = (pick: (r: Round) => number) => median(of.map(pick));
   return {
     ceilingChainsPerSecond: m((r) => r.ceiling),
+    embeddedOrdersPerSecond: m((r) => r.embedded),
+    embeddedRatioToCeiling: m((r) => r.embedded / r.ceiling),
     oneWorkerOrdersPerSecond: m((r) => r.one),
     twoWorkersOrdersPerSecond: m((r) => r.two),
     ratioToCeiling: m((r) => r.one / r.ceiling),
@@ -211,6 +216,7 @@ const results = {
   // Per round, this checkout over the baseline: the machine's noise hits both alike.
   vsBaseline: args.baseline
     ? {
+        embedded: median(rounds[0]!.map((r, i) => r.embedded / rounds[1]![i]!.embedded)),
         oneWorker: median(rounds[0]!.map((r, i) => r.one / rounds[1]![i]!.one)),
         twoWorkers: median(rounds[0]!.map((r, i) => r.two / rounds[1]![i]!.two)),
         shippedP99: median(rounds[0]!.map((r, i) => r.shippedP99 / rounds[1]![i]!.shippedP99)),
@@ -226,8 +232,9 @@ for (const [i, s] of summaries.entries()) {
   const of = rounds[i]!;
   const tag = variants.length > 1 ? ` [${s.variant}]` : '';
   table.push(
-    [`throughput, 1 worker process (HTTP → SHIPPED)${tag}`, `${f(s.oneWorkerOrdersPerSecond)} orders/s`, each(of, (r) => r.one), `${f(s.ratioToCeiling, 2)}×`],
-    [`throughput, 2 worker processes${tag}`, `${f(s.twoWorkersOrdersPerSecond)} orders/s`, each(of, (r) => r.two), `${f(s.twoWorkersRatioToCeiling, 2)}×`],
+    [`throughput, one process, ROLE=all (HTTP → SHIPPED)${tag}`, `${f(s.embeddedOrdersPerSecond)} orders/s`, each(of, (r) => r.embedded), `${f(s.embeddedRatioToCeiling, 2)}×`],
+    [`throughput, API + 1 worker process${tag}`, `${f(s.oneWorkerOrdersPerSecond)} orders/s`, each(of, (r) => r.one), `${f(s.ratioToCeiling, 2)}×`],
+    [`throughput, API + 2 worker processes${tag}`, `${f(s.twoWorkersOrdersPerSecond)} orders/s`, each(of, (r) => r.two), `${f(s.twoWorkersRatioToCeiling, 2)}×`],
     [`scale-out, 2 workers / 1${tag}`, `${f(s.scaleOut, 2)}×`, each(of, (r) => r.two / r.one, 2), ''],
     [`POST /orders p50 / p99 at ${RATE}/s${tag}`, `${f(s.postP50Ms, 1)} / ${f(s.postP99Ms, 1)} ms`, each(of, (r) => r.postP99, 1), ''],
     [`placement → SHIPPED p50 / p99 at ${RATE}/s${tag}`, `${f(s.shippedP50Ms)} / ${f(s.shippedP99Ms)} ms`, each(of, (r) => r.shippedP99), ''],
@@ -241,7 +248,7 @@ console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
 for (const row of table.slice(1)) console.log(line(row));
 if (results.vsBaseline) {
   const v = results.vsBaseline;
-  console.log(`\nthis checkout / ${variants[1]!.name}, median of per-round ratios: 1 worker ${f(v.oneWorker, 2)}×, 2 workers ${f(v.twoWorkers, 2)}×, placement → SHIPPED p99 ${f(v.shippedP99, 2)}×`);
+  console.log(`\nthis checkout / ${variants[1]!.name}, median of per-round ratios: one process ${f(v.embedded, 2)}×, 1 worker ${f(v.oneWorker, 2)}×, 2 workers ${f(v.twoWorkers, 2)}×, placement → SHIPPED p99 ${f(v.shippedP99, 2)}×`);
 }
 if (args.json) writeFileSync(args.json, `${JSON.stringify(results, null, 2)}\n`);
 if (profile.dir) log(`\nCPU profiles in ${profile.dir} (open in Chrome DevTools or speedscope; or npx tsx bench/profile-summary.ts FILE)`);
