@@ -23,10 +23,35 @@ export function openDatabase(path: string): Db {
   // Several processes (API, workers) write the same file: wait for the lock rather than fail.
   sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('foreign_keys = ON');
+  cacheStatements(sqlite);
   const db = drizzle(sqlite, { schema }) as Db;
   migrateWithRetry(db);
   return db;
 }
+
+/**
+ * drizzle asks better-sqlite3 to prepare (compile) every query each time it runs; the service runs
+ * the same few dozen statements over and over, so the connection keeps each compiled statement by
+ * its SQL text. A statement is used to completion at each call (run, get, all; never an open
+ * iterator), so sharing one is safe; its raw mode is reset because drizzle sets it per call.
+ */
+function cacheStatements(sqlite: Database.Database): void {
+  const prepare = sqlite.prepare.bind(sqlite);
+  const cache = new Map<string, Database.Statement>();
+  sqlite.prepare = ((source: string) => {
+    let statement = cache.get(source);
+    if (!statement) {
+      statement = prepare(source);
+      if (cache.size < STATEMENT_CACHE_SIZE) cache.set(source, statement);
+    } else if (statement.reader) {
+      statement.raw(false);
+    }
+    return statement;
+  }) as Database.Database['prepare'];
+}
+
+/** Far more than the service's distinct statements; a bound on what ad-hoc SQL could add. */
+const STATEMENT_CACHE_SIZE = 1_000;
 
 /**
  * Applies pending migrations. When several processes start on one file at once, the loser of the
@@ -52,9 +77,59 @@ function isMigrationRace(error: unknown): boolean {
 /**
  * Runs `fn` in one write transaction, taking the write lock up front (BEGIN IMMEDIATE) so that two
  * processes never deadlock upgrading read locks. `fn` must not await: no network inside.
+ *
+ * The outbox rows the transaction writes are remembered, once it commits, as this connection's
+ * own: the relay of this process dispatches them at once and leaves other processes' rows to their
+ * own relays (db/outbox.ts).
  */
 export function writeTx<T>(db: Db, fn: (tx: Db) => T): T {
-  return db.transaction((tx) => fn(tx as unknown as Db), { behavior: 'immediate' });
+  // Inside an open transaction: a savepoint, whose rows join the outer transaction's.
+  if (openTxOutbox) return db.transaction((tx) => fn(tx as unknown as Db));
+  const written: number[] = [];
+  openTxOutbox = written;
+  openTxConnection = db;
+  try {
+    const result = db.transaction((tx) => fn(tx as unknown as Db), { behavior: 'immediate' });
+    if (written.length > 0) ownOutboxIds(db).push(...written);
+    return result;
+  } finally {
+    openTxOutbox = undefined;
+    openTxConnection = undefined;
+  }
+}
+
+/** The connection a transaction handle runs on (drizzle's handle does not say). */
+let openTxConnection: Db | undefined;
+
+/** The connection `db` runs on: itself, or, for a transaction handle, the one `writeTx` opened. */
+export function connectionOf(db: Db): Db {
+  if ((db as Partial<Db>).$client) return db;
+  if (!openTxConnection) throw new Error('a transaction handle used outside writeTx');
+  return openTxConnection;
+}
+
+/** Outbox ids written by the open transaction; set only while `writeTx` runs (it never awaits). */
+let openTxOutbox: number[] | undefined;
+const committedOutbox = new WeakMap<Database.Database, number[]>();
+
+function ownOutboxIds(db: Db): number[] {
+  let ids = committedOutbox.get(db.$client);
+  if (!ids) committedOutbox.set(db.$client, (ids = []));
+  return ids;
+}
+
+/** Called by the outbox for each row it writes; outside `writeTx` there is no commit to wait for. */
+export function noteOutboxWrite(id: number): void {
+  if (!openTxOutbox) throw new Error('outbox rows are written inside writeTx, with the change that causes them');
+  openTxOutbox.push(id);
+}
+
+/** Hands over (and forgets) the outbox ids this connection committed since the last call. */
+export function takeCommittedOutboxIds(db: Db): number[] {
+  const ids = committedOutbox.get(db.$client);
+  if (!ids || ids.length === 0) return [];
+  committedOutbox.set(db.$client, []);
+  return ids;
 }
 
 export function closeDatabase(db: Db): void {

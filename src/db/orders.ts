@@ -9,6 +9,7 @@ import { compensationFor } from '../domain/compensation.ts';
 import { applyEvent, ORDER_STATUSES, type OrderEvent, type OrderStatus } from '../domain/order-machine.ts';
 import { canMovePayment, type PaymentStatus } from '../domain/payment.ts';
 import { writeTx, type Db } from './client.ts';
+import { statements } from './statements.ts';
 import { findReplay, rememberResponse, type IdempotencyRequest } from './idempotency.ts';
 import { emit } from './outbox.ts';
 import {
@@ -116,7 +117,7 @@ export function placeOrder(
 }
 
 export function findOrder(db: Db, id: string): OrderRow | undefined {
-  return db.select().from(orders).where(eq(orders.id, id)).get();
+  return statements(db).findOrder.get({ id });
 }
 
 export function getOrder(db: Db, id: string): OrderWithItems {
@@ -126,7 +127,7 @@ export function getOrder(db: Db, id: string): OrderWithItems {
 }
 
 export function orderItemsOf(db: Db, id: string): OrderItemRow[] {
-  return db.select().from(orderItems).where(eq(orderItems.orderId, id)).orderBy(asc(orderItems.line)).all();
+  return statements(db).orderItems.all({ id });
 }
 
 export function getTimeline(db: Db, id: string): OrderEventRow[] {
@@ -171,18 +172,7 @@ export function transition(
     chargeId: changes.chargeId ?? order.chargeId,
     updatedAt: now,
   };
-  tx.update(orders)
-    .set({
-      status: next.status,
-      reason: next.reason,
-      paymentStatus: next.paymentStatus,
-      stockStatus: next.stockStatus,
-      trackingNumber: next.trackingNumber,
-      chargeId: next.chargeId,
-      updatedAt: now,
-    })
-    .where(eq(orders.id, order.id))
-    .run();
+  writeOrder(tx, next);
   appendTimeline(tx, order.id, event, result.from, result.to, now, changes.data);
   emit(tx, order.id, event, now);
   for (const request of compensation.requests) emit(tx, order.id, request, now);
@@ -207,15 +197,7 @@ export function recordFact(
     chargeId: changes.chargeId ?? order.chargeId,
     updatedAt: now,
   };
-  tx.update(orders)
-    .set({
-      paymentStatus: next.paymentStatus,
-      stockStatus: next.stockStatus,
-      chargeId: next.chargeId,
-      updatedAt: now,
-    })
-    .where(eq(orders.id, order.id))
-    .run();
+  writeOrder(tx, next);
   appendTimeline(tx, order.id, type, order.status, order.status, now, changes.data);
   return next;
 }
@@ -229,9 +211,21 @@ function appendTimeline(
   at: number,
   data: Record<string, unknown> | undefined,
 ): void {
-  tx.insert(orderEvents)
-    .values({ orderId, type, fromStatus: from, toStatus: to, at, data: data ?? null })
-    .run();
+  statements(tx).appendTimeline.run({ orderId, type, from, to, at, data: data === undefined ? null : JSON.stringify(data) });
+}
+
+/** Writes the fields a transition or a fact may change. */
+function writeOrder(tx: Db, next: OrderRow): void {
+  statements(tx).writeOrder.run({
+    id: next.id,
+    status: next.status,
+    reason: next.reason,
+    paymentStatus: next.paymentStatus,
+    stockStatus: next.stockStatus,
+    trackingNumber: next.trackingNumber,
+    chargeId: next.chargeId,
+    updatedAt: next.updatedAt,
+  });
 }
 
 function assertPaymentMove(order: OrderRow, to: PaymentStatus): void {

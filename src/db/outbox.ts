@@ -4,7 +4,8 @@
  */
 import { and, asc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { OutboxEvent } from '../domain/events.ts';
-import type { Db } from './client.ts';
+import { noteOutboxWrite, type Db } from './client.ts';
+import { statements } from './statements.ts';
 import { outbox } from './schema.ts';
 
 export interface OutboxRow {
@@ -23,21 +24,46 @@ export function emit(
   now: number,
   delayMs = 0,
 ): void {
-  tx.insert(outbox).values({ orderId, type, createdAt: now, runAt: now + delayMs }).run();
+  const row = statements(tx).emit.get({ orderId, type, createdAt: now, runAt: now + delayMs });
+  noteOutboxWrite(row!.id);
 }
+
+const OUTBOX_ROW = {
+  id: outbox.id,
+  orderId: outbox.orderId,
+  type: outbox.type,
+  createdAt: outbox.createdAt,
+  runAt: outbox.runAt,
+};
 
 /** The oldest events not yet handed to a queue. */
 export function pendingOutbox(db: Db, limit: number): OutboxRow[] {
   return db
-    .select({
-      id: outbox.id,
-      orderId: outbox.orderId,
-      type: outbox.type,
-      createdAt: outbox.createdAt,
-      runAt: outbox.runAt,
-    })
+    .select(OUTBOX_ROW)
     .from(outbox)
     .where(isNull(outbox.dispatchedAt))
+    .orderBy(asc(outbox.id))
+    .limit(limit)
+    .all() as OutboxRow[];
+}
+
+/** Those of these events that are still waiting for the relay. */
+export function pendingOutboxByIds(db: Db, ids: readonly number[]): OutboxRow[] {
+  if (ids.length === 0) return [];
+  return db
+    .select(OUTBOX_ROW)
+    .from(outbox)
+    .where(and(inArray(outbox.id, [...ids]), isNull(outbox.dispatchedAt)))
+    .orderBy(asc(outbox.id))
+    .all() as OutboxRow[];
+}
+
+/** Events still waiting that were written before `before`: left behind by someone. */
+export function stalePendingOutbox(db: Db, before: number, limit: number): OutboxRow[] {
+  return db
+    .select(OUTBOX_ROW)
+    .from(outbox)
+    .where(and(isNull(outbox.dispatchedAt), lt(outbox.createdAt, before)))
     .orderBy(asc(outbox.id))
     .limit(limit)
     .all() as OutboxRow[];

@@ -1,13 +1,20 @@
 /**
  * The outbox relay: moves committed outbox rows into the queues that subscribe to them, then marks
- * them dispatched. Kicked after each commit in this process, and swept periodically for rows left
- * behind by a process that died between its commit and its enqueue, or written while Redis was
- * away. A row enqueued twice (two relays, a crash before the mark) is dropped by its job id.
+ * them dispatched.
+ *
+ * - Kicked after each commit in this process, it dispatches the rows this process wrote
+ *   (db/client.ts remembers them per connection), so that the relays of an API and two workers
+ *   do not all race for every row.
+ * - Every `sweepMs` it also dispatches any row still waiting after `sweepMs`: left behind by a
+ *   process that died between its commit and its enqueue, or written while Redis was away.
+ * - Dispatch marks are written in batches, one short transaction for many rows, a few
+ *   milliseconds after the enqueue. A row enqueued twice (a crash before its mark, two relays)
+ *   is dropped by its job id, and every processor checks the order's state anyway.
  */
 import type { Logger } from 'pino';
 import type { JobsOptions } from 'bullmq';
-import type { Db } from '../db/client.ts';
-import { markDispatched, pendingOutbox, type OutboxRow } from '../db/outbox.ts';
+import { takeCommittedOutboxIds, type Db } from '../db/client.ts';
+import { markDispatched, pendingOutbox, pendingOutboxByIds, stalePendingOutbox, type OutboxRow } from '../db/outbox.ts';
 import type { JobPayload } from '../domain/events.ts';
 import type { Queues } from './queues.ts';
 import { ROUTES, jobIdFor, type QueueName } from './routing.ts';
@@ -15,6 +22,8 @@ import { ROUTES, jobIdFor, type QueueName } from './routing.ts';
 export interface RelayOptions {
   sweepMs: number;
   batchSize?: number;
+  /** How long dispatch marks gather before they are written in one transaction. */
+  markDelayMs?: number;
   now?: () => number;
 }
 
@@ -24,10 +33,14 @@ export class OutboxRelay {
   private readonly batchSize: number;
   private readonly now: () => number;
   private running: Promise<void> | undefined;
-  private again = false;
+  private kicked = false;
+  private sweepDue = false;
   private timer: NodeJS.Timeout | undefined;
+  private markTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private failing = false;
+  /** Enqueued, not yet marked dispatched: never enqueued again by this relay meanwhile. */
+  private readonly unmarked = new Set<number>();
 
   constructor(
     private readonly db: Db,
@@ -41,62 +54,87 @@ export class OutboxRelay {
 
   start(): void {
     this.stopped = false;
-    this.timer = setInterval(() => this.kick(), this.options.sweepMs);
+    this.timer = setInterval(() => this.sweep(), this.options.sweepMs);
     this.timer.unref();
-    this.kick();
+    this.sweep();
   }
 
-  /** Asks for a pass soon; passes never overlap, and kicks during a pass cause one more. */
+  /** Asks for this process's new rows to be dispatched soon; passes never overlap. */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.loop().finally(() => {
-      this.running = undefined;
-    });
+    this.kicked = true;
+    this.run();
   }
 
-  /** Dispatches everything pending now; resolves when done (used by shutdown and tests). */
+  /** Dispatches every row pending now, whoever wrote it, and writes the marks (shutdown, tests, CLI). */
   async flush(): Promise<void> {
     while (this.running) await this.running;
-    await this.dispatchAll();
+    takeCommittedOutboxIds(this.db); // all pending rows go below, these among them
+    // What is pending now, in batches; rows written meanwhile are for the next kick or sweep.
+    for (let full = true; full; ) {
+      const batch = pendingOutbox(this.db, this.batchSize);
+      full = batch.length === this.batchSize;
+      await this.dispatch(batch.filter((r) => !this.unmarked.has(r.id)));
+      this.writeMarks();
+    }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     while (this.running) await this.running;
+    this.writeMarks();
+  }
+
+  private sweep(): void {
+    this.sweepDue = true;
+    this.run();
+  }
+
+  private run(): void {
+    if (this.stopped || this.running) return;
+    this.running = this.loop().finally(() => {
+      this.running = undefined;
+      // Asked for while the last pass was finishing.
+      if ((this.kicked || this.sweepDue) && !this.failing) this.run();
+    });
   }
 
   private async loop(): Promise<void> {
-    do {
-      this.again = false;
+    while ((this.kicked || this.sweepDue) && !this.stopped) {
+      const sweeping = this.sweepDue;
+      this.kicked = false;
+      this.sweepDue = false;
       try {
-        await this.dispatchAll();
+        await this.dispatchOwn();
+        if (sweeping) await this.dispatchStale();
         if (this.failing) this.logger.info('outbox relay dispatching again');
         this.failing = false;
       } catch (error) {
-        // Redis away: the rows stay in the outbox and the next sweep tries again.
+        // Redis away: the rows stay in the outbox and a later sweep sends them.
         if (!this.failing) this.logger.warn({ err: error }, 'outbox relay cannot reach the queues; will retry');
         this.failing = true;
         return;
       }
-    } while (this.again && !this.stopped);
-  }
-
-  private async dispatchAll(): Promise<void> {
-    for (;;) {
-      const rows = pendingOutbox(this.db, this.batchSize);
-      if (rows.length === 0) return;
-      await this.dispatch(rows);
-      markDispatched(this.db, rows.map((r) => r.id), this.now());
-      if (rows.length < this.batchSize) return;
     }
   }
 
+  private async dispatchOwn(): Promise<void> {
+    const ids = takeCommittedOutboxIds(this.db);
+    for (let i = 0; i < ids.length; i += this.batchSize) {
+      const rows = pendingOutboxByIds(this.db, ids.slice(i, i + this.batchSize)).filter((r) => !this.unmarked.has(r.id));
+      await this.dispatch(rows);
+    }
+  }
+
+  private async dispatchStale(): Promise<void> {
+    const rows = stalePendingOutbox(this.db, this.now() - this.options.sweepMs, this.batchSize).filter(
+      (r) => !this.unmarked.has(r.id),
+    );
+    await this.dispatch(rows);
+  }
+
   private async dispatch(rows: OutboxRow[]): Promise<void> {
+    if (rows.length === 0) return;
     const now = this.now();
     const byQueue = new Map<QueueName, Job[]>();
     for (const row of rows) {
@@ -111,5 +149,30 @@ export class OutboxRelay {
       }
     }
     await Promise.all([...byQueue].map(([queue, jobs]) => this.queues[queue].addBulk(jobs)));
+    for (const row of rows) this.unmarked.add(row.id);
+    this.markSoon();
+  }
+
+  private markSoon(): void {
+    if (this.markTimer) return;
+    this.markTimer = setTimeout(() => {
+      this.markTimer = undefined;
+      try {
+        this.writeMarks();
+      } catch (err) {
+        // The rows were enqueued; unmarked, a sweep may enqueue them again, which is harmless.
+        this.logger.warn({ err }, 'could not mark outbox rows dispatched; will try again');
+        this.markSoon();
+      }
+    }, this.options.markDelayMs ?? 10);
+  }
+
+  private writeMarks(): void {
+    if (this.markTimer) clearTimeout(this.markTimer);
+    this.markTimer = undefined;
+    if (this.unmarked.size === 0) return;
+    const ids = [...this.unmarked];
+    for (let i = 0; i < ids.length; i += this.batchSize) markDispatched(this.db, ids.slice(i, i + this.batchSize), this.now());
+    for (const id of ids) this.unmarked.delete(id);
   }
 }
