@@ -77,59 +77,39 @@ function isMigrationRace(error: unknown): boolean {
 /**
  * Runs `fn` in one write transaction, taking the write lock up front (BEGIN IMMEDIATE) so that two
  * processes never deadlock upgrading read locks. `fn` must not await: no network inside.
- *
- * The outbox rows the transaction writes are remembered, once it commits, as this connection's
- * own: the relay of this process dispatches them at once and leaves other processes' rows to their
- * own relays (db/outbox.ts).
+ * Inside an open transaction it opens a savepoint instead.
  */
 export function writeTx<T>(db: Db, fn: (tx: Db) => T): T {
-  // Inside an open transaction: a savepoint, whose rows join the outer transaction's.
-  if (openTxOutbox) return db.transaction((tx) => fn(tx as unknown as Db));
-  const written: number[] = [];
-  openTxOutbox = written;
-  openTxConnection = db;
+  const outer = openTx;
+  const hooks: (() => void)[] = [];
+  openTx = { connection: outer?.connection ?? db, hooks };
   try {
-    const result = db.transaction((tx) => fn(tx as unknown as Db), { behavior: 'immediate' });
-    if (written.length > 0) ownOutboxIds(db).push(...written);
+    const result = outer
+      ? db.transaction((tx) => fn(tx as unknown as Db))
+      : db.transaction((tx) => fn(tx as unknown as Db), { behavior: 'immediate' });
+    // Committed (or, for a savepoint, released into the outer transaction).
+    if (outer) outer.hooks.push(...hooks);
+    else for (const hook of hooks) hook();
     return result;
   } finally {
-    openTxOutbox = undefined;
-    openTxConnection = undefined;
+    openTx = outer;
   }
 }
 
-/** The connection a transaction handle runs on (drizzle's handle does not say). */
-let openTxConnection: Db | undefined;
+/** The transaction `writeTx` has open; set only while it runs, and it never awaits. */
+let openTx: { connection: Db; hooks: (() => void)[] } | undefined;
+
+/** Runs `hook` once the open transaction commits; never if it rolls back. */
+export function afterCommit(hook: () => void): void {
+  if (!openTx) throw new Error('afterCommit outside writeTx');
+  openTx.hooks.push(hook);
+}
 
 /** The connection `db` runs on: itself, or, for a transaction handle, the one `writeTx` opened. */
 export function connectionOf(db: Db): Db {
   if ((db as Partial<Db>).$client) return db;
-  if (!openTxConnection) throw new Error('a transaction handle used outside writeTx');
-  return openTxConnection;
-}
-
-/** Outbox ids written by the open transaction; set only while `writeTx` runs (it never awaits). */
-let openTxOutbox: number[] | undefined;
-const committedOutbox = new WeakMap<Database.Database, number[]>();
-
-function ownOutboxIds(db: Db): number[] {
-  let ids = committedOutbox.get(db.$client);
-  if (!ids) committedOutbox.set(db.$client, (ids = []));
-  return ids;
-}
-
-/** Called by the outbox for each row it writes; outside `writeTx` there is no commit to wait for. */
-export function noteOutboxWrite(id: number): void {
-  if (!openTxOutbox) throw new Error('outbox rows are written inside writeTx, with the change that causes them');
-  openTxOutbox.push(id);
-}
-
-/** Hands over (and forgets) the outbox ids this connection committed since the last call. */
-export function takeCommittedOutboxIds(db: Db): number[] {
-  const ids = committedOutbox.get(db.$client);
-  if (!ids || ids.length === 0) return [];
-  committedOutbox.set(db.$client, []);
-  return ids;
+  if (!openTx) throw new Error('a transaction handle used outside writeTx');
+  return openTx.connection;
 }
 
 export function closeDatabase(db: Db): void {

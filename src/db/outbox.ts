@@ -4,7 +4,7 @@
  */
 import { and, asc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { OutboxEvent } from '../domain/events.ts';
-import { noteOutboxWrite, type Db } from './client.ts';
+import { afterCommit, connectionOf, type Db } from './client.ts';
 import { statements } from './statements.ts';
 import { outbox } from './schema.ts';
 
@@ -24,8 +24,30 @@ export function emit(
   now: number,
   delayMs = 0,
 ): void {
-  const row = statements(tx).emit.get({ orderId, type, createdAt: now, runAt: now + delayMs });
-  noteOutboxWrite(row!.id);
+  const { id } = statements(tx).emit.get({ orderId, type, createdAt: now, runAt: now + delayMs })!;
+  const connection = connectionOf(tx);
+  const row: OutboxRow = { id, orderId, type, createdAt: now, runAt: now + delayMs };
+  afterCommit(() => ownRows(connection).push(row));
+}
+
+/**
+ * The rows each connection committed and its relay has not taken yet: a process's relay sends its
+ * own rows at once, without reading them back, and leaves other processes' rows to them.
+ */
+const committed = new WeakMap<Db['$client'], OutboxRow[]>();
+
+function ownRows(db: Db): OutboxRow[] {
+  let rows = committed.get(db.$client);
+  if (!rows) committed.set(db.$client, (rows = []));
+  return rows;
+}
+
+/** Hands over (and forgets) the rows this connection committed since the last call. */
+export function takeCommittedOutbox(db: Db): OutboxRow[] {
+  const rows = committed.get(db.$client);
+  if (!rows || rows.length === 0) return [];
+  committed.set(db.$client, []);
+  return rows;
 }
 
 const OUTBOX_ROW = {
@@ -47,17 +69,6 @@ export function pendingOutbox(db: Db, limit: number): OutboxRow[] {
     .all() as OutboxRow[];
 }
 
-/** Those of these events that are still waiting for the relay. */
-export function pendingOutboxByIds(db: Db, ids: readonly number[]): OutboxRow[] {
-  if (ids.length === 0) return [];
-  return db
-    .select(OUTBOX_ROW)
-    .from(outbox)
-    .where(and(inArray(outbox.id, [...ids]), isNull(outbox.dispatchedAt)))
-    .orderBy(asc(outbox.id))
-    .all() as OutboxRow[];
-}
-
 /** Events still waiting that were written before `before`: left behind by someone. */
 export function stalePendingOutbox(db: Db, before: number, limit: number): OutboxRow[] {
   return db
@@ -71,10 +82,7 @@ export function stalePendingOutbox(db: Db, before: number, limit: number): Outbo
 
 export function markDispatched(db: Db, ids: readonly number[], now: number): void {
   if (ids.length === 0) return;
-  db.update(outbox)
-    .set({ dispatchedAt: now })
-    .where(and(inArray(outbox.id, [...ids]), isNull(outbox.dispatchedAt)))
-    .run();
+  statements(db).markDispatched.run({ ids: JSON.stringify(ids), at: now });
 }
 
 /** Age in ms of the oldest undispatched event, or 0 when the outbox is drained. */

@@ -3,7 +3,7 @@
  * timeline and its outbox), built once per connection with drizzle's prepare(): building a
  * query's SQL costs more than running it, and these run dozens of times per order.
  */
-import { asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import { connectionOf, type Db } from './client.ts';
 import { orderEvents, orderItems, orders, outbox } from './schema.ts';
 
@@ -36,6 +36,12 @@ function build(db: Db) {
       .insert(outbox)
       .values({ orderId: p('orderId'), type: p('type'), createdAt: p('createdAt'), runAt: p('runAt') })
       .returning({ id: outbox.id })
+      .prepare(),
+    /** `ids` is a JSON array: one statement for any number of rows. */
+    markDispatched: db
+      .update(outbox)
+      .set({ dispatchedAt: raw('at') })
+      .where(and(sql`${outbox.id} IN (SELECT value FROM json_each(${p('ids')}))`, isNull(outbox.dispatchedAt)))
       .prepare(),
   };
 }

@@ -3,8 +3,8 @@
  * them dispatched.
  *
  * - Kicked after each commit in this process, it dispatches the rows this process wrote
- *   (db/client.ts remembers them per connection), so that the relays of an API and two workers
- *   do not all race for every row.
+ *   (db/outbox.ts remembers them per connection once their transaction commits), so that the
+ *   relays of an API and two workers do not all race for every row.
  * - Every `sweepMs` it also dispatches any row still waiting after `sweepMs`: left behind by a
  *   process that died between its commit and its enqueue, or written while Redis was away.
  * - Dispatch marks are written in batches, one short transaction for many rows, a few
@@ -13,8 +13,8 @@
  */
 import type { Logger } from 'pino';
 import type { JobsOptions } from 'bullmq';
-import { takeCommittedOutboxIds, type Db } from '../db/client.ts';
-import { markDispatched, pendingOutbox, pendingOutboxByIds, stalePendingOutbox, type OutboxRow } from '../db/outbox.ts';
+import type { Db } from '../db/client.ts';
+import { markDispatched, pendingOutbox, stalePendingOutbox, takeCommittedOutbox, type OutboxRow } from '../db/outbox.ts';
 import type { JobPayload } from '../domain/events.ts';
 import type { Queues } from './queues.ts';
 import { ROUTES, jobIdFor, type QueueName } from './routing.ts';
@@ -68,7 +68,7 @@ export class OutboxRelay {
   /** Dispatches every row pending now, whoever wrote it, and writes the marks (shutdown, tests, CLI). */
   async flush(): Promise<void> {
     while (this.running) await this.running;
-    takeCommittedOutboxIds(this.db); // all pending rows go below, these among them
+    takeCommittedOutbox(this.db); // all pending rows go below, these among them
     // What is pending now, in batches; rows written meanwhile are for the next kick or sweep.
     for (let full = true; full; ) {
       const batch = pendingOutbox(this.db, this.batchSize);
@@ -119,11 +119,9 @@ export class OutboxRelay {
   }
 
   private async dispatchOwn(): Promise<void> {
-    const ids = takeCommittedOutboxIds(this.db);
-    for (let i = 0; i < ids.length; i += this.batchSize) {
-      const rows = pendingOutboxByIds(this.db, ids.slice(i, i + this.batchSize)).filter((r) => !this.unmarked.has(r.id));
-      await this.dispatch(rows);
-    }
+    // Committed by this process and known from the writing: no need to read them back.
+    const rows = takeCommittedOutbox(this.db).filter((r) => !this.unmarked.has(r.id));
+    for (let i = 0; i < rows.length; i += this.batchSize) await this.dispatch(rows.slice(i, i + this.batchSize));
   }
 
   private async dispatchStale(): Promise<void> {
