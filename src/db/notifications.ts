@@ -5,18 +5,26 @@ import { and, eq } from 'drizzle-orm';
 import type { NotificationKind } from '../domain/events.ts';
 import type { Db } from './client.ts';
 import { findOrder } from './orders.ts';
+import { p, prepared, raw } from './statements.ts';
 import { sentNotifications, type OrderRow } from './schema.ts';
 
 /** The order to notify, unless this kind was already sent for it. */
 export function planNotification(db: Db, orderId: string, kind: NotificationKind): OrderRow | undefined {
-  const sent = db
-    .select({ kind: sentNotifications.kind })
-    .from(sentNotifications)
-    .where(and(eq(sentNotifications.orderId, orderId), eq(sentNotifications.kind, kind)))
-    .get();
+  const sent = prepared(db, build).sent.get({ orderId, kind });
   return sent ? undefined : findOrder(db, orderId);
 }
 
 export function recordNotification(db: Db, orderId: string, kind: NotificationKind, now: number): void {
-  db.insert(sentNotifications).values({ orderId, kind, sentAt: now }).onConflictDoNothing().run();
+  prepared(db, build).record.run({ orderId, kind, sentAt: now });
+}
+
+function build(db: Db) {
+  return {
+    sent: db
+      .select({ kind: sentNotifications.kind })
+      .from(sentNotifications)
+      .where(and(eq(sentNotifications.orderId, p('orderId')), eq(sentNotifications.kind, raw('kind'))))
+      .prepare(),
+    record: db.insert(sentNotifications).values({ orderId: p('orderId'), kind: p('kind'), sentAt: p('sentAt') }).onConflictDoNothing().prepare(),
+  };
 }

@@ -8,9 +8,6 @@ import { connectionOf, type Db } from './client.ts';
 import { orderEvents, orderItems, orders, outbox } from './schema.ts';
 
 function build(db: Db) {
-  const p = (name: string) => sql.placeholder(name);
-  // A bare value, not passed through the column's encoder (update sets take SQL, not placeholders).
-  const raw = (name: string) => sql`${p(name)}`;
   return {
     findOrder: db.select().from(orders).where(eq(orders.id, p('id'))).prepare(),
     orderItems: db.select().from(orderItems).where(eq(orderItems.orderId, p('id'))).orderBy(asc(orderItems.line)).prepare(),
@@ -48,12 +45,26 @@ function build(db: Db) {
 
 export type Statements = ReturnType<typeof build>;
 
-const built = new WeakMap<Db['$client'], Statements>();
-
-/** The prepared statements of the connection `db` (or the transaction `db`) runs on. */
+/** The order statements of the connection `db` (or the transaction `db`) runs on. */
 export function statements(db: Db): Statements {
+  return prepared(db, build);
+}
+
+const built = new WeakMap<Db['$client'], Map<(db: Db) => unknown, unknown>>();
+
+/**
+ * What `build` prepares, once per connection: modules keep their own hot statements this way
+ * (`build` must be a module-level function, the cache's key).
+ */
+export function prepared<T>(db: Db, build: (db: Db) => T): T {
   const connection = connectionOf(db);
-  let found = built.get(connection.$client);
-  if (!found) built.set(connection.$client, (found = build(connection)));
+  let byBuilder = built.get(connection.$client);
+  if (!byBuilder) built.set(connection.$client, (byBuilder = new Map()));
+  let found = byBuilder.get(build) as T | undefined;
+  if (found === undefined) byBuilder.set(build, (found = build(connection)));
   return found;
 }
+
+/** A named placeholder, and the same passed as a bare value (for update sets and SQL fragments). */
+export const p = (name: string) => sql.placeholder(name);
+export const raw = (name: string) => sql`${p(name)}`;

@@ -3,9 +3,10 @@
  * changes but through the catalog), and every move is a conditional update, so that no
  * interleaving of workers can take `available` below zero.
  */
-import { asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import { writeTx, type Db } from './client.ts';
 import { findOrder, orderItemsOf, recordFact, transition } from './orders.ts';
+import { prepared, raw } from './statements.ts';
 import { products, type OrderItemRow, type OrderRow, type ProductRow } from './schema.ts';
 
 export interface ProductInput {
@@ -54,16 +55,9 @@ export function reserveStock(db: Db, orderId: string, now: number): ReserveResul
     if (!order || order.status !== 'PAID') return 'skipped';
     const items = orderItemsOf(tx, orderId);
     try {
-      tx.transaction((sp) => {
+      writeTx(tx, (sp) => {
         for (const item of items) {
-          const { changes } = sp
-            .update(products)
-            .set({
-              available: sql`${products.available} - ${item.quantity}`,
-              reserved: sql`${products.reserved} + ${item.quantity}`,
-            })
-            .where(sql`${products.sku} = ${item.sku} AND ${products.available} >= ${item.quantity}`)
-            .run();
+          const { changes } = prepared(sp, build).reserve.run({ sku: item.sku, quantity: item.quantity });
           if (changes === 0) throw new Shortage(item.sku);
         }
       });
@@ -95,14 +89,30 @@ export function shipReservedStock(tx: Db, order: OrderRow): void {
 }
 
 function moveReserved(tx: Db, items: OrderItemRow[], to: 'available' | 'shipped'): void {
-  const target = to === 'available' ? products.available : products.shipped;
-  for (const item of items) {
-    tx.update(products)
-      .set({
-        reserved: sql`${products.reserved} - ${item.quantity}`,
-        [to]: sql`${target} + ${item.quantity}`,
-      })
-      .where(eq(products.sku, item.sku))
-      .run();
-  }
+  const move = to === 'available' ? prepared(tx, build).release : prepared(tx, build).ship;
+  for (const item of items) move.run({ sku: item.sku, quantity: item.quantity });
+}
+
+/** The stock moves, prepared once per connection; each is one conditional or relative update. */
+function build(db: Db) {
+  const quantity = raw('quantity');
+  const ofSku = eq(products.sku, raw('sku'));
+  return {
+    // Cannot take `available` below zero, whatever runs beside it.
+    reserve: db
+      .update(products)
+      .set({ available: sql`${products.available} - ${quantity}`, reserved: sql`${products.reserved} + ${quantity}` })
+      .where(and(ofSku, sql`${products.available} >= ${quantity}`))
+      .prepare(),
+    release: db
+      .update(products)
+      .set({ reserved: sql`${products.reserved} - ${quantity}`, available: sql`${products.available} + ${quantity}` })
+      .where(ofSku)
+      .prepare(),
+    ship: db
+      .update(products)
+      .set({ reserved: sql`${products.reserved} - ${quantity}`, shipped: sql`${products.shipped} + ${quantity}` })
+      .where(ofSku)
+      .prepare(),
+  };
 }
