@@ -3,8 +3,9 @@
  * through the signed carrier webhook (api/webhooks.ts).
  */
 import { randomInt } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { writeTx, type Db } from '../db/client.ts';
+import { prepared } from '../db/statements.ts';
 import { sandboxShipments } from '../db/schema.ts';
 import type { Carrier } from '../domain/ports.ts';
 
@@ -16,16 +17,10 @@ export class SandboxCarrier implements Carrier {
 
   async createShipment(request: { orderId: string }): Promise<{ trackingNumber: string }> {
     return writeTx(this.db, (tx) => {
-      const existing = tx
-        .select()
-        .from(sandboxShipments)
-        .where(eq(sandboxShipments.orderId, request.orderId))
-        .get();
+      const existing = prepared(tx, build).shipment.get({ orderId: request.orderId });
       if (existing) return { trackingNumber: existing.trackingNumber };
       const trackingNumber = `TRK${randomInt(1e9, 1e10)}${randomInt(1e3, 1e4)}`;
-      tx.insert(sandboxShipments)
-        .values({ orderId: request.orderId, trackingNumber, status: 'created', createdAt: this.now() })
-        .run();
+      prepared(tx, build).create.run({ orderId: request.orderId, trackingNumber, createdAt: this.now() });
       return { trackingNumber };
     });
   }
@@ -37,4 +32,15 @@ export class SandboxCarrier implements Carrier {
       .where(eq(sandboxShipments.orderId, request.orderId))
       .run();
   }
+}
+
+function build(db: Db) {
+  const p = (name: string) => sql.placeholder(name);
+  return {
+    shipment: db.select().from(sandboxShipments).where(eq(sandboxShipments.orderId, sql`${p('orderId')}`)).prepare(),
+    create: db
+      .insert(sandboxShipments)
+      .values({ orderId: p('orderId'), trackingNumber: p('trackingNumber'), status: 'created', createdAt: p('createdAt') })
+      .prepare(),
+  };
 }

@@ -3,7 +3,9 @@
  * message whose idempotency key was seen before is not sent again.
  */
 import type { Logger } from 'pino';
+import { sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
+import { prepared } from '../db/statements.ts';
 import { sandboxNotifications } from '../db/schema.ts';
 import type { Notifier } from '../domain/ports.ts';
 
@@ -15,11 +17,7 @@ export class SandboxNotifier implements Notifier {
   ) {}
 
   async send(message: Parameters<Notifier['send']>[0]): Promise<void> {
-    const { changes } = this.db
-      .insert(sandboxNotifications)
-      .values({ ...message, sentAt: this.now() })
-      .onConflictDoNothing({ target: sandboxNotifications.idempotencyKey })
-      .run();
+    const { changes } = prepared(this.db, build).record.run({ ...message, sentAt: this.now() });
     if (changes > 0) {
       this.logger.info(
         { orderId: message.orderId, kind: message.kind, channel: message.channel, recipient: message.recipient },
@@ -27,4 +25,22 @@ export class SandboxNotifier implements Notifier {
       );
     }
   }
+}
+
+function build(db: Db) {
+  const p = (name: string) => sql.placeholder(name);
+  return {
+    record: db
+      .insert(sandboxNotifications)
+      .values({
+        idempotencyKey: p('idempotencyKey'),
+        orderId: p('orderId'),
+        kind: p('kind'),
+        channel: p('channel'),
+        recipient: p('recipient'),
+        sentAt: p('sentAt'),
+      })
+      .onConflictDoNothing({ target: sandboxNotifications.idempotencyKey })
+      .prepare(),
+  };
 }

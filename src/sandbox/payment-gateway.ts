@@ -8,8 +8,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { writeTx, type Db } from '../db/client.ts';
+import { prepared } from '../db/statements.ts';
 import { sandboxCharges, sandboxPaymentIntents, sandboxRefunds } from '../db/schema.ts';
 import {
   TransientGatewayError,
@@ -115,11 +116,7 @@ export class SandboxPaymentGateway implements PaymentGateway {
   }
 
   private decide(tx: Db, request: ChargeRequest): Decision {
-    const intent = tx
-      .select()
-      .from(sandboxPaymentIntents)
-      .where(eq(sandboxPaymentIntents.idempotencyKey, request.idempotencyKey))
-      .get();
+    const intent = prepared(tx, build).intent.get({ key: request.idempotencyKey });
     if (intent && intent.outcome !== 'pending') return toOutcome(intent);
 
     const attempts = (intent?.attempts ?? 0) + 1;
@@ -140,24 +137,19 @@ export class SandboxPaymentGateway implements PaymentGateway {
       declineCode: outcome.outcome === 'declined' ? outcome.code : null,
       createdAt: this.now(),
     };
-    tx.insert(sandboxPaymentIntents)
-      .values(row)
-      .onConflictDoUpdate({ target: sandboxPaymentIntents.idempotencyKey, set: row })
-      .run();
+    prepared(tx, build).recordIntent.run(row);
     return outcome.outcome === 'pending' ? { outcome: 'transient' } : outcome;
   }
 
   private capture(tx: Db, request: ChargeRequest): string {
     const id = `ch_${randomBytes(8).toString('hex')}`;
-    tx.insert(sandboxCharges)
-      .values({
-        id,
-        idempotencyKey: request.idempotencyKey,
-        orderId: request.orderId,
-        amountCents: request.amountCents,
-        createdAt: this.now(),
-      })
-      .run();
+    prepared(tx, build).capture.run({
+      id,
+      idempotencyKey: request.idempotencyKey,
+      orderId: request.orderId,
+      amountCents: request.amountCents,
+      createdAt: this.now(),
+    });
     return id;
   }
 
@@ -175,4 +167,49 @@ function toOutcome(intent: typeof sandboxPaymentIntents.$inferSelect): ChargeOut
     default:
       return { outcome: 'voided' };
   }
+}
+
+/** The statements of every charge, prepared once per connection. */
+function build(db: Db) {
+  const p = (name: string) => sql.placeholder(name);
+  const excluded = (column: { name: string }) => sql.raw(`excluded.${column.name}`);
+  const t = sandboxPaymentIntents;
+  return {
+    intent: db.select().from(t).where(eq(t.idempotencyKey, sql`${p('key')}`)).prepare(),
+    capture: db
+      .insert(sandboxCharges)
+      .values({
+        id: p('id'),
+        idempotencyKey: p('idempotencyKey'),
+        orderId: p('orderId'),
+        amountCents: p('amountCents'),
+        createdAt: p('createdAt'),
+      })
+      .prepare(),
+    recordIntent: db
+      .insert(t)
+      .values({
+        idempotencyKey: p('idempotencyKey'),
+        orderId: p('orderId'),
+        amountCents: p('amountCents'),
+        outcome: p('outcome'),
+        attempts: p('attempts'),
+        chargeId: p('chargeId'),
+        declineCode: p('declineCode'),
+        createdAt: p('createdAt'),
+      })
+      .onConflictDoUpdate({
+        target: t.idempotencyKey,
+        set: {
+          orderId: excluded(t.orderId),
+          amountCents: excluded(t.amountCents),
+          outcome: excluded(t.outcome),
+          attempts: excluded(t.attempts),
+          chargeId: excluded(t.chargeId),
+          declineCode: excluded(t.declineCode),
+          createdAt: excluded(t.createdAt),
+        },
+      })
+      .prepare(),
+  };
 }
