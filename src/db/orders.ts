@@ -2,7 +2,7 @@
  * The order aggregate: placing an order, reading it with its timeline, and the one function that
  * writes an order's status (`transition`), always beside its timeline entry.
  */
-import { and, asc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, lte, sql } from 'drizzle-orm';
 import { ulid } from 'ulid';
 import { NotFoundError, UnprocessableError } from '../domain/errors.ts';
 import { compensationFor } from '../domain/compensation.ts';
@@ -14,9 +14,7 @@ import { findReplay, rememberResponse, type IdempotencyRequest } from './idempot
 import { emit } from './outbox.ts';
 import {
   orderEvents,
-  orderItems,
   orders,
-  products,
   type OrderEventRow,
   type OrderItemRow,
   type OrderRow,
@@ -61,11 +59,8 @@ export function placeOrder(
 
     const skus = [...new Set(input.items.map((i) => i.sku))];
     const catalog = new Map(
-      tx
-        .select({ sku: products.sku, priceCents: products.priceCents })
-        .from(products)
-        .where(inArray(products.sku, skus))
-        .all()
+      statements(tx)
+        .prices.all({ skus: JSON.stringify(skus) })
         .map((p) => [p.sku, p.priceCents]),
     );
     const unknown = input.items
@@ -102,11 +97,10 @@ export function placeOrder(
       createdAt: now,
       updatedAt: now,
     };
-    tx.insert(orders).values(order).run();
-    tx.insert(orderItems).values(items).run();
-    tx.insert(orderEvents)
-      .values({ orderId: id, type: 'OrderPlaced', fromStatus: null, toStatus: 'CREATED', at: now, data: { totalCents } })
-      .run();
+    const prepared = statements(tx);
+    prepared.insertOrder.run(order);
+    for (const item of items) prepared.insertItem.run(item);
+    appendTimeline(tx, id, 'OrderPlaced', null, 'CREATED', now, { totalCents });
     emit(tx, id, 'OrderPlaced', now);
 
     const created = { ...order, items };
@@ -206,7 +200,7 @@ function appendTimeline(
   tx: Db,
   orderId: string,
   type: string,
-  from: OrderStatus,
+  from: OrderStatus | null,
   to: OrderStatus,
   at: number,
   data: Record<string, unknown> | undefined,

@@ -2,7 +2,7 @@
  * The transactional outbox: events are written in the same transaction as the state change that
  * causes them, and the relay (queues/relay.ts) moves them to the queues afterwards.
  */
-import { and, asc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
+import { and, asc, eq, isNull, lt, sql } from 'drizzle-orm';
 import type { OutboxEvent } from '../domain/events.ts';
 import { afterCommit, connectionOf, type Db } from './client.ts';
 import { statements } from './statements.ts';

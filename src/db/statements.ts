@@ -5,10 +5,39 @@
  */
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import { connectionOf, type Db } from './client.ts';
-import { orderEvents, orderItems, orders, outbox } from './schema.ts';
+import { orderEvents, orderItems, orders, outbox, products } from './schema.ts';
 
 function build(db: Db) {
   return {
+    /** `skus` is a JSON array. */
+    prices: db
+      .select({ sku: products.sku, priceCents: products.priceCents })
+      .from(products)
+      .where(sql`${products.sku} IN (SELECT value FROM json_each(${p('skus')}))`)
+      .prepare(),
+    insertOrder: db
+      .insert(orders)
+      .values({
+        id: p('id'),
+        status: p('status'),
+        paymentStatus: p('paymentStatus'),
+        stockStatus: p('stockStatus'),
+        reason: p('reason'),
+        customerId: p('customerId'),
+        totalCents: p('totalCents'),
+        currency: p('currency'),
+        paymentToken: p('paymentToken'),
+        chargeId: p('chargeId'),
+        shippingAddress: p('shippingAddress'),
+        trackingNumber: p('trackingNumber'),
+        createdAt: p('createdAt'),
+        updatedAt: p('updatedAt'),
+      })
+      .prepare(),
+    insertItem: db
+      .insert(orderItems)
+      .values({ orderId: p('orderId'), line: p('line'), sku: p('sku'), quantity: p('quantity'), unitPriceCents: p('unitPriceCents') })
+      .prepare(),
     findOrder: db.select().from(orders).where(eq(orders.id, p('id'))).prepare(),
     orderItems: db.select().from(orderItems).where(eq(orderItems.orderId, p('id'))).orderBy(asc(orderItems.line)).prepare(),
     writeOrder: db
