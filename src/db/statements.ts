@@ -7,6 +7,10 @@ import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import { connectionOf, type Db } from './client.ts';
 import { orderEvents, orderItems, orders, outbox, products } from './schema.ts';
 
+/** A named placeholder, and the same passed as a bare value (for update sets and SQL fragments). */
+export const p = (name: string) => sql.placeholder(name);
+export const raw = (name: string) => sql`${p(name)}`;
+
 function build(db: Db) {
   return {
     /** `skus` is a JSON array. */
@@ -94,6 +98,3 @@ export function prepared<T>(db: Db, build: (db: Db) => T): T {
   return found;
 }
 
-/** A named placeholder, and the same passed as a bare value (for update sets and SQL fragments). */
-export const p = (name: string) => sql.placeholder(name);
-export const raw = (name: string) => sql`${p(name)}`;

@@ -3,9 +3,9 @@
  * through the signed carrier webhook (api/webhooks.ts).
  */
 import { randomInt } from 'node:crypto';
-import { eq, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { writeTx, type Db } from '../db/client.ts';
-import { prepared } from '../db/statements.ts';
+import { p, prepared, raw } from '../db/statements.ts';
 import { sandboxShipments } from '../db/schema.ts';
 import type { Carrier } from '../domain/ports.ts';
 
@@ -35,9 +35,8 @@ export class SandboxCarrier implements Carrier {
 }
 
 function build(db: Db) {
-  const p = (name: string) => sql.placeholder(name);
   return {
-    shipment: db.select().from(sandboxShipments).where(eq(sandboxShipments.orderId, sql`${p('orderId')}`)).prepare(),
+    shipment: db.select().from(sandboxShipments).where(eq(sandboxShipments.orderId, raw('orderId'))).prepare(),
     create: db
       .insert(sandboxShipments)
       .values({ orderId: p('orderId'), trackingNumber: p('trackingNumber'), status: 'created', createdAt: p('createdAt') })

@@ -3,9 +3,8 @@
  * message whose idempotency key was seen before is not sent again.
  */
 import type { Logger } from 'pino';
-import { sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
-import { prepared } from '../db/statements.ts';
+import { p, prepared } from '../db/statements.ts';
 import { sandboxNotifications } from '../db/schema.ts';
 import type { Notifier } from '../domain/ports.ts';
 
@@ -28,7 +27,6 @@ export class SandboxNotifier implements Notifier {
 }
 
 function build(db: Db) {
-  const p = (name: string) => sql.placeholder(name);
   return {
     record: db
       .insert(sandboxNotifications)

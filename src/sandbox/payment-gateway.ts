@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eq, sql } from 'drizzle-orm';
 import { writeTx, type Db } from '../db/client.ts';
-import { prepared } from '../db/statements.ts';
+import { p, prepared, raw } from '../db/statements.ts';
 import { sandboxCharges, sandboxPaymentIntents, sandboxRefunds } from '../db/schema.ts';
 import {
   TransientGatewayError,
@@ -171,11 +171,10 @@ function toOutcome(intent: typeof sandboxPaymentIntents.$inferSelect): ChargeOut
 
 /** The statements of every charge, prepared once per connection. */
 function build(db: Db) {
-  const p = (name: string) => sql.placeholder(name);
   const excluded = (column: { name: string }) => sql.raw(`excluded.${column.name}`);
   const t = sandboxPaymentIntents;
   return {
-    intent: db.select().from(t).where(eq(t.idempotencyKey, sql`${p('key')}`)).prepare(),
+    intent: db.select().from(t).where(eq(t.idempotencyKey, raw('key'))).prepare(),
     capture: db
       .insert(sandboxCharges)
       .values({
