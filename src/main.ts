@@ -2,22 +2,24 @@
  * Entry point: reads the config, finds or starts Redis, runs the API and/or the workers as ROLE
  * says, and shuts down gracefully on SIGTERM/SIGINT (a second signal exits at once).
  */
-import { dirname, join } from 'node:path';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { DEFAULT_REDIS_URL, redisAnswers } from './queues/connection.ts';
-import { redisServerOnPath, startManagedRedis, type ManagedRedis } from './queues/managed-redis.ts';
+import { managedRedisDir, managedRedisUrl, redisServerOnPath, startManagedRedis, type ManagedRedis } from './queues/managed-redis.ts';
 import { startService } from './service.ts';
 
 async function findRedis(config: Config, logger: Logger): Promise<{ url: string; managed?: ManagedRedis }> {
   if (config.redisUrl) return { url: config.redisUrl };
   if (await redisAnswers(DEFAULT_REDIS_URL)) return { url: DEFAULT_REDIS_URL };
+  // Another process of this deployment may have started one already: share it.
+  const running = managedRedisUrl(managedRedisDir(config));
+  if (running && (await redisAnswers(running))) return { url: running };
   if (!redisServerOnPath()) {
     throw new ConfigError(
       'no Redis answers on 127.0.0.1:6379 and redis-server is not on the PATH: install Redis (apt-get install redis-server, brew install redis) or set REDIS_URL',
     );
   }
-  const managed = await startManagedRedis(join(dirname(config.databasePath), 'redis'));
+  const managed = await startManagedRedis(managedRedisDir(config));
   logger.info({ url: managed.url }, 'started a managed redis-server');
   return { url: managed.url, managed };
 }

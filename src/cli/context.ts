@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { closeDatabase, openDatabase, type Db } from '../db/client.ts';
 import { DEFAULT_REDIS_URL } from '../queues/connection.ts';
+import { managedRedisDir, managedRedisUrl } from '../queues/managed-redis.ts';
 import { closeQueues, createQueues, type Queues } from '../queues/queues.ts';
 
 /** Exit codes: documented in docs/cli.md. */
@@ -68,8 +69,9 @@ export class Session {
 
   constructor(readonly config: Config) {}
 
+  /** REDIS_URL; else the managed redis-server `npm start` runs beside the database; else the default. */
   get redisUrl(): string {
-    return this.config.redisUrl ?? DEFAULT_REDIS_URL;
+    return this.config.redisUrl ?? managedRedisUrl(managedRedisDir(this.config)) ?? DEFAULT_REDIS_URL;
   }
 
   /**

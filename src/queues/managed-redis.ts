@@ -1,18 +1,35 @@
 /**
  * The embedded default: when no Redis is configured or answering, start `redis-server` as a child
  * process with its data under data/, configured as a queue store should be (append-only file,
- * no eviction).
+ * no eviction). Its URL is written beside its data while it runs, so that the other processes of
+ * the deployment (a worker started with `npm start`, the operator CLI) find the same one.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { redisAnswers } from './connection.ts';
 
 export interface ManagedRedis {
   url: string;
   stop(): Promise<void>;
+}
+
+const URL_FILE = 'redis.url';
+
+/** Where the managed redis-server keeps its data: `redis/` beside the database file. */
+export function managedRedisDir(config: { databasePath: string }): string {
+  return join(dirname(resolve(config.databasePath)), 'redis');
+}
+
+/** The URL a managed redis-server running on `dataDir` wrote, if any (it may have died since). */
+export function managedRedisUrl(dataDir: string): string | undefined {
+  try {
+    return readFileSync(join(resolve(dataDir), URL_FILE), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function redisServerOnPath(): boolean {
@@ -51,9 +68,12 @@ export async function startManagedRedis(dataDir: string): Promise<ManagedRedis> 
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null) throw new Error(`redis-server exited with code ${child.exitCode}`);
     if (await redisAnswers(url, 200)) {
+      const urlFile = join(dir, URL_FILE);
+      writeFileSync(urlFile, `${url}\n`);
       return {
         url,
         async stop() {
+          if (managedRedisUrl(dir) === url) rmSync(urlFile, { force: true });
           if (child.exitCode !== null) return;
           const exited = new Promise((done) => child.once('exit', done));
           child.kill('SIGTERM');
