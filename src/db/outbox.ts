@@ -2,7 +2,7 @@
  * The transactional outbox: events are written in the same transaction as the state change that
  * causes them, and the relay (queues/relay.ts) moves them to the queues afterwards.
  */
-import { and, asc, eq, isNull, lt, sql } from 'drizzle-orm';
+import { and, asc, isNull, lt, sql } from 'drizzle-orm';
 import type { OutboxEvent } from '../domain/events.ts';
 import { afterCommit, connectionOf, type Db } from './client.ts';
 import { statements } from './statements.ts';
@@ -58,23 +58,15 @@ const OUTBOX_ROW = {
   runAt: outbox.runAt,
 };
 
-/** The oldest events not yet handed to a queue. */
-export function pendingOutbox(db: Db, limit: number): OutboxRow[] {
+/**
+ * The oldest events not yet handed to a queue; with `writtenBefore`, only those written before
+ * then (left behind by someone).
+ */
+export function pendingOutbox(db: Db, limit: number, writtenBefore?: number): OutboxRow[] {
   return db
     .select(OUTBOX_ROW)
     .from(outbox)
-    .where(isNull(outbox.dispatchedAt))
-    .orderBy(asc(outbox.id))
-    .limit(limit)
-    .all() as OutboxRow[];
-}
-
-/** Events still waiting that were written before `before`: left behind by someone. */
-export function stalePendingOutbox(db: Db, before: number, limit: number): OutboxRow[] {
-  return db
-    .select(OUTBOX_ROW)
-    .from(outbox)
-    .where(and(isNull(outbox.dispatchedAt), lt(outbox.createdAt, before)))
+    .where(and(isNull(outbox.dispatchedAt), writtenBefore === undefined ? undefined : lt(outbox.createdAt, writtenBefore)))
     .orderBy(asc(outbox.id))
     .limit(limit)
     .all() as OutboxRow[];
@@ -102,12 +94,6 @@ export function pendingOutboxCount(db: Db): number {
 
 /** Deletes dispatched events older than `before`, so the table does not grow without end. */
 export function pruneOutbox(db: Db, before: number): number {
-  return db
-    .delete(outbox)
-    .where(and(lt(outbox.dispatchedAt, before), sql`${outbox.dispatchedAt} IS NOT NULL`))
-    .run().changes;
-}
-
-export function outboxRowsFor(db: Db, orderId: string) {
-  return db.select().from(outbox).where(eq(outbox.orderId, orderId)).orderBy(asc(outbox.id)).all();
+  // A NULL dispatched_at (still waiting) is never less than `before`.
+  return db.delete(outbox).where(lt(outbox.dispatchedAt, before)).run().changes;
 }

@@ -29,8 +29,3 @@ const NEXT: Readonly<Record<PaymentStatus, readonly PaymentStatus[]>> = {
 export function canMovePayment(from: PaymentStatus, to: PaymentStatus): boolean {
   return NEXT[from].includes(to);
 }
-
-/** Payment statuses an order may not rest in once it is terminal. */
-export function isPaymentSettled(status: PaymentStatus): boolean {
-  return status !== 'PENDING' && status !== 'REFUND_PENDING';
-}

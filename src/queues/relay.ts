@@ -14,7 +14,7 @@
 import type { Logger } from 'pino';
 import type { JobsOptions } from 'bullmq';
 import type { Db } from '../db/client.ts';
-import { markDispatched, pendingOutbox, stalePendingOutbox, takeCommittedOutbox, type OutboxRow } from '../db/outbox.ts';
+import { markDispatched, pendingOutbox, takeCommittedOutbox, type OutboxRow } from '../db/outbox.ts';
 import type { JobPayload } from '../domain/events.ts';
 import type { Queues } from './queues.ts';
 import { ROUTES, jobIdFor, type QueueName } from './routing.ts';
@@ -125,7 +125,7 @@ export class OutboxRelay {
   }
 
   private async dispatchStale(): Promise<void> {
-    const rows = stalePendingOutbox(this.db, this.now() - this.options.sweepMs, this.batchSize).filter(
+    const rows = pendingOutbox(this.db, this.batchSize, this.now() - this.options.sweepMs).filter(
       (r) => !this.unmarked.has(r.id),
     );
     await this.dispatch(rows);
