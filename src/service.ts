@@ -3,8 +3,10 @@
  * workers the role asks for. main.ts runs it under signals; tests start it on their own Redis.
  */
 import { serve, type ServerType } from '@hono/node-server';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
+import type { Carrier, PaymentGateway } from './domain/ports.ts';
 import { closeDatabase, openDatabase, type Db } from './db/client.ts';
 import { sweepIdempotencyKeys } from './db/idempotency.ts';
 import { ServiceMetrics } from './metrics.ts';
@@ -12,6 +14,7 @@ import { startWorkers, type Workers } from './processors/workers.ts';
 import { createProducerConnection, createWorkerConnection, maxmemoryPolicy } from './queues/connection.ts';
 import { closeQueues, createQueues, type Queues } from './queues/queues.ts';
 import { OutboxRelay } from './queues/relay.ts';
+import type { QueueName } from './queues/routing.ts';
 import { waitsOnFailedJob } from './queues/parked.ts';
 import { Reconciler } from './processors/reconciler.ts';
 import { SandboxCarrier } from './sandbox/carrier.ts';
@@ -58,23 +61,7 @@ export async function startService(config: Config, redisUrl: string, logger: Log
   if (config.role !== 'api') {
     workerConnection = createWorkerConnection(redisUrl);
     workerConnection.on('error', () => {});
-    workers = startWorkers({
-      db,
-      connection: workerConnection,
-      gateway: new SandboxPaymentGateway(db, {
-        latencyMs: config.paymentLatencyMs,
-        slowAnswerMs: config.paymentTimeoutMs + SLOW_ANSWER_MARGIN_MS,
-      }),
-      carrier: new SandboxCarrier(db),
-      notifier: new SandboxNotifier(db, logger.child({ component: 'notifier' })),
-      logger,
-      onJobDone: () => relay.kick(),
-      onJobFinished: metrics.observeJob,
-      prefix: config.queuePrefix,
-      concurrency: config.workerConcurrency,
-      paymentTimeoutMs: config.paymentTimeoutMs,
-      lockMs: config.jobLockMs,
-    });
+    workers = startServiceWorkers(config, { db, connection: workerConnection, relay, metrics, logger });
   }
 
   let server: ServerType | undefined;
@@ -105,12 +92,7 @@ export async function startService(config: Config, redisUrl: string, logger: Log
   // The reconciler runs where workers run: an API-only process stays a thin intake.
   let reconciler: Reconciler | undefined;
   if (config.role !== 'api') {
-    reconciler = new Reconciler(db, logger.child({ component: 'reconciler' }), {
-      intervalMs: config.reconcileIntervalMs,
-      stuckAfterMs: config.stuckAfterMs,
-      onRedrive: () => relay.kick(),
-      isParked: (order) => waitsOnFailedJob(queues, order.orderId, order.events),
-    });
+    reconciler = createReconciler(config, { db, queues, relay, logger });
     reconciler.start();
   }
 
@@ -135,6 +117,61 @@ export async function startService(config: Config, redisUrl: string, logger: Log
       closeDatabase(db);
     },
   };
+}
+
+export interface WorkerParts {
+  db: Db;
+  /** A connection for blocking commands (createWorkerConnection). */
+  connection: Redis;
+  relay: OutboxRelay;
+  metrics: ServiceMetrics;
+  logger: Logger;
+}
+
+/**
+ * The workers of this service, with the sandbox providers, for the services `queues` names (all
+ * by default); a test may swap a provider for one that fails on purpose.
+ */
+export function startServiceWorkers(
+  config: Config,
+  parts: WorkerParts,
+  options: { queues?: readonly QueueName[]; gateway?: PaymentGateway; carrier?: Carrier } = {},
+): Workers {
+  const { db, relay, logger } = parts;
+  return startWorkers({
+    db,
+    connection: parts.connection,
+    gateway:
+      options.gateway ??
+      new SandboxPaymentGateway(db, {
+        latencyMs: config.paymentLatencyMs,
+        slowAnswerMs: config.paymentTimeoutMs + SLOW_ANSWER_MARGIN_MS,
+      }),
+    carrier: options.carrier ?? new SandboxCarrier(db),
+    notifier: new SandboxNotifier(db, logger.child({ component: 'notifier' })),
+    logger,
+    onJobDone: () => relay.kick(),
+    onJobFinished: parts.metrics.observeJob,
+    prefix: config.queuePrefix,
+    concurrency: config.workerConcurrency,
+    paymentTimeoutMs: config.paymentTimeoutMs,
+    lockMs: config.jobLockMs,
+    ...(options.queues ? { queues: options.queues } : {}),
+  });
+}
+
+/** The reconciler as the service runs it: orders parked on a failed job are left to an operator. */
+export function createReconciler(
+  config: Config,
+  parts: { db: Db; queues: Queues; relay: OutboxRelay; logger: Logger },
+): Reconciler {
+  const { queues, relay } = parts;
+  return new Reconciler(parts.db, parts.logger.child({ component: 'reconciler' }), {
+    intervalMs: config.reconcileIntervalMs,
+    stuckAfterMs: config.stuckAfterMs,
+    onRedrive: () => relay.kick(),
+    isParked: (order) => waitsOnFailedJob(queues, order.orderId, order.events),
+  });
 }
 
 function listen(fetch: (request: Request) => Response | Promise<Response>, port: number) {

@@ -13,16 +13,11 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import type { Db } from '../../src/db/client.ts';
 import type { Carrier, PaymentGateway } from '../../src/domain/ports.ts';
 import type { RedrivenOrder } from '../../src/db/reconcile.ts';
-import { Reconciler } from '../../src/processors/reconciler.ts';
-import { waitsOnFailedJob } from '../../src/queues/parked.ts';
 import { createLogger } from '../../src/logger.ts';
-import { startWorkers, type Workers } from '../../src/processors/workers.ts';
+import type { Workers } from '../../src/processors/workers.ts';
 import { createWorkerConnection } from '../../src/queues/connection.ts';
 import { QUEUE_NAMES, type QueueName } from '../../src/queues/routing.ts';
-import { SandboxCarrier } from '../../src/sandbox/carrier.ts';
-import { SandboxNotifier } from '../../src/sandbox/notifier.ts';
-import { SandboxPaymentGateway } from '../../src/sandbox/payment-gateway.ts';
-import { startService, type RunningService } from '../../src/service.ts';
+import { createReconciler, startService, startServiceWorkers, type RunningService } from '../../src/service.ts';
 import { signBody } from '../../src/api/webhooks.ts';
 import { waitUntilSettled } from './settle.ts';
 
@@ -103,46 +98,24 @@ export class Harness {
   }
 
   /** Starts workers for more services, as a separate worker process would. */
-  startWorkers(
-    queues: readonly QueueName[],
-    overrides: { paymentLatencyMs?: number; gateway?: PaymentGateway; carrier?: Carrier } = {},
-  ): Workers {
+  startWorkers(queues: readonly QueueName[], providers: { gateway?: PaymentGateway; carrier?: Carrier } = {}): Workers {
     const connection = createWorkerConnection(this.redisUrl);
     connection.on('error', () => {});
     this.connections.push(connection);
-    const db = this.db;
-    const workers = startWorkers({
-      db,
-      connection,
-      gateway: overrides.gateway ?? new SandboxPaymentGateway(db, {
-        latencyMs: overrides.paymentLatencyMs ?? this.config.paymentLatencyMs,
-        slowAnswerMs: this.config.paymentTimeoutMs + 500,
-      }),
-      carrier: overrides.carrier ?? new SandboxCarrier(db),
-      notifier: new SandboxNotifier(db, createLogger('silent')),
-      logger: createLogger(this.config.logLevel),
-      onJobDone: () => this.service.relay.kick(),
-      onJobFinished: this.service.metrics.observeJob,
-      prefix: this.config.queuePrefix,
-      concurrency: this.config.workerConcurrency,
-      paymentTimeoutMs: this.config.paymentTimeoutMs,
-      lockMs: this.config.jobLockMs,
-      queues,
-    });
+    const { db, relay, metrics } = this.service;
+    const workers = startServiceWorkers(
+      this.config,
+      { db, connection, relay, metrics, logger: createLogger(this.config.logLevel) },
+      { queues, ...providers },
+    );
     this.extraWorkers.push(workers);
     return workers;
   }
 
   /** One reconciler pass, as a worker process runs one every RECONCILE_INTERVAL_MS. */
   reconcile(): Promise<RedrivenOrder[]> {
-    const { queues, relay } = this.service;
-    const reconciler = new Reconciler(this.db, createLogger('silent'), {
-      intervalMs: this.config.reconcileIntervalMs,
-      stuckAfterMs: this.config.stuckAfterMs,
-      onRedrive: () => relay.kick(),
-      isParked: (order) => waitsOnFailedJob(queues, order.orderId, order.events),
-    });
-    return reconciler.runOnce();
+    const { db, queues, relay } = this.service;
+    return createReconciler(this.config, { db, queues, relay, logger: createLogger('silent') }).runOnce();
   }
 
   async stop(): Promise<void> {
