@@ -14,6 +14,12 @@ export function planNotification(db: Db, orderId: string, kind: NotificationKind
   return sent ? undefined : findOrder(db, orderId);
 }
 
+/** The kinds of message already sent for an order. */
+export function sentKinds(db: Db, orderId: string): Set<NotificationKind> {
+  const rows = db.select({ kind: sentNotifications.kind }).from(sentNotifications).where(eq(sentNotifications.orderId, orderId)).all();
+  return new Set(rows.map((r) => r.kind));
+}
+
 export function recordNotification(db: Db, orderId: string, kind: NotificationKind, now: number): void {
   prepared(db, build).record.run({ orderId, kind, sentAt: now });
 }

@@ -6,10 +6,11 @@
  * per order, that nothing is already on its way (an undispatched event, or any event written
  * since the cut-off), so concurrent runs re-drive an order once per STUCK_AFTER_MS at most.
  */
-import { and, asc, eq, gt, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { OutboxEvent } from '../domain/events.ts';
 import { REASON_KIND, eventForNotification, owedNotifications, redriveEvents } from '../domain/redrive.ts';
 import { writeTx, type Db } from './client.ts';
+import { sentKinds } from './notifications.ts';
 import { emit } from './outbox.ts';
 import { orders, outbox, sentNotifications, type OrderRow } from './schema.ts';
 
@@ -60,8 +61,13 @@ export function redrive(db: Db, stuck: readonly RedrivenOrder[], options: Reconc
   return writeTx(db, (tx) => {
     const done: RedrivenOrder[] = [];
     for (const { orderId } of stuck) {
-      const order = tx.select().from(orders).where(eq(orders.id, orderId)).get();
-      if (!order || order.updatedAt >= cutoff || inFlight(tx, order.id, cutoff)) continue;
+      // Still stuck by the same test that found it: still, and nothing on its way.
+      const order = tx
+        .select()
+        .from(orders)
+        .where(and(eq(orders.id, orderId), lt(orders.updatedAt, cutoff), nothingOnItsWay(cutoff)))
+        .get();
+      if (!order) continue;
       const events = eventsFor(tx, order);
       if (events.length === 0) continue;
       for (const event of events) emit(tx, order.id, event, options.now);
@@ -149,19 +155,6 @@ function nothingOnItsWay(cutoff: number): SQL {
 function missingNotifications(db: Db, order: OrderRow): OutboxEvent[] {
   const owed = owedNotifications(order);
   if (owed.length === 0) return [];
-  const sent = new Set(
-    db.select({ kind: sentNotifications.kind }).from(sentNotifications).where(eq(sentNotifications.orderId, order.id)).all().map((r) => r.kind),
-  );
+  const sent = sentKinds(db, order.id);
   return owed.filter((kind) => !sent.has(kind)).map(eventForNotification);
-}
-
-/** Something for this order is already queued or was written since the cut-off. */
-function inFlight(db: Db, orderId: string, cutoff: number): boolean {
-  const row = db
-    .select({ id: outbox.id })
-    .from(outbox)
-    .where(and(eq(outbox.orderId, orderId), or(isNull(outbox.dispatchedAt), gt(outbox.createdAt, cutoff))))
-    .limit(1)
-    .get();
-  return row !== undefined;
 }

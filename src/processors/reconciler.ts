@@ -22,8 +22,7 @@ export interface ReconcilerOptions {
 }
 
 const WEEK_MS = 7 * 24 * 60 * 60 * 1000;
-const HOUR_MS = 60 * 60 * 1000;
-const PRUNE_EVERY_MS = HOUR_MS;
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
 export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
@@ -56,7 +55,7 @@ export class Reconciler {
   async runOnce(): Promise<RedrivenOrder[]> {
     const now = this.now();
     const cutoff = now - this.options.stuckAfterMs;
-    const options = { now, stuckAfterMs: this.options.stuckAfterMs, settledSince: this.settledSince ?? cutoff - HOUR_MS };
+    const options = { now, stuckAfterMs: this.options.stuckAfterMs, settledSince: this.settledSince };
     const stuck = await this.withoutParked(findStuck(this.db, options));
     const redriven = redrive(this.db, stuck, options);
     // Orders that came to rest before this pass's cut-off have had their messages checked.
