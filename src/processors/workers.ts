@@ -97,7 +97,8 @@ export function startWorkers(deps: WorkerDeps): Workers {
     );
     worker.on('failed', (job, error) => {
       if (!job) return;
-      const exhausted = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+      // By now attemptsMade counts this run too.
+      const exhausted = givesUp(job, error, job.attemptsMade);
       const context = { jobId: job.id, orderId: job.data?.orderId, event: job.name, attempt: job.attemptsMade, err: error };
       if (!exhausted) {
         log.warn(context, 'job failed; will retry');
@@ -130,7 +131,11 @@ export function startWorkers(deps: WorkerDeps): Workers {
 
 function outcomeOf(job: Job, error: unknown): JobOutcome {
   if (error instanceof DelayedError) return 'delayed';
-  if (error instanceof UnrecoverableError) return 'failed';
-  // attemptsMade counts the runs that failed before this one.
-  return job.attemptsMade + 1 >= (job.opts.attempts ?? 1) ? 'failed' : 'retried';
+  // While the job runs, attemptsMade counts the runs that failed before this one.
+  return givesUp(job, error, job.attemptsMade + 1) ? 'failed' : 'retried';
+}
+
+/** A job gives up when its error says not to retry, or after `failedRuns` used all its attempts. */
+function givesUp(job: Job, error: unknown, failedRuns: number): boolean {
+  return error instanceof UnrecoverableError || failedRuns >= (job.opts.attempts ?? 1);
 }
