@@ -103,15 +103,18 @@ export function ordersRoutes(deps: OrdersDeps) {
         shippingAddress: body.shippingAddress,
       },
       now(),
-      (order) => JSON.stringify(orderView(order)),
-      key === undefined ? undefined : { key, fingerprint: fingerprint(body), ttlMs: deps.idempotencyTtlMs },
+      key === undefined
+        ? undefined
+        : { key, fingerprint: fingerprint(body), ttlMs: deps.idempotencyTtlMs, render: (order) => JSON.stringify(orderView(order)) },
     );
-    if (!result.replayed) deps.onCommit();
-    const orderId = result.replayed ? result.orderId : result.order.id;
+    if (!result.replayed) {
+      deps.onCommit();
+      return c.json(orderView(result.order), 201, { Location: `/orders/${result.order.id}` });
+    }
     // A replay answers the stored response, byte for byte once serialised again.
     return c.json(JSON.parse(result.body) as OrderView, result.statusCode as 201, {
-      Location: `/orders/${orderId}`,
-      ...(result.replayed ? { 'Idempotent-Replayed': 'true' } : {}),
+      Location: `/orders/${result.orderId}`,
+      'Idempotent-Replayed': 'true',
     });
   });
 

@@ -36,21 +36,20 @@ export interface OrderWithItems extends OrderRow {
 }
 
 export type PlaceOrderResult =
-  | { replayed: false; order: OrderWithItems; statusCode: number; body: string }
+  | { replayed: false; order: OrderWithItems }
   | { replayed: true; orderId: string; statusCode: number; body: string };
+
+/** An idempotency key, and how to turn the new order into the response body kept for replays. */
+export interface PlaceOrderIdempotency extends IdempotencyRequest {
+  render: (order: OrderWithItems) => string;
+}
 
 /**
  * Places an order: prices come from the catalog, and the order, its first timeline entry, its
- * OrderPlaced event and its idempotency key are written in one transaction.
- * `render` turns the new order into the response body stored for replays.
+ * OrderPlaced event and its idempotency key (with the response to replay) are written in one
+ * transaction.
  */
-export function placeOrder(
-  db: Db,
-  input: NewOrder,
-  now: number,
-  render: (order: OrderWithItems) => string,
-  idempotency?: IdempotencyRequest,
-): PlaceOrderResult {
+export function placeOrder(db: Db, input: NewOrder, now: number, idempotency?: PlaceOrderIdempotency): PlaceOrderResult {
   return writeTx(db, (tx) => {
     if (idempotency) {
       const replay = findReplay(tx, idempotency, now);
@@ -104,9 +103,10 @@ export function placeOrder(
     emit(tx, id, 'OrderPlaced', now);
 
     const created = { ...order, items };
-    const body = render(created);
-    if (idempotency) rememberResponse(tx, idempotency, { orderId: id, statusCode: 201, body }, now);
-    return { replayed: false, order: created, statusCode: 201, body };
+    if (idempotency) {
+      rememberResponse(tx, idempotency, { orderId: id, statusCode: 201, body: idempotency.render(created) }, now);
+    }
+    return { replayed: false, order: created };
   });
 }
 
@@ -115,9 +115,13 @@ export function findOrder(db: Db, id: string): OrderRow | undefined {
 }
 
 export function getOrder(db: Db, id: string): OrderWithItems {
+  return { ...existingOrder(db, id), items: orderItemsOf(db, id) };
+}
+
+function existingOrder(db: Db, id: string): OrderRow {
   const order = findOrder(db, id);
   if (!order) throw new NotFoundError(`No order has the id ${JSON.stringify(id)}.`);
-  return { ...order, items: orderItemsOf(db, id) };
+  return order;
 }
 
 export function orderItemsOf(db: Db, id: string): OrderItemRow[] {
@@ -125,7 +129,7 @@ export function orderItemsOf(db: Db, id: string): OrderItemRow[] {
 }
 
 export function getTimeline(db: Db, id: string): OrderEventRow[] {
-  getOrder(db, id);
+  existingOrder(db, id);
   return db.select().from(orderEvents).where(eq(orderEvents.orderId, id)).orderBy(asc(orderEvents.id)).all();
 }
 
