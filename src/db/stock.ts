@@ -21,14 +21,15 @@ export interface ProductInput {
 export function upsertProduct(db: Db, input: ProductInput, now: number): { product: ProductRow; created: boolean } {
   return writeTx(db, (tx) => {
     const existing = tx.select().from(products).where(eq(products.sku, input.sku)).get();
-    tx.insert(products)
+    const product = tx
+      .insert(products)
       .values({ sku: input.sku, name: input.name, priceCents: input.priceCents, available: input.stock, updatedAt: now })
       .onConflictDoUpdate({
         target: products.sku,
         set: { name: input.name, priceCents: input.priceCents, available: input.stock, updatedAt: now },
       })
-      .run();
-    const product = tx.select().from(products).where(eq(products.sku, input.sku)).get()!;
+      .returning()
+      .get();
     return { product, created: existing === undefined };
   });
 }

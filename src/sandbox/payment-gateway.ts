@@ -57,11 +57,7 @@ export class SandboxPaymentGateway implements PaymentGateway {
   async void(request: { idempotencyKey: string; orderId: string }): Promise<ChargeOutcome> {
     await this.latency();
     return writeTx(this.db, (tx) => {
-      const intent = tx
-        .select()
-        .from(sandboxPaymentIntents)
-        .where(eq(sandboxPaymentIntents.idempotencyKey, request.idempotencyKey))
-        .get();
+      const intent = prepared(tx, build).intent.get({ key: request.idempotencyKey });
       if (!intent) {
         tx.insert(sandboxPaymentIntents)
           .values({
