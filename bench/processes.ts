@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { putProductOverHttp } from '../src/cli/load-engine.ts';
 import { freePort } from '../src/queues/managed-redis.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -131,10 +132,6 @@ export async function startBenchService(t: ServiceTopology): Promise<RunningBenc
 }
 
 export async function putProduct(url: string, sku: string, stock: number): Promise<void> {
-  const res = await fetch(`${url}/admin/products/${sku}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
-    body: JSON.stringify({ name: `Benchmark ${sku}`, priceCents: 1_000, stock }),
-  });
-  if (!res.ok) throw new Error(`PUT /admin/products/${sku}: ${res.status} ${await res.text()}`);
+  const { status, text } = await putProductOverHttp(url, ADMIN_TOKEN, { sku, name: `Benchmark ${sku}`, priceCents: 1_000, stock });
+  if (status >= 300) throw new Error(`PUT /admin/products/${sku}: ${status} ${text}`);
 }

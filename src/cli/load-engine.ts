@@ -5,6 +5,7 @@
  * they come to rest.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ProductInput } from '../db/stock.ts';
 
 export interface TokenShare {
   token: string;
@@ -67,12 +68,13 @@ export function orderRequest(i: number, cycle: readonly string[], skus: readonly
   };
 }
 
-async function placeOne(url: string, body: unknown): Promise<Placement> {
+/** Places one order over HTTP; never throws: a refusal or a network error is in the answer. */
+export async function placeOrderOverHttp(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Placement> {
   const started = performance.now();
   try {
     const res = await fetch(`${url}/orders`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify(body),
     });
     const text = await res.text();
@@ -100,7 +102,7 @@ export async function placeOrders(options: PlaceOptions): Promise<PlaceResult> {
       const due = started + i * gapMs;
       const wait = due - performance.now();
       if (wait > 1) await sleep(wait);
-      inFlight.push(placeOne(options.url, orderRequest(i, cycle, options.skus)).then((p) => record(i, p)));
+      inFlight.push(placeOrderOverHttp(options.url, orderRequest(i, cycle, options.skus)).then((p) => record(i, p)));
     }
     await Promise.all(inFlight);
   } else {
@@ -108,12 +110,23 @@ export async function placeOrders(options: PlaceOptions): Promise<PlaceResult> {
     const client = async () => {
       while (next < options.count) {
         const i = next++;
-        record(i, await placeOne(options.url, orderRequest(i, cycle, options.skus)));
+        record(i, await placeOrderOverHttp(options.url, orderRequest(i, cycle, options.skus)));
       }
     };
     await Promise.all(Array.from({ length: Math.min(options.concurrency, options.count) }, client));
   }
   return { placements, elapsedMs: performance.now() - started };
+}
+
+/** Puts a product on sale through the admin API; answers the HTTP status and body. */
+export async function putProductOverHttp(url: string, adminToken: string, product: ProductInput): Promise<{ status: number; text: string }> {
+  const { sku, ...body } = product;
+  const res = await fetch(`${url}/admin/products/${encodeURIComponent(sku)}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, text: await res.text() };
 }
 
 export interface SettledOrder {

@@ -6,7 +6,7 @@
 import { Presets, SingleBar } from 'cli-progress';
 import { InvalidArgumentError, type Command } from 'commander';
 import { CliError, UsageError } from './context.ts';
-import { percentiles, placeOrders, waitForSettled, type Percentiles, type TokenShare } from './load-engine.ts';
+import { percentiles, placeOrders, putProductOverHttp, waitForSettled, type Percentiles, type TokenShare } from './load-engine.ts';
 import { printJson, printLines, table } from './output.ts';
 import { positiveInt, runWith } from './run.ts';
 import { DEMO_CATALOG } from './seed.ts';
@@ -180,13 +180,8 @@ async function checkReachable(url: string): Promise<void> {
 }
 
 async function seedOverHttp(url: string, token: string): Promise<void> {
-  for (const { sku, ...body } of DEMO_CATALOG) {
-    const res = await fetch(`${url}/admin/products/${encodeURIComponent(sku)}`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (res.status >= 300) throw new CliError(`PUT /admin/products/${sku} answered ${res.status}: ${text.slice(0, 200)}`);
+  for (const product of DEMO_CATALOG) {
+    const { status, text } = await putProductOverHttp(url, token, product);
+    if (status >= 300) throw new CliError(`PUT /admin/products/${product.sku} answered ${status}: ${text.slice(0, 200)}`);
   }
 }

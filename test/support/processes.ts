@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { placeOrderOverHttp, putProductOverHttp } from '../../src/cli/load-engine.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -71,12 +72,7 @@ export async function startServiceProcess(env: Record<string, string>, timeoutMs
 
 /** Puts a product on sale through a process's admin API; answers the HTTP status. */
 export async function putProductOver(base: string, sku: string, stock: number, adminToken: string, priceCents = 500): Promise<number> {
-  const res = await fetch(`${base}/admin/products/${sku}`, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: `Product ${sku}`, priceCents, stock }),
-  });
-  return res.status;
+  return (await putProductOverHttp(base, adminToken, { sku, name: `Product ${sku}`, priceCents, stock })).status;
 }
 
 /** Places an order through a process's API; answers the HTTP status and the order id. */
@@ -85,11 +81,6 @@ export async function placeOrderOver(
   body: unknown,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; id: string | undefined }> {
-  const res = await fetch(`${base}/orders`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(body),
-  });
-  const json = (await res.json()) as { id?: string };
-  return { status: res.status, id: json.id };
+  const { status, id } = await placeOrderOverHttp(base, body, headers);
+  return { status, id };
 }
