@@ -29,11 +29,6 @@ export class UnsupportedMediaTypeError extends DomainError {
   }
 }
 
-/** The raw body as text; the size limit is enforced for every route in server.ts. */
-export async function readText(c: Context): Promise<string> {
-  return c.req.text();
-}
-
 export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
@@ -47,7 +42,8 @@ export function parseJson(text: string): unknown {
 /** The body of a JSON request, after the content-type, size and syntax checks. */
 export async function readJson(c: Context): Promise<unknown> {
   if (!JSON_CONTENT_TYPE.test(c.req.header('content-type') ?? '')) throw new UnsupportedMediaTypeError();
-  return parseJson(await readText(c));
+  // Hono keeps the text, so the route's schema validator reads the same body again for free.
+  return parseJson(await c.req.text());
 }
 
 /**

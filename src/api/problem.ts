@@ -9,6 +9,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
 import type { z as zod } from 'zod';
 import { DomainError, type FieldIssue } from '../domain/errors.ts';
+import { BEARER_CHALLENGE } from './admin-auth.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -28,29 +29,18 @@ export const ProblemSchema = z
   .openapi('Problem');
 export type Problem = z.infer<typeof ProblemSchema>;
 
-const SLUGS: Record<number, string> = {
-  400: 'invalid-request',
-  401: 'unauthorized',
-  404: 'not-found',
-  409: 'conflict',
-  413: 'payload-too-large',
-  415: 'unsupported-media-type',
-  422: 'unprocessable-request',
-  500: 'internal-error',
-  503: 'unavailable',
-};
-
-const TITLES: Record<number, string> = {
-  400: 'Invalid request',
-  401: 'Unauthorized',
-  404: 'Not found',
-  405: 'Method not allowed',
-  409: 'Conflict',
-  413: 'Payload too large',
-  415: 'Unsupported media type',
-  422: 'Unprocessable request',
-  500: 'Internal error',
-  503: 'Unavailable',
+/** Each refusal's kind: the last part of its `type`, and its title. */
+const KINDS: Record<number, { slug: string; title: string }> = {
+  400: { slug: 'invalid-request', title: 'Invalid request' },
+  401: { slug: 'unauthorized', title: 'Unauthorized' },
+  404: { slug: 'not-found', title: 'Not found' },
+  405: { slug: 'method-not-allowed', title: 'Method not allowed' },
+  409: { slug: 'conflict', title: 'Conflict' },
+  413: { slug: 'payload-too-large', title: 'Payload too large' },
+  415: { slug: 'unsupported-media-type', title: 'Unsupported media type' },
+  422: { slug: 'unprocessable-request', title: 'Unprocessable request' },
+  500: { slug: 'internal-error', title: 'Internal error' },
+  503: { slug: 'unavailable', title: 'Unavailable' },
 };
 
 const DESCRIPTIONS = {
@@ -72,8 +62,8 @@ export interface ProblemOptions {
 /** The problem document for `status`, about the request in `c`. */
 export function problemResponse(c: Context, status: number, detail: string, options: ProblemOptions = {}): Response {
   const body: Problem = {
-    type: `/problems/${SLUGS[status] ?? 'error'}`,
-    title: options.title ?? TITLES[status] ?? 'Error',
+    type: `/problems/${KINDS[status]?.slug ?? 'error'}`,
+    title: options.title ?? KINDS[status]?.title ?? 'Error',
     status,
     detail,
     instance: c.req.path,
@@ -117,12 +107,12 @@ export interface Challenging {
 export function errorHandler(fallbackLogger: Logger) {
   return (error: Error, c: Context): Response => {
     if (error instanceof DomainError) {
-      const challenge = (error as Partial<Challenging>).challenge ?? 'Bearer realm="orders-admin"';
+      const challenge = (error as Partial<Challenging>).challenge ?? BEARER_CHALLENGE;
       const headers: Record<string, string> = error.status === 401 ? { 'WWW-Authenticate': challenge } : {};
       return problemResponse(c, error.status, error.message, { errors: error.fields, title: error.title, headers });
     }
     if (error instanceof HTTPException && error.status < 500) {
-      return problemResponse(c, error.status, error.message || TITLES[error.status] || 'Error');
+      return problemResponse(c, error.status, error.message || KINDS[error.status]?.title || 'Error');
     }
     const logger = (c.get('logger') as Logger | undefined) ?? fallbackLogger;
     logger.error({ err: error, path: c.req.path, method: c.req.method }, 'unhandled error');
