@@ -12,7 +12,7 @@ import { sweepIdempotencyKeys } from './db/idempotency.ts';
 import { ServiceMetrics } from './metrics.ts';
 import { startWorkers, type Workers } from './processors/workers.ts';
 import { createProducerConnection, createWorkerConnection, maxmemoryPolicy } from './queues/connection.ts';
-import { closeQueues, createQueues, type Queues } from './queues/queues.ts';
+import { closeQueues, createQueues, queueSettings, type Queues } from './queues/queues.ts';
 import { OutboxRelay } from './queues/relay.ts';
 import type { QueueName } from './queues/routing.ts';
 import { waitsOnFailedJob } from './queues/parked.ts';
@@ -47,11 +47,7 @@ export async function startService(config: Config, redisUrl: string, logger: Log
   const db = openDatabase(config.databasePath);
   const producer = createProducerConnection(redisUrl);
   producer.on('error', () => {}); // reported by the relay and /readyz; ioredis reconnects itself
-  const queues = createQueues(producer, {
-    prefix: config.queuePrefix,
-    attempts: config.jobAttempts,
-    backoffMs: config.jobBackoffMs,
-  });
+  const queues = createQueues(producer, queueSettings(config));
   const relay = new OutboxRelay(db, queues, logger.child({ component: 'relay' }), { sweepMs: config.relaySweepMs });
   void warnOnEvictionPolicy(producer, logger);
   const metrics = new ServiceMetrics({ db, queues });

@@ -9,7 +9,7 @@ import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { closeDatabase, openDatabase, type Db } from '../db/client.ts';
 import { DEFAULT_REDIS_URL } from '../queues/connection.ts';
 import { managedRedisDir, managedRedisUrl } from '../queues/managed-redis.ts';
-import { closeQueues, createQueues, type Queues } from '../queues/queues.ts';
+import { closeQueues, createQueues, queueSettings, type Queues } from '../queues/queues.ts';
 
 /** Exit codes: documented in docs/cli.md. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
@@ -91,11 +91,7 @@ export class Session {
 
   async queues(): Promise<Queues> {
     if (!this.openQueues) {
-      this.openQueues = createQueues(await this.connect(), {
-        prefix: this.config.queuePrefix,
-        attempts: this.config.jobAttempts,
-        backoffMs: this.config.jobBackoffMs,
-      });
+      this.openQueues = createQueues(await this.connect(), queueSettings(this.config));
     }
     return this.openQueues;
   }

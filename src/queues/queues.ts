@@ -15,6 +15,11 @@ export interface QueueSettings {
   backoffMs: number;
 }
 
+/** The queue settings a service's configuration gives. */
+export function queueSettings(config: { queuePrefix: string; jobAttempts: number; jobBackoffMs: number }): QueueSettings {
+  return { prefix: config.queuePrefix, attempts: config.jobAttempts, backoffMs: config.jobBackoffMs };
+}
+
 export function defaultJobOptions(settings: QueueSettings): DefaultJobOptions {
   return {
     attempts: settings.attempts,
