@@ -50,6 +50,8 @@ export const orders = sqliteTable(
     stockStatus: text('stock_status', { enum: STOCK_STATUSES }).notNull().default('NONE'),
     reason: text('reason', { enum: FAILURE_REASONS }),
     customerId: text('customer_id').notNull(),
+    /** Where the customer's messages go by email, when they gave one. */
+    email: text('email'),
     totalCents: integer('total_cents').notNull(),
     currency: text('currency').notNull(),
     paymentToken: text('payment_token').notNull(),
@@ -64,6 +66,7 @@ export const orders = sqliteTable(
   },
   (t) => [
     index('orders_status_updated_idx').on(t.status, t.updatedAt),
+    index('orders_customer_idx').on(t.customerId, t.id),
     uniqueIndex('orders_tracking_number_idx').on(t.trackingNumber),
     // The reconciler's search for ended orders that still owe a refund, a void or stock.
     index('orders_unsettled_idx')
@@ -124,12 +127,20 @@ export const outbox = sqliteTable(
     /** The job should not run before this time (a payment timeout check, for instance). */
     runAt: integer('run_at').notNull(),
     dispatchedAt: integer('dispatched_at'),
+    /** W3C trace context of the request or job that wrote the row, so its jobs continue that trace. */
+    traceparent: text('traceparent'),
   },
   (t) => [
     index('outbox_pending_idx').on(t.id).where(sql`${t.dispatchedAt} IS NULL`),
     index('outbox_order_idx').on(t.orderId, t.createdAt),
   ],
 );
+
+/** Facts about this database itself, such as the identity it claims a queue prefix with. */
+export const serviceMeta = sqliteTable('service_meta', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
+});
 
 export const idempotencyKeys = sqliteTable('idempotency_keys', {
   key: text('key').primaryKey(),
