@@ -87,6 +87,7 @@ export function placeOrder(db: Db, input: NewOrder, now: number, idempotency?: P
       stockStatus: 'NONE',
       reason: null,
       customerId: input.customerId,
+      email: null,
       totalCents,
       currency: CURRENCY,
       paymentToken: input.paymentToken,
