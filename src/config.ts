@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { QUEUE_NAMES, type QueueName } from './queues/routing.ts';
 
 const int = (fallback: number, min = 0) =>
   z.coerce
@@ -32,6 +33,18 @@ const EnvSchema = z.object({
     .regex(/^[A-Za-z0-9_-]{1,40}$/, { error: 'must be 1-40 letters, digits, _ or -' })
     .default('orders'),
   WORKER_CONCURRENCY: int(8, 1),
+  QUEUE_CONCURRENCY: z
+    .string()
+    .transform((text, ctx) => {
+      const parsed = parseQueueConcurrency(text);
+      if (typeof parsed === 'string') {
+        ctx.addIssue({ code: 'custom', message: parsed });
+        return z.NEVER;
+      }
+      return parsed;
+    })
+    .optional(),
+  PROVIDER_TIMEOUT_MS: int(10_000, 1),
   PAYMENT_LATENCY_MS: int(0),
   PAYMENT_TIMEOUT_MS: int(30_000, 1),
   STUCK_AFTER_MS: int(60_000, 1),
@@ -40,6 +53,10 @@ const EnvSchema = z.object({
   JOB_ATTEMPTS: int(10, 1),
   JOB_BACKOFF_MS: int(500, 1),
   JOB_LOCK_MS: int(30_000, 500),
+  JOB_STALLED_INTERVAL_MS: int(5_000, 100),
+  REDIS_COMMAND_TIMEOUT_MS: int(2_000, 100),
+  HTTP_HEADERS_TIMEOUT_MS: int(10_000, 100),
+  HTTP_REQUEST_TIMEOUT_MS: int(30_000, 100),
   RELAY_SWEEP_MS: int(1_000, 10),
   IDEMPOTENCY_TTL_MS: int(24 * 60 * 60 * 1000, 1),
   LOG_LEVEL: z
@@ -66,6 +83,10 @@ export interface Config {
   webhookSecretGenerated: boolean;
   queuePrefix: string;
   workerConcurrency: number;
+  /** Jobs each worker process runs at once, per queue (QUEUE_CONCURRENCY over the defaults). */
+  queueConcurrency: Record<QueueName, number>;
+  /** How long one call to the gateway, the carrier or the notifier may take before it counts as failed. */
+  providerTimeoutMs: number;
   paymentLatencyMs: number;
   paymentTimeoutMs: number;
   stuckAfterMs: number;
@@ -76,6 +97,16 @@ export interface Config {
   jobBackoffMs: number;
   /** A crashed worker's active jobs are handed to another worker after about this long. */
   jobLockMs: number;
+  /**
+   * How often workers look for jobs whose lock expired: a crashed worker's job runs again between
+   * JOB_LOCK_MS and JOB_LOCK_MS + this after the crash.
+   */
+  jobStalledIntervalMs: number;
+  /** Every Redis command made for an HTTP answer or by the relay gives up after this long. */
+  redisCommandTimeoutMs: number;
+  /** A client must send its request headers within this long, and the whole request within the next. */
+  httpHeadersTimeoutMs: number;
+  httpRequestTimeoutMs: number;
   relaySweepMs: number;
   idempotencyTtlMs: number;
   logLevel: string;
@@ -109,6 +140,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookSecretGenerated: e.WEBHOOK_SECRET === undefined,
     queuePrefix: e.QUEUE_PREFIX,
     workerConcurrency: e.WORKER_CONCURRENCY,
+    queueConcurrency: queueConcurrency(e.WORKER_CONCURRENCY, e.QUEUE_CONCURRENCY ?? {}),
+    providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
     paymentLatencyMs: e.PAYMENT_LATENCY_MS,
     paymentTimeoutMs: e.PAYMENT_TIMEOUT_MS,
     stuckAfterMs: e.STUCK_AFTER_MS,
@@ -117,8 +150,44 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobAttempts: e.JOB_ATTEMPTS,
     jobBackoffMs: e.JOB_BACKOFF_MS,
     jobLockMs: e.JOB_LOCK_MS,
+    jobStalledIntervalMs: e.JOB_STALLED_INTERVAL_MS,
+    redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+    httpHeadersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+    httpRequestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
     relaySweepMs: e.RELAY_SWEEP_MS,
     idempotencyTtlMs: e.IDEMPOTENCY_TTL_MS,
     logLevel: e.LOG_LEVEL,
   };
+}
+
+/**
+ * Queues whose jobs wait on the outside world (a gateway, a carrier, a mail server) run many jobs
+ * at once: a job waiting on a slow provider holds a slot but no CPU and no database lock. Queues
+ * whose jobs only touch the database run WORKER_CONCURRENCY at once.
+ */
+const IO_BOUND_CONCURRENCY: Partial<Record<QueueName, number>> = {
+  payment: 200,
+  shipping: 50,
+  notification: 50,
+  refund: 50,
+};
+
+function queueConcurrency(fallback: number, overrides: Partial<Record<QueueName, number>>): Record<QueueName, number> {
+  return Object.fromEntries(
+    QUEUE_NAMES.map((queue) => [queue, overrides[queue] ?? IO_BOUND_CONCURRENCY[queue] ?? fallback]),
+  ) as Record<QueueName, number>;
+}
+
+/** `payment=200,refund=20`: a queue name and a whole number of slots, comma-separated. */
+export function parseQueueConcurrency(text: string): Partial<Record<QueueName, number>> | string {
+  const result: Partial<Record<QueueName, number>> = {};
+  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const match = /^([a-z-]+)=(\d{1,5})$/.exec(part);
+    if (!match) return `must be a list like payment=200,refund=20 (bad entry ${JSON.stringify(part.slice(0, 40))})`;
+    const [, name, count] = match;
+    if (!(QUEUE_NAMES as readonly string[]).includes(name!)) return `names an unknown queue ${JSON.stringify(name)} (queues: ${QUEUE_NAMES.join(', ')})`;
+    if (Number(count) < 1) return `${name} must run at least 1 job at once`;
+    result[name as QueueName] = Number(count);
+  }
+  return result;
 }

@@ -6,7 +6,8 @@ import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { DEFAULT_REDIS_URL, redisAnswers } from './queues/connection.ts';
 import { managedRedisDir, managedRedisUrl, redisServerOnPath, startManagedRedis, type ManagedRedis } from './queues/managed-redis.ts';
-import { startService } from './service.ts';
+import { PrefixTakenError } from './prefix-claim.ts';
+import { startService, type RunningService } from './service.ts';
 
 async function findRedis(config: Config, logger: Logger): Promise<{ url: string; managed?: ManagedRedis }> {
   if (config.redisUrl) return { url: config.redisUrl };
@@ -45,7 +46,15 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  const service = await startService(config, redis.url, logger);
+  let service: RunningService;
+  try {
+    service = await startService(config, redis.url, logger);
+  } catch (error) {
+    if (!(error instanceof PrefixTakenError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    await redis.managed?.stop();
+    process.exit(1);
+  }
   logger.info(
     { role: config.role, port: service.port, metricsPort: service.metricsPort, redis: redis.url, database: config.databasePath },
     service.port ? `order service listening on http://localhost:${service.port}` : 'order workers running',

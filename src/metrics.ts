@@ -15,6 +15,8 @@ import type { Queues } from './queues/queues.ts';
 export interface MetricsSources {
   db: Db;
   queues?: Queues;
+  /** True while another database claims this process's queue prefix. */
+  prefixConflict?: () => boolean;
   now?: () => number;
 }
 
@@ -25,6 +27,7 @@ export class ServiceMetrics {
   private readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
   private readonly jobs: Counter<'queue' | 'outcome'>;
   private readonly jobDuration: Histogram<'queue' | 'outcome'>;
+  private readonly foreignJobs: Counter<'queue'>;
 
   constructor(sources: MetricsSources) {
     const { db, queues } = sources;
@@ -74,9 +77,22 @@ export class ServiceMetrics {
       },
     });
 
+    const { prefixConflict } = sources;
+    if (prefixConflict) {
+      new Gauge({
+        name: 'orders_queue_prefix_conflict',
+        help: '1 while another database claims this QUEUE_PREFIX on the same Redis.',
+        registers,
+        collect() {
+          this.set(prefixConflict() ? 1 : 0);
+        },
+      });
+    }
+
     if (queues) {
       new Gauge({
         name: 'orders_queue_jobs',
+        // Bounded: the queues' connection gives up on a command after REDIS_COMMAND_TIMEOUT_MS.
         help: 'Jobs in each queue, by state (absent while Redis does not answer).',
         labelNames: ['queue', 'state'],
         registers,
@@ -109,6 +125,12 @@ export class ServiceMetrics {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60],
       registers,
     });
+    this.foreignJobs = new Counter({
+      name: 'orders_foreign_jobs_total',
+      help: 'Jobs for orders this database does not know: another deployment shares the queue prefix.',
+      labelNames: ['queue'],
+      registers,
+    });
     this.httpDuration = new Histogram({
       name: 'orders_http_request_duration_seconds',
       help: 'HTTP request latency, by method, route and status.',
@@ -123,6 +145,10 @@ export class ServiceMetrics {
     const labels = { queue: report.queue, outcome: report.outcome };
     this.jobs.inc(labels);
     this.jobDuration.observe(labels, report.durationMs / 1000);
+  };
+
+  readonly observeForeignJob = (queue: string): void => {
+    this.foreignJobs.inc({ queue });
   };
 
   observeRequest(method: string, route: string, status: number, seconds: number): void {

@@ -36,6 +36,8 @@ export interface AppDeps {
   queues?: Queues;
   /** Served at /metrics, and told each request's latency. */
   metrics?: ServiceMetrics;
+  /** True while another database claims this queue prefix (reported by /readyz). */
+  prefixConflict?: () => boolean;
   now?: () => number;
 }
 
@@ -44,6 +46,7 @@ export interface OpsAppDeps {
   logger: Logger;
   redis?: Redis;
   metrics?: ServiceMetrics;
+  prefixConflict?: () => boolean;
 }
 
 /**
@@ -54,7 +57,7 @@ export function createOpsApp(deps: OpsAppDeps): OpenAPIHono<AppEnv> {
   const app = createRouter();
   app.use('*', requestId());
   app.use('*', secureHeaders(), restrictNonHtml);
-  app.route('/', healthRoutes({ db: deps.db, redis: deps.redis, metrics: deps.metrics }));
+  app.route('/', healthRoutes(deps));
   app.notFound((c) => problemResponse(c, 404, `No route for ${c.req.method} ${c.req.path}.`));
   app.onError(errorHandler(deps.logger));
   return app;
@@ -81,7 +84,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   );
   app.use('/admin/*', requireAdmin(deps.adminToken, QUEUES_BOARD_PATH));
 
-  app.route('/', healthRoutes({ db: deps.db, redis: deps.redis, metrics: deps.metrics }));
+  app.route('/', healthRoutes(deps));
   app.route('/orders', ordersRoutes({ db: deps.db, now, idempotencyTtlMs: deps.idempotencyTtlMs, onCommit: deps.onCommit }));
   app.route('/webhooks', webhookRoutes({ db: deps.db, webhookSecret: deps.webhookSecret, now, onCommit: deps.onCommit }));
   app.route('/admin', adminRoutes({ db: deps.db, now }));

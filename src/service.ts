@@ -9,6 +9,9 @@ import type { Config } from './config.ts';
 import type { Carrier, PaymentGateway } from './domain/ports.ts';
 import { closeDatabase, openDatabase, type Db } from './db/client.ts';
 import { sweepIdempotencyKeys } from './db/idempotency.ts';
+import { databaseIdentity } from './db/service-meta.ts';
+import { PrefixClaim } from './prefix-claim.ts';
+import { RepeatedLog } from './repeated-log.ts';
 import { ServiceMetrics } from './metrics.ts';
 import { startWorkers, type Workers } from './processors/workers.ts';
 import { createProducerConnection, createWorkerConnection, maxmemoryPolicy } from './queues/connection.ts';
@@ -43,22 +46,46 @@ const SLOW_ANSWER_MARGIN_MS = 500;
 const IDEMPOTENCY_SWEEP_MAX_MS = 15 * 60 * 1000;
 const IDEMPOTENCY_SWEEP_MIN_MS = 1_000;
 
+/** How often the queue prefix's claim is checked and, after Redis lost its data, made again. */
+const PREFIX_CLAIM_EVERY_MS = 5_000;
+
 export async function startService(config: Config, redisUrl: string, logger: Logger): Promise<RunningService> {
   const db = openDatabase(config.databasePath);
-  const producer = createProducerConnection(redisUrl);
-  producer.on('error', () => {}); // reported by the relay and /readyz; ioredis reconnects itself
+  const producer = createProducerConnection(redisUrl, config.redisCommandTimeoutMs);
+  // ioredis reconnects by itself; say so once, then with backoff, not ten times a second.
+  const redisErrors = new RepeatedLog(logger.child({ component: 'redis' }));
+  producer.on('error', (err) => redisErrors.report('producer', 'warn', { err, redis: safeRedisUrl(redisUrl) }, 'cannot reach Redis; retrying'));
+  producer.on('ready', () => redisErrors.recovered('producer', 'connected to Redis again'));
+
+  const claim = new PrefixClaim(
+    producer,
+    config.queuePrefix,
+    PrefixClaim.describe(databaseIdentity(db), config.databasePath),
+    logger.child({ component: 'prefix-claim' }),
+  );
+  try {
+    await waitForReady(producer, config.redisCommandTimeoutMs);
+    await claim.claimAtStart();
+  } catch (error) {
+    producer.disconnect();
+    closeDatabase(db);
+    throw error;
+  }
+
   const queues = createQueues(producer, queueSettings(config));
   const relay = new OutboxRelay(db, queues, logger.child({ component: 'relay' }), { sweepMs: config.relaySweepMs });
   void warnOnEvictionPolicy(producer, logger);
-  const metrics = new ServiceMetrics({ db, queues });
+  const metrics = new ServiceMetrics({ db, queues, prefixConflict: () => claim.conflict !== undefined });
+  claim.start(PREFIX_CLAIM_EVERY_MS);
 
   let workers: Workers | undefined;
   let workerConnection: ReturnType<typeof createWorkerConnection> | undefined;
   if (config.role !== 'api') {
     workerConnection = createWorkerConnection(redisUrl);
-    workerConnection.on('error', () => {});
+    workerConnection.on('error', () => {}); // each worker reports its own, with backoff
     workers = startServiceWorkers(config, { db, connection: workerConnection, relay, metrics, logger });
   }
+  const health = { prefixConflict: () => claim.conflict !== undefined };
 
   let server: ServerType | undefined;
   let port: number | undefined;
@@ -75,13 +102,14 @@ export async function startService(config: Config, redisUrl: string, logger: Log
       redis: producer,
       queues,
       metrics,
+      ...health,
     });
-    ({ server, port } = await listen(app.fetch, config.port));
+    ({ server, port } = await listen(app.fetch, config.port, config));
   }
   let metricsPort: number | undefined;
   if (config.role === 'worker' && config.metricsPort !== undefined) {
-    const ops = createOpsApp({ db, logger, redis: producer, metrics });
-    ({ server, port: metricsPort } = await listen(ops.fetch, config.metricsPort));
+    const ops = createOpsApp({ db, logger, redis: producer, metrics, ...health });
+    ({ server, port: metricsPort } = await listen(ops.fetch, config.metricsPort, config));
   }
   relay.start();
 
@@ -103,6 +131,7 @@ export async function startService(config: Config, redisUrl: string, logger: Log
     async stop() {
       // Stop taking work first, then let what is running finish, then move what it wrote.
       await reconciler?.stop();
+      claim.stop();
       clearInterval(sweeper);
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
       if (workers) await drainWorkers(workers, config.shutdownGraceMs, logger);
@@ -148,10 +177,13 @@ export function startServiceWorkers(
     logger,
     onJobDone: () => relay.kick(),
     onJobFinished: parts.metrics.observeJob,
+    onForeignJob: parts.metrics.observeForeignJob,
     prefix: config.queuePrefix,
-    concurrency: config.workerConcurrency,
+    concurrency: config.queueConcurrency,
     paymentTimeoutMs: config.paymentTimeoutMs,
+    providerTimeoutMs: config.providerTimeoutMs,
     lockMs: config.jobLockMs,
+    stalledIntervalMs: config.jobStalledIntervalMs,
     ...(options.queues ? { queues: options.queues } : {}),
   });
 }
@@ -170,9 +202,30 @@ export function createReconciler(
   });
 }
 
-function listen(fetch: (request: Request) => Response | Promise<Response>, port: number) {
+/**
+ * Serves `fetch` with bounds on slow clients: the headers must arrive within
+ * HTTP_HEADERS_TIMEOUT_MS and the whole request within HTTP_REQUEST_TIMEOUT_MS, checked every
+ * second (Node checks every 30 s by default, so a trickling body could hold a connection for long).
+ */
+function listen(
+  fetch: (request: Request) => Response | Promise<Response>,
+  port: number,
+  limits: { httpHeadersTimeoutMs: number; httpRequestTimeoutMs: number },
+) {
   return new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
-    const server = serve({ fetch, port, hostname: '0.0.0.0' }, (info) => resolve({ server, port: info.port }));
+    const server = serve(
+      {
+        fetch,
+        port,
+        hostname: '0.0.0.0',
+        serverOptions: {
+          headersTimeout: limits.httpHeadersTimeoutMs,
+          requestTimeout: Math.max(limits.httpRequestTimeoutMs, limits.httpHeadersTimeoutMs),
+          connectionsCheckingInterval: 1_000,
+        },
+      },
+      (info) => resolve({ server, port: info.port }),
+    );
     server.once('error', reject);
   });
 }
@@ -180,9 +233,11 @@ function listen(fetch: (request: Request) => Response | Promise<Response>, port:
 /**
  * Lets active jobs finish for up to `graceMs`. A job still running after that is left to its lock:
  * once the lock expires, BullMQ hands it to another worker, whose state check makes the rerun safe.
+ * The log says which of those happened.
  */
 async function drainWorkers(workers: Workers, graceMs: number, logger: Logger): Promise<void> {
-  logger.info({ graceMs }, 'stopping workers: no new jobs, waiting for active ones');
+  const running = workers.active();
+  logger.info({ graceMs, activeJobs: running }, running > 0 ? 'stopping workers: no new jobs, waiting for active ones' : 'stopping workers: no job running');
   let timer: NodeJS.Timeout | undefined;
   const closed = workers.close().then(() => true);
   const timedOut = new Promise<boolean>((resolve) => {
@@ -190,7 +245,38 @@ async function drainWorkers(workers: Workers, graceMs: number, logger: Logger): 
   });
   const drained = await Promise.race([closed, timedOut]);
   clearTimeout(timer);
-  if (!drained) logger.warn({ graceMs }, 'active jobs did not finish in the grace period; another worker will retry them');
+  const left = workers.active();
+  if (drained) logger.info({ finished: running }, running > 0 ? 'workers stopped; active jobs finished' : 'workers stopped');
+  else if (left > 0) {
+    logger.warn({ graceMs, activeJobs: left }, 'active jobs did not finish in the grace period; another worker will run them once their lock expires');
+  } else {
+    logger.warn({ graceMs }, 'workers stopped without a job running, but could not close their Redis connections in the grace period (Redis unreachable?)');
+  }
+}
+
+/** Waits until `redis` is connected, for up to `timeoutMs`; an unreachable Redis is not an error here. */
+async function waitForReady(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(done, timeoutMs);
+    redis.once('ready', done);
+    function done() {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve();
+    }
+  });
+}
+
+/** A Redis URL fit for the log: any password replaced. */
+function safeRedisUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'invalid URL';
+  }
 }
 
 /** Deletes expired idempotency keys periodically; an expired key is free for a new request. */

@@ -1,11 +1,12 @@
 /**
  * Liveness, readiness and metrics. /healthz answers while the process lives; /readyz says whether
- * the database and Redis can be reached; /metrics is the Prometheus scrape.
+ * the database takes writes, Redis answers and the queue prefix is this database's; /metrics is
+ * the Prometheus scrape. None of them waits on a frozen Redis for more than a couple of seconds.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { sql } from 'drizzle-orm';
 import type { Redis } from 'ioredis';
 import type { Db } from '../db/client.ts';
+import { checkStorage } from '../db/service-meta.ts';
 import type { ServiceMetrics } from '../metrics.ts';
 import { createRouter } from './router.ts';
 import { json } from './schemas.ts';
@@ -16,7 +17,13 @@ const Check = z.enum(['ok', 'down', 'not used']);
 const ReadinessSchema = z
   .object({
     status: z.enum(['ready', 'unavailable']),
-    checks: z.object({ database: Check, redis: Check }),
+    checks: z.object({
+      database: z.enum(['ok', 'down', 'unwritable']).openapi({ description: '`unwritable`: reads work, writes fail (a full disk, an I/O error).' }),
+      redis: Check,
+      queuePrefix: z
+        .enum(['ok', 'conflict'])
+        .openapi({ description: '`conflict`: another database claims this QUEUE_PREFIX on the same Redis.' }),
+    }),
   })
   .openapi('Readiness');
 
@@ -32,10 +39,13 @@ const readyRoute = createRoute({
   method: 'get',
   path: '/readyz',
   tags: ['Operations'],
-  summary: 'Readiness: the database and Redis answer',
+  summary: 'Readiness: the database takes writes and Redis answers',
   responses: {
     200: { description: 'Both answer.', ...json(ReadinessSchema) },
-    503: { description: 'The database or Redis does not answer.', ...json(ReadinessSchema) },
+    503: {
+      description: 'The database cannot be read or written, Redis does not answer, or the queue prefix is another database’s.',
+      ...json(ReadinessSchema),
+    },
   },
 });
 
@@ -52,14 +62,26 @@ const metricsRoute = createRoute({
   },
 });
 
-export function healthRoutes(deps: { db: Db; redis?: Redis; metrics?: ServiceMetrics }) {
+export interface HealthDeps {
+  db: Db;
+  redis?: Redis;
+  metrics?: ServiceMetrics;
+  /** True while another database claims this queue prefix. */
+  prefixConflict?: () => boolean;
+}
+
+export function healthRoutes(deps: HealthDeps) {
   const app = createRouter();
 
   app.openapi(healthRoute, (c) => c.json({ status: 'ok' as const }, 200));
 
   app.openapi(readyRoute, async (c) => {
-    const checks = { database: checkDatabase(deps.db), redis: await checkRedis(deps.redis) };
-    const ready = checks.database === 'ok' && checks.redis !== 'down';
+    const checks = {
+      database: checkStorage(deps.db),
+      redis: await checkRedis(deps.redis),
+      queuePrefix: deps.prefixConflict?.() ? ('conflict' as const) : ('ok' as const),
+    };
+    const ready = checks.database === 'ok' && checks.redis !== 'down' && checks.queuePrefix === 'ok';
     return ready
       ? c.json({ status: 'ready' as const, checks }, 200)
       : c.json({ status: 'unavailable' as const, checks }, 503);
@@ -73,16 +95,6 @@ export function healthRoutes(deps: { db: Db; redis?: Redis; metrics?: ServiceMet
   }
 
   return app;
-}
-
-function checkDatabase(db: Db): 'ok' | 'down' {
-  try {
-    // Reads a table, not a constant, so that the file itself must be there and readable.
-    db.get(sql`select count(*) from (select 1 from orders limit 1)`);
-    return 'ok';
-  } catch {
-    return 'down';
-  }
 }
 
 async function checkRedis(redis: Redis | undefined): Promise<'ok' | 'down' | 'not used'> {

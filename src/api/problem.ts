@@ -8,7 +8,9 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
 import type { z as zod } from 'zod';
+import { storageFailureCode } from '../db/storage-health.ts';
 import { DomainError, type FieldIssue } from '../domain/errors.ts';
+import { RepeatedLog } from '../repeated-log.ts';
 import { BEARER_CHALLENGE } from './admin-auth.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -39,6 +41,8 @@ const KINDS: Record<number, { slug: string; title: string }> = {
   413: { slug: 'payload-too-large', title: 'Payload too large' },
   415: { slug: 'unsupported-media-type', title: 'Unsupported media type' },
   422: { slug: 'unprocessable-request', title: 'Unprocessable request' },
+  // Not sent to anyone (the client has gone); recorded in the access log and the metrics.
+  499: { slug: 'client-closed-request', title: 'Client closed request' },
   500: { slug: 'internal-error', title: 'Internal error' },
   503: { slug: 'unavailable', title: 'Unavailable' },
 };
@@ -104,8 +108,23 @@ export interface Challenging {
   challenge: string;
 }
 
+/** How long a client should wait before retrying a request refused by an outage. */
+export const OUTAGE_RETRY_AFTER_S = 5;
+
 export function errorHandler(fallbackLogger: Logger) {
+  const outages = new RepeatedLog(fallbackLogger);
   return (error: Error, c: Context): Response => {
+    if (c.req.raw.signal.aborted) {
+      // The client went away mid-request (an abort, a dropped connection): not our failure.
+      return problemResponse(c, 499, 'The client closed the request before it was answered.');
+    }
+    const storage = storageFailureCode(error);
+    if (storage) {
+      outages.report(storage, 'error', { err: error, code: storage }, 'the database cannot take writes; answering 503');
+      return problemResponse(c, 503, 'The service cannot store anything right now; try again shortly.', {
+        headers: { 'Retry-After': String(OUTAGE_RETRY_AFTER_S) },
+      });
+    }
     if (error instanceof DomainError) {
       const challenge = (error as Partial<Challenging>).challenge ?? BEARER_CHALLENGE;
       const headers: Record<string, string> = error.status === 401 ? { 'WWW-Authenticate': challenge } : {};

@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import * as schema from './schema.ts';
+import { noteWriteFailure } from './storage-health.ts';
 
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
 
@@ -91,6 +92,9 @@ export function writeTx<T>(db: Db, fn: (tx: Db) => T): T {
     if (outer) outer.hooks.push(...hooks);
     else for (const hook of hooks) hook();
     return result;
+  } catch (error) {
+    if (!outer) noteWriteFailure(db.$client, error);
+    throw error;
   } finally {
     openTx = outer;
   }

@@ -14,19 +14,26 @@ export interface OutboxRow {
   type: OutboxEvent;
   createdAt: number;
   runAt: number;
+  /** Written by the reconciler: must reach a worker even past a kept job with the same id. */
+  redrive: number;
 }
 
-/** Writes an event to the outbox; call inside the transaction that causes it. */
+/**
+ * Writes an event to the outbox; call inside the transaction that causes it. `redrive` marks the
+ * reconciler's rows, whose jobs must run again even when an earlier one with their id is kept.
+ */
 export function emit(
   tx: Db,
   orderId: string,
   type: OutboxEvent,
   now: number,
   delayMs = 0,
+  redrive = false,
 ): void {
-  const { id } = statements(tx).emit.get({ orderId, type, createdAt: now, runAt: now + delayMs })!;
+  const flag = redrive ? 1 : 0;
+  const { id } = statements(tx).emit.get({ orderId, type, createdAt: now, runAt: now + delayMs, redrive: flag })!;
   const connection = connectionOf(tx);
-  const row: OutboxRow = { id, orderId, type, createdAt: now, runAt: now + delayMs };
+  const row: OutboxRow = { id, orderId, type, createdAt: now, runAt: now + delayMs, redrive: flag };
   afterCommit(() => ownRows(connection).push(row));
 }
 
@@ -56,6 +63,7 @@ const OUTBOX_ROW = {
   type: outbox.type,
   createdAt: outbox.createdAt,
   runAt: outbox.runAt,
+  redrive: outbox.redrive,
 };
 
 /**

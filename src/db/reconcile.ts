@@ -70,7 +70,7 @@ export function redrive(db: Db, stuck: readonly RedrivenOrder[], options: Reconc
       if (!order) continue;
       const events = eventsFor(tx, order);
       if (events.length === 0) continue;
-      for (const event of events) emit(tx, order.id, event, options.now);
+      for (const event of events) emit(tx, order.id, event, options.now, 0, true);
       done.push({ orderId: order.id, status: order.status, events });
     }
     return done;

@@ -127,6 +127,11 @@ export const outbox = sqliteTable(
     /** The job should not run before this time (a payment timeout check, for instance). */
     runAt: integer('run_at').notNull(),
     dispatchedAt: integer('dispatched_at'),
+    /**
+     * 1 when the reconciler wrote the row to re-drive a stuck order: its job must run even if an
+     * earlier job with the same id is still kept, completed or failed.
+     */
+    redrive: integer('redrive').notNull().default(0),
     /** W3C trace context of the request or job that wrote the row, so its jobs continue that trace. */
     traceparent: text('traceparent'),
   },

@@ -54,5 +54,5 @@ export interface Notifier {
 
 /** A failure worth retrying: the network, a timeout, a 5xx. */
 export class TransientGatewayError extends Error {
-  override readonly name = 'TransientGatewayError';
+  override readonly name: string = 'TransientGatewayError';
 }

@@ -1,10 +1,13 @@
 /**
- * The notification service: tells the customer about an event, once per (order, kind).
+ * The notification service: tells the customer about an event, once per (order, kind), and only
+ * when where the order stands calls for that message (a job added by hand, or one left from an
+ * earlier state, sends nothing).
  */
 import type { Db } from '../db/client.ts';
 import { planNotification, recordNotification } from '../db/notifications.ts';
 import { NOTIFICATION_FOR_EVENT, type OutboxEvent } from '../domain/events.ts';
 import type { Notifier } from '../domain/ports.ts';
+import { owedNotifications } from '../domain/redrive.ts';
 import { parsePayload, unknownJob, type Processor } from './job.ts';
 
 export function notificationProcessor(deps: { db: Db; notifier: Notifier; now: () => number }): Processor {
@@ -14,6 +17,7 @@ export function notificationProcessor(deps: { db: Db; notifier: Notifier; now: (
     const { orderId } = parsePayload(job);
     const order = planNotification(deps.db, orderId, kind);
     if (!order) return `${kind} already sent`;
+    if (!owedNotifications(order).includes(kind)) return `${kind} not owed: order is ${order.status}, payment ${order.paymentStatus}`;
     // The key makes a resend after a crash (sent, not yet recorded) a no-op at the notifier.
     await deps.notifier.send({
       idempotencyKey: `${orderId}-${kind}`,

@@ -1,10 +1,10 @@
 /**
- * The payment service: charges an order at the gateway (key = order id), voids a charge whose
- * order ended while it was in flight, and fails an order whose gateway did not answer in time.
+ * The payment service: charges an order at the gateway (key = order id) and voids a charge whose
+ * order ended while it was in flight. The deadline that fails an unanswered payment runs apart,
+ * in payment-deadline.ts.
  */
-import { DelayedError } from 'bullmq';
 import type { Db } from '../db/client.ts';
-import { planCharge, planVoid, recordPaymentOutcome, timeOutPayment, type PaymentPlan } from '../db/payments.ts';
+import { planCharge, planVoid, recordPaymentOutcome, type PaymentPlan } from '../db/payments.ts';
 import type { PaymentGateway } from '../domain/ports.ts';
 import { parsePayload, unknownJob, type Processor } from './job.ts';
 
@@ -35,20 +35,13 @@ export function paymentProcessor(deps: PaymentDeps): Processor {
     return `${plan.action}: ${outcome.outcome}`;
   }
 
-  return async (job, token) => {
+  return async (job) => {
     const { orderId } = parsePayload(job);
     switch (job.name) {
       case 'OrderPlaced':
         return carryOut(planCharge(db, orderId, now(), deps.paymentTimeoutMs));
       case 'PaymentVoidRequested':
         return carryOut(planVoid(db, orderId));
-      case 'PaymentTimeoutDue': {
-        const check = timeOutPayment(db, orderId, now(), deps.paymentTimeoutMs);
-        if (check.due) return check.order?.status === 'FAILED' ? 'timed out' : 'answered in time';
-        // Re-created early (by the reconciler, say): wait for the real deadline.
-        await job.moveToDelayed(check.dueAt, token);
-        throw new DelayedError();
-      }
       default:
         return unknownJob(job);
     }

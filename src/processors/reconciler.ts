@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/client.ts';
 import { pruneOutbox } from '../db/outbox.ts';
 import { findStuck, redrive, type RedrivenOrder } from '../db/reconcile.ts';
+import { RepeatedLog } from '../repeated-log.ts';
 
 export interface ReconcilerOptions {
   intervalMs: number;
@@ -31,6 +32,7 @@ export class Reconciler {
   /** Where the next pass starts looking for orders at rest that may still owe a message. */
   private settledSince: number | undefined;
   private readonly now: () => number;
+  private readonly failures: RepeatedLog;
 
   constructor(
     private readonly db: Db,
@@ -38,6 +40,7 @@ export class Reconciler {
     private readonly options: ReconcilerOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.failures = new RepeatedLog(logger);
   }
 
   start(): void {
@@ -90,9 +93,10 @@ export class Reconciler {
     this.running = (async () => {
       try {
         await this.runOnce();
+        this.failures.recovered('pass', 'reconciler passes succeed again');
       } catch (err) {
-        // A busy database or a disk hiccup: the next pass tries again.
-        this.logger.error({ err }, 'reconciler pass failed');
+        // A busy database or a full disk: the next pass tries again.
+        this.failures.report('pass', 'error', { err }, 'reconciler pass failed');
       } finally {
         this.running = undefined;
       }

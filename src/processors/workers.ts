@@ -7,14 +7,17 @@ import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.ts';
-import { recordJobFailure } from '../db/orders.ts';
+import { findOrder, recordJobFailure } from '../db/orders.ts';
 import type { JobPayload } from '../domain/events.ts';
 import type { Carrier, Notifier, PaymentGateway } from '../domain/ports.ts';
 import { QUEUE_NAMES, type QueueName } from '../queues/routing.ts';
 import { inventoryProcessor } from './inventory.ts';
 import type { Processor } from './job.ts';
+import { RepeatedLog } from '../repeated-log.ts';
 import { notificationProcessor } from './notification.ts';
+import { paymentDeadlineProcessor } from './payment-deadline.ts';
 import { paymentProcessor } from './payment.ts';
+import { timedCarrier, timedGateway, timedNotifier } from './provider-timeouts.ts';
 import { refundProcessor } from './refund.ts';
 import { shippingProcessor } from './shipping.ts';
 
@@ -38,11 +41,18 @@ export interface WorkerDeps {
   onJobDone: () => void;
   /** Told how each run of a job ended and how long it took. */
   onJobFinished?: (report: JobReport) => void;
+  /** Told of a job for an order this database does not know: another deployment shares the prefix. */
+  onForeignJob?: (queue: QueueName) => void;
   prefix: string;
-  concurrency: number;
+  /** Jobs run at once, per queue. */
+  concurrency: Record<QueueName, number>;
   paymentTimeoutMs: number;
+  /** How long one provider call may take (PROVIDER_TIMEOUT_MS). */
+  providerTimeoutMs: number;
   /** How long a job's lock lasts without renewal (JOB_LOCK_MS). */
   lockMs: number;
+  /** How often expired locks are looked for (JOB_STALLED_INTERVAL_MS). */
+  stalledIntervalMs: number;
   /** The services this process works for; all of them unless set. */
   queues?: readonly QueueName[];
   now?: () => number;
@@ -50,19 +60,32 @@ export interface WorkerDeps {
 
 export interface Workers {
   workers: Worker<JobPayload, string>[];
+  /** Jobs running in this process now. */
+  active(): number;
   close(): Promise<void>;
+}
+
+/** A job for an order this database does not know. */
+export class ForeignOrderError extends UnrecoverableError {
+  override readonly name = 'ForeignOrderError';
 }
 
 export function startWorkers(deps: WorkerDeps): Workers {
   const now = deps.now ?? Date.now;
   const { db } = deps;
+  const gateway = timedGateway(deps.gateway, deps.providerTimeoutMs);
+  const carrier = timedCarrier(deps.carrier, deps.providerTimeoutMs);
+  const notifier = timedNotifier(deps.notifier, deps.providerTimeoutMs);
   const processors: Record<QueueName, Processor> = {
-    payment: paymentProcessor({ db, gateway: deps.gateway, paymentTimeoutMs: deps.paymentTimeoutMs, now }),
+    payment: paymentProcessor({ db, gateway, paymentTimeoutMs: deps.paymentTimeoutMs, now }),
+    'payment-deadline': paymentDeadlineProcessor({ db, paymentTimeoutMs: deps.paymentTimeoutMs, now }),
     inventory: inventoryProcessor({ db, now }),
-    shipping: shippingProcessor({ db, carrier: deps.carrier, now }),
-    notification: notificationProcessor({ db, notifier: deps.notifier, now }),
-    refund: refundProcessor({ db, gateway: deps.gateway, now }),
+    shipping: shippingProcessor({ db, carrier, now }),
+    notification: notificationProcessor({ db, notifier, now }),
+    refund: refundProcessor({ db, gateway, now }),
   };
+  let active = 0;
+  const connectionErrors = new RepeatedLog(deps.logger);
 
   const workers = (deps.queues ?? QUEUE_NAMES).map((queue) => {
     const log = deps.logger.child({ queue });
@@ -72,12 +95,22 @@ export function startWorkers(deps: WorkerDeps): Workers {
       async (job: Job<JobPayload>, token?: string) => {
         const started = performance.now();
         let outcome: JobOutcome = 'completed';
+        active += 1;
         try {
+          // Every job is caused by an order of this database; one that is not is another
+          // deployment's, on the same Redis and prefix: say so loudly rather than "nothing to do".
+          if (typeof job.data?.orderId === 'string' && !findOrder(db, job.data.orderId)) {
+            deps.onForeignJob?.(queue);
+            throw new ForeignOrderError(
+              `order ${job.data.orderId.slice(0, 64)} is not in this database: another deployment uses queue prefix ${deps.prefix}`,
+            );
+          }
           return await processor(job, token);
         } catch (error) {
           outcome = outcomeOf(job, error);
           throw error;
         } finally {
+          active -= 1;
           deps.onJobDone();
           deps.onJobFinished?.({ queue, outcome, durationMs: performance.now() - started });
         }
@@ -85,11 +118,11 @@ export function startWorkers(deps: WorkerDeps): Workers {
       {
         connection: deps.connection,
         prefix: deps.prefix,
-        concurrency: deps.concurrency,
-        // A worker that dies mid-job loses its lock after this long; the stalled-job check then
-        // hands the job to another worker.
+        concurrency: deps.concurrency[queue],
+        // A worker that dies mid-job loses its lock after lockMs; the next stalled-job check, one
+        // every stalledIntervalMs, then hands the job to another worker.
         lockDuration: deps.lockMs,
-        stalledInterval: deps.lockMs,
+        stalledInterval: deps.stalledIntervalMs,
       },
     );
     worker.on('completed', (job, result) =>
@@ -104,7 +137,11 @@ export function startWorkers(deps: WorkerDeps): Workers {
         log.warn(context, 'job failed; will retry');
         return;
       }
-      log.error(context, 'job failed for good; it waits in the failed set until requeued');
+      if (error instanceof ForeignOrderError) {
+        log.error(context, 'job for an order this database does not know: is QUEUE_PREFIX shared with another deployment?');
+      } else {
+        log.error(context, 'job failed for good; it waits in the failed set until requeued');
+      }
       if (typeof job.data?.orderId !== 'string') return;
       try {
         recordJobFailure(
@@ -117,12 +154,16 @@ export function startWorkers(deps: WorkerDeps): Workers {
         log.error({ ...context, err }, 'could not record the failure on the order');
       }
     });
-    worker.on('error', (error) => log.warn({ err: error }, 'worker connection error'));
+    worker.on('error', (error) =>
+      connectionErrors.report(queue, 'warn', { queue, err: error }, 'worker cannot reach Redis; retrying'),
+    );
+    worker.on('ready', () => connectionErrors.recovered(queue, 'worker connected to Redis again'));
     return worker;
   });
 
   return {
     workers,
+    active: () => active,
     async close() {
       await Promise.allSettled(workers.map((w) => w.close()));
     },

@@ -12,12 +12,17 @@ const reconnect: RedisOptions = {
   lazyConnect: false,
 };
 
-/** For Queue instances and the relay: commands fail at once while disconnected. */
-export function createProducerConnection(url: string): Redis {
+/**
+ * For Queue instances, the relay and every Redis call made for an HTTP answer: commands fail at
+ * once while disconnected, and after `commandTimeoutMs` when Redis is connected but does not
+ * answer (frozen, swapping, overloaded), so that nothing waits on it for long.
+ */
+export function createProducerConnection(url: string, commandTimeoutMs = 2_000): Redis {
   return new Redis(url, {
     ...reconnect,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
+    commandTimeout: commandTimeoutMs,
     connectionName: 'orders-producer',
   });
 }

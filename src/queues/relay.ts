@@ -10,10 +10,15 @@
  * - Dispatch marks are written in batches, one short transaction for many rows, a few
  *   milliseconds after the enqueue. A row enqueued twice (a crash before its mark, two relays)
  *   is dropped by its job id, and every processor checks the order's state anyway.
+ * - A row the reconciler wrote (a re-drive) must reach a worker even though a job with its id may
+ *   still be kept, completed or failed: BullMQ drops an add whose id it still holds, so that old
+ *   job is removed first.
+ * - Failures (Redis away, a database that cannot write) are logged with backoff, not per pass.
  */
 import type { Logger } from 'pino';
 import type { JobsOptions } from 'bullmq';
 import type { Db } from '../db/client.ts';
+import { RepeatedLog } from '../repeated-log.ts';
 import { markDispatched, pendingOutbox, takeCommittedOutbox, type OutboxRow } from '../db/outbox.ts';
 import type { JobPayload } from '../domain/events.ts';
 import type { Queues } from './queues.ts';
@@ -39,17 +44,20 @@ export class OutboxRelay {
   private markTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private failing = false;
+  private markRetryMs = 0;
+  private readonly failures: RepeatedLog;
   /** Enqueued, not yet marked dispatched: never enqueued again by this relay meanwhile. */
   private readonly unmarked = new Set<number>();
 
   constructor(
     private readonly db: Db,
     private readonly queues: Queues,
-    private readonly logger: Logger,
+    logger: Logger,
     private readonly options: RelayOptions,
   ) {
     this.batchSize = options.batchSize ?? 500;
     this.now = options.now ?? Date.now;
+    this.failures = new RepeatedLog(logger);
   }
 
   start(): void {
@@ -107,11 +115,12 @@ export class OutboxRelay {
       try {
         await this.dispatchOwn();
         if (sweeping) await this.dispatchStale();
-        if (this.failing) this.logger.info('outbox relay dispatching again');
+        this.failures.recovered('dispatch', 'outbox relay dispatching again');
         this.failing = false;
       } catch (error) {
-        // Redis away: the rows stay in the outbox and a later sweep sends them.
-        if (!this.failing) this.logger.warn({ err: error }, 'outbox relay cannot reach the queues; will retry');
+        // Redis away, or the database unreadable: the rows stay in the outbox and a later sweep
+        // sends them.
+        this.failures.report('dispatch', 'warn', { err: error }, 'outbox relay cannot dispatch; will retry');
         this.failing = true;
         return;
       }
@@ -146,9 +155,26 @@ export class OutboxRelay {
         byQueue.set(queue, jobs);
       }
     }
+    await this.clearKeptJobs(rows.filter((row) => row.redrive));
     await Promise.all([...byQueue].map(([queue, jobs]) => this.queues[queue].addBulk(jobs)));
     for (const row of rows) this.unmarked.add(row.id);
     this.markSoon();
+  }
+
+  /**
+   * Removes the completed or failed job that still holds each re-driven row's id, so that the add
+   * after it is not dropped. A job waiting, delayed or running is left alone: it will do the work.
+   */
+  private async clearKeptJobs(rows: OutboxRow[]): Promise<void> {
+    await Promise.all(
+      rows.flatMap((row) =>
+        ROUTES[row.type].map(async (queue) => {
+          const jobId = jobIdFor(row.orderId, row.type, queue);
+          const state = await this.queues[queue].getJobState(jobId);
+          if (state === 'completed' || state === 'failed') await this.queues[queue].remove(jobId);
+        }),
+      ),
+    );
   }
 
   private markSoon(): void {
@@ -157,12 +183,16 @@ export class OutboxRelay {
       this.markTimer = undefined;
       try {
         this.writeMarks();
+        this.markRetryMs = 0;
+        this.failures.recovered('mark', 'outbox rows marked dispatched again');
       } catch (err) {
         // The rows were enqueued; unmarked, a sweep may enqueue them again, which is harmless.
-        this.logger.warn({ err }, 'could not mark outbox rows dispatched; will try again');
+        // A full disk fails every try: back off, up to a few seconds.
+        this.failures.report('mark', 'warn', { err }, 'could not mark outbox rows dispatched; will try again');
+        this.markRetryMs = Math.min(Math.max(this.markRetryMs * 2, 50), 5_000);
         this.markSoon();
       }
-    }, this.options.markDelayMs ?? 10);
+    }, this.markRetryMs || (this.options.markDelayMs ?? 10));
   }
 
   private writeMarks(): void {

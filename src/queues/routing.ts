@@ -4,13 +4,17 @@
  */
 import type { OutboxEvent } from '../domain/events.ts';
 
-export const QUEUE_NAMES = ['payment', 'inventory', 'shipping', 'notification', 'refund'] as const;
+/**
+ * `payment-deadline` holds the payment deadlines apart from the charges they guard: a provider
+ * that hangs holds `payment` slots, never the timer that fails its orders on time.
+ */
+export const QUEUE_NAMES = ['payment', 'payment-deadline', 'inventory', 'shipping', 'notification', 'refund'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 export const ROUTES: Readonly<Record<OutboxEvent, readonly QueueName[]>> = {
   OrderPlaced: ['payment'],
   PaymentRequested: [],
-  PaymentTimeoutDue: ['payment'],
+  PaymentTimeoutDue: ['payment-deadline'],
   PaymentVoidRequested: ['payment'],
   PaymentSucceeded: ['inventory'],
   PaymentFailed: ['notification'],

@@ -4,7 +4,8 @@
  *
  * Test tokens choose the outcome: `tok_visa` succeeds, `tok_chargeDeclined` is declined,
  * `tok_flaky` fails transiently twice and then succeeds, `tok_slow` captures at once but answers
- * only after the payment timeout. Any other token is declined as invalid.
+ * only after the payment timeout. Any other token is declined as invalid. Like a real provider, it
+ * answers a retry of a charge that is still being worked on with a transient "in progress" error.
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -113,6 +114,9 @@ export class SandboxPaymentGateway implements PaymentGateway {
 
   private decide(tx: Db, request: ChargeRequest): Decision {
     const intent = prepared(tx, build).intent.get({ key: request.idempotencyKey });
+    if (intent && request.token === 'tok_slow' && this.now() < intent.createdAt + this.options.slowAnswerMs) {
+      return { outcome: 'transient' };
+    }
     if (intent && intent.outcome !== 'pending') return toOutcome(intent);
 
     const attempts = (intent?.attempts ?? 0) + 1;

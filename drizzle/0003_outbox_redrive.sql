@@ -1,0 +1,1 @@
+ALTER TABLE `outbox` ADD `redrive` integer DEFAULT 0 NOT NULL;

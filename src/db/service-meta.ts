@@ -1,0 +1,46 @@
+/**
+ * Facts about the database itself, in service_meta: its identity (a random id made the first time
+ * it is opened, so that a queue prefix on Redis can say which database it belongs to), and a row
+ * that readiness rewrites to prove the database still takes writes.
+ */
+import { randomUUID } from 'node:crypto';
+import { eq, sql } from 'drizzle-orm';
+import { writeTx, type Db } from './client.ts';
+import { serviceMeta } from './schema.ts';
+import { recentWriteFailure, storageFailureCode } from './storage-health.ts';
+
+const IDENTITY_KEY = 'database_id';
+const PROBE_KEY = 'write_probe';
+
+export function databaseIdentity(db: Db): string {
+  db.insert(serviceMeta).values({ key: IDENTITY_KEY, value: randomUUID() }).onConflictDoNothing().run();
+  return db.select({ value: serviceMeta.value }).from(serviceMeta).where(eq(serviceMeta.key, IDENTITY_KEY)).get()!.value;
+}
+
+export type StorageState = 'ok' | 'down' | 'unwritable';
+
+/**
+ * Whether the database answers reads and takes writes: one read of a table, one tiny committed
+ * write, and no storage failure in the last few seconds (a write that fits in space the file
+ * already has can succeed while an order's insert fails).
+ */
+export function checkStorage(db: Db, now = Date.now()): StorageState {
+  try {
+    // Reads a table, not a constant, so that the file itself must be there and readable.
+    db.get(sql`select count(*) from (select 1 from orders limit 1)`);
+  } catch {
+    return 'down';
+  }
+  try {
+    writeTx(db, (tx) => {
+      tx.insert(serviceMeta)
+        .values({ key: PROBE_KEY, value: String(now) })
+        .onConflictDoUpdate({ target: serviceMeta.key, set: { value: String(now) } })
+        .run();
+    });
+  } catch (error) {
+    if (storageFailureCode(error)) return 'unwritable';
+    return 'down';
+  }
+  return recentWriteFailure(db.$client, now) ? 'unwritable' : 'ok';
+}

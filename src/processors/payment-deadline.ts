@@ -1,0 +1,21 @@
+/**
+ * The payment deadline: fails an order whose gateway has not answered in time. It runs on a queue
+ * of its own, so that charges hanging on a slow gateway never delay the timer that guards them.
+ */
+import { DelayedError } from 'bullmq';
+import type { Db } from '../db/client.ts';
+import { timeOutPayment } from '../db/payments.ts';
+import { parsePayload, unknownJob, type Processor } from './job.ts';
+
+export function paymentDeadlineProcessor(deps: { db: Db; paymentTimeoutMs: number; now: () => number }): Processor {
+  const { db, now } = deps;
+  return async (job, token) => {
+    if (job.name !== 'PaymentTimeoutDue') return unknownJob(job);
+    const { orderId } = parsePayload(job);
+    const check = timeOutPayment(db, orderId, now(), deps.paymentTimeoutMs);
+    if (check.due) return check.order?.status === 'FAILED' ? 'timed out' : 'answered in time';
+    // Re-created early (by the reconciler, say): wait for the real deadline.
+    await job.moveToDelayed(check.dueAt, token);
+    throw new DelayedError();
+  };
+}
