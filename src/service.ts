@@ -32,6 +32,8 @@ export interface RunningService {
   /** Present where workers run (ROLE=all|worker). */
   reconciler: Reconciler | undefined;
   metrics: ServiceMetrics;
+  /** This database's claim on the queue prefix. */
+  prefixClaim: PrefixClaim;
   /** The bound port when the API runs, else undefined. */
   port: number | undefined;
   /** The bound operations port of a ROLE=worker process with METRICS_PORT set. */
@@ -126,6 +128,7 @@ export async function startService(config: Config, redisUrl: string, logger: Log
     relay,
     reconciler,
     metrics,
+    prefixClaim: claim,
     port,
     metricsPort,
     async stop() {

@@ -66,7 +66,7 @@ describe('usage and exit codes', () => {
     ]);
     expect(runs.map((r) => r.code)).toEqual([2, 2, 2, 2, 2, 2]);
     expect(runs[0]!.stderr).toContain("unknown command 'frobnicate'");
-    expect(runs[1]!.stderr).toContain('Allowed choices are payment, inventory, shipping, notification, refund');
+    expect(runs[1]!.stderr).toContain('Allowed choices are payment, payment-deadline, inventory, shipping, notification, refund');
     expect(runs[4]!.stderr).toBe('orders: name a job id, or pass --all to requeue every failed job\n');
   });
 
@@ -112,7 +112,7 @@ describe('seed', () => {
 
 describe('failed, requeue and show', () => {
   it('lists jobs that really failed, requeues one by id and the rest by queue, and shows the order', async () => {
-    h = await Harness.start({ queues: ['payment', 'inventory', 'notification', 'refund'], env: { JOB_ATTEMPTS: '2' } });
+    h = await Harness.start({ queues: ['payment', 'payment-deadline', 'inventory', 'notification', 'refund'], env: { JOB_ATTEMPTS: '2' } });
     let carrierUp = false;
     const sandbox = new SandboxCarrier(h.db);
     const carrier: Carrier = {
@@ -133,7 +133,7 @@ describe('failed, requeue and show', () => {
 
     const listed = await runCli(['failed', '--json'], env);
     expect(listed.code).toBe(0);
-    expect(listed.json.counts).toEqual({ payment: 1, inventory: 0, shipping: 1, notification: 0, refund: 0 });
+    expect(listed.json.counts).toEqual({ payment: 1, 'payment-deadline': 0, inventory: 0, shipping: 1, notification: 0, refund: 0 });
     const shippingJob = listed.json.jobs.find((j: { queue: string }) => j.queue === 'shipping');
     expect(shippingJob).toMatchObject({
       id: `${order.id}-InventoryReserved-shipping`,
@@ -172,7 +172,7 @@ describe('failed, requeue and show', () => {
     // It fails again at once (its data is still bad); --all alone looks in every queue.
     for (let i = 0; i < 200 && !(await malformed.isFailed()); i++) await sleep(20);
     const everywhere = await runCli(['requeue', '--all', '--json'], env);
-    expect(everywhere.json).toMatchObject({ requeued: 1, byQueue: { payment: 1, inventory: 0, shipping: 0, notification: 0, refund: 0 } });
+    expect(everywhere.json).toMatchObject({ requeued: 1, byQueue: { payment: 1, 'payment-deadline': 0, inventory: 0, shipping: 0, notification: 0, refund: 0 } });
 
     await h.settle();
     const shown = await runCli(['show', order.id, '--json'], env);
@@ -199,7 +199,7 @@ describe('failed, requeue and show', () => {
 describe('reconcile', () => {
   it('re-drives an order whose job was lost with Redis, and dispatches the events itself', async () => {
     redis = await startRedisServer();
-    h = await Harness.start({ redisUrl: redis.url, queues: ['payment'] });
+    h = await Harness.start({ redisUrl: redis.url, queues: ['payment', 'payment-deadline'] });
     await h.putProduct('SKU-1', 2);
     const order = await h.placeOrder();
     await h.waitForStatus(order.id, 'PAID');

@@ -38,7 +38,7 @@ class FlakyCarrier extends SandboxCarrier {
 describe('the reconciler', () => {
   it('re-drives every order whose jobs were lost with a Redis that came back empty', async () => {
     redis = await startRedisServer();
-    h = await Harness.start({ redisUrl: redis.url, queues: ['payment'], env: { STUCK_AFTER_MS: '300' } });
+    h = await Harness.start({ redisUrl: redis.url, queues: ['payment', 'payment-deadline'], env: { STUCK_AFTER_MS: '300' } });
     await h.putProduct('SKU-1', 4);
     const orders = await Promise.all([
       h.placeOrder(),
@@ -193,7 +193,7 @@ describe('shutdown', () => {
 describe('a job that exhausts its attempts', () => {
   it('lands in the failed set with its reason on the timeline, and resumes when requeued', async () => {
     h = await Harness.start({
-      queues: ['payment', 'inventory', 'notification', 'refund'],
+      queues: ['payment', 'payment-deadline', 'inventory', 'notification', 'refund'],
       env: { JOB_ATTEMPTS: '3', STUCK_AFTER_MS: '200' },
     });
     const carrier = new FlakyCarrier(h.db);

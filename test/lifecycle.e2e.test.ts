@@ -125,7 +125,7 @@ describe('cancellation', () => {
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({ status: 'CANCELLED', reason: 'CUSTOMER_CANCELLED' });
     // The queued payment job finds the order cancelled and charges nothing.
-    h.startWorkers(['payment', 'inventory', 'shipping', 'notification', 'refund']);
+    h.startWorkers(['payment', 'payment-deadline', 'inventory', 'shipping', 'notification', 'refund']);
     await h.settle();
     expect((await h.admin('GET', '/sandbox/payments')).json.charges).toHaveLength(0);
     expect(path(await h.events(placed.id))).toEqual(['CREATED', 'CANCELLED']);
@@ -150,7 +150,7 @@ describe('cancellation', () => {
   });
 
   it('cancels a PAID order and refunds it', async () => {
-    const h = await start({ queues: ['payment', 'notification', 'refund'] });
+    const h = await start({ queues: ['payment', 'payment-deadline', 'notification', 'refund'] });
     await h.putProduct('SKU-1', 2);
     const placed = await h.placeOrder();
     await h.waitForStatus(placed.id, 'PAID');
@@ -164,7 +164,7 @@ describe('cancellation', () => {
   });
 
   it('cancels an order awaiting shipment, refunds it and puts the stock back', async () => {
-    const h = await start({ queues: ['payment', 'inventory', 'notification', 'refund'] });
+    const h = await start({ queues: ['payment', 'payment-deadline', 'inventory', 'notification', 'refund'] });
     await h.putProduct('SKU-1', 2);
     const placed = await h.placeOrder(orderBody('tok_visa', [{ sku: 'SKU-1', quantity: 2 }]));
     await h.waitForStatus(placed.id, 'AWAITING_SHIPMENT');

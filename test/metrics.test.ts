@@ -63,7 +63,7 @@ describe('GET /metrics', () => {
     expect(m.get('orders_job_duration_seconds_count{queue="shipping",outcome="completed"}')).toBe(2);
     expect(m.get('orders_job_duration_seconds_bucket{le="+Inf",queue="shipping",outcome="completed"}')).toBe(2);
 
-    for (const queue of ['payment', 'inventory', 'shipping', 'notification', 'refund']) {
+    for (const queue of ['payment', 'payment-deadline', 'inventory', 'shipping', 'notification', 'refund']) {
       expect(m.get(`orders_queue_jobs{queue="${queue}",state="waiting"}`)).toBe(0);
       expect(m.get(`orders_queue_jobs{queue="${queue}",state="failed"}`)).toBe(0);
     }

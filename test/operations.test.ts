@@ -63,11 +63,11 @@ describe('/healthz and /readyz', () => {
 
     // Ready once the service's connection to Redis is up.
     const ready = await waitForStatus(h, '/readyz', 200);
-    expect(ready.json).toEqual({ status: 'ready', checks: { database: 'ok', redis: 'ok' } });
+    expect(ready.json).toEqual({ status: 'ready', checks: { database: 'ok', redis: 'ok', queuePrefix: 'ok' } });
 
     await redis.stop();
     const down = await waitForStatus(h, '/readyz', 503);
-    expect(down.json).toEqual({ status: 'unavailable', checks: { database: 'ok', redis: 'down' } });
+    expect(down.json).toEqual({ status: 'unavailable', checks: { database: 'ok', redis: 'down', queuePrefix: 'ok' } });
     expect((await h.request('GET', '/healthz')).status).toBe(200);
 
     redis = await startRedisServer(redis.port);
@@ -80,7 +80,7 @@ describe('/healthz and /readyz', () => {
     const { db, app } = appOnMemoryDatabase();
     const ok = await app.request('/readyz');
     expect(ok.status).toBe(200);
-    expect(await ok.json()).toEqual({ status: 'ready', checks: { database: 'ok', redis: 'not used' } });
+    expect(await ok.json()).toEqual({ status: 'ready', checks: { database: 'ok', redis: 'not used', queuePrefix: 'ok' } });
     closeDatabase(db);
     const res = await app.request('/readyz');
     expect(res.status).toBe(503);

@@ -60,8 +60,8 @@ describe('a job delivered twice changes nothing the second time', () => {
     // Copies of the jobs already queued, then of every job as it appears, on two sets of workers
     // so that an original and its copy can run at the same moment.
     await duplicateJobs(queues, '', seen);
-    h.startWorkers(['payment', 'inventory', 'shipping', 'notification', 'refund']);
-    h.startWorkers(['payment', 'inventory', 'shipping', 'notification', 'refund']);
+    h.startWorkers(['payment', 'payment-deadline', 'inventory', 'shipping', 'notification', 'refund']);
+    h.startWorkers(['payment', 'payment-deadline', 'inventory', 'shipping', 'notification', 'refund']);
     let copies = 0;
     for (let quiet = 0; quiet < 5; ) {
       const added = await duplicateJobs(queues, '', seen);
@@ -95,7 +95,7 @@ describe('a job delivered twice changes nothing the second time', () => {
 describe('the last units of stock', () => {
   it('lets exactly 50 of 200 concurrent orders reserve 50 units, and refunds the other 150', async () => {
     h = await Harness.start();
-    h.startWorkers(['inventory', 'payment']); // a second consumer, as a second worker process would be
+    h.startWorkers(['inventory', 'payment', 'payment-deadline']); // a second consumer, as a second worker process would be
     await h.putProduct('SKU-1', 50);
     const sql = h.db.$client;
     let lowest = Infinity;

@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.ts';
 import { findOrder, recordJobFailure } from '../db/orders.ts';
+import { storageFailureCode } from '../db/storage-health.ts';
 import type { JobPayload } from '../domain/events.ts';
 import type { Carrier, Notifier, PaymentGateway } from '../domain/ports.ts';
 import { QUEUE_NAMES, type QueueName } from '../queues/routing.ts';
@@ -65,6 +66,9 @@ export interface Workers {
   close(): Promise<void>;
 }
 
+/** How long a job waits for the database to take writes again before it runs once more. */
+const STORAGE_RETRY_MS = 2_000;
+
 /** A job for an order this database does not know. */
 export class ForeignOrderError extends UnrecoverableError {
   override readonly name = 'ForeignOrderError';
@@ -105,8 +109,18 @@ export function startWorkers(deps: WorkerDeps): Workers {
               `order ${job.data.orderId.slice(0, 64)} is not in this database: another deployment uses queue prefix ${deps.prefix}`,
             );
           }
-          return await processor(job, token);
+          const result = await processor(job, token);
+          connectionErrors.recovered('storage', 'the database takes writes again; jobs run');
+          return result;
         } catch (error) {
+          // Our own database cannot write (a full disk): an outage, not the job's fault. The job
+          // waits and runs again without spending an attempt, however long the outage lasts.
+          if (storageFailureCode(error) && token) {
+            connectionErrors.report('storage', 'error', { queue, err: error }, 'the database cannot take writes; jobs wait for it');
+            await job.moveToDelayed(Date.now() + STORAGE_RETRY_MS, token);
+            outcome = 'delayed';
+            throw new DelayedError();
+          }
           outcome = outcomeOf(job, error);
           throw error;
         } finally {
