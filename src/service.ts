@@ -141,7 +141,7 @@ export async function startService(config: Config, redisUrl: string, logger: Log
       await relay.stop();
       await relay.flush().catch((err) => logger.warn({ err }, 'outbox not flushed; the next start will send it'));
       await closeQueues(queues);
-      await Promise.allSettled([producer.quit(), workerConnection?.quit()]);
+      await Promise.allSettled([closeRedis(producer), workerConnection && closeRedis(workerConnection)]);
       closeDatabase(db);
     },
   };
@@ -243,8 +243,16 @@ async function drainWorkers(workers: Workers, graceMs: number, logger: Logger): 
   logger.info({ graceMs, activeJobs: running }, running > 0 ? 'stopping workers: no new jobs, waiting for active ones' : 'stopping workers: no job running');
   let timer: NodeJS.Timeout | undefined;
   const closed = workers.close().then(() => true);
+  // Wait the grace period while jobs run; with none running, a close that does not come quickly
+  // waits on an unreachable Redis, and waiting longer would change nothing.
+  const started = Date.now();
   const timedOut = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), graceMs);
+    const tick = () => {
+      const waited = Date.now() - started;
+      if (waited >= graceMs || (workers.active() === 0 && waited >= IDLE_CLOSE_WAIT_MS)) resolve(false);
+      else timer = setTimeout(tick, 100);
+    };
+    timer = setTimeout(tick, 100);
   });
   const drained = await Promise.race([closed, timedOut]);
   clearTimeout(timer);
@@ -255,6 +263,28 @@ async function drainWorkers(workers: Workers, graceMs: number, logger: Logger): 
   } else {
     logger.warn({ graceMs }, 'workers stopped without a job running, but could not close their Redis connections in the grace period (Redis unreachable?)');
   }
+}
+
+/** How long stopping workers with no job running waits for their connections to close. */
+const IDLE_CLOSE_WAIT_MS = 1_000;
+
+/** Closes a connection politely when Redis answers, at once when it does not. */
+async function closeRedis(redis: Redis): Promise<void> {
+  if (redis.status !== 'ready') {
+    redis.disconnect();
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    redis.quit().catch(() => redis.disconnect()),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        redis.disconnect();
+        resolve();
+      }, 1_000);
+    }),
+  ]);
+  clearTimeout(timer);
 }
 
 /** Waits until `redis` is connected, for up to `timeoutMs`; an unreachable Redis is not an error here. */

@@ -3,13 +3,19 @@
  * deployments on one queue prefix, a Redis frozen in place, and a job kept under an id that a
  * re-drive needs. After each, the invariants of DESIGN.md hold over every order.
  */
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import { databaseIdentity } from '../src/db/service-meta.ts';
+import { freePort } from '../src/queues/managed-redis.ts';
 import { claimKey, PrefixTakenError } from '../src/prefix-claim.ts';
-import { jobIdFor } from '../src/queues/routing.ts';
+import { QUEUE_NAMES, jobIdFor } from '../src/queues/routing.ts';
 import { Harness, orderBody } from './support/harness.ts';
 import { invariantViolations } from './support/invariants.ts';
 import { startServiceProcess } from './support/processes.ts';
@@ -196,5 +202,122 @@ describe('the notification service', () => {
     expect(await job.getState()).toBe('completed');
     const messages = (await h.admin('GET', `/sandbox/notifications?orderId=${order.id}`)).json.messages;
     expect(messages.map((m: { kind: string }) => m.kind)).toEqual(['shipped']);
+  });
+});
+
+describe('clients that vanish or trickle', () => {
+  /** Opens a raw connection and sends the head of a POST /orders that promises `length` bytes of body. */
+  async function openUpload(h: Harness, length: number): Promise<Socket> {
+    const url = new URL(h.base);
+    const socket = connect(Number(url.port), url.hostname);
+    await once(socket, 'connect');
+    socket.write(`POST /orders HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n{"customerId":`);
+    return socket;
+  }
+
+  it('a client that aborts mid-body is not a server error', async () => {
+    const h = await start({ queues: [] });
+    const before = h.rowCounts();
+    const socket = await openUpload(h, 1_000);
+    await sleep(100);
+    socket.destroy();
+    await sleep(300);
+    const metrics = (await h.request('GET', '/metrics')).text;
+    expect(metrics).not.toMatch(/orders_http_request_duration_seconds_count\{[^}]*status="500"/);
+    expect(metrics).toMatch(/orders_http_request_duration_seconds_count\{method="POST",route="[^"]*",status="499"\} 1/);
+    expect(h.rowCounts()).toEqual(before);
+  });
+
+  it('a body that trickles in is cut off after HTTP_REQUEST_TIMEOUT_MS', async () => {
+    const h = await start({ queues: [], env: { HTTP_HEADERS_TIMEOUT_MS: '500', HTTP_REQUEST_TIMEOUT_MS: '1000' } });
+    const socket = await openUpload(h, 1_000);
+    socket.on('error', () => {}); // EPIPE once the server has hung up
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    const trickle = setInterval(() => socket.writable && socket.write(' '), 200);
+    try {
+      const cutOff = await Promise.race([closed.then(() => true), sleep(8_000).then(() => false)]);
+      expect(cutOff).toBe(true);
+    } finally {
+      clearInterval(trickle);
+      socket.destroy();
+    }
+  });
+});
+
+describe('stopping a worker while Redis is down', () => {
+  it('does not wait out the grace period for jobs it does not have, and says what happened', async () => {
+    redis = await startRedisServer();
+    const dir = mkdtempSync(join(tmpdir(), 'orders-stop-'));
+    try {
+      const worker = await startServiceProcess({
+        DATABASE_PATH: join(dir, 'orders.db'),
+        REDIS_URL: redis.url,
+        QUEUE_PREFIX: 'stopping',
+        ROLE: 'worker',
+        SHUTDOWN_GRACE_MS: '20000',
+      });
+      await redis.stop();
+      await sleep(300);
+      const started = performance.now();
+      expect(await worker.kill('SIGTERM')).toBe(0);
+      expect(performance.now() - started).toBeLessThan(15_000);
+      const said = worker.logs.map((l) => String(l.msg));
+      expect(said).toContain('stopping workers: no job running');
+      expect(said.some((m) => m.includes('active jobs did not finish'))).toBe(false);
+      expect(said).toContain('stopped cleanly');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a worker that dies mid-job', () => {
+  it('has its job run again by another worker within JOB_LOCK_MS + JOB_STALLED_INTERVAL_MS', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'orders-stall-'));
+    const env = {
+      DATABASE_PATH: join(dir, 'orders.db'),
+      QUEUE_PREFIX: `stall${Date.now()}`,
+      JOB_LOCK_MS: '2000',
+      JOB_STALLED_INTERVAL_MS: '500',
+    };
+    try {
+      const dying = await startServiceProcess({ ...env, REDIS_URL: inject('redisUrl'), ROLE: 'worker', PAYMENT_LATENCY_MS: '60000' });
+      const h = await start({ queues: [], env });
+      await h.putProduct('SKU-1', 5);
+      const order = await h.placeOrder();
+      await h.waitForStatus(order.id, 'PAYMENT_PENDING'); // its charge hangs in the dying process
+      await dying.kill('SIGKILL');
+      const killedAt = performance.now();
+      h.startWorkers(QUEUE_NAMES);
+      await h.waitForStatus(order.id, 'SHIPPED');
+      // The lock runs out at most JOB_LOCK_MS after the kill; the next check comes within the interval.
+      expect(performance.now() - killedAt).toBeLessThan(2_000 + 500 + 2_000);
+      await h.settle();
+      expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 5 } })).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a wrong REDIS_URL', () => {
+  it('is reported with the address and then with backoff, not ten times a second', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'orders-wrong-redis-'));
+    try {
+      const nobody = await freePort();
+      const service = await startServiceProcess({
+        DATABASE_PATH: join(dir, 'orders.db'),
+        REDIS_URL: `redis://127.0.0.1:${nobody}`,
+        QUEUE_PREFIX: 'wrongredis',
+        PORT: '0',
+      });
+      await sleep(4_000);
+      await service.kill('SIGKILL');
+      const warnings = service.logs.filter((l) => (l.level as number) >= 40 && !/ADMIN_TOKEN|WEBHOOK_SECRET/.test(String(l.msg)));
+      expect(warnings.some((l) => String(l.redis ?? '').includes(String(nobody)))).toBe(true);
+      expect(warnings.length).toBeLessThan(25);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
