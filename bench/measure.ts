@@ -32,6 +32,14 @@ export class ServiceDb {
     }
   }
 
+  /** Those of `ids` whose payment token is `token`. */
+  paidWith(ids: readonly string[], token: string): string[] {
+    const rows = this.db
+      .prepare('SELECT id FROM orders WHERE id IN (SELECT value FROM json_each(?)) AND payment_token = ?')
+      .all(JSON.stringify(ids), token) as { id: string }[];
+    return rows.map((r) => r.id);
+  }
+
   /** Orders per second from the first placement to the last shipment, by the timelines. */
   throughput(ids: readonly string[]): number {
     const span = this.db

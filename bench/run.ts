@@ -4,7 +4,10 @@
  *   - the ceiling: a bare 4-stage BullMQ chain with one SQLite transaction per stage;
  *   - end-to-end throughput, orders placed over HTTP at full speed until all are SHIPPED, with
  *     one worker process and with two, as a ratio of the ceiling;
- *   - latency at a fixed offered rate: POST /orders, and placement → SHIPPED by the timelines.
+ *   - latency at a fixed offered rate: POST /orders, and placement → SHIPPED by the timelines;
+ *   - the same placement → SHIPPED latency of `tok_visa` orders when a share of the orders
+ *     (`--slow-share`, 2 % by default) pay with `tok_slow`, whose gateway hangs until the payment
+ *     deadline: a slow provider must not delay the other orders.
  * Every round starts from fresh processes and an empty database. A script, not a test: it
  * prints figures and passes no judgement.
  *
@@ -13,7 +16,8 @@
  * measured on the same machine at the same time.
  *
  *   npm run bench -- [--rounds 3] [--orders 1500] [--rate 100] [--seconds 5] [--concurrency 32]
- *                    [--worker-concurrency N] [--baseline REV] [--profile] [--json results.json]
+ *                    [--worker-concurrency N] [--slow-share 0.02] [--baseline REV] [--profile]
+ *                    [--json results.json]
  */
 import { execSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -36,6 +40,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '5' },
     concurrency: { type: 'string', default: '32' },
     'worker-concurrency': { type: 'string', default: '8' },
+    'slow-share': { type: 'string', default: '0.02' },
     baseline: { type: 'string' },
     profile: { type: 'boolean', default: false },
     json: { type: 'string' },
@@ -50,6 +55,11 @@ const CONCURRENCY = Number(args.concurrency);
 const WORKER_CONCURRENCY = Number(args['worker-concurrency']);
 const SKU = 'BENCH-1';
 const VISA = [{ token: 'tok_visa', weight: 1 }];
+const SLOW_SHARE = Number(args['slow-share']);
+const SLOW_MIX = [
+  { token: 'tok_visa', weight: Math.round((1 - SLOW_SHARE) * 1000) },
+  { token: 'tok_slow', weight: Math.round(SLOW_SHARE * 1000) },
+];
 
 const work = mkdtempSync(join(tmpdir(), 'orders-bench-'));
 const profile: ProfileOptions = { dir: args.profile ? join(ROOT, 'bench', 'profiles') : undefined };
@@ -78,7 +88,14 @@ function checkout(rev: string): Variant {
 type Place = (count: number, rate?: number) => Promise<{ ids: string[]; placements: Placement[] }>;
 
 /** A fresh service (empty database, own queue prefix), warmed up, handed to `measure`, stopped. */
-async function withService<T>(variant: Variant, workers: number, measure: (db: ServiceDb, place: Place) => Promise<T>): Promise<T> {
+interface Running {
+  db: ServiceDb;
+  place: Place;
+  url: string;
+  children: Parameters<ServiceDb['waitShipped']>[1];
+}
+
+async function withService<T>(variant: Variant, workers: number, measure: (service: Running) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(work, 'svc-'));
   const databasePath = join(dir, 'orders.db');
   const service = await startBenchService({
@@ -102,7 +119,7 @@ async function withService<T>(variant: Variant, workers: number, measure: (db: S
       return { ids, placements };
     };
     await place(WARMUP);
-    return await measure(db, place);
+    return await measure({ db, place, url: service.url, children: service.children });
   } finally {
     db.close();
     await service.stop();
@@ -111,13 +128,23 @@ async function withService<T>(variant: Variant, workers: number, measure: (db: S
 }
 
 async function throughputRun(variant: Variant, workers: number): Promise<number> {
-  return withService(variant, workers, async (db, place) => db.throughput((await place(ORDERS)).ids));
+  return withService(variant, workers, async ({ db, place }) => db.throughput((await place(ORDERS)).ids));
 }
 
 async function latencyRun(variant: Variant) {
-  return withService(variant, 1, async (db, place) => {
+  return withService(variant, 1, async ({ db, place }) => {
     const { ids, placements } = await place(RATE * SECONDS, RATE);
     return { post: percentiles(placements.map((p) => p.latencyMs)), shipped: percentiles(db.placementToShipped(ids)) };
+  });
+}
+
+/** Placement → SHIPPED of the `tok_visa` orders, at RATE/s, with SLOW_SHARE of the orders hanging at the gateway. */
+async function slowProviderRun(variant: Variant) {
+  return withService(variant, 1, async ({ db, url, children }) => {
+    const { placements } = await placeOrders({ url, count: RATE * SECONDS, concurrency: CONCURRENCY, rate: RATE, mix: SLOW_MIX, skus: [SKU] });
+    const visa = db.paidWith(placements.flatMap((p) => (p.id ? [p.id] : [])), 'tok_visa');
+    await db.waitShipped(visa, children);
+    return percentiles(db.placementToShipped(visa));
   });
 }
 
@@ -150,6 +177,8 @@ interface Round {
   postP99: number;
   shippedP50: number;
   shippedP99: number;
+  /** Placement → SHIPPED p99 of tok_visa orders beside SLOW_SHARE of tok_slow ones. */
+  slowShareP99: number;
 }
 
 const redis = await startManagedRedis(join(work, 'redis'));
@@ -176,11 +205,23 @@ try {
       const one = await throughputRun(variant, 1);
       const two = await throughputRun(variant, 2);
       const latency = await latencyRun(variant);
-      const round = { ceiling, embedded, one, two, postP50: latency.post.p50, postP99: latency.post.p99, shippedP50: latency.shipped.p50, shippedP99: latency.shipped.p99 };
+      const slow = SLOW_SHARE > 0 ? await slowProviderRun(variant) : { p99: Number.NaN };
+      const round = {
+        ceiling,
+        embedded,
+        one,
+        two,
+        postP50: latency.post.p50,
+        postP99: latency.post.p99,
+        shippedP50: latency.shipped.p50,
+        shippedP99: latency.shipped.p99,
+        slowShareP99: slow.p99,
+      };
       rounds[v]!.push(round);
       log(
         `round ${r}, ${variant.name}: ceiling ${ceiling.toFixed(0)}/s, one process ${embedded.toFixed(0)}/s, 1 worker ${one.toFixed(0)}/s, 2 workers ${two.toFixed(0)}/s, ` +
-          `at ${RATE}/s POST p99 ${round.postP99.toFixed(1)} ms, placement→SHIPPED p99 ${round.shippedP99} ms`,
+          `at ${RATE}/s POST p99 ${round.postP99.toFixed(1)} ms, placement→SHIPPED p99 ${round.shippedP99} ms, ` +
+          `with ${SLOW_SHARE * 100}% tok_slow ${round.slowShareP99} ms`,
       );
     }
   }
@@ -204,6 +245,7 @@ function summarise(of: Round[]) {
     postP99Ms: m((r) => r.postP99),
     shippedP50Ms: m((r) => r.shippedP50),
     shippedP99Ms: m((r) => r.shippedP99),
+    slowShareShippedP99Ms: m((r) => r.slowShareP99),
   };
 }
 
@@ -220,6 +262,7 @@ const results = {
         oneWorker: median(rounds[0]!.map((r, i) => r.one / rounds[1]![i]!.one)),
         twoWorkers: median(rounds[0]!.map((r, i) => r.two / rounds[1]![i]!.two)),
         shippedP99: median(rounds[0]!.map((r, i) => r.shippedP99 / rounds[1]![i]!.shippedP99)),
+        slowShareShippedP99: median(rounds[0]!.map((r, i) => r.slowShareP99 / rounds[1]![i]!.slowShareP99)),
       }
     : undefined,
 };
@@ -238,6 +281,7 @@ for (const [i, s] of summaries.entries()) {
     [`scale-out, 2 workers / 1${tag}`, `${f(s.scaleOut, 2)}×`, each(of, (r) => r.two / r.one, 2), ''],
     [`POST /orders p50 / p99 at ${RATE}/s${tag}`, `${f(s.postP50Ms, 1)} / ${f(s.postP99Ms, 1)} ms`, each(of, (r) => r.postP99, 1), ''],
     [`placement → SHIPPED p50 / p99 at ${RATE}/s${tag}`, `${f(s.shippedP50Ms)} / ${f(s.shippedP99Ms)} ms`, each(of, (r) => r.shippedP99), ''],
+    [`tok_visa placement → SHIPPED p99 at ${RATE}/s, ${SLOW_SHARE * 100}% tok_slow${tag}`, `${f(s.slowShareShippedP99Ms)} ms`, each(of, (r) => r.slowShareP99), ''],
   );
 }
 const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
@@ -248,7 +292,7 @@ console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
 for (const row of table.slice(1)) console.log(line(row));
 if (results.vsBaseline) {
   const v = results.vsBaseline;
-  console.log(`\nthis checkout / ${variants[1]!.name}, median of per-round ratios: one process ${f(v.embedded, 2)}×, 1 worker ${f(v.oneWorker, 2)}×, 2 workers ${f(v.twoWorkers, 2)}×, placement → SHIPPED p99 ${f(v.shippedP99, 2)}×`);
+  console.log(`\nthis checkout / ${variants[1]!.name}, median of per-round ratios: one process ${f(v.embedded, 2)}×, 1 worker ${f(v.oneWorker, 2)}×, 2 workers ${f(v.twoWorkers, 2)}×, placement → SHIPPED p99 ${f(v.shippedP99, 2)}×, with tok_slow ${f(v.slowShareShippedP99, 2)}×`);
 }
 if (args.json) writeFileSync(args.json, `${JSON.stringify(results, null, 2)}\n`);
 if (profile.dir) log(`\nCPU profiles in ${profile.dir} (open in Chrome DevTools or speedscope; or npx tsx bench/profile-summary.ts FILE)`);
