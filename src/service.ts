@@ -17,6 +17,8 @@ import { OutboxRelay } from './queues/relay.ts';
 import type { QueueName } from './queues/routing.ts';
 import { waitsOnFailedJob } from './queues/parked.ts';
 import { Reconciler } from './processors/reconciler.ts';
+import { SmtpMailer } from './email/smtp-mailer.ts';
+import { redisLease } from './queues/lease.ts';
 import { SandboxCarrier } from './sandbox/carrier.ts';
 import { SandboxNotifier } from './sandbox/notifier.ts';
 import { SandboxPaymentGateway } from './sandbox/payment-gateway.ts';
@@ -38,6 +40,9 @@ export interface RunningService {
 
 /** How much later than the payment timeout `tok_slow` answers. */
 const SLOW_ANSWER_MARGIN_MS = 500;
+
+/** How long one run may hold an (order, kind) while emailing it: longer than any send takes. */
+const MAIL_LEASE_MS = 60_000;
 
 /** Expired idempotency keys are deleted this often (or once per TTL, when that is shorter). */
 const IDEMPOTENCY_SWEEP_MAX_MS = 15 * 60 * 1000;
@@ -145,6 +150,12 @@ export function startServiceWorkers(
       }),
     carrier: options.carrier ?? new SandboxCarrier(db),
     notifier: new SandboxNotifier(db, logger.child({ component: 'notifier' })),
+    ...(config.mail
+      ? {
+          mailer: new SmtpMailer(config.mail, logger.child({ component: 'mailer' })),
+          lease: redisLease(parts.connection, config.queuePrefix, MAIL_LEASE_MS),
+        }
+      : {}),
     logger,
     onJobDone: () => relay.kick(),
     onJobFinished: parts.metrics.observeJob,

@@ -1,19 +1,37 @@
 /**
  * The notification service: tells the customer about an event, once per (order, kind).
+ *
+ * An order with an email address, in a service with a Mailer (SMTP_URL), is told by email; every
+ * other order by the sandbox notifier. Either way the sandbox's ledger records the message (its
+ * channel says `smtp` or `email`): it stays the one record of what was sent.
  */
 import type { Db } from '../db/client.ts';
-import { planNotification, recordNotification } from '../db/notifications.ts';
-import { NOTIFICATION_FOR_EVENT, type OutboxEvent } from '../domain/events.ts';
-import type { Notifier } from '../domain/ports.ts';
+import { planNotification, recordNotification, recordNotificationRefused } from '../db/notifications.ts';
+import { orderItemsOf } from '../db/orders.ts';
+import type { OrderRow } from '../db/schema.ts';
+import { NOTIFICATION_FOR_EVENT, type NotificationKind, type OutboxEvent } from '../domain/events.ts';
+import type { Mailer, Notifier } from '../domain/ports.ts';
+import type { Lease } from '../queues/lease.ts';
 import { parsePayload, unknownJob, type Processor } from './job.ts';
 
-export function notificationProcessor(deps: { db: Db; notifier: Notifier; now: () => number }): Processor {
+export interface NotificationDeps {
+  db: Db;
+  notifier: Notifier;
+  /** Present when SMTP_URL is set. */
+  mailer?: Mailer;
+  /** Keeps two runs of one (order, kind) from emailing at the same moment. */
+  lease?: Lease;
+  now: () => number;
+}
+
+export function notificationProcessor(deps: NotificationDeps): Processor {
   return async (job) => {
     const kind = NOTIFICATION_FOR_EVENT[job.name as OutboxEvent];
     if (!kind) return unknownJob(job);
     const { orderId } = parsePayload(job);
     const order = planNotification(deps.db, orderId, kind);
     if (!order) return `${kind} already sent`;
+    if (order.email && deps.mailer) return email(deps, deps.mailer, order, order.email, kind);
     // The key makes a resend after a crash (sent, not yet recorded) a no-op at the notifier.
     await deps.notifier.send({
       idempotencyKey: `${orderId}-${kind}`,
@@ -25,4 +43,42 @@ export function notificationProcessor(deps: { db: Db; notifier: Notifier; now: (
     recordNotification(deps.db, orderId, kind, deps.now());
     return `${kind} sent`;
   };
+}
+
+/**
+ * Emails one message. The lease keeps a concurrent run of the same (order, kind) from sending too;
+ * a worker that dies between the server's 250 and the record below leaves the message to be sent
+ * again on retry, under the same Message-ID.
+ */
+async function email(deps: NotificationDeps, mailer: Mailer, order: OrderRow, to: string, kind: NotificationKind): Promise<string> {
+  const release = deps.lease ? await deps.lease(`notification-${order.id}-${kind}`) : async () => {};
+  // Thrown, so the job retries with backoff; by then the other run has recorded the message.
+  if (!release) throw new Error(`${kind} for ${order.id} is being sent by another run`);
+  try {
+    // Checked again under the lease: the other run may have finished just before we took it.
+    if (!planNotification(deps.db, order.id, kind)) return `${kind} already sent`;
+    const outcome = await mailer.send({
+      to,
+      kind,
+      facts: {
+        orderId: order.id,
+        customerName: order.shippingAddress.name,
+        items: orderItemsOf(deps.db, order.id),
+        totalCents: order.totalCents,
+        currency: order.currency,
+        trackingNumber: order.trackingNumber,
+        reason: order.reason,
+      },
+    });
+    if (outcome.outcome === 'refused') {
+      recordNotificationRefused(deps.db, order.id, kind, outcome, deps.now());
+      return `${kind} refused by the mail server (${outcome.code})`;
+    }
+    await deps.notifier.send({ idempotencyKey: `${order.id}-${kind}`, orderId: order.id, kind, channel: 'smtp', recipient: to });
+    recordNotification(deps.db, order.id, kind, deps.now());
+    return `${kind} emailed`;
+  } finally {
+    // A lease not given back (Redis away) expires by itself.
+    await release().catch(() => {});
+  }
 }
