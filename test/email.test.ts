@@ -3,7 +3,9 @@
  * (running in the test) is classed: sent, refused for good, or worth retrying.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { NOTIFICATION_KINDS } from '../src/domain/events.ts';
+import { NOTIFICATION_FOR_EVENT, NOTIFICATION_KINDS } from '../src/domain/events.ts';
+import { owedNotifications } from '../src/domain/redrive.ts';
+import { ROUTES } from '../src/queues/routing.ts';
 import type { MessageFacts } from '../src/domain/ports.ts';
 import { SmtpMailer, TransientMailError, messageIdFor, refusalOf } from '../src/email/smtp-mailer.ts';
 import { escapeHtml, money, renderMessage } from '../src/email/templates.ts';
@@ -19,6 +21,24 @@ const FACTS: MessageFacts = {
   trackingNumber: 'TRK<script>',
   reason: null,
 };
+
+describe('the order confirmation', () => {
+  it('is told by InventoryReserved, which the notification service hears', () => {
+    expect(NOTIFICATION_FOR_EVENT.InventoryReserved).toBe('order_confirmed');
+    expect(ROUTES.InventoryReserved).toEqual(expect.arrayContaining(['shipping', 'notification']));
+  });
+
+  it('is owed by every order whose stock was ever reserved, and by no other', () => {
+    const owed = (status: string, stockStatus: string, paymentStatus = 'CAPTURED', reason: string | null = null) =>
+      owedNotifications({ status, stockStatus, paymentStatus, reason } as Parameters<typeof owedNotifications>[0]);
+    expect(owed('PAID', 'NONE')).toEqual([]);
+    expect(owed('AWAITING_SHIPMENT', 'RESERVED')).toEqual(['order_confirmed']);
+    expect(owed('SHIPPED', 'SHIPPED')).toEqual(['order_confirmed', 'shipped']);
+    expect(owed('COMPLETED', 'SHIPPED')).toEqual(['order_confirmed', 'shipped', 'delivered']);
+    expect(owed('CANCELLED', 'RELEASED', 'REFUNDED', 'CUSTOMER_CANCELLED')).toEqual(['order_confirmed', 'cancelled', 'refunded']);
+    expect(owed('FAILED', 'NONE', 'REFUNDED', 'OUT_OF_STOCK')).toEqual(['out_of_stock', 'refunded']);
+  });
+});
 
 describe('message templates', () => {
   it.each(NOTIFICATION_KINDS)('%s has a subject naming the order, a text part and an HTML part', (kind) => {
