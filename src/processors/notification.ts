@@ -5,6 +5,7 @@
  * other order by the sandbox notifier. Either way the sandbox's ledger records the message (its
  * channel says `smtp` or `email`): it stays the one record of what was sent.
  */
+import { DelayedError } from 'bullmq';
 import type { Db } from '../db/client.ts';
 import { planNotification, recordNotification, recordNotificationRefused } from '../db/notifications.ts';
 import { orderItemsOf } from '../db/orders.ts';
@@ -13,6 +14,9 @@ import { NOTIFICATION_FOR_EVENT, type NotificationKind, type OutboxEvent } from 
 import type { Mailer, Notifier } from '../domain/ports.ts';
 import type { Lease } from '../queues/lease.ts';
 import { parsePayload, unknownJob, type Processor } from './job.ts';
+
+const BUSY = Symbol('another run holds the lease');
+const BUSY_RETRY_MS = 1_000;
 
 export interface NotificationDeps {
   db: Db;
@@ -25,13 +29,19 @@ export interface NotificationDeps {
 }
 
 export function notificationProcessor(deps: NotificationDeps): Processor {
-  return async (job) => {
+  return async (job, token) => {
     const kind = NOTIFICATION_FOR_EVENT[job.name as OutboxEvent];
     if (!kind) return unknownJob(job);
     const { orderId } = parsePayload(job);
     const order = planNotification(deps.db, orderId, kind);
     if (!order) return `${kind} already sent`;
-    if (order.email && deps.mailer) return email(deps, deps.mailer, order, order.email, kind);
+    if (order.email && deps.mailer) {
+      const result = await email(deps, deps.mailer, order, order.email, kind);
+      if (result !== BUSY) return result;
+      // Another run is emailing this message right now: look again shortly, without using an attempt.
+      await job.moveToDelayed(Date.now() + BUSY_RETRY_MS, token);
+      throw new DelayedError();
+    }
     // The key makes a resend after a crash (sent, not yet recorded) a no-op at the notifier.
     await deps.notifier.send({
       idempotencyKey: `${orderId}-${kind}`,
@@ -50,10 +60,15 @@ export function notificationProcessor(deps: NotificationDeps): Processor {
  * a worker that dies between the server's 250 and the record below leaves the message to be sent
  * again on retry, under the same Message-ID.
  */
-async function email(deps: NotificationDeps, mailer: Mailer, order: OrderRow, to: string, kind: NotificationKind): Promise<string> {
+async function email(
+  deps: NotificationDeps,
+  mailer: Mailer,
+  order: OrderRow,
+  to: string,
+  kind: NotificationKind,
+): Promise<string | typeof BUSY> {
   const release = deps.lease ? await deps.lease(`notification-${order.id}-${kind}`) : async () => {};
-  // Thrown, so the job retries with backoff; by then the other run has recorded the message.
-  if (!release) throw new Error(`${kind} for ${order.id} is being sent by another run`);
+  if (!release) return BUSY;
   try {
     // Checked again under the lease: the other run may have finished just before we took it.
     if (!planNotification(deps.db, order.id, kind)) return `${kind} already sent`;
