@@ -10,7 +10,7 @@ import type { Carrier, PaymentGateway } from './domain/ports.ts';
 import { closeDatabase, openDatabase, type Db } from './db/client.ts';
 import { sweepIdempotencyKeys } from './db/idempotency.ts';
 import { ServiceMetrics } from './metrics.ts';
-import { startWorkers, type Workers } from './processors/workers.ts';
+import { startWorkers, type WorkerDeps, type Workers } from './processors/workers.ts';
 import { createProducerConnection, createWorkerConnection, maxmemoryPolicy } from './queues/connection.ts';
 import { closeQueues, createQueues, queueSettings, type Queues } from './queues/queues.ts';
 import { OutboxRelay } from './queues/relay.ts';
@@ -150,12 +150,7 @@ export function startServiceWorkers(
       }),
     carrier: options.carrier ?? new SandboxCarrier(db),
     notifier: new SandboxNotifier(db, logger.child({ component: 'notifier' })),
-    ...(config.mail
-      ? {
-          mailer: new SmtpMailer(config.mail, logger.child({ component: 'mailer' })),
-          lease: redisLease(parts.connection, config.queuePrefix, MAIL_LEASE_MS),
-        }
-      : {}),
+    ...emailParts(config, parts.connection, logger),
     logger,
     onJobDone: () => relay.kick(),
     onJobFinished: parts.metrics.observeJob,
@@ -165,6 +160,18 @@ export function startServiceWorkers(
     lockMs: config.jobLockMs,
     ...(options.queues ? { queues: options.queues } : {}),
   });
+}
+
+/** With SMTP_URL: the mailer for orders with an address, and the lease that keeps two runs apart. */
+function emailParts(config: Config, connection: Redis, logger: Logger): Pick<WorkerDeps, 'mailer' | 'lease'> {
+  if (!config.mail) return {};
+  const { host, protocol } = new URL(config.mail.smtpUrl);
+  // Where to, never with the credentials.
+  logger.info({ smtp: `${protocol}//${host}`, from: config.mail.from }, 'customer messages with an address go out by email');
+  return {
+    mailer: new SmtpMailer(config.mail, logger.child({ component: 'mailer' })),
+    lease: redisLease(connection, config.queuePrefix, MAIL_LEASE_MS),
+  };
 }
 
 /** The reconciler as the service runs it: orders parked on a failed job are left to an operator. */
