@@ -112,6 +112,14 @@ describe('the SMTP mailer against a real server', () => {
     expect(mail!.parsed.html).toContain('Ada &lt;b&gt;Lovelace');
   });
 
+  it('speaks smtps (TLS from the start) as well', async () => {
+    smtp = await TestSmtpServer.start({ secure: true });
+    expect(smtp.url).toMatch(/^smtps:/);
+    const outcome = await mailer(smtp.url).send({ to: 'ada@example.com', kind: 'delivered', facts: FACTS });
+    expect(outcome.outcome).toBe('sent');
+    expect(smtp.received.map((m) => m.parsed.subject)).toEqual([`Order ${FACTS.orderId} was delivered`]);
+  });
+
   it('answers a 550 for the recipient as a refusal with its code and reason', async () => {
     smtp = await TestSmtpServer.start({ refuse: () => ({ code: 550, message: 'No such mailbox here' }) });
     const outcome = await mailer(smtp.url).send({ to: 'gone@example.com', kind: 'shipped', facts: FACTS });

@@ -17,6 +17,8 @@ export interface ReceivedMail {
 }
 
 export interface TestSmtpOptions {
+  /** TLS from the first byte (smtps), with smtp-server's built-in test certificate. */
+  secure?: boolean;
   /** A reply to RCPT TO for this address, e.g. `{ code: 550, message: 'no such mailbox' }`. */
   refuse?: (address: string) => { code: number; message: string } | undefined;
 }
@@ -41,13 +43,17 @@ export class TestSmtpServer {
 
   /** The SMTP_URL of this server, with the credentials it asks for. */
   get url(): string {
-    return `smtp://${SMTP_USER}:${SMTP_PASSWORD}@127.0.0.1:${this.port}`;
+    // The built-in certificate is self-signed: the client is told to accept it, for this test only.
+    return this.options.secure
+      ? `smtps://${SMTP_USER}:${SMTP_PASSWORD}@127.0.0.1:${this.port}/?tls.rejectUnauthorized=false`
+      : `smtp://${SMTP_USER}:${SMTP_PASSWORD}@127.0.0.1:${this.port}`;
   }
 
   async up(): Promise<void> {
     if (this.server) return;
     const server = new SMTPServer({
       logger: false,
+      secure: this.options.secure ?? false,
       disabledCommands: ['STARTTLS'],
       allowInsecureAuth: true,
       authMethods: ['PLAIN', 'LOGIN'],
