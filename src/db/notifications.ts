@@ -7,8 +7,9 @@
  */
 import { and, eq } from 'drizzle-orm';
 import type { NotificationKind } from '../domain/events.ts';
+import type { MessageFacts } from '../domain/ports.ts';
 import { writeTx, type Db } from './client.ts';
-import { findOrder, recordFact } from './orders.ts';
+import { findOrder, orderItemsOf, recordFact } from './orders.ts';
 import { p, prepared, raw } from './statements.ts';
 import { sentNotifications, type OrderRow } from './schema.ts';
 
@@ -22,6 +23,19 @@ export function planNotification(db: Db, orderId: string, kind: NotificationKind
 export function sentKinds(db: Db, orderId: string): Set<NotificationKind> {
   const rows = db.select({ kind: sentNotifications.kind }).from(sentNotifications).where(eq(sentNotifications.orderId, orderId)).all();
   return new Set(rows.map((r) => r.kind));
+}
+
+/** What a message to the customer of `order` says about it. */
+export function messageFacts(db: Db, order: OrderRow): MessageFacts {
+  return {
+    orderId: order.id,
+    customerName: order.shippingAddress.name,
+    items: orderItemsOf(db, order.id),
+    totalCents: order.totalCents,
+    currency: order.currency,
+    trackingNumber: order.trackingNumber,
+    reason: order.reason,
+  };
 }
 
 export function recordNotification(db: Db, orderId: string, kind: NotificationKind, now: number): void {

@@ -7,8 +7,7 @@
  */
 import { DelayedError } from 'bullmq';
 import type { Db } from '../db/client.ts';
-import { planNotification, recordNotification, recordNotificationRefused } from '../db/notifications.ts';
-import { orderItemsOf } from '../db/orders.ts';
+import { messageFacts, planNotification, recordNotification, recordNotificationRefused } from '../db/notifications.ts';
 import type { OrderRow } from '../db/schema.ts';
 import { NOTIFICATION_FOR_EVENT, type NotificationKind, type OutboxEvent } from '../domain/events.ts';
 import type { Mailer, Notifier } from '../domain/ports.ts';
@@ -72,19 +71,7 @@ async function email(
   try {
     // Checked again under the lease: the other run may have finished just before we took it.
     if (!planNotification(deps.db, order.id, kind)) return `${kind} already sent`;
-    const outcome = await mailer.send({
-      to,
-      kind,
-      facts: {
-        orderId: order.id,
-        customerName: order.shippingAddress.name,
-        items: orderItemsOf(deps.db, order.id),
-        totalCents: order.totalCents,
-        currency: order.currency,
-        trackingNumber: order.trackingNumber,
-        reason: order.reason,
-      },
-    });
+    const outcome = await mailer.send({ to, kind, facts: messageFacts(deps.db, order) });
     if (outcome.outcome === 'refused') {
       recordNotificationRefused(deps.db, order.id, kind, outcome, deps.now());
       return `${kind} refused by the mail server (${outcome.code})`;
