@@ -64,7 +64,27 @@ const EnvSchema = z.object({
       error: 'must be one of fatal, error, warn, info, debug, trace, silent',
     })
     .default('info'),
+  SMTP_URL: z
+    .url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' })
+    .refine((url) => URL.canParse(url) && new URL(url).username !== '' && new URL(url).password !== '', {
+      error: 'must carry credentials: smtp://user:password@host:port',
+    })
+    .optional(),
+  MAIL_FROM: z
+    .string()
+    .refine((from) => mailAddressOf(from) !== undefined, { error: 'must be an address, or Name <address>' })
+    .optional(),
 });
+
+/** The bare address of `a@b.example` or `Name <a@b.example>`; undefined when it is neither. */
+function mailAddressOf(from: string): string | undefined {
+  if (/[\x00-\x1f\x7f]/.test(from)) return undefined;
+  const address = /<([^<>]+)>\s*$/.exec(from)?.[1] ?? from;
+  return z.email().safeParse(address.trim()).success ? address.trim() : undefined;
+}
+
+/** Variables whose values are secrets, or hold one: never echoed in an error. */
+const SECRET_VARIABLES = new Set(['SMTP_URL']);
 
 export type Role = 'all' | 'api' | 'worker';
 
@@ -110,6 +130,8 @@ export interface Config {
   relaySweepMs: number;
   idempotencyTtlMs: number;
   logLevel: string;
+  /** Customer messages by email: set when SMTP_URL is (MAIL_FROM is then required). */
+  mail: { smtpUrl: string; from: string; fromAddress: string } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -120,11 +142,17 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // An empty variable means "unset", as it does in most shells' and compose files' eyes.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
-  const parsed = EnvSchema.safeParse(present);
+  const parsed = EnvSchema.superRefine((e, ctx) => {
+    if (e.SMTP_URL !== undefined && e.MAIL_FROM === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['MAIL_FROM'], message: 'is required when SMTP_URL is set' });
+    }
+  }).safeParse(present);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map(
-      (issue) => `${String(issue.path[0])}: ${issue.message} (got ${JSON.stringify(env[String(issue.path[0])])})`,
-    );
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0]);
+      const got = SECRET_VARIABLES.has(name) ? 'a value not shown' : JSON.stringify(env[name]);
+      return `${name}: ${issue.message} (got ${got})`;
+    });
     throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
   }
   const e = parsed.data;
@@ -157,6 +185,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     relaySweepMs: e.RELAY_SWEEP_MS,
     idempotencyTtlMs: e.IDEMPOTENCY_TTL_MS,
     logLevel: e.LOG_LEVEL,
+    mail:
+      e.SMTP_URL !== undefined && e.MAIL_FROM !== undefined
+        ? { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM, fromAddress: mailAddressOf(e.MAIL_FROM)! }
+        : undefined,
   };
 }
 

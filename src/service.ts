@@ -13,13 +13,15 @@ import { databaseIdentity } from './db/service-meta.ts';
 import { PrefixClaim } from './prefix-claim.ts';
 import { RepeatedLog } from './repeated-log.ts';
 import { ServiceMetrics } from './metrics.ts';
-import { startWorkers, type Workers } from './processors/workers.ts';
+import { startWorkers, type WorkerDeps, type Workers } from './processors/workers.ts';
 import { createProducerConnection, createWorkerConnection, maxmemoryPolicy } from './queues/connection.ts';
 import { closeQueues, createQueues, queueSettings, type Queues } from './queues/queues.ts';
 import { OutboxRelay } from './queues/relay.ts';
 import type { QueueName } from './queues/routing.ts';
 import { waitsOnFailedJob } from './queues/parked.ts';
 import { Reconciler } from './processors/reconciler.ts';
+import { SmtpMailer } from './email/smtp-mailer.ts';
+import { redisLease } from './queues/lease.ts';
 import { SandboxCarrier } from './sandbox/carrier.ts';
 import { SandboxNotifier } from './sandbox/notifier.ts';
 import { SandboxPaymentGateway } from './sandbox/payment-gateway.ts';
@@ -43,6 +45,9 @@ export interface RunningService {
 
 /** How much later than the payment timeout `tok_slow` answers. */
 const SLOW_ANSWER_MARGIN_MS = 500;
+
+/** How long one run may hold an (order, kind) while emailing it: longer than any send takes. */
+const MAIL_LEASE_MS = 60_000;
 
 /** Expired idempotency keys are deleted this often (or once per TTL, when that is shorter). */
 const IDEMPOTENCY_SWEEP_MAX_MS = 15 * 60 * 1000;
@@ -177,6 +182,7 @@ export function startServiceWorkers(
       }),
     carrier: options.carrier ?? new SandboxCarrier(db),
     notifier: new SandboxNotifier(db, logger.child({ component: 'notifier' })),
+    ...emailParts(config, parts.connection, logger),
     logger,
     onJobDone: () => relay.kick(),
     onJobFinished: parts.metrics.observeJob,
@@ -189,6 +195,18 @@ export function startServiceWorkers(
     stalledIntervalMs: config.jobStalledIntervalMs,
     ...(options.queues ? { queues: options.queues } : {}),
   });
+}
+
+/** With SMTP_URL: the mailer for orders with an address, and the lease that keeps two runs apart. */
+function emailParts(config: Config, connection: Redis, logger: Logger): Pick<WorkerDeps, 'mailer' | 'lease'> {
+  if (!config.mail) return {};
+  const { host, protocol } = new URL(config.mail.smtpUrl);
+  // Where to, never with the credentials.
+  logger.info({ smtp: `${protocol}//${host}`, from: config.mail.from }, 'customer messages with an address go out by email');
+  return {
+    mailer: new SmtpMailer(config.mail, logger.child({ component: 'mailer' })),
+    lease: redisLease(connection, config.queuePrefix, MAIL_LEASE_MS),
+  };
 }
 
 /** The reconciler as the service runs it: orders parked on a failed job are left to an operator. */

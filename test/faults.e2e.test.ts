@@ -68,7 +68,7 @@ describe('the reconciler', () => {
     expect(statuses.map((o) => o.status)).toEqual(['SHIPPED', 'SHIPPED', 'FAILED', 'FAILED']);
     expect(statuses[3]).toMatchObject({ reason: 'OUT_OF_STOCK', payment: { status: 'REFUNDED' } });
     const kinds = (await h.admin('GET', '/sandbox/notifications')).json.messages.map((m: { kind: string }) => m.kind).sort();
-    expect(kinds).toEqual(['out_of_stock', 'payment_declined', 'refunded', 'shipped', 'shipped']);
+    expect(kinds).toEqual(['order_confirmed', 'order_confirmed', 'out_of_stock', 'payment_declined', 'refunded', 'shipped', 'shipped']);
 
     // Nothing is stuck any more: further passes do nothing.
     await sleep(350);

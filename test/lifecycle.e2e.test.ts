@@ -54,7 +54,7 @@ describe('order lifecycle through the real queues', () => {
       .filter((n: { orderId: string }) => n.orderId === placed.id)
       .map((n: { kind: string }) => n.kind)
       .sort();
-    expect(kinds).toEqual(['delivered', 'shipped']);
+    expect(kinds).toEqual(['delivered', 'order_confirmed', 'shipped']);
     // The same delivery webhook again changes nothing.
     expect((await h.deliver(shipped.shipment!.trackingNumber)).status).toBe(200);
     expect(path(await h.events(placed.id))).toHaveLength(6);

@@ -98,6 +98,7 @@ export function ordersRoutes(deps: OrdersDeps) {
       db,
       {
         customerId: body.customerId,
+        email: body.email ?? null,
         items: body.items,
         paymentToken: body.payment.token,
         shippingAddress: body.shippingAddress,

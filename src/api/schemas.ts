@@ -25,10 +25,20 @@ export const SkuSchema = z
 
 export const MAX_ORDER_LINES = 100;
 export const MAX_QUANTITY = 1000;
+/** The longest address SMTP can carry (RFC 5321's 256-octet path, less its angle brackets). */
+export const MAX_EMAIL_LENGTH = 254;
 
 export const PlaceOrderBody = z
   .strictObject({
     customerId: text(100).openapi({ example: 'cus_1' }),
+    email: z
+      .email({ error: 'must be an email address' })
+      .max(MAX_EMAIL_LENGTH, { error: `must be at most ${MAX_EMAIL_LENGTH} characters` })
+      .optional()
+      .openapi({
+        description: 'Where the customer’s messages go by email, when the service sends email (SMTP_URL).',
+        example: 'ada@example.com',
+      }),
     items: z
       .array(
         z.strictObject({
@@ -104,6 +114,7 @@ export const OrderSchema = z
     id: z.string(),
     status: z.enum(ORDER_STATUSES),
     customerId: z.string(),
+    email: z.string().nullable().openapi({ description: 'Where the customer’s messages go by email, or null.' }),
     items: z.array(z.object({ sku: z.string(), quantity: z.int(), unitPriceCents: z.int() })),
     totalCents: z.int(),
     currency: z.string().openapi({ example: 'USD' }),
@@ -159,6 +170,7 @@ export function orderView(order: OrderWithItems): OrderView {
     id: order.id,
     status: order.status,
     customerId: order.customerId,
+    email: order.email,
     items: order.items.map((i) => ({ sku: i.sku, quantity: i.quantity, unitPriceCents: i.unitPriceCents })),
     totalCents: order.totalCents,
     currency: order.currency,

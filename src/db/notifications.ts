@@ -1,10 +1,15 @@
 /**
  * Which customer notifications were sent, so that each goes out once per (order, kind).
+ *
+ * A (order, kind) recorded here is settled: sent, or refused for good by the mail server (the
+ * order's timeline then holds a NotificationRefused entry saying so). Either way the reconciler
+ * stops asking for it.
  */
 import { and, eq } from 'drizzle-orm';
 import type { NotificationKind } from '../domain/events.ts';
-import type { Db } from './client.ts';
-import { findOrder } from './orders.ts';
+import type { MessageFacts } from '../domain/ports.ts';
+import { writeTx, type Db } from './client.ts';
+import { findOrder, orderItemsOf, recordFact } from './orders.ts';
 import { p, prepared, raw } from './statements.ts';
 import { sentNotifications, type OrderRow } from './schema.ts';
 
@@ -20,8 +25,41 @@ export function sentKinds(db: Db, orderId: string): Set<NotificationKind> {
   return new Set(rows.map((r) => r.kind));
 }
 
+/** What a message to the customer of `order` says about it. */
+export function messageFacts(db: Db, order: OrderRow): MessageFacts {
+  return {
+    orderId: order.id,
+    customerName: order.shippingAddress.name,
+    items: orderItemsOf(db, order.id),
+    totalCents: order.totalCents,
+    currency: order.currency,
+    trackingNumber: order.trackingNumber,
+    reason: order.reason,
+  };
+}
+
 export function recordNotification(db: Db, orderId: string, kind: NotificationKind, now: number): void {
   prepared(db, build).record.run({ orderId, kind, sentAt: now });
+}
+
+/**
+ * A message the mail server refused for good (a 5xx reply): the refusal goes on the order's
+ * timeline and the (order, kind) is settled, in one transaction, so it is never sent again.
+ */
+export function recordNotificationRefused(
+  db: Db,
+  orderId: string,
+  kind: NotificationKind,
+  refusal: { code: number; reason: string },
+  now: number,
+): void {
+  writeTx(db, (tx) => {
+    if (prepared(tx, build).sent.get({ orderId, kind })) return;
+    const order = findOrder(tx, orderId);
+    if (!order) return;
+    recordFact(tx, order, 'NotificationRefused', now, { data: { kind, code: refusal.code, reason: refusal.reason } });
+    prepared(tx, build).record.run({ orderId, kind, sentAt: now });
+  });
 }
 
 function build(db: Db) {

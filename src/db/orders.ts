@@ -26,6 +26,8 @@ export const CURRENCY = 'USD';
 
 export interface NewOrder {
   customerId: string;
+  /** Where the customer's messages go by email, when they gave one. */
+  email?: string | null;
   items: { sku: string; quantity: number }[];
   paymentToken: string;
   shippingAddress: ShippingAddress;
@@ -87,7 +89,7 @@ export function placeOrder(db: Db, input: NewOrder, now: number, idempotency?: P
       stockStatus: 'NONE',
       reason: null,
       customerId: input.customerId,
-      email: null,
+      email: input.email ?? null,
       totalCents,
       currency: CURRENCY,
       paymentToken: input.paymentToken,

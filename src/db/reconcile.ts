@@ -78,7 +78,8 @@ export function redrive(db: Db, stuck: readonly RedrivenOrder[], options: Reconc
 }
 
 function eventsFor(db: Db, order: OrderRow): OutboxEvent[] {
-  return [...redriveEvents(order), ...missingNotifications(db, order)];
+  // An order awaiting shipment may need InventoryReserved for both its shipment and its confirmation.
+  return [...new Set([...redriveEvents(order), ...missingNotifications(db, order)])];
 }
 
 /** Not ended, or ended with a payment or stock still to settle, and still since the cut-off. */
@@ -135,6 +136,7 @@ function recentlySettled(db: Db, cutoff: number, since: number, limit: number): 
         lt(orders.updatedAt, cutoff),
         or(
           and(inArray(orders.status, ['SHIPPED', 'COMPLETED']), notSent(sql`'shipped'`)),
+          and(sql`${orders.stockStatus} <> 'NONE'`, notSent(sql`'order_confirmed'`)),
           and(eq(orders.status, 'COMPLETED'), notSent(sql`'delivered'`)),
           and(inArray(orders.status, ['FAILED', 'CANCELLED']), notSent(reasonKind)),
           and(eq(orders.paymentStatus, 'REFUNDED'), notSent(sql`'refunded'`)),

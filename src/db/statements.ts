@@ -28,6 +28,7 @@ function build(db: Db) {
         stockStatus: p('stockStatus'),
         reason: p('reason'),
         customerId: p('customerId'),
+        email: p('email'),
         totalCents: p('totalCents'),
         currency: p('currency'),
         paymentToken: p('paymentToken'),

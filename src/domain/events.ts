@@ -22,6 +22,7 @@ export type OutboxEvent = (typeof OUTBOX_EVENTS)[number];
 
 /** The customer messages the service sends, one per (order, kind) at most. */
 export const NOTIFICATION_KINDS = [
+  'order_confirmed',
   'payment_declined',
   'payment_timed_out',
   'out_of_stock',
@@ -36,6 +37,7 @@ export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 export const NOTIFICATION_FOR_EVENT: Partial<Record<OutboxEvent, NotificationKind>> = {
   PaymentFailed: 'payment_declined',
   PaymentTimedOut: 'payment_timed_out',
+  InventoryReserved: 'order_confirmed',
   InventoryReservationFailed: 'out_of_stock',
   ShipmentCreated: 'shipped',
   Delivered: 'delivered',

@@ -42,14 +42,40 @@ export interface Carrier {
 }
 
 export interface Notifier {
-  /** Sends one message; the same key never sends twice. */
+  /**
+   * Sends one message; the same key never sends twice. `channel` says how it went out: `email`
+   * is the simulated one, `smtp` a message a Mailer already delivered, recorded here so that the
+   * ledger stays the one record of every message sent.
+   */
   send(message: {
     idempotencyKey: string;
     orderId: string;
     kind: NotificationKind;
-    channel: 'email';
+    channel: 'email' | 'smtp';
     recipient: string;
   }): Promise<void>;
+}
+
+/** What a customer message says about its order. */
+export interface MessageFacts {
+  orderId: string;
+  customerName: string;
+  items: readonly { sku: string; quantity: number; unitPriceCents: number }[];
+  totalCents: number;
+  currency: string;
+  trackingNumber: string | null;
+  reason: string | null;
+}
+
+/**
+ * How a mail server answered: `refused` is a permanent refusal (a 5xx reply), never worth
+ * retrying. A server that cannot be reached, or answers 4xx, makes `send` throw instead.
+ */
+export type MailOutcome = { outcome: 'sent'; messageId: string } | { outcome: 'refused'; code: number; reason: string };
+
+export interface Mailer {
+  /** Emails one customer message; the same (order, kind) always carries the same Message-ID. */
+  send(message: { to: string; kind: NotificationKind; facts: MessageFacts }): Promise<MailOutcome>;
 }
 
 /** A failure worth retrying: the network, a timeout, a 5xx. */

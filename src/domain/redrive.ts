@@ -46,6 +46,8 @@ export const REASON_KIND: Record<OrderReason, NotificationKind> = {
 /** The messages the customer should have had by now, given where the order rests. */
 export function owedNotifications(order: OrderPosition & { reason: OrderReason | null }): NotificationKind[] {
   const kinds: NotificationKind[] = [];
+  // Stock that was ever reserved means the order was paid and reserved: InventoryReserved happened.
+  if (order.stockStatus !== 'NONE') kinds.push('order_confirmed');
   if (order.status === 'SHIPPED' || order.status === 'COMPLETED') kinds.push('shipped');
   if (order.status === 'COMPLETED') kinds.push('delivered');
   if ((order.status === 'FAILED' || order.status === 'CANCELLED') && order.reason) kinds.push(REASON_KIND[order.reason]);

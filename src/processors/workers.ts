@@ -10,7 +10,8 @@ import type { Db } from '../db/client.ts';
 import { findOrder, recordJobFailure } from '../db/orders.ts';
 import { storageFailureCode } from '../db/storage-health.ts';
 import type { JobPayload } from '../domain/events.ts';
-import type { Carrier, Notifier, PaymentGateway } from '../domain/ports.ts';
+import type { Carrier, Mailer, Notifier, PaymentGateway } from '../domain/ports.ts';
+import type { Lease } from '../queues/lease.ts';
 import { QUEUE_NAMES, type QueueName } from '../queues/routing.ts';
 import { inventoryProcessor } from './inventory.ts';
 import type { Processor } from './job.ts';
@@ -37,6 +38,10 @@ export interface WorkerDeps {
   gateway: PaymentGateway;
   carrier: Carrier;
   notifier: Notifier;
+  /** Emails customers who gave an address (SMTP_URL); without it every message goes to `notifier`. */
+  mailer?: Mailer;
+  /** Keeps concurrent runs of one (order, kind) from both emailing. */
+  lease?: Lease;
   logger: Logger;
   /** Called after each job, to move the events it wrote. */
   onJobDone: () => void;
@@ -85,7 +90,7 @@ export function startWorkers(deps: WorkerDeps): Workers {
     'payment-deadline': paymentDeadlineProcessor({ db, paymentTimeoutMs: deps.paymentTimeoutMs, now }),
     inventory: inventoryProcessor({ db, now }),
     shipping: shippingProcessor({ db, carrier, now }),
-    notification: notificationProcessor({ db, notifier, now }),
+    notification: notificationProcessor({ db, notifier, mailer: deps.mailer, lease: deps.lease, now }),
     refund: refundProcessor({ db, gateway, now }),
   };
   let active = 0;

@@ -19,7 +19,7 @@ export const ROUTES: Readonly<Record<OutboxEvent, readonly QueueName[]>> = {
   PaymentSucceeded: ['inventory'],
   PaymentFailed: ['notification'],
   PaymentTimedOut: ['notification'],
-  InventoryReserved: ['shipping'],
+  InventoryReserved: ['shipping', 'notification'],
   InventoryReservationFailed: ['notification'],
   ShipmentCreated: ['notification'],
   Delivered: ['notification'],

@@ -52,6 +52,17 @@ export function invariantViolations(db: DbLike, options: InvariantOptions): stri
     .prepare('SELECT order_id AS id, kind, count(*) AS n FROM sandbox_notifications GROUP BY order_id, kind HAVING n > 1')
     .all() as { id: string; kind: string; n: number }[];
   for (const d of dupes) problems.push(`${d.id} notified ${d.kind} ${d.n} times`);
+  // A message recorded as sent is in the ledger, whatever its channel, unless the mail server
+  // refused it for good, which the order's timeline then says.
+  const unrecorded = sql
+    .prepare(
+      `SELECT s.order_id AS id, s.kind FROM sent_notifications s
+       WHERE NOT EXISTS (SELECT 1 FROM sandbox_notifications n WHERE n.order_id = s.order_id AND n.kind = s.kind)
+         AND NOT EXISTS (SELECT 1 FROM order_events e WHERE e.order_id = s.order_id AND e.type = 'NotificationRefused'
+                         AND json_extract(e.data, '$.kind') = s.kind)`,
+    )
+    .all() as { id: string; kind: string }[];
+  for (const u of unrecorded) problems.push(`${u.id} recorded ${u.kind} as sent, but neither the ledger nor a refusal shows it`);
 
   const products = sql.prepare('SELECT sku, available, reserved, shipped FROM products').all() as {
     sku: string;
