@@ -9,6 +9,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { requireAdmin } from './api/admin-auth.ts';
+import { adminOrdersRoutes } from './api/admin-orders.ts';
 import { adminRoutes } from './api/admin.ts';
 import { MAX_BODY_BYTES, PayloadTooLargeError } from './api/body.ts';
 import { healthRoutes } from './api/health.ts';
@@ -36,6 +37,8 @@ export interface AppDeps {
   queues?: Queues;
   /** Served at /metrics, and told each request's latency. */
   metrics?: ServiceMetrics;
+  /** An order not at rest that has not moved for this long is stuck (STUCK_AFTER_MS); default 60 s. */
+  stuckAfterMs?: number;
   now?: () => number;
 }
 
@@ -79,12 +82,14 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       },
     }),
   );
-  app.use('/admin/*', requireAdmin(deps.adminToken, QUEUES_BOARD_PATH));
+  app.use('/admin/*', requireAdmin(deps.adminToken, (path) => path.startsWith(QUEUES_BOARD_PATH)));
 
   app.route('/', healthRoutes({ db: deps.db, redis: deps.redis, metrics: deps.metrics }));
   app.route('/orders', ordersRoutes({ db: deps.db, now, idempotencyTtlMs: deps.idempotencyTtlMs, onCommit: deps.onCommit }));
   app.route('/webhooks', webhookRoutes({ db: deps.db, webhookSecret: deps.webhookSecret, now, onCommit: deps.onCommit }));
   app.route('/admin', adminRoutes({ db: deps.db, now }));
+  const stuckAfterMs = deps.stuckAfterMs ?? 60_000;
+  app.route('/admin', adminOrdersRoutes({ db: deps.db, now, stuckAfterMs }));
   if (deps.queues) app.route(QUEUES_BOARD_PATH, queuesBoard(deps.queues));
 
   app.doc31(OPENAPI_PATH, {
@@ -100,7 +105,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     tags: [
       { name: 'Orders', description: 'Placing, reading and cancelling orders.' },
       { name: 'Webhooks', description: 'Signed calls from the outside world.' },
-      { name: 'Admin', description: 'The catalog, behind ADMIN_TOKEN.' },
+      { name: 'Admin', description: 'The catalog and the orders, behind ADMIN_TOKEN.' },
       { name: 'Sandbox', description: 'The simulated outside world’s own records, behind ADMIN_TOKEN.' },
       { name: 'Operations', description: 'Health, readiness and metrics.' },
     ],

@@ -75,6 +75,7 @@ export async function startService(config: Config, redisUrl: string, logger: Log
       redis: producer,
       queues,
       metrics,
+      stuckAfterMs: config.stuckAfterMs,
     });
     ({ server, port } = await listen(app.fetch, config.port));
   }
