@@ -19,6 +19,8 @@ import { errorHandler, problemResponse } from './api/problem.ts';
 import { QUEUES_BOARD_PATH, queuesBoard } from './api/queues-board.ts';
 import { createRouter, type AppEnv } from './api/router.ts';
 import { webhookRoutes } from './api/webhooks.ts';
+import { isConsolePath } from './console/paths.ts';
+import { consoleRoutes } from './console/routes.tsx';
 import type { Db } from './db/client.ts';
 import type { ServiceMetrics } from './metrics.ts';
 import type { Queues } from './queues/queues.ts';
@@ -82,7 +84,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       },
     }),
   );
-  app.use('/admin/*', requireAdmin(deps.adminToken, (path) => path.startsWith(QUEUES_BOARD_PATH)));
+  // What a browser opens asks for Basic credentials; scripts are told to send a Bearer token.
+  app.use('/admin/*', requireAdmin(deps.adminToken, (path) => path.startsWith(QUEUES_BOARD_PATH) || isConsolePath(path)));
 
   app.route('/', healthRoutes({ db: deps.db, redis: deps.redis, metrics: deps.metrics }));
   app.route('/orders', ordersRoutes({ db: deps.db, now, idempotencyTtlMs: deps.idempotencyTtlMs, onCommit: deps.onCommit }));
@@ -90,6 +93,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.route('/admin', adminRoutes({ db: deps.db, now }));
   const stuckAfterMs = deps.stuckAfterMs ?? 60_000;
   app.route('/admin', adminOrdersRoutes({ db: deps.db, now, stuckAfterMs }));
+  app.route('/admin', consoleRoutes({ db: deps.db, queues: deps.queues, now, stuckAfterMs, onCommit: deps.onCommit }));
   if (deps.queues) app.route(QUEUES_BOARD_PATH, queuesBoard(deps.queues));
 
   app.doc31(OPENAPI_PATH, {
@@ -100,7 +104,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       description:
         'Takes e-commerce orders and carries each one through payment, inventory, shipping and notification. ' +
         'Every refusal is an RFC 9457 `application/problem+json` document naming the offending fields. ' +
-        `The queues dashboard (Bull Board) is at \`${QUEUES_BOARD_PATH}\`, behind the admin token.`,
+        `The operations console is at \`/admin\` and the queues dashboard (Bull Board) at \`${QUEUES_BOARD_PATH}\`, ` +
+        'both behind the admin token.',
     },
     tags: [
       { name: 'Orders', description: 'Placing, reading and cancelling orders.' },
