@@ -93,7 +93,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.route('/admin', adminRoutes({ db: deps.db, now }));
   const stuckAfterMs = deps.stuckAfterMs ?? 60_000;
   app.route('/admin', adminOrdersRoutes({ db: deps.db, now, stuckAfterMs }));
-  app.route('/admin', consoleRoutes({ db: deps.db, queues: deps.queues, now, stuckAfterMs, onCommit: deps.onCommit }));
+  app.route('/', consoleRoutes({ db: deps.db, queues: deps.queues, now, stuckAfterMs, onCommit: deps.onCommit }));
   if (deps.queues) app.route(QUEUES_BOARD_PATH, queuesBoard(deps.queues));
 
   app.doc31(OPENAPI_PATH, {

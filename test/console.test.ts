@@ -68,6 +68,9 @@ describe('the console over HTTP', () => {
       for (const url of urls) expect(url).toMatch(/^\//);
       expect(html).not.toMatch(/@import|url\(/);
     }
+    const slash = await browse(h, '/admin/');
+    expect(slash.status).toBe(308);
+    expect(slash.headers.get('location')).toBe('/admin');
     const css = await browse(h, '/admin/console/assets/console.css');
     expect(css.status).toBe(200);
     expect(css.headers.get('content-type')).toMatch(/^text\/css/);

@@ -27,8 +27,8 @@ export const OrderListQuerySchema = z.strictObject({
   limit: z.coerce
     .number({ error: 'must be a whole number' })
     .int({ error: 'must be a whole number' })
-    .min(1)
-    .max(MAX_PAGE_SIZE)
+    .min(1, { error: 'must be at least 1' })
+    .max(MAX_PAGE_SIZE, { error: `must be at most ${MAX_PAGE_SIZE}` })
     .optional()
     .openapi({ type: 'integer', description: `Orders per page, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE}).` }),
   cursor: z

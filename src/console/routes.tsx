@@ -18,7 +18,7 @@ import { HomePage } from './home.tsx';
 import { orderHref } from './layout.tsx';
 import { ListPage, MessagePage } from './list-page.tsx';
 import { OrderPage, isActionOutcome, type ActionOutcome } from './order-page.tsx';
-import { CONSOLE_PATH } from './paths.ts';
+import { CONSOLE_HOME, CONSOLE_PATH } from './paths.ts';
 
 /**
  * Pages load nothing from elsewhere: the stylesheet and the script come from the console itself,
@@ -44,12 +44,13 @@ function unknownOrder(c: Context, id: string): Response {
   return page(c, <MessagePage title="No such order">No order has the id {JSON.stringify(id)}.</MessagePage>, 404);
 }
 
-/** Mounted at /admin. */
+/** Mounted at the root: the paths are whole (paths.ts). */
 export function consoleRoutes(deps: ConsoleDeps): Hono {
   const app = new Hono();
-  const sub = CONSOLE_PATH.slice('/admin'.length);
+  const sub = CONSOLE_PATH;
 
-  app.get('/', async (c) => page(c, <HomePage data={await homeData(deps)} />));
+  app.get(CONSOLE_HOME, async (c) => page(c, <HomePage data={await homeData(deps)} />));
+  app.get(`${CONSOLE_HOME}/`, (c) => c.redirect(CONSOLE_HOME, 308));
 
   app.get(`${sub}/counts`, async (c) => c.json(await consoleCounts(deps)));
 
@@ -63,7 +64,7 @@ export function consoleRoutes(deps: ConsoleDeps): Hono {
   // An order id opens its page; anything else is taken for a customer id.
   app.get(`${sub}/search`, (c) => {
     const q = (c.req.query('q') ?? '').trim();
-    if (q === '') return c.redirect('/admin', 303);
+    if (q === '') return c.redirect(CONSOLE_HOME, 303);
     if (ORDER_ID_PATTERN.test(q) && findOrder(deps.db, q)) return c.redirect(orderHref(q), 303);
     if (ORDER_ID_PATTERN.test(q)) return unknownOrder(c, q);
     return c.redirect(`${CONSOLE_PATH}/orders?${new URLSearchParams({ customerId: q })}`, 303);
