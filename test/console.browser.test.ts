@@ -251,6 +251,7 @@ describe.skipIf(!available)('the operations console at /admin in a browser', () 
       expect(listed).toContain(toCancel.id);
       expect(listed).toContain(declined.id);
       expect(listed).not.toContain(held.id);
+      await screenshot(page, 'console-customer-orders');
 
       await page.getByRole('link', { name: toCancel.id }).click();
       await page.getByRole('button', { name: 'Cancel order' }).click();

@@ -212,45 +212,56 @@ function JobsTable(props: { data: OrderData }) {
   const { jobs, now, order } = props.data;
   if (!jobs.ok) return <Notice tone="warn">Jobs unknown: {jobs.error}</Notice>;
   if (jobs.value.length === 0) return <p class="empty">No job yet.</p>;
+  const absent = jobs.value.some((job) => job.state === 'absent');
   return (
-    <table>
-      <thead>
-        <tr>
-          <th>Queue</th>
-          <th>Event</th>
-          <th>State</th>
-          <th class="num">Attempts</th>
-          <th>Finished</th>
-          <th>Last error</th>
-          <th></th>
-        </tr>
-      </thead>
-      <tbody>
-        {jobs.value.map((job) => (
+    <>
+      <table>
+        <thead>
           <tr>
-            <td>{job.queue}</td>
-            <td class="mono" title={job.id}>
-              {job.event}
-            </td>
-            <td>
-              <JobStateBadge state={job.state} />
-            </td>
-            <td class="num">{job.state === 'absent' ? '—' : job.attempts}</td>
-            <td>{job.finishedAt ? ago(job.finishedAt, now) : '—'}</td>
-            <td class="error-text">{job.lastError ?? ''}</td>
-            <td>
-              {job.state === 'failed' ? (
-                <form class="inline" method="post" action={`${orderHref(order.id)}/retry`}>
-                  <input type="hidden" name="job" value={job.id} />
-                  <button type="submit">Retry</button>
-                </form>
-              ) : (
-                ''
-              )}
-            </td>
+            <th>Queue</th>
+            <th>Event</th>
+            <th>State</th>
+            <th class="num">Attempts</th>
+            <th>Finished</th>
+            <th>Last error</th>
+            <th></th>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {jobs.value.map((job) => (
+            <tr>
+              <td>{job.queue}</td>
+              <td class="mono" title={job.id}>
+                {job.event}
+              </td>
+              <td>
+                <JobStateBadge state={job.state} />
+              </td>
+              <td class="num">{job.state === 'absent' ? '—' : job.attempts}</td>
+              <td>{job.finishedAt ? ago(job.finishedAt, now) : '—'}</td>
+              <td class="error-text">{job.lastError ?? ''}</td>
+              <td>
+                {job.state === 'failed' ? (
+                  <form class="inline" method="post" action={`${orderHref(order.id)}/retry`}>
+                    <input type="hidden" name="job" value={job.id} />
+                    <button type="submit">Retry</button>
+                  </form>
+                ) : (
+                  ''
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {absent ? (
+        <p class="muted">
+          <em>absent</em>: Redis keeps no such job: it finished and was cleaned up (after an hour), or it was never
+          sent.
+        </p>
+      ) : (
+        ''
+      )}
+    </>
   );
 }
