@@ -157,6 +157,8 @@ describe('GET /admin/orders', () => {
   it('is declared in the OpenAPI document with its query and the admin security', async () => {
     const doc = (await h.request('GET', '/openapi.json')).json;
     const op = doc.paths['/admin/orders'].get;
+    expect(op.operationId).toBe('listOrders');
+    expect(op.description).toContain('stable');
     expect(op.security).toEqual([{ adminToken: [] }, { adminBasic: [] }]);
     expect(op.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['cursor', 'customerId', 'limit', 'status', 'stuck']);
     expect(Object.keys(op.responses).sort()).toEqual(['200', '400', '401']);

@@ -51,6 +51,7 @@ const security: Record<string, string[]>[] = [{ adminToken: [] }, { adminBasic: 
 const listRoute = createRoute({
   method: 'get',
   path: '/orders',
+  operationId: 'listOrders',
   tags: ['Admin'],
   summary: 'List orders, newest first',
   description:
