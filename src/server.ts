@@ -9,6 +9,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { requireAdmin } from './api/admin-auth.ts';
+import { adminOrdersRoutes } from './api/admin-orders.ts';
 import { adminRoutes } from './api/admin.ts';
 import { MAX_BODY_BYTES, PayloadTooLargeError } from './api/body.ts';
 import { healthRoutes } from './api/health.ts';
@@ -18,6 +19,8 @@ import { errorHandler, problemResponse } from './api/problem.ts';
 import { QUEUES_BOARD_PATH, queuesBoard } from './api/queues-board.ts';
 import { createRouter, type AppEnv } from './api/router.ts';
 import { webhookRoutes } from './api/webhooks.ts';
+import { isConsolePath } from './console/paths.ts';
+import { consoleRoutes } from './console/routes.tsx';
 import type { Db } from './db/client.ts';
 import type { ServiceMetrics } from './metrics.ts';
 import type { Queues } from './queues/queues.ts';
@@ -38,6 +41,8 @@ export interface AppDeps {
   metrics?: ServiceMetrics;
   /** True while another database claims this queue prefix (reported by /readyz). */
   prefixConflict?: () => boolean;
+  /** An order not at rest that has not moved for this long is stuck (STUCK_AFTER_MS); default 60 s. */
+  stuckAfterMs?: number;
   now?: () => number;
 }
 
@@ -82,12 +87,16 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       },
     }),
   );
-  app.use('/admin/*', requireAdmin(deps.adminToken, QUEUES_BOARD_PATH));
+  // What a browser opens asks for Basic credentials; scripts are told to send a Bearer token.
+  app.use('/admin/*', requireAdmin(deps.adminToken, (path) => path.startsWith(QUEUES_BOARD_PATH) || isConsolePath(path)));
 
   app.route('/', healthRoutes(deps));
   app.route('/orders', ordersRoutes({ db: deps.db, now, idempotencyTtlMs: deps.idempotencyTtlMs, onCommit: deps.onCommit }));
   app.route('/webhooks', webhookRoutes({ db: deps.db, webhookSecret: deps.webhookSecret, now, onCommit: deps.onCommit }));
   app.route('/admin', adminRoutes({ db: deps.db, now }));
+  const stuckAfterMs = deps.stuckAfterMs ?? 60_000;
+  app.route('/admin', adminOrdersRoutes({ db: deps.db, now, stuckAfterMs }));
+  app.route('/', consoleRoutes({ db: deps.db, queues: deps.queues, now, stuckAfterMs, onCommit: deps.onCommit }));
   if (deps.queues) app.route(QUEUES_BOARD_PATH, queuesBoard(deps.queues));
 
   app.doc31(OPENAPI_PATH, {
@@ -98,12 +107,13 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       description:
         'Takes e-commerce orders and carries each one through payment, inventory, shipping and notification. ' +
         'Every refusal is an RFC 9457 `application/problem+json` document naming the offending fields. ' +
-        `The queues dashboard (Bull Board) is at \`${QUEUES_BOARD_PATH}\`, behind the admin token.`,
+        `The operations console is at \`/admin\` and the queues dashboard (Bull Board) at \`${QUEUES_BOARD_PATH}\`, ` +
+        'both behind the admin token.',
     },
     tags: [
       { name: 'Orders', description: 'Placing, reading and cancelling orders.' },
       { name: 'Webhooks', description: 'Signed calls from the outside world.' },
-      { name: 'Admin', description: 'The catalog, behind ADMIN_TOKEN.' },
+      { name: 'Admin', description: 'The catalog and the orders, behind ADMIN_TOKEN.' },
       { name: 'Sandbox', description: 'The simulated outside world’s own records, behind ADMIN_TOKEN.' },
       { name: 'Operations', description: 'Health, readiness and metrics.' },
     ],

@@ -110,6 +110,7 @@ export async function startService(config: Config, redisUrl: string, logger: Log
       queues,
       metrics,
       ...health,
+      stuckAfterMs: config.stuckAfterMs,
     });
     ({ server, port } = await listen(app.fetch, config.port, config));
   }

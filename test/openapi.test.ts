@@ -34,6 +34,7 @@ describe('GET /openapi.json', () => {
         'POST /webhooks/carrier',
         'PUT /admin/products/{sku}',
         'GET /admin/products',
+        'GET /admin/orders',
         'GET /admin/sandbox/payments',
         'GET /admin/sandbox/notifications',
         'GET /healthz',

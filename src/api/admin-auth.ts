@@ -39,12 +39,13 @@ export function offeredSecret(header: string | undefined): string | undefined {
 }
 
 /**
- * Lets a request through only with the admin token. Paths under `browserPrefix` answer a refusal
- * with a Basic challenge, so that a browser asks for the credentials; others with a Bearer one.
+ * Lets a request through only with the admin token. Paths a browser opens (`isBrowserPath`) answer
+ * a refusal with a Basic challenge, so that the browser asks for the credentials; others with a
+ * Bearer one.
  */
-export function requireAdmin(token: string, browserPrefix?: string): MiddlewareHandler {
+export function requireAdmin(token: string, isBrowserPath: (path: string) => boolean = () => false): MiddlewareHandler {
   return async (c, next) => {
-    const challenge = browserPrefix && c.req.path.startsWith(browserPrefix) ? BASIC_CHALLENGE : BEARER_CHALLENGE;
+    const challenge = isBrowserPath(c.req.path) ? BASIC_CHALLENGE : BEARER_CHALLENGE;
     const secret = offeredSecret(c.req.header('authorization'));
     if (secret === undefined) {
       throw new AdminAuthError(

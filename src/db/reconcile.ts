@@ -82,6 +82,26 @@ function eventsFor(db: Db, order: OrderRow): OutboxEvent[] {
   return [...new Set([...redriveEvents(order), ...missingNotifications(db, order)])];
 }
 
+/** The statuses in which an order waits on the service itself, not on a customer or a carrier. */
+export const MOVING_STATUSES = ['CREATED', 'PAYMENT_PENDING', 'PAID', 'AWAITING_SHIPMENT'] as const;
+
+/**
+ * A payment or stock still to settle. Written as the partial index orders_unsettled_idx says it,
+ * so that SQLite uses it.
+ */
+function toSettle(): SQL {
+  return sql`(${orders.paymentStatus} IN ('PENDING', 'REFUND_PENDING') OR ${orders.stockStatus} = 'RESERVED')`;
+}
+
+/**
+ * Stuck: not at rest (still moving, or a payment or stock to settle) and not moved since
+ * `cutoff`. The reconciler re-drives such orders unless something is already on its way; the
+ * operations console lists them all, since an order re-driven in vain is still stuck.
+ */
+export function stuckSince(cutoff: number): SQL {
+  return and(or(inArray(orders.status, MOVING_STATUSES), toSettle()), lt(orders.updatedAt, cutoff))!;
+}
+
 /** Not ended, or ended with a payment or stock still to settle, and still since the cut-off. */
 function stuckOrders(db: Db, cutoff: number, limit: number): OrderRow[] {
   const moving = db
@@ -89,7 +109,7 @@ function stuckOrders(db: Db, cutoff: number, limit: number): OrderRow[] {
     .from(orders)
     .where(
       and(
-        inArray(orders.status, ['CREATED', 'PAYMENT_PENDING', 'PAID', 'AWAITING_SHIPMENT']),
+        inArray(orders.status, MOVING_STATUSES),
         lt(orders.updatedAt, cutoff),
         nothingOnItsWay(cutoff),
       ),
@@ -102,9 +122,8 @@ function stuckOrders(db: Db, cutoff: number, limit: number): OrderRow[] {
     .from(orders)
     .where(
       and(
-        // Written as the partial index orders_unsettled_idx says it, so that SQLite uses it; no
-        // status filter, which would tempt the planner into scanning every old ended order.
-        sql`(${orders.paymentStatus} IN ('PENDING', 'REFUND_PENDING') OR ${orders.stockStatus} = 'RESERVED')`,
+        // No status filter, which would tempt the planner into scanning every old ended order.
+        toSettle(),
         lt(orders.updatedAt, cutoff),
         nothingOnItsWay(cutoff),
       ),

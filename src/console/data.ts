@@ -1,0 +1,81 @@
+/**
+ * What each console page shows, gathered from the database (always) and from Redis (when it
+ * answers within the deadline of queues/inspect.ts).
+ */
+import type { Db } from '../db/client.ts';
+import { countStuck, isStuck, listOrders, outboxOf, sentMessages } from '../db/order-list.ts';
+import { countOrdersByStatus, findOrder, getTimeline, orderItemsOf } from '../db/orders.ts';
+import { OUTBOX_EVENTS, type OutboxEvent } from '../domain/events.ts';
+import { ask, failedCounts, jobsOf, recentFailedJobs, type Answer } from '../queues/inspect.ts';
+import type { Queues } from '../queues/queues.ts';
+
+export interface ConsoleDeps {
+  db: Db;
+  /** Absent where this process has no queues: the pages say so instead of showing jobs. */
+  queues?: Queues;
+  now: () => number;
+  stuckAfterMs: number;
+  /** Kicks the outbox relay after an action wrote events. */
+  onCommit: () => void;
+}
+
+const NO_QUEUES: Answer<never> = { ok: false, error: 'This process has no queues.' };
+
+export const HOME_LIST_SIZE = 10;
+const FAILED_PER_QUEUE = 5;
+
+/** The counts of the home page, which its script also refreshes. */
+export async function consoleCounts(deps: ConsoleDeps) {
+  const failed = deps.queues ? await ask(() => failedCounts(deps.queues!)) : NO_QUEUES;
+  const ordersByStatus = countOrdersByStatus(deps.db);
+  return {
+    ordersByStatus,
+    total: Object.values(ordersByStatus).reduce((a, b) => a + b, 0),
+    stuck: countStuck(deps.db, deps.now() - deps.stuckAfterMs),
+    stuckAfterMs: deps.stuckAfterMs,
+    failedJobs: failed.ok ? failed.value : null,
+    redisError: failed.ok ? null : failed.error,
+  };
+}
+
+export async function homeData(deps: ConsoleDeps) {
+  const now = deps.now();
+  const [counts, failedJobs] = await Promise.all([
+    consoleCounts(deps),
+    deps.queues ? ask(() => recentFailedJobs(deps.queues!, FAILED_PER_QUEUE)) : NO_QUEUES,
+  ]);
+  return {
+    now,
+    counts,
+    failedJobs,
+    stuck: listOrders(deps.db, { stuckBefore: now - deps.stuckAfterMs, limit: HOME_LIST_SIZE }).orders,
+    recent: listOrders(deps.db, { limit: HOME_LIST_SIZE }).orders,
+  };
+}
+export type HomeData = Awaited<ReturnType<typeof homeData>>;
+
+const IS_OUTBOX_EVENT = new Set<string>(OUTBOX_EVENTS);
+
+export async function orderData(deps: ConsoleDeps, orderId: string) {
+  const order = findOrder(deps.db, orderId);
+  if (!order) return undefined;
+  const now = deps.now();
+  const timeline = getTimeline(deps.db, orderId);
+  const outbox = outboxOf(deps.db, orderId);
+  // The outbox forgets dispatched rows after a while; the timeline keeps the order's own events.
+  const events = [...outbox.map((row) => row.type), ...timeline.map((entry) => entry.type)].filter((type): type is OutboxEvent =>
+    IS_OUTBOX_EVENT.has(type),
+  );
+  const jobs = deps.queues ? await ask(() => jobsOf(deps.queues!, orderId, events)) : NO_QUEUES;
+  return {
+    now,
+    order: { ...order, items: orderItemsOf(deps.db, orderId) },
+    stuck: isStuck(deps.db, orderId, now - deps.stuckAfterMs),
+    stuckAfterMs: deps.stuckAfterMs,
+    timeline,
+    waitingForRelay: outbox.filter((row) => row.dispatchedAt === null).map((row) => row.type),
+    jobs,
+    messages: sentMessages(deps.db, orderId),
+  };
+}
+export type OrderData = NonNullable<Awaited<ReturnType<typeof orderData>>>;

@@ -1,0 +1,267 @@
+/**
+ * One order as an operator needs it: where it is and why, its items and shipment, the whole
+ * timeline, the jobs it caused (with their state, attempts and last error), the messages the
+ * customer got, and the actions: retry a failed job, cancel the order.
+ */
+import { canApply } from '../domain/order-machine.ts';
+import type { OrderData } from './data.ts';
+import { Badge, JobStateBadge, Layout, Notice, StatusBadge, ago, duration, money, orderHref, time } from './layout.tsx';
+
+/** The outcome of an action, carried by the redirect back to the page as a code, never as text. */
+export const ACTION_OUTCOMES = {
+  cancelled: { tone: 'ok', text: 'The order is cancelled. Its compensations (refund, stock release, message) are on their way.' },
+  'already-cancelled': { tone: 'ok', text: 'The order was already cancelled; nothing changed.' },
+  'cancel-refused': { tone: 'bad', text: 'The order can no longer be cancelled.' },
+  retried: { tone: 'ok', text: 'The job is back in its queue with a fresh set of attempts.' },
+  'retry-not-failed': { tone: 'bad', text: 'The job is not failed (any more); nothing to retry.' },
+  'retry-absent': { tone: 'bad', text: 'Redis has no such job; nothing to retry.' },
+  'retry-unknown': { tone: 'bad', text: 'That is not one of this order’s jobs.' },
+  'redis-unavailable': { tone: 'bad', text: 'Redis did not answer in time; nothing was retried. Try again shortly.' },
+} as const;
+export type ActionOutcome = keyof typeof ACTION_OUTCOMES;
+
+export function isActionOutcome(value: string | undefined): value is ActionOutcome {
+  return value !== undefined && Object.hasOwn(ACTION_OUTCOMES, value);
+}
+
+export function OrderPage(props: { data: OrderData; outcome?: ActionOutcome | undefined; job?: string | undefined }) {
+  const { order, now } = props.data;
+  const outcome = props.outcome ? ACTION_OUTCOMES[props.outcome] : undefined;
+  const cancellable = canApply(order.status, 'Cancelled');
+  const address = order.shippingAddress;
+  return (
+    <Layout title={order.id}>
+      <h1>
+        <span class="mono">{order.id}</span>
+        <StatusBadge status={order.status} />
+        {props.data.stuck ? <Badge tone="bad">STUCK</Badge> : ''}
+      </h1>
+      {outcome ? (
+        <Notice tone={outcome.tone}>
+          {outcome.text}
+          {props.job ? (
+            <>
+              {' '}
+              <span class="mono">({props.job})</span>
+            </>
+          ) : (
+            ''
+          )}
+          {props.outcome === 'cancel-refused' ? ` It is ${order.status}.` : ''}
+        </Notice>
+      ) : (
+        ''
+      )}
+      {props.data.stuck ? <WhyStuck data={props.data} /> : ''}
+
+      <div class="columns">
+        <section>
+          <h2>Order</h2>
+          <dl class="facts">
+            <dt>Status</dt>
+            <dd>
+              <StatusBadge status={order.status} />
+              {order.reason ? <span> {order.reason}</span> : ''}
+            </dd>
+            <dt>Payment</dt>
+            <dd>{order.paymentStatus}</dd>
+            <dt>Stock</dt>
+            <dd>{order.stockStatus}</dd>
+            <dt>Customer</dt>
+            <dd>
+              <a href={`/admin/console/orders?customerId=${encodeURIComponent(order.customerId)}`}>{order.customerId}</a>
+              {order.email ? <span class="muted"> {order.email}</span> : ''}
+            </dd>
+            <dt>Total</dt>
+            <dd>{money(order.totalCents, order.currency)}</dd>
+            <dt>Placed</dt>
+            <dd>{time(order.createdAt)}</dd>
+            <dt>Last moved</dt>
+            <dd>
+              {time(order.updatedAt)} <span class="muted">({ago(order.updatedAt, now)})</span>
+            </dd>
+          </dl>
+          <h2>Actions</h2>
+          {cancellable ? (
+            <form class="inline" method="post" action={`${orderHref(order.id)}/cancel`}>
+              <button class="danger" type="submit">
+                Cancel order
+              </button>{' '}
+              <span class="muted">Same rules as POST /orders/{'{id}'}/cancel: stock released, a capture refunded.</span>
+            </form>
+          ) : (
+            <p class="muted">
+              {order.status === 'CANCELLED' ? 'Already cancelled.' : `A ${order.status} order can no longer be cancelled.`}
+            </p>
+          )}
+        </section>
+        <section>
+          <h2>Shipment</h2>
+          <dl class="facts">
+            <dt>Tracking number</dt>
+            <dd class="mono">{order.trackingNumber ?? '—'}</dd>
+            <dt>Ship to</dt>
+            <dd>
+              {address.name}, {address.line1}, {address.postalCode} {address.city}, {address.country}
+            </dd>
+          </dl>
+          <h2>Items</h2>
+          <table>
+            <thead>
+              <tr>
+                <th>SKU</th>
+                <th class="num">Quantity</th>
+                <th class="num">Unit price</th>
+                <th class="num">Line total</th>
+              </tr>
+            </thead>
+            <tbody>
+              {order.items.map((item) => (
+                <tr>
+                  <td class="mono">{item.sku}</td>
+                  <td class="num">{item.quantity}</td>
+                  <td class="num">{money(item.unitPriceCents, order.currency)}</td>
+                  <td class="num">{money(item.unitPriceCents * item.quantity, order.currency)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      </div>
+
+      <h2>
+        Timeline <small>oldest first</small>
+      </h2>
+      <table>
+        <thead>
+          <tr>
+            <th>At</th>
+            <th>Event</th>
+            <th>From</th>
+            <th>To</th>
+            <th>Detail</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.data.timeline.map((entry) => (
+            <tr>
+              <td>{time(entry.at)}</td>
+              <td class="mono">{entry.type}</td>
+              <td>{entry.fromStatus ? <StatusBadge status={entry.fromStatus} /> : '—'}</td>
+              <td>
+                {entry.fromStatus === entry.toStatus ? <span class="muted">unchanged</span> : <StatusBadge status={entry.toStatus} />}
+              </td>
+              <td class="data mono">{entry.data && Object.keys(entry.data).length > 0 ? JSON.stringify(entry.data) : ''}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+
+      <h2>Jobs</h2>
+      {props.data.waitingForRelay.length > 0 ? (
+        <p class="muted">
+          Waiting for the relay: <span class="mono">{props.data.waitingForRelay.join(', ')}</span>
+        </p>
+      ) : (
+        ''
+      )}
+      <JobsTable data={props.data} />
+
+      <h2>Messages sent</h2>
+      {props.data.messages.length === 0 ? (
+        <p class="empty">No message sent to the customer yet.</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th>Kind</th>
+              <th>Sent</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.data.messages.map((m) => (
+              <tr>
+                <td class="mono">{m.kind}</td>
+                <td>{time(m.sentAt)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Layout>
+  );
+}
+
+function WhyStuck(props: { data: OrderData }) {
+  const { order, now, jobs } = props.data;
+  const failed = jobs.ok ? jobs.value.filter((job) => job.state === 'failed') : [];
+  return (
+    <Notice tone="warn">
+      Not at rest, and not moved since {time(order.updatedAt)} ({ago(order.updatedAt, now)}; stuck after{' '}
+      {duration(props.data.stuckAfterMs)}).{' '}
+      {failed.length > 0
+        ? `It waits on a failed ${failed.map((job) => `${job.queue} job (${job.event})`).join(' and a failed ')}: retry it below once the cause is fixed.`
+        : jobs.ok
+          ? 'No job of it has failed: the reconciler re-drives it from the database.'
+          : 'Its jobs are unknown while Redis does not answer.'}
+    </Notice>
+  );
+}
+
+function JobsTable(props: { data: OrderData }) {
+  const { jobs, now, order } = props.data;
+  if (!jobs.ok) return <Notice tone="warn">Jobs unknown: {jobs.error}</Notice>;
+  if (jobs.value.length === 0) return <p class="empty">No job yet.</p>;
+  const absent = jobs.value.some((job) => job.state === 'absent');
+  return (
+    <>
+      <table>
+        <thead>
+          <tr>
+            <th>Queue</th>
+            <th>Event</th>
+            <th>State</th>
+            <th class="num">Attempts</th>
+            <th>Finished</th>
+            <th>Last error</th>
+            <th></th>
+          </tr>
+        </thead>
+        <tbody>
+          {jobs.value.map((job) => (
+            <tr>
+              <td>{job.queue}</td>
+              <td class="mono" title={job.id}>
+                {job.event}
+              </td>
+              <td>
+                <JobStateBadge state={job.state} />
+              </td>
+              <td class="num">{job.state === 'absent' ? '—' : job.attempts}</td>
+              <td>{job.finishedAt ? ago(job.finishedAt, now) : '—'}</td>
+              <td class="error-text">{job.lastError ?? ''}</td>
+              <td>
+                {job.state === 'failed' ? (
+                  <form class="inline" method="post" action={`${orderHref(order.id)}/retry`}>
+                    <input type="hidden" name="job" value={job.id} />
+                    <button type="submit">Retry</button>
+                  </form>
+                ) : (
+                  ''
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {absent ? (
+        <p class="muted">
+          <em>absent</em>: Redis keeps no such job: it finished and was cleaned up (after an hour), or it was never
+          sent.
+        </p>
+      ) : (
+        ''
+      )}
+    </>
+  );
+}
