@@ -7,6 +7,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { DEFAULT_REDIS_URL, redisAnswers } from './queues/connection.ts';
 import { managedRedisDir, managedRedisUrl, redisServerOnPath, startManagedRedis, type ManagedRedis } from './queues/managed-redis.ts';
 import { startService } from './service.ts';
+import { startTracing, type Tracing } from './telemetry/tracing.ts';
 
 async function findRedis(config: Config, logger: Logger): Promise<{ url: string; managed?: ManagedRedis }> {
   if (config.redisUrl) return { url: config.redisUrl };
@@ -35,7 +36,9 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, { traceIds: config.tracing !== undefined });
+  // Before anything makes spans; without an endpoint the SDK is never loaded.
+  const tracing: Tracing | undefined = config.tracing ? await startTracing(config.tracing, logger) : undefined;
 
   let redis: { url: string; managed?: ManagedRedis };
   try {
@@ -68,6 +71,7 @@ async function main(): Promise<void> {
     service
       .stop()
       .then(() => redis.managed?.stop())
+      .then(() => tracing?.shutdown())
       .then(() => {
         logger.info('stopped cleanly');
         process.exit(0);
