@@ -14,6 +14,7 @@ import { MAX_BODY_BYTES, PayloadTooLargeError } from './api/body.ts';
 import { healthRoutes } from './api/health.ts';
 import { observeRequests, restrictNonHtml } from './api/observe.ts';
 import { ordersRoutes } from './api/orders.ts';
+import { traceRequests } from './api/trace.ts';
 import { errorHandler, problemResponse } from './api/problem.ts';
 import { QUEUES_BOARD_PATH, queuesBoard } from './api/queues-board.ts';
 import { createRouter, type AppEnv } from './api/router.ts';
@@ -21,6 +22,7 @@ import { webhookRoutes } from './api/webhooks.ts';
 import type { Db } from './db/client.ts';
 import type { ServiceMetrics } from './metrics.ts';
 import type { Queues } from './queues/queues.ts';
+import { tracingEnabled } from './telemetry/tracing.ts';
 
 export interface AppDeps {
   db: Db;
@@ -67,6 +69,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const now = deps.now ?? Date.now;
   const app = createRouter();
 
+  // Outermost, so that everything the request does (its access log line too) is in its span.
+  if (tracingEnabled()) app.use('*', traceRequests());
   app.use('*', requestId());
   app.use('*', observeRequests(deps.logger, deps.metrics));
   app.use('*', secureHeaders(), restrictNonHtml);

@@ -4,6 +4,7 @@
  */
 import { and, asc, isNull, lt, sql } from 'drizzle-orm';
 import type { OutboxEvent } from '../domain/events.ts';
+import { currentTraceparent } from '../telemetry/tracing.ts';
 import { afterCommit, connectionOf, type Db } from './client.ts';
 import { statements } from './statements.ts';
 import { outbox } from './schema.ts';
@@ -14,9 +15,14 @@ export interface OutboxRow {
   type: OutboxEvent;
   createdAt: number;
   runAt: number;
+  /** The span that wrote the row (W3C traceparent), so that its jobs continue that trace; null untraced. */
+  traceparent: string | null;
 }
 
-/** Writes an event to the outbox; call inside the transaction that causes it. */
+/**
+ * Writes an event to the outbox; call inside the transaction that causes it. Where traces are
+ * exported, the row carries the active span's context (the request's, or the job's).
+ */
 export function emit(
   tx: Db,
   orderId: string,
@@ -24,9 +30,10 @@ export function emit(
   now: number,
   delayMs = 0,
 ): void {
-  const { id } = statements(tx).emit.get({ orderId, type, createdAt: now, runAt: now + delayMs })!;
+  const traceparent = currentTraceparent();
+  const { id } = statements(tx).emit.get({ orderId, type, createdAt: now, runAt: now + delayMs, traceparent })!;
   const connection = connectionOf(tx);
-  const row: OutboxRow = { id, orderId, type, createdAt: now, runAt: now + delayMs };
+  const row: OutboxRow = { id, orderId, type, createdAt: now, runAt: now + delayMs, traceparent };
   afterCommit(() => ownRows(connection).push(row));
 }
 
@@ -56,6 +63,7 @@ const OUTBOX_ROW = {
   type: outbox.type,
   createdAt: outbox.createdAt,
   runAt: outbox.runAt,
+  traceparent: outbox.traceparent,
 };
 
 /**

@@ -64,7 +64,7 @@ function build(db: Db) {
       .prepare(),
     emit: db
       .insert(outbox)
-      .values({ orderId: p('orderId'), type: p('type'), createdAt: p('createdAt'), runAt: p('runAt') })
+      .values({ orderId: p('orderId'), type: p('type'), createdAt: p('createdAt'), runAt: p('runAt'), traceparent: p('traceparent') })
       .returning({ id: outbox.id })
       .prepare(),
     /** `ids` is a JSON array: one statement for any number of rows. */

@@ -11,6 +11,9 @@ import { recordJobFailure } from '../db/orders.ts';
 import type { JobPayload } from '../domain/events.ts';
 import type { Carrier, Notifier, PaymentGateway } from '../domain/ports.ts';
 import { QUEUE_NAMES, type QueueName } from '../queues/routing.ts';
+import { traceJobs } from '../telemetry/messaging.ts';
+import { traceProviders } from '../telemetry/providers.ts';
+import { tracingEnabled } from '../telemetry/tracing.ts';
 import { inventoryProcessor } from './inventory.ts';
 import type { Processor } from './job.ts';
 import { notificationProcessor } from './notification.ts';
@@ -56,17 +59,19 @@ export interface Workers {
 export function startWorkers(deps: WorkerDeps): Workers {
   const now = deps.now ?? Date.now;
   const { db } = deps;
+  // Where traces are exported, each call to the outside world is a span of the job's trace.
+  const { gateway, carrier, notifier } = tracingEnabled() ? traceProviders(deps) : deps;
   const processors: Record<QueueName, Processor> = {
-    payment: paymentProcessor({ db, gateway: deps.gateway, paymentTimeoutMs: deps.paymentTimeoutMs, now }),
+    payment: paymentProcessor({ db, gateway, paymentTimeoutMs: deps.paymentTimeoutMs, now }),
     inventory: inventoryProcessor({ db, now }),
-    shipping: shippingProcessor({ db, carrier: deps.carrier, now }),
-    notification: notificationProcessor({ db, notifier: deps.notifier, now }),
-    refund: refundProcessor({ db, gateway: deps.gateway, now }),
+    shipping: shippingProcessor({ db, carrier, now }),
+    notification: notificationProcessor({ db, notifier, now }),
+    refund: refundProcessor({ db, gateway, now }),
   };
 
   const workers = (deps.queues ?? QUEUE_NAMES).map((queue) => {
     const log = deps.logger.child({ queue });
-    const processor = processors[queue];
+    const processor = tracingEnabled() ? traceJobs(queue, processors[queue]) : processors[queue];
     const worker = new Worker<JobPayload, string>(
       queue,
       async (job: Job<JobPayload>, token?: string) => {
