@@ -77,8 +77,8 @@ async function getJson(url: string): Promise<any> {
 }
 
 /** Places an order and waits until it has shipped and its `shipped` message went out. */
-async function placeAndShip(app: Running, headers: Record<string, string> = {}): Promise<string> {
-  const { status, id } = await placeOrderOver(app.base, orderBody(), headers);
+async function placeAndShip(app: Running, headers: Record<string, string> = {}, token = 'tok_visa'): Promise<string> {
+  const { status, id } = await placeOrderOver(app.base, orderBody(token), headers);
   expect(status).toBe(201);
   for (let i = 0; i < 1_000; i++) {
     const order = await getJson(`${app.base}/orders/${id}`);
@@ -181,6 +181,36 @@ describe('traces over OTLP/HTTP', () => {
     expect(sentLine).toMatchObject({ trace_id: a.server.traceId, span_id: a.notify.spanId });
 
     expect(app.modules().some((url) => url.includes('/node_modules/@opentelemetry/sdk-trace/'))).toBe(true);
+  });
+
+  it('keeps the retries of a job in the trace of its order, the failed runs and calls marked as errors', async () => {
+    const receiver = await startReceiver();
+    const app = await startService({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '50' });
+    expect(await putProductOver(app.base, 'SKU-1', 10, ADMIN_TOKEN)).toBe(201);
+
+    // tok_flaky fails twice at the gateway, then captures.
+    const id = await placeAndShip(app, {}, 'tok_flaky');
+    const spans = await receiver.waitFor(shipped(id));
+
+    // The chain through the run that succeeded; the failed runs are checked below.
+    const failed = (s: ReceivedSpan) => ['process payment', 'payment-gateway charge'].includes(s.name) && s.statusCode === 2;
+    const { sendPayment } = orderTrace(
+      spans.filter((s) => !failed(s)),
+      id,
+    );
+    const runs = spans
+      .filter((s) => s.name === 'process payment' && s.attributes['order.event'] === 'OrderPlaced' && s.attributes['order.id'] === id)
+      .sort((a, b) => Number(a.attributes['job.attempt']) - Number(b.attributes['job.attempt']));
+    expect(runs.map((r) => [r.attributes['job.attempt'], r.statusCode])).toEqual([
+      [1, 2],
+      [2, 2],
+      [3, 0],
+    ]);
+    for (const run of runs) {
+      expect(run).toMatchObject({ traceId: sendPayment.traceId, parentSpanId: sendPayment.spanId });
+      const charge = one(spans, 'charge of a run', (s) => s.parentSpanId === run.spanId && s.name === 'payment-gateway charge');
+      expect(charge.statusCode).toBe(run.statusCode);
+    }
   });
 
   it('continues the trace of a client that sends a W3C traceparent', async () => {
