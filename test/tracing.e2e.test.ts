@@ -33,17 +33,18 @@ interface Running {
   modules(): string[];
 }
 
-/** Starts the service as a process with `env` added, logging the modules it loads. */
+/**
+ * Starts the service as a process with `env` added (its own database and queue prefix unless `env`
+ * names them), logging the modules it loads.
+ */
 async function startService(env: Record<string, string>): Promise<Running> {
   const dir = mkdtempSync(join(tmpdir(), 'orders-tracing-'));
   const moduleLog = join(dir, 'modules.log');
   writeFileSync(moduleLog, '');
-  const queuePrefix = `tr${Date.now()}${Math.floor(Math.random() * 1e6)}`;
-  const databasePath = join(dir, 'orders.db');
-  const service = await startServiceProcess({
-    DATABASE_PATH: databasePath,
+  const full = {
+    DATABASE_PATH: join(dir, 'orders.db'),
     REDIS_URL: inject('redisUrl'),
-    QUEUE_PREFIX: queuePrefix,
+    QUEUE_PREFIX: `tr${Date.now()}${Math.floor(Math.random() * 1e6)}`,
     PORT: '0',
     ADMIN_TOKEN,
     WEBHOOK_SECRET,
@@ -51,7 +52,9 @@ async function startService(env: Record<string, string>): Promise<Running> {
     NODE_OPTIONS: `--import=${MODULE_LOG_PRELOAD}`,
     MODULE_LOG_FILE: moduleLog,
     ...env,
-  });
+  };
+  const { DATABASE_PATH: databasePath, QUEUE_PREFIX: queuePrefix } = full;
+  const service = await startServiceProcess(full);
   cleanup.push(async () => {
     await service.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
@@ -211,6 +214,28 @@ describe('traces over OTLP/HTTP', () => {
       const charge = one(spans, 'charge of a run', (s) => s.parentSpanId === run.spanId && s.name === 'payment-gateway charge');
       expect(charge.statusCode).toBe(run.statusCode);
     }
+  });
+
+  it('keeps one trace per order when the API and the workers are separate processes', async () => {
+    const receiver = await startReceiver();
+    const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '50' };
+    const api = await startService({ ...otel, ROLE: 'api', OTEL_SERVICE_NAME: 'orders-api' });
+    await startService({
+      ...otel,
+      ROLE: 'worker',
+      OTEL_SERVICE_NAME: 'orders-worker',
+      DATABASE_PATH: api.databasePath,
+      QUEUE_PREFIX: api.queuePrefix,
+    });
+    expect(await putProductOver(api.base, 'SKU-1', 10, ADMIN_TOKEN)).toBe(201);
+
+    const id = await placeAndShip(api);
+    const spans = await receiver.waitFor(shipped(id));
+
+    const { server, sendPayment, processPayment, notify } = orderTrace(spans, id);
+    // The API process sends what its requests wrote; the worker process runs the jobs.
+    expect([server, sendPayment].map((s) => s.serviceName)).toEqual(['orders-api', 'orders-api']);
+    expect([processPayment, notify].map((s) => s.serviceName)).toEqual(['orders-worker', 'orders-worker']);
   });
 
   it('continues the trace of a client that sends a W3C traceparent', async () => {
