@@ -16,6 +16,9 @@ import { ADMIN_TOKEN, WEBHOOK_SECRET, orderBody } from './support/harness.ts';
 import { OtlpReceiver, SPAN_KIND, type ReceivedSpan } from './support/otlp-receiver.ts';
 import { placeOrderOver, putProductOver, startServiceProcess, type ServiceProcess } from './support/processes.ts';
 
+/** How long an order may take to ship, and its spans to arrive, on a busy machine. */
+const WAIT_MS = 60_000;
+
 const MODULE_LOG_PRELOAD = fileURLToPath(new URL('./support/module-log.mjs', import.meta.url));
 
 let cleanup: (() => Promise<void>)[] = [];
@@ -54,7 +57,8 @@ async function startService(env: Record<string, string>): Promise<Running> {
     ...env,
   };
   const { DATABASE_PATH: databasePath, QUEUE_PREFIX: queuePrefix } = full;
-  const service = await startServiceProcess(full);
+  // Generous: several processes start at once while other suites load the machine.
+  const service = await startServiceProcess(full, 60_000);
   cleanup.push(async () => {
     await service.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
@@ -83,7 +87,7 @@ async function getJson(url: string): Promise<any> {
 async function placeAndShip(app: Running, headers: Record<string, string> = {}, token = 'tok_visa'): Promise<string> {
   const { status, id } = await placeOrderOver(app.base, orderBody(token), headers);
   expect(status).toBe(201);
-  for (let i = 0; i < 1_000; i++) {
+  for (const deadline = Date.now() + WAIT_MS; Date.now() < deadline; ) {
     const order = await getJson(`${app.base}/orders/${id}`);
     const sent = await getJson(`${app.base}/admin/sandbox/notifications?orderId=${id}`);
     if (order.status === 'SHIPPED' && sent.messages.some((m: { kind: string }) => m.kind === 'shipped')) return id!;
@@ -134,7 +138,7 @@ function orderTrace(spans: ReceivedSpan[], orderId: string) {
 const shipped = (orderId: string) => (spans: ReceivedSpan[]) =>
   spans.some((s) => s.name === 'process notification' && s.attributes['order.id'] === orderId);
 
-describe('traces over OTLP/HTTP', () => {
+describe('traces over OTLP/HTTP', { timeout: 180_000 }, () => {
   it('makes one trace of an order, from its POST /orders server span to SHIPPED, and another trace of the next order', async () => {
     const receiver = await startReceiver();
     const app = await startService({
@@ -147,7 +151,7 @@ describe('traces over OTLP/HTTP', () => {
 
     const first = await placeAndShip(app);
     const second = await placeAndShip(app);
-    const spans = await receiver.waitFor((s) => shipped(first)(s) && shipped(second)(s));
+    const spans = await receiver.waitFor((s) => shipped(first)(s) && shipped(second)(s), WAIT_MS);
 
     expect(receiver.requests.every((r) => r.path === '/v1/traces' && r.contentType.startsWith('application/json'))).toBe(true);
     const a = orderTrace(spans, first);
@@ -193,7 +197,7 @@ describe('traces over OTLP/HTTP', () => {
 
     // tok_flaky fails twice at the gateway, then captures.
     const id = await placeAndShip(app, {}, 'tok_flaky');
-    const spans = await receiver.waitFor(shipped(id));
+    const spans = await receiver.waitFor(shipped(id), WAIT_MS);
 
     // The chain through the run that succeeded; the failed runs are checked below.
     const failed = (s: ReceivedSpan) => ['process payment', 'payment-gateway charge'].includes(s.name) && s.statusCode === 2;
@@ -230,7 +234,7 @@ describe('traces over OTLP/HTTP', () => {
     expect(await putProductOver(api.base, 'SKU-1', 10, ADMIN_TOKEN)).toBe(201);
 
     const id = await placeAndShip(api);
-    const spans = await receiver.waitFor(shipped(id));
+    const spans = await receiver.waitFor(shipped(id), WAIT_MS);
 
     const { server, sendPayment, processPayment, notify } = orderTrace(spans, id);
     // The API process sends what its requests wrote; the worker process runs the jobs.
@@ -246,7 +250,7 @@ describe('traces over OTLP/HTTP', () => {
     const callerSpanId = '00f067aa0ba902b7';
 
     const id = await placeAndShip(app, { traceparent: `00-${traceId}-${callerSpanId}-01` });
-    const spans = await receiver.waitFor(shipped(id));
+    const spans = await receiver.waitFor(shipped(id), WAIT_MS);
 
     const { server, processNotification } = orderTrace(spans, id);
     expect(server.traceId).toBe(traceId);
@@ -284,7 +288,7 @@ describe('traces over OTLP/HTTP', () => {
   });
 });
 
-describe('without an OTLP endpoint', () => {
+describe('without an OTLP endpoint', { timeout: 180_000 }, () => {
   it('loads no tracing SDK, exports nothing, and writes no trace context to the outbox or the jobs', async () => {
     // The SDK's own default endpoint is localhost:4318: listen there when it is free.
     const receiver = await startReceiver(4318).catch(() => startReceiver());
