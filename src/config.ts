@@ -13,7 +13,97 @@ const int = (fallback: number, min = 0) =>
     .min(min, { error: `must be at least ${min}` })
     .default(fallback);
 
+/** A whole number of milliseconds with no default here: the caller picks between two variables. */
+const optionalMs = () =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be a whole number' })
+    .min(1, { error: 'must be at least 1' })
+    .optional();
+
+const httpUrl = () => z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional();
+
+/** The OTLP encodings the service exports with; gRPC would need another exporter and its HTTP/2 stack. */
+const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+const otlpProtocol = () =>
+  z
+    .enum(OTLP_PROTOCOLS, { error: 'must be http/protobuf or http/json (grpc is not supported)' })
+    .optional();
+
+export const SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+
+/**
+ * `key1=value1,key2=value2`, values percent-encoded (the format of OTEL_EXPORTER_OTLP_HEADERS and
+ * OTEL_RESOURCE_ATTRIBUTES); parsed into a record.
+ */
+const keyValueList = (what: string) =>
+  z
+    .string()
+    .transform((text, ctx) => {
+      const pairs: Record<string, string> = {};
+      for (const item of text.split(',')) {
+        if (item.trim() === '') continue;
+        const at = item.indexOf('=');
+        const key = at > 0 ? item.slice(0, at).trim() : '';
+        let value: string | undefined;
+        try {
+          value = at > 0 ? decodeURIComponent(item.slice(at + 1).trim()) : undefined;
+        } catch {
+          value = undefined;
+        }
+        if (!key || value === undefined) {
+          ctx.addIssue({ code: 'custom', message: `must be ${what}` });
+          return z.NEVER;
+        }
+        pairs[key] = value;
+      }
+      return pairs;
+    })
+    .optional();
+
+/** Where and how traces go: the standard OpenTelemetry variables (see `tracingConfig`). */
+const OTEL_ENV = {
+  OTEL_SDK_DISABLED: z
+    .string()
+    .transform((v) => v.toLowerCase())
+    .pipe(z.enum(['true', 'false'], { error: 'must be true or false' }))
+    .optional(),
+  OTEL_TRACES_EXPORTER: z.enum(['otlp', 'none'], { error: 'must be otlp or none' }).optional(),
+  OTEL_SERVICE_NAME: z.string().optional(),
+  OTEL_RESOURCE_ATTRIBUTES: keyValueList('a list of key=value pairs separated by commas'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol(),
+  OTEL_EXPORTER_OTLP_HEADERS: keyValueList('a list of name=value headers separated by commas'),
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: keyValueList('a list of name=value headers separated by commas'),
+  OTEL_EXPORTER_OTLP_TIMEOUT: optionalMs(),
+  OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: optionalMs(),
+  OTEL_EXPORTER_OTLP_COMPRESSION: z.enum(['gzip', 'none'], { error: 'must be gzip or none' }).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: z.enum(['gzip', 'none'], { error: 'must be gzip or none' }).optional(),
+  OTEL_TRACES_SAMPLER: z
+    .enum(SAMPLERS, { error: `must be one of ${SAMPLERS.join(', ')}` })
+    .default('parentbased_always_on'),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce
+    .number({ error: 'must be a number' })
+    .min(0, { error: 'must be between 0 and 1' })
+    .max(1, { error: 'must be between 0 and 1' })
+    .optional(),
+  OTEL_BSP_SCHEDULE_DELAY: int(5_000, 1),
+  OTEL_BSP_EXPORT_TIMEOUT: int(30_000, 1),
+  OTEL_BSP_MAX_QUEUE_SIZE: int(2_048, 1),
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: int(512, 1),
+};
+
 const EnvSchema = z.object({
+  ...OTEL_ENV,
   PORT: int(3000, 0).refine((p) => p <= 65535, { error: 'must be a port number (0-65535)' }),
   METRICS_PORT: z.coerce
     .number({ error: 'must be a number' })
@@ -88,6 +178,22 @@ const SECRET_VARIABLES = new Set(['SMTP_URL']);
 
 export type Role = 'all' | 'api' | 'worker';
 
+/** Set when traces are exported; unset, the service loads no tracing SDK and makes no spans. */
+export interface TracingConfig {
+  serviceName: string;
+  resourceAttributes: Record<string, string>;
+  /** The full URL spans are POSTed to (…/v1/traces). */
+  url: string;
+  protocol: (typeof OTLP_PROTOCOLS)[number];
+  headers: Record<string, string>;
+  timeoutMs: number;
+  compression: 'gzip' | 'none';
+  sampler: (typeof SAMPLERS)[number];
+  /** The ratio of the traceidratio samplers (1 = every trace). */
+  samplerRatio: number;
+  batch: { scheduleDelayMs: number; exportTimeoutMs: number; maxQueueSize: number; maxExportBatchSize: number };
+}
+
 export interface Config {
   port: number;
   role: Role;
@@ -132,6 +238,8 @@ export interface Config {
   logLevel: string;
   /** Customer messages by email: set when SMTP_URL is (MAIL_FROM is then required). */
   mail: { smtpUrl: string; from: string; fromAddress: string } | undefined;
+  /** Unset unless an OTLP endpoint is configured. */
+  tracing: TracingConfig | undefined;
 }
 
 export class ConfigError extends Error {
@@ -156,6 +264,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
   }
   const e = parsed.data;
+  const tracing = tracingConfig(e);
   return {
     port: e.PORT,
     role: e.ROLE,
@@ -189,6 +298,43 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       e.SMTP_URL !== undefined && e.MAIL_FROM !== undefined
         ? { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM, fromAddress: mailAddressOf(e.MAIL_FROM)! }
         : undefined,
+    tracing,
+  };
+}
+
+/**
+ * Traces are exported only where an endpoint is given (the SDK's own default of localhost:4318 is
+ * not assumed: a service nobody pointed anywhere pays nothing), unless OTEL_SDK_DISABLED=true or
+ * OTEL_TRACES_EXPORTER=none. A signal-specific variable wins over the general one.
+ */
+function tracingConfig(e: z.infer<typeof EnvSchema>): TracingConfig | undefined {
+  const url =
+    e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+    (e.OTEL_EXPORTER_OTLP_ENDPOINT === undefined
+      ? undefined
+      : `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`);
+  if (url === undefined || e.OTEL_SDK_DISABLED === 'true' || e.OTEL_TRACES_EXPORTER === 'none') return undefined;
+  if (e.OTEL_BSP_MAX_EXPORT_BATCH_SIZE > e.OTEL_BSP_MAX_QUEUE_SIZE) {
+    throw new ConfigError(
+      `invalid configuration: OTEL_BSP_MAX_EXPORT_BATCH_SIZE: must not exceed OTEL_BSP_MAX_QUEUE_SIZE (${e.OTEL_BSP_MAX_QUEUE_SIZE}) (got ${e.OTEL_BSP_MAX_EXPORT_BATCH_SIZE})`,
+    );
+  }
+  return {
+    serviceName: e.OTEL_SERVICE_NAME ?? 'orders',
+    resourceAttributes: e.OTEL_RESOURCE_ATTRIBUTES ?? {},
+    url,
+    protocol: e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
+    headers: { ...e.OTEL_EXPORTER_OTLP_HEADERS, ...e.OTEL_EXPORTER_OTLP_TRACES_HEADERS },
+    timeoutMs: e.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT ?? e.OTEL_EXPORTER_OTLP_TIMEOUT ?? 10_000,
+    compression: e.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION ?? e.OTEL_EXPORTER_OTLP_COMPRESSION ?? 'none',
+    sampler: e.OTEL_TRACES_SAMPLER,
+    samplerRatio: e.OTEL_TRACES_SAMPLER_ARG ?? 1,
+    batch: {
+      scheduleDelayMs: e.OTEL_BSP_SCHEDULE_DELAY,
+      exportTimeoutMs: e.OTEL_BSP_EXPORT_TIMEOUT,
+      maxQueueSize: e.OTEL_BSP_MAX_QUEUE_SIZE,
+      maxExportBatchSize: e.OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
+    },
   };
 }
 

@@ -8,6 +8,7 @@ import { DEFAULT_REDIS_URL, redisAnswers } from './queues/connection.ts';
 import { managedRedisDir, managedRedisUrl, redisServerOnPath, startManagedRedis, type ManagedRedis } from './queues/managed-redis.ts';
 import { PrefixTakenError } from './prefix-claim.ts';
 import { startService, type RunningService } from './service.ts';
+import { startTracing, type Tracing } from './telemetry/tracing.ts';
 
 async function findRedis(config: Config, logger: Logger): Promise<{ url: string; managed?: ManagedRedis }> {
   if (config.redisUrl) return { url: config.redisUrl };
@@ -36,7 +37,9 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, { traceIds: config.tracing !== undefined });
+  // Before anything makes spans; without an endpoint the SDK is never loaded.
+  const tracing: Tracing | undefined = config.tracing ? await startTracing(config.tracing, logger) : undefined;
 
   let redis: { url: string; managed?: ManagedRedis };
   try {
@@ -77,6 +80,7 @@ async function main(): Promise<void> {
     service
       .stop()
       .then(() => redis.managed?.stop())
+      .then(() => tracing?.shutdown())
       .then(() => {
         logger.info('stopped cleanly');
         process.exit(0);

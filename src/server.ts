@@ -18,12 +18,14 @@ import { ordersRoutes } from './api/orders.ts';
 import { errorHandler, problemResponse } from './api/problem.ts';
 import { QUEUES_BOARD_PATH, queuesBoard } from './api/queues-board.ts';
 import { createRouter, type AppEnv } from './api/router.ts';
+import { traceRequests } from './api/trace.ts';
 import { webhookRoutes } from './api/webhooks.ts';
 import { isConsolePath } from './console/paths.ts';
 import { consoleRoutes } from './console/routes.tsx';
 import type { Db } from './db/client.ts';
 import type { ServiceMetrics } from './metrics.ts';
 import type { Queues } from './queues/queues.ts';
+import { tracingEnabled } from './telemetry/tracing.ts';
 
 export interface AppDeps {
   db: Db;
@@ -75,6 +77,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const now = deps.now ?? Date.now;
   const app = createRouter();
 
+  // Outermost, so that everything the request does (its access log line too) is in its span.
+  if (tracingEnabled()) app.use('*', traceRequests());
   app.use('*', requestId());
   app.use('*', observeRequests(deps.logger, deps.metrics));
   app.use('*', secureHeaders(), restrictNonHtml);

@@ -10,8 +10,8 @@ import type { Logger } from 'pino';
 import type { ServiceMetrics } from '../metrics.ts';
 import type { AppEnv } from './router.ts';
 
-/** Polled by probes and scrapers every few seconds: logged at debug level only. */
-const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+/** Polled by probes and scrapers every few seconds: logged at debug level only, and not traced. */
+export const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 export function observeRequests(logger: Logger, metrics?: ServiceMetrics): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -33,7 +33,7 @@ export function observeRequests(logger: Logger, metrics?: ServiceMetrics): Middl
  * The route pattern that answered (`/orders/:id`), not the path, so that the metric keeps a
  * bounded set of labels; `unmatched` when no route had the path.
  */
-function routeOf(c: Context): string {
+export function routeOf(c: Context): string {
   const handlers = matchedRoutes(c).filter((r) => r.method !== 'ALL');
   return handlers.at(-1)?.path ?? 'unmatched';
 }

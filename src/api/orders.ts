@@ -7,6 +7,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { cancelOrder } from '../db/cancel.ts';
 import type { Db } from '../db/client.ts';
 import { getOrder, getTimeline, placeOrder } from '../db/orders.ts';
+import { annotateSpan } from '../telemetry/tracing.ts';
 import { jsonBody } from './body.ts';
 import { problemResponses } from './problem.ts';
 import { createRouter } from './router.ts';
@@ -108,6 +109,8 @@ export function ordersRoutes(deps: OrdersDeps) {
         ? undefined
         : { key, fingerprint: fingerprint(body), ttlMs: deps.idempotencyTtlMs, render: (order) => JSON.stringify(orderView(order)) },
     );
+    // Lets a trace backend find the order's trace by its id.
+    annotateSpan({ 'order.id': result.replayed ? result.orderId : result.order.id });
     if (!result.replayed) {
       deps.onCommit();
       return c.json(orderView(result.order), 201, { Location: `/orders/${result.order.id}` });

@@ -4,6 +4,7 @@
  */
 import { and, asc, isNull, lt, sql } from 'drizzle-orm';
 import type { OutboxEvent } from '../domain/events.ts';
+import { currentTraceparent } from '../telemetry/tracing.ts';
 import { afterCommit, connectionOf, type Db } from './client.ts';
 import { statements } from './statements.ts';
 import { outbox } from './schema.ts';
@@ -16,11 +17,14 @@ export interface OutboxRow {
   runAt: number;
   /** Written by the reconciler: must reach a worker even past a kept job with the same id. */
   redrive: number;
+  /** The span that wrote the row (W3C traceparent), so that its jobs continue that trace; null untraced. */
+  traceparent: string | null;
 }
 
 /**
  * Writes an event to the outbox; call inside the transaction that causes it. `redrive` marks the
  * reconciler's rows, whose jobs must run again even when an earlier one with their id is kept.
+ * Where traces are exported, the row carries the active span's context (the request's, or the job's).
  */
 export function emit(
   tx: Db,
@@ -31,9 +35,10 @@ export function emit(
   redrive = false,
 ): void {
   const flag = redrive ? 1 : 0;
-  const { id } = statements(tx).emit.get({ orderId, type, createdAt: now, runAt: now + delayMs, redrive: flag })!;
+  const traceparent = currentTraceparent();
+  const { id } = statements(tx).emit.get({ orderId, type, createdAt: now, runAt: now + delayMs, redrive: flag, traceparent })!;
   const connection = connectionOf(tx);
-  const row: OutboxRow = { id, orderId, type, createdAt: now, runAt: now + delayMs, redrive: flag };
+  const row: OutboxRow = { id, orderId, type, createdAt: now, runAt: now + delayMs, redrive: flag, traceparent };
   afterCommit(() => ownRows(connection).push(row));
 }
 
@@ -64,6 +69,7 @@ const OUTBOX_ROW = {
   createdAt: outbox.createdAt,
   runAt: outbox.runAt,
   redrive: outbox.redrive,
+  traceparent: outbox.traceparent,
 };
 
 /**

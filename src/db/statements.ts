@@ -65,7 +65,14 @@ function build(db: Db) {
       .prepare(),
     emit: db
       .insert(outbox)
-      .values({ orderId: p('orderId'), type: p('type'), createdAt: p('createdAt'), runAt: p('runAt'), redrive: p('redrive') })
+      .values({
+        orderId: p('orderId'),
+        type: p('type'),
+        createdAt: p('createdAt'),
+        runAt: p('runAt'),
+        redrive: p('redrive'),
+        traceparent: p('traceparent'),
+      })
       .returning({ id: outbox.id })
       .prepare(),
     /** `ids` is a JSON array: one statement for any number of rows. */

@@ -49,4 +49,6 @@ export const NOTIFICATION_FOR_EVENT: Partial<Record<OutboxEvent, NotificationKin
 export interface JobPayload {
   readonly orderId: string;
   readonly outboxId: number;
+  /** W3C trace context of the enqueue, where traces are exported: the job's run continues it. */
+  readonly traceparent?: string;
 }

@@ -13,6 +13,9 @@ import type { JobPayload } from '../domain/events.ts';
 import type { Carrier, Mailer, Notifier, PaymentGateway } from '../domain/ports.ts';
 import type { Lease } from '../queues/lease.ts';
 import { QUEUE_NAMES, type QueueName } from '../queues/routing.ts';
+import { traceJobs } from '../telemetry/messaging.ts';
+import { traceProviders } from '../telemetry/providers.ts';
+import { tracingEnabled } from '../telemetry/tracing.ts';
 import { inventoryProcessor } from './inventory.ts';
 import type { Processor } from './job.ts';
 import { RepeatedLog } from '../repeated-log.ts';
@@ -82,9 +85,14 @@ export class ForeignOrderError extends UnrecoverableError {
 export function startWorkers(deps: WorkerDeps): Workers {
   const now = deps.now ?? Date.now;
   const { db } = deps;
-  const gateway = timedGateway(deps.gateway, deps.providerTimeoutMs);
-  const carrier = timedCarrier(deps.carrier, deps.providerTimeoutMs);
-  const notifier = timedNotifier(deps.notifier, deps.providerTimeoutMs);
+  // Every call to the outside world has its own deadline; where traces are exported, each call is
+  // also a span of the job's trace (the timeout inside it, so a call that hangs shows as an error).
+  const timed = {
+    gateway: timedGateway(deps.gateway, deps.providerTimeoutMs),
+    carrier: timedCarrier(deps.carrier, deps.providerTimeoutMs),
+    notifier: timedNotifier(deps.notifier, deps.providerTimeoutMs),
+  };
+  const { gateway, carrier, notifier } = tracingEnabled() ? traceProviders(timed) : timed;
   const processors: Record<QueueName, Processor> = {
     payment: paymentProcessor({ db, gateway, paymentTimeoutMs: deps.paymentTimeoutMs, now }),
     'payment-deadline': paymentDeadlineProcessor({ db, paymentTimeoutMs: deps.paymentTimeoutMs, now }),
@@ -98,7 +106,7 @@ export function startWorkers(deps: WorkerDeps): Workers {
 
   const workers = (deps.queues ?? QUEUE_NAMES).map((queue) => {
     const log = deps.logger.child({ queue });
-    const processor = processors[queue];
+    const processor = tracingEnabled() ? traceJobs(queue, processors[queue]) : processors[queue];
     const worker = new Worker<JobPayload, string>(
       queue,
       async (job: Job<JobPayload>, token?: string) => {

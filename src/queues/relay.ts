@@ -21,6 +21,8 @@ import type { Db } from '../db/client.ts';
 import { RepeatedLog } from '../repeated-log.ts';
 import { markDispatched, pendingOutbox, takeCommittedOutbox, type OutboxRow } from '../db/outbox.ts';
 import type { JobPayload } from '../domain/events.ts';
+import { JobSends } from '../telemetry/messaging.ts';
+import { detached, tracingEnabled } from '../telemetry/tracing.ts';
 import type { Queues } from './queues.ts';
 import { ROUTES, jobIdFor, type QueueName } from './routing.ts';
 
@@ -100,7 +102,8 @@ export class OutboxRelay {
 
   private run(): void {
     if (this.stopped || this.running) return;
-    this.running = this.loop().finally(() => {
+    // Kicked from inside a request or a job: the passes belong to no one's trace.
+    this.running = detached(() => this.loop()).finally(() => {
       this.running = undefined;
       // Asked for while the last pass was finishing.
       if ((this.kicked || this.sweepDue) && !this.failing) this.run();
@@ -144,19 +147,29 @@ export class OutboxRelay {
     if (rows.length === 0) return;
     const now = this.now();
     const byQueue = new Map<QueueName, Job[]>();
+    // Where traces are exported, each enqueue is a span of its row's trace, carried in the job.
+    const sends = tracingEnabled() ? new JobSends() : undefined;
     for (const row of rows) {
       for (const queue of ROUTES[row.type]) {
         const jobs = byQueue.get(queue) ?? [];
+        const jobId = jobIdFor(row.orderId, row.type, queue);
+        const data: JobPayload = { orderId: row.orderId, outboxId: row.id };
         jobs.push({
           name: row.type,
-          data: { orderId: row.orderId, outboxId: row.id },
-          opts: { jobId: jobIdFor(row.orderId, row.type, queue), delay: Math.max(0, row.runAt - now) },
+          data: sends ? sends.start(queue, jobId, row, data) : data,
+          opts: { jobId, delay: Math.max(0, row.runAt - now) },
         });
         byQueue.set(queue, jobs);
       }
     }
-    await this.clearKeptJobs(rows.filter((row) => row.redrive));
-    await Promise.all([...byQueue].map(([queue, jobs]) => this.queues[queue].addBulk(jobs)));
+    try {
+      await this.clearKeptJobs(rows.filter((row) => row.redrive));
+      await Promise.all([...byQueue].map(([queue, jobs]) => this.queues[queue].addBulk(jobs)));
+    } catch (error) {
+      sends?.end(error);
+      throw error;
+    }
+    sends?.end();
     for (const row of rows) this.unmarked.add(row.id);
     this.markSoon();
   }
