@@ -184,7 +184,7 @@ describe('traces over OTLP/HTTP', { timeout: 180_000 }, () => {
     // Log lines carry the trace: the request's access line, and the message the job sent.
     const accessLine = app.service.logs.find((l) => l.msg === 'request' && l.method === 'POST' && l.path === '/orders');
     expect(accessLine).toMatchObject({ trace_id: a.server.traceId, span_id: a.server.spanId });
-    const sentLine = app.service.logs.find((l) => l.msg === 'notification sent' && l.orderId === first);
+    const sentLine = app.service.logs.find((l) => l.msg === 'notification sent' && l.orderId === first && l.kind === 'shipped');
     expect(sentLine).toMatchObject({ trace_id: a.server.traceId, span_id: a.notify.spanId });
 
     expect(app.modules().some((url) => url.includes('/node_modules/@opentelemetry/sdk-trace/'))).toBe(true);
