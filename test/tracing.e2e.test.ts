@@ -135,8 +135,19 @@ function orderTrace(spans: ReceivedSpan[], orderId: string) {
   return { server, sendPayment, processPayment, charge, createShipment, processNotification, notify, ofOrder };
 }
 
+/** The order's `shipped` message has been sent: the last span of its trace is in. */
 const shipped = (orderId: string) => (spans: ReceivedSpan[]) =>
-  spans.some((s) => s.name === 'process notification' && s.attributes['order.id'] === orderId);
+  spans.some(
+    (s) =>
+      s.name === 'notifier send' &&
+      spans.some(
+        (p) =>
+          p.spanId === s.parentSpanId &&
+          p.name === 'process notification' &&
+          p.attributes['order.id'] === orderId &&
+          p.attributes['order.event'] === 'ShipmentCreated',
+      ),
+  );
 
 describe('traces over OTLP/HTTP', { timeout: 180_000 }, () => {
   it('makes one trace of an order, from its POST /orders server span to SHIPPED, and another trace of the next order', async () => {
