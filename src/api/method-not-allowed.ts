@@ -26,7 +26,6 @@ export function routeTable(routes: readonly RouteEntry[]): TrieRouter<string> {
 }
 
 /** A notFound handler for `app`, reading its routes on first use (once every route is added). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function notFoundOrNotAllowed(app: Hono<any, any, any>) {
   let router: TrieRouter<string> | undefined;
   return (c: Context): Response => {

@@ -8,7 +8,6 @@ import { registerSecuritySchemes } from './security.ts';
 
 export const OPENAPI_PATH = '/openapi.json';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function serveOpenApi(app: OpenAPIHono<any>, notes: { queuesBoardPath: string; docsPath: string }): void {
   registerSecuritySchemes(app);
   app.doc31(OPENAPI_PATH, {

@@ -23,7 +23,6 @@ export type SecuritySchemeName = keyof typeof SECURITY_SCHEMES;
 /** What an admin route asks for: the admin token, as a bearer token or as a Basic password. */
 export const ADMIN_SECURITY: Partial<Record<SecuritySchemeName, string[]>>[] = [{ adminToken: [] }, { adminBasic: [] }];
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function registerSecuritySchemes(app: OpenAPIHono<any>): void {
   for (const [name, scheme] of Object.entries(SECURITY_SCHEMES)) {
     app.openAPIRegistry.registerComponent('securitySchemes', name, { ...scheme });
