@@ -2,7 +2,7 @@
  * The answer for a request no route took: 405 with `Allow` when the path is known under other
  * methods, 404 when it is not known at all. Both are problem documents.
  */
-import type { Context, Hono } from 'hono';
+import type { Context } from 'hono';
 import { TrieRouter } from 'hono/router/trie-router';
 import { problemResponse } from './problem.ts';
 
@@ -26,7 +26,7 @@ export function routeTable(routes: readonly RouteEntry[]): TrieRouter<string> {
 }
 
 /** A notFound handler for `app`, reading its routes on first use (once every route is added). */
-export function notFoundOrNotAllowed(app: Hono<any, any, any>) {
+export function notFoundOrNotAllowed(app: { routes: readonly RouteEntry[] }) {
   let router: TrieRouter<string> | undefined;
   return (c: Context): Response => {
     router ??= routeTable(app.routes);

@@ -4,11 +4,12 @@
  * the security schemes from api/security.ts.
  */
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { AppEnv } from './router.ts';
 import { registerSecuritySchemes } from './security.ts';
 
 export const OPENAPI_PATH = '/openapi.json';
 
-export function serveOpenApi(app: OpenAPIHono<any>, notes: { queuesBoardPath: string; docsPath: string }): void {
+export function serveOpenApi(app: OpenAPIHono<AppEnv>, notes: { queuesBoardPath: string; docsPath: string }): void {
   registerSecuritySchemes(app);
   app.doc31(OPENAPI_PATH, {
     openapi: '3.1.0',

@@ -4,6 +4,7 @@
  * that /openapi.json declares every scheme a route can name.
  */
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { AppEnv } from './router.ts';
 
 export const SECURITY_SCHEMES = {
   adminToken: {
@@ -23,7 +24,7 @@ export type SecuritySchemeName = keyof typeof SECURITY_SCHEMES;
 /** What an admin route asks for: the admin token, as a bearer token or as a Basic password. */
 export const ADMIN_SECURITY: Partial<Record<SecuritySchemeName, string[]>>[] = [{ adminToken: [] }, { adminBasic: [] }];
 
-export function registerSecuritySchemes(app: OpenAPIHono<any>): void {
+export function registerSecuritySchemes(app: OpenAPIHono<AppEnv>): void {
   for (const [name, scheme] of Object.entries(SECURITY_SCHEMES)) {
     app.openAPIRegistry.registerComponent('securitySchemes', name, { ...scheme });
   }
