@@ -3,6 +3,9 @@
  * for a known path asked with the wrong method, and 404 for a path it does not know.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeDatabase, openDatabase } from '../src/db/client.ts';
+import { createLogger } from '../src/logger.ts';
+import { createOpsApp } from '../src/server.ts';
 import { ADMIN_TOKEN, Harness } from './support/harness.ts';
 
 let h: Harness;
@@ -88,5 +91,20 @@ describe('an unknown path', () => {
     expect(res.status).toBe(404);
     expect(res.headers.get('allow')).toBeNull();
     expect(res.json).toMatchObject({ type: '/problems/not-found', status: 404 });
+  });
+});
+
+describe("a worker process's metrics port", () => {
+  it('answers a wrong method on /healthz with 405 and Allow, and an unknown path with 404', async () => {
+    const db = openDatabase(':memory:');
+    try {
+      const ops = createOpsApp({ db, logger: createLogger('silent') });
+      const wrong = await ops.request('/healthz', { method: 'POST' });
+      expect(wrong.status).toBe(405);
+      expect(wrong.headers.get('allow')).toBe('GET, HEAD');
+      expect((await ops.request('/orders')).status).toBe(404);
+    } finally {
+      closeDatabase(db);
+    }
   });
 });
