@@ -11,6 +11,9 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
+# swagger-ui-dist depends on @scarf/scarf, whose install script reports the install to scarf.sh
+# (package.json's allowScripts turns it off for npm 11; this image's npm honours only the variable).
+ENV SCARF_ANALYTICS=false
 RUN npm ci --omit=dev --no-audit --no-fund
 
 # ---- runtime ---------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
  * Builds the HTTP app from its parts. No listen() here: main.ts serves it, tests call it directly.
  */
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import { Scalar } from '@scalar/hono-api-reference';
+
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
@@ -13,10 +13,14 @@ import { adminOrdersRoutes } from './api/admin-orders.ts';
 import { adminRoutes } from './api/admin.ts';
 import { MAX_BODY_BYTES, PayloadTooLargeError } from './api/body.ts';
 import { healthRoutes } from './api/health.ts';
+import { indexRoutes } from './api/index-page.ts';
+import { notFoundOrNotAllowed } from './api/method-not-allowed.ts';
 import { observeRequests, restrictNonHtml } from './api/observe.ts';
 import { ordersRoutes } from './api/orders.ts';
-import { errorHandler, problemResponse } from './api/problem.ts';
+import { OPENAPI_PATH, serveOpenApi } from './api/openapi.ts';
+import { errorHandler } from './api/problem.ts';
 import { QUEUES_BOARD_PATH, queuesBoard } from './api/queues-board.ts';
+import { apiReference } from './api/reference.ts';
 import { createRouter, type AppEnv } from './api/router.ts';
 import { traceRequests } from './api/trace.ts';
 import { webhookRoutes } from './api/webhooks.ts';
@@ -65,13 +69,15 @@ export function createOpsApp(deps: OpsAppDeps): OpenAPIHono<AppEnv> {
   app.use('*', requestId());
   app.use('*', secureHeaders(), restrictNonHtml);
   app.route('/', healthRoutes(deps));
-  app.notFound((c) => problemResponse(c, 404, `No route for ${c.req.method} ${c.req.path}.`));
+  app.notFound(notFoundOrNotAllowed(app));
   app.onError(errorHandler(deps.logger));
   return app;
 }
 
-export const OPENAPI_PATH = '/openapi.json';
+export { OPENAPI_PATH };
 export const DOCS_PATH = '/docs';
+/** The operations console. */
+export const ADMIN_PATH = '/admin';
 
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const now = deps.now ?? Date.now;
@@ -103,28 +109,11 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.route('/', consoleRoutes({ db: deps.db, queues: deps.queues, now, stuckAfterMs, onCommit: deps.onCommit }));
   if (deps.queues) app.route(QUEUES_BOARD_PATH, queuesBoard(deps.queues));
 
-  app.doc31(OPENAPI_PATH, {
-    openapi: '3.1.0',
-    info: {
-      title: 'Order service',
-      version: '1',
-      description:
-        'Takes e-commerce orders and carries each one through payment, inventory, shipping and notification. ' +
-        'Every refusal is an RFC 9457 `application/problem+json` document naming the offending fields. ' +
-        `The operations console is at \`/admin\` and the queues dashboard (Bull Board) at \`${QUEUES_BOARD_PATH}\`, ` +
-        'both behind the admin token.',
-    },
-    tags: [
-      { name: 'Orders', description: 'Placing, reading and cancelling orders.' },
-      { name: 'Webhooks', description: 'Signed calls from the outside world.' },
-      { name: 'Admin', description: 'The catalog and the orders, behind ADMIN_TOKEN.' },
-      { name: 'Sandbox', description: 'The simulated outside world’s own records, behind ADMIN_TOKEN.' },
-      { name: 'Operations', description: 'Health, readiness and metrics.' },
-    ],
-  });
-  app.get(DOCS_PATH, Scalar({ url: OPENAPI_PATH, pageTitle: 'Order service API' }));
+  serveOpenApi(app, { queuesBoardPath: QUEUES_BOARD_PATH, docsPath: DOCS_PATH });
+  app.route(DOCS_PATH, apiReference(DOCS_PATH, { specUrl: OPENAPI_PATH, title: 'Order service API' }));
+  app.route('/', indexRoutes({ title: 'Order service', paths: { docs: DOCS_PATH, openapi: OPENAPI_PATH, admin: ADMIN_PATH } }));
 
-  app.notFound((c) => problemResponse(c, 404, `No route for ${c.req.method} ${c.req.path}.`));
+  app.notFound(notFoundOrNotAllowed(app));
   app.onError(errorHandler(deps.logger));
   return app;
 }

@@ -1,8 +1,16 @@
 /**
- * The OpenAPI document is generated from the same schemas that validate requests, and the API
- * reference page renders it.
+ * The OpenAPI document is generated from the same schemas that validate requests, describes every
+ * operation well enough for tools (Spectral's spectral:oas ruleset finds nothing), and the API
+ * reference page renders it from files the service serves itself.
  */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SECURITY_SCHEMES } from '../src/api/security.ts';
 import { Harness } from './support/harness.ts';
 
 let h: Harness;
@@ -70,6 +78,59 @@ describe('GET /openapi.json', () => {
     expect(doc.components.securitySchemes.adminToken).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(doc.components.securitySchemes.adminBasic).toMatchObject({ type: 'http', scheme: 'basic' });
   });
+
+  it('gives every operation a unique operationId, a summary, a description and a declared tag', () => {
+    const declaredTags = new Map((doc.tags as { name: string; description?: string }[]).map((t) => [t.name, t.description]));
+    const ids: string[] = [];
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const where = `${method.toUpperCase()} ${path}`;
+        expect(op.operationId, where).toMatch(/^[a-z][A-Za-z]+$/);
+        expect(op.summary, where).toBeTruthy();
+        expect(op.description, where).toBeTruthy();
+        expect(op.tags?.length, where).toBe(1);
+        expect(declaredTags.has(op.tags[0]), where).toBe(true);
+        ids.push(op.operationId);
+      }
+    }
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const [name, description] of declaredTags) expect(description, name).toBeTruthy();
+  });
+
+  it('names the server it is served from', () => {
+    expect(doc.servers).toEqual([{ url: '/', description: expect.any(String) }]);
+  });
+
+  it('declares every security scheme of api/security.ts, and every scheme a route asks for', () => {
+    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(Object.keys(SECURITY_SCHEMES).sort());
+    const asked = new Set<string>();
+    for (const ops of Object.values(doc.paths as Record<string, Record<string, any>>)) {
+      for (const op of Object.values(ops)) for (const requirement of op.security ?? []) for (const name of Object.keys(requirement)) asked.add(name);
+    }
+    for (const name of asked) expect(doc.components.securitySchemes[name], name).toBeDefined();
+  });
+});
+
+describe('spectral lint with the spectral:oas ruleset', () => {
+  it('reports nothing on the served document: no error, no warning, no hint', async () => {
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const dir = mkdtempSync(join(tmpdir(), 'openapi-'));
+    try {
+      const file = join(dir, 'openapi.json');
+      writeFileSync(file, JSON.stringify(doc, null, 2));
+      const spectral = join(root, 'node_modules', '.bin', 'spectral');
+      const run = await promisify(execFile)(
+        spectral,
+        ['lint', file, '--ruleset', join(root, '.spectral.yaml'), '--format', 'json', '--fail-severity', 'hint', '--quiet'],
+        { cwd: root },
+      ).catch((error: { stdout?: string; stderr?: string; code?: number }) => error);
+      const results = JSON.parse(run.stdout || '[]') as { code: string; message: string; path: string[]; severity: number }[];
+      expect(results.map((r) => `${r.code}: ${r.message} at ${r.path.join('.')}`)).toEqual([]);
+      expect((run as { code?: number }).code ?? 0).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('GET /docs', () => {
@@ -79,5 +140,31 @@ describe('GET /docs', () => {
     expect(res.headers.get('content-type')).toContain('text/html');
     expect(res.text).toContain('/openapi.json');
     expect(res.text).toContain('<title>Order service API</title>');
+  });
+
+  it('loads every script, stylesheet and icon from the service itself, under a CSP of its own origin', async () => {
+    const res = await h.request('GET', '/docs');
+    expect(res.headers.get('content-security-policy')).toMatch(/default-src 'self'/);
+    expect(res.headers.get('content-security-policy')).not.toMatch(/https?:|\*|'unsafe-/);
+    // No absolute URL anywhere in the page: nothing can come from elsewhere.
+    expect(res.text).not.toMatch(/(?:https?:)?\/\/[a-z0-9.-]+/i);
+    const refs = [...res.text.matchAll(/<(?:script|link)\b[^>]*?\b(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+    expect(refs.filter((r) => r.endsWith('.js')).length).toBeGreaterThanOrEqual(2);
+    expect(refs.filter((r) => r.endsWith('.css')).length).toBeGreaterThanOrEqual(1);
+    for (const ref of refs) {
+      expect(ref, ref).toMatch(/^\/docs\/assets\//);
+      const asset = await fetch(`${h.base}${ref}`);
+      expect(asset.status, ref).toBe(200);
+      const type = asset.headers.get('content-type') ?? '';
+      if (ref.endsWith('.js')) expect(type).toMatch(/^text\/javascript/);
+      if (ref.endsWith('.css')) expect(type).toMatch(/^text\/css/);
+      expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      expect((await asset.arrayBuffer()).byteLength, ref).toBeGreaterThan(100);
+    }
+  });
+
+  it('answers an asset it does not have with 404', async () => {
+    const res = await h.request('GET', '/docs/assets/0000/nothing.js');
+    expect(res.status).toBe(404);
   });
 });

@@ -9,6 +9,7 @@ import { sandboxMessages, sandboxPayments } from '../sandbox/ledger.ts';
 import { jsonBody } from './body.ts';
 import { problemResponses } from './problem.ts';
 import { createRouter } from './router.ts';
+import { ADMIN_SECURITY } from './security.ts';
 import {
   OrderQuery,
   ProductListSchema,
@@ -21,11 +22,12 @@ import {
   productView,
 } from './schemas.ts';
 
-const security: Record<string, string[]>[] = [{ adminToken: [] }, { adminBasic: [] }];
+const security = ADMIN_SECURITY;
 
 const putProductRoute = createRoute({
   method: 'put',
   path: '/products/{sku}',
+  operationId: 'putProduct',
   tags: ['Admin'],
   summary: 'Create or update a product',
   description: '`stock` sets the units available for sale.',
@@ -42,42 +44,47 @@ const putProductRoute = createRoute({
 const listProductsRoute = createRoute({
   method: 'get',
   path: '/products',
+  operationId: 'listProducts',
   tags: ['Admin'],
   summary: 'The catalog with its stock',
+  description: 'Every product with its price and its units available for sale, reserved for orders and shipped.',
   security,
   responses: { 200: { description: 'Every product, by SKU.', ...json(ProductListSchema) }, ...problemResponses(401) },
 });
 
 /** The sandbox's own records, all of them or one order's. */
-function sandboxRoute<S extends z.ZodType>(path: string, summary: string, schema: S) {
+function sandboxRoute<S extends z.ZodType>(path: string, operationId: string, summary: string, description: string, schema: S) {
   return createRoute({
     method: 'get',
     path,
+    operationId,
     tags: ['Sandbox'],
     summary,
+    description,
     security,
     request: { query: OrderQuery },
     responses: { 200: { description: summary, ...json(schema) }, ...problemResponses(400, 401) },
   });
 }
 
-const paymentsRoute = sandboxRoute('/sandbox/payments', 'The sandbox gateway’s charges and refunds', SandboxPaymentsSchema);
-const notificationsRoute = sandboxRoute('/sandbox/notifications', 'The messages the sandbox notifier sent', SandboxMessagesSchema);
+const paymentsRoute = sandboxRoute(
+  '/sandbox/payments',
+  'listSandboxPayments',
+  'The sandbox gateway’s charges and refunds',
+  'What the simulated payment gateway recorded: every charge and refund, of every order or of `orderId`.',
+  SandboxPaymentsSchema,
+);
+const notificationsRoute = sandboxRoute(
+  '/sandbox/notifications',
+  'listSandboxNotifications',
+  'The messages the sandbox notifier sent',
+  'What the simulated notifier recorded: every customer message (kind and channel), of every order or of `orderId`.',
+  SandboxMessagesSchema,
+);
 
 export function adminRoutes(deps: { db: Db; now: () => number }) {
   const { db } = deps;
   const app = createRouter();
-  app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', {
-    type: 'http',
-    scheme: 'bearer',
-    description: 'ADMIN_TOKEN as a bearer token.',
-  });
-  app.openAPIRegistry.registerComponent('securitySchemes', 'adminBasic', {
-    type: 'http',
-    scheme: 'basic',
-    description: 'Any user name, with ADMIN_TOKEN as the password (for browsers).',
-  });
-
   app.openapi(putProductRoute, (c) => {
     const { product, created } = upsertProduct(db, { sku: c.req.valid('param').sku, ...c.req.valid('json') }, deps.now());
     return created ? c.json(productView(product), 201) : c.json(productView(product), 200);

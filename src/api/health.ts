@@ -30,16 +30,21 @@ const ReadinessSchema = z
 const healthRoute = createRoute({
   method: 'get',
   path: '/healthz',
+  operationId: 'getHealth',
   tags: ['Operations'],
   summary: 'Liveness: 200 while the process lives',
+  description: 'Answers 200 as long as the process can serve HTTP; it checks nothing else.',
   responses: { 200: { description: 'Alive.', ...json(z.object({ status: z.literal('ok') })) } },
 });
 
 const readyRoute = createRoute({
   method: 'get',
   path: '/readyz',
+  operationId: 'getReadiness',
   tags: ['Operations'],
   summary: 'Readiness: the database takes writes and Redis answers',
+  description:
+    'Answers 200 when the database takes writes, Redis answers and the queue prefix belongs to this database; 503 with what failed otherwise.',
   responses: {
     200: { description: 'Both answer.', ...json(ReadinessSchema) },
     503: {
@@ -52,8 +57,10 @@ const readyRoute = createRoute({
 const metricsRoute = createRoute({
   method: 'get',
   path: '/metrics',
+  operationId: 'getMetrics',
   tags: ['Operations'],
   summary: 'Prometheus metrics',
+  description: 'Request, job, queue and order series in the Prometheus text format, for a scraper.',
   responses: {
     200: {
       description: 'Prometheus text exposition format.',

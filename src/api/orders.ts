@@ -34,6 +34,7 @@ export interface OrdersDeps {
 const placeOrderRoute = createRoute({
   method: 'post',
   path: '/',
+  operationId: 'placeOrder',
   tags: ['Orders'],
   summary: 'Place an order',
   description:
@@ -60,8 +61,10 @@ const placeOrderRoute = createRoute({
 const getOrderRoute = createRoute({
   method: 'get',
   path: '/{id}',
+  operationId: 'getOrder',
   tags: ['Orders'],
   summary: 'Read an order',
+  description: 'The order with its lines, total, payment status, shipment and, for a failed or cancelled order, the reason.',
   request: { params: OrderIdParam },
   responses: { 200: { description: 'The order.', ...json(OrderSchema) }, ...problemResponses(404) },
 });
@@ -69,8 +72,10 @@ const getOrderRoute = createRoute({
 const timelineRoute = createRoute({
   method: 'get',
   path: '/{id}/events',
+  operationId: 'getOrderTimeline',
   tags: ['Orders'],
   summary: 'Read an order’s timeline, oldest first',
+  description: 'Every transition of the order (from, to, when) and the facts recorded with it, oldest first. The timeline is append-only.',
   request: { params: OrderIdParam },
   responses: { 200: { description: 'Every transition and fact, oldest first.', ...json(TimelineSchema) }, ...problemResponses(404) },
 });
@@ -78,6 +83,7 @@ const timelineRoute = createRoute({
 const cancelRoute = createRoute({
   method: 'post',
   path: '/{id}/cancel',
+  operationId: 'cancelOrder',
   tags: ['Orders'],
   summary: 'Cancel an order',
   description: 'Cancelling a cancelled order answers it as it is. Stock is released and a capture refunded.',

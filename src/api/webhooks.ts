@@ -37,6 +37,7 @@ export function webhookRoutes(deps: { db: Db; webhookSecret: string; now: () => 
   const carrierRoute = createRoute({
     method: 'post',
     path: '/carrier',
+    operationId: 'carrierWebhook',
     tags: ['Webhooks'],
     summary: 'The carrier reports a delivery',
     description: 'Moves the shipped order to COMPLETED. A repeated delivery changes nothing.',

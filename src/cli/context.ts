@@ -37,16 +37,26 @@ export interface GlobalOptions {
   queuePrefix?: string;
 }
 
+/** Each global flag and the variable it overrides. */
+const FLAG_VARIABLES = [
+  ['redisUrl', '--redis-url', 'REDIS_URL'],
+  ['database', '--database', 'DATABASE_PATH'],
+  ['queuePrefix', '--queue-prefix', 'QUEUE_PREFIX'],
+] as const;
+
 export function cliConfig(options: GlobalOptions, env: NodeJS.ProcessEnv = process.env): Config {
   const overrides: Record<string, string> = {};
-  if (options.redisUrl !== undefined) overrides.REDIS_URL = options.redisUrl;
-  if (options.database !== undefined) overrides.DATABASE_PATH = options.database;
-  if (options.queuePrefix !== undefined) overrides.QUEUE_PREFIX = options.queuePrefix;
+  for (const [key, , variable] of FLAG_VARIABLES) if (options[key] !== undefined) overrides[variable] = options[key];
   try {
     return loadConfig({ ...env, ...overrides });
   } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(error.message);
-    throw error;
+    if (!(error instanceof ConfigError)) throw error;
+    // A bad flag is bad usage, named as the operator typed it; a bad variable is bad configuration.
+    for (const [key, flag, variable] of FLAG_VARIABLES) {
+      const complaint = options[key] === undefined ? null : new RegExp(`\\b${variable}: ([^;]*)`).exec(error.message);
+      if (complaint) throw new UsageError(`option '${flag}' ${complaint[1]}`);
+    }
+    throw new CliError(error.message);
   }
 }
 

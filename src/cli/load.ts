@@ -4,11 +4,11 @@
  * settled by status, orders per second and latency percentiles.
  */
 import { Presets, SingleBar } from 'cli-progress';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { CliError, UsageError } from './context.ts';
 import { percentiles, placeOrders, putProductOverHttp, waitForSettled, type Percentiles, type TokenShare } from './load-engine.ts';
 import { printJson, printLines, table } from './output.ts';
-import { positiveInt, runWith } from './run.ts';
+import { httpUrl, positiveInt, runWith } from './run.ts';
 import { DEMO_CATALOG } from './seed.ts';
 
 const TOKEN_ALIASES: Record<string, string> = {
@@ -18,14 +18,21 @@ const TOKEN_ALIASES: Record<string, string> = {
   slow: 'tok_slow',
 };
 
+const MIX_FORMAT = 'token=weight pairs separated by commas, e.g. visa=90,declined=8,flaky=2';
+const DEFAULT_MIX = 'visa=95,declined=5';
+
 /** "visa=90,declined=10" or "tok_visa=9,tok_flaky=1" → token shares. */
 export function parseMix(value: string): TokenShare[] {
   const shares = value.split(',').map((part) => {
     const match = /^\s*([A-Za-z0-9_]+)\s*(?:=\s*(\d+)\s*)?$/.exec(part);
-    if (!match) throw new InvalidArgumentError(`"${part}" is not token=weight.`);
-    return { token: TOKEN_ALIASES[match[1]!] ?? match[1]!, weight: match[2] === undefined ? 1 : Number(match[2]) };
+    if (!match) throw new InvalidArgumentError(`"${part}" is not token=weight: it takes ${MIX_FORMAT}.`);
+    const token = TOKEN_ALIASES[match[1]!] ?? match[1]!;
+    if (!token.startsWith('tok_')) {
+      throw new InvalidArgumentError(`"${match[1]}" is not a payment token: name ${Object.keys(TOKEN_ALIASES).join(', ')} or any tok_*.`);
+    }
+    return { token, weight: match[2] === undefined ? 1 : Number(match[2]) };
   });
-  if (shares.every((s) => s.weight === 0)) throw new InvalidArgumentError('at least one weight must be above 0.');
+  if (shares.every((s) => s.weight === 0)) throw new InvalidArgumentError('At least one weight must be above 0.');
   return shares.filter((s) => s.weight > 0);
 }
 
@@ -64,18 +71,34 @@ export function loadCommand(program: Command): void {
   program
     .command('load')
     .description('place a load of orders against a running service and report throughput and latency')
-    .option('--url <url>', 'the service (default: http://127.0.0.1:$PORT)')
+    .option('--url <url>', 'the service (default: http://127.0.0.1:$PORT)', httpUrl)
     .option('-n, --count <orders>', 'orders to place', positiveInt, 100)
     .option('-c, --concurrency <clients>', 'clients placing orders at once', positiveInt, 10)
     .option('--rate <orders/s>', 'offer orders at this fixed rate instead of as fast as the clients can', positiveInt)
-    .option('--mix <token=weight,...>', 'payment tokens and their shares (visa, declined, flaky, slow or any tok_*)', parseMix, parseMix('visa=95,declined=5'))
+    .addOption(
+      new Option(
+        '--mix <token=weight,...>',
+        'payment tokens and their shares, e.g. visa=90,declined=8,flaky=2 (a token is visa, declined, flaky, slow or any tok_*; a weight left out is 1)',
+      )
+        .argParser(parseMix)
+        .default(parseMix(DEFAULT_MIX), DEFAULT_MIX),
+    )
     .option('--sku <sku...>', 'SKUs to order, one unit per order, in turn (default: the demo catalog)')
     .option('--seed', 'first PUT the demo catalog through the admin API (needs the admin token)')
     .option('--admin-token <token>', 'admin bearer token for --seed (default: ADMIN_TOKEN)')
     .option('--no-wait', 'do not wait for the orders to come to rest')
     .option('--timeout <ms>', 'how long to wait for the orders to come to rest', positiveInt, 120_000)
     .option('--json', 'print the summary as JSON')
-    .addHelpText('after', '\nExits 1 when the service cannot be reached, an order is refused, or an order has not come to rest in time.')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  orders load --seed --admin-token "$ADMIN_TOKEN" --count 2000 --concurrency 32
+  orders load --rate 200 --count 6000 --mix visa=90,declined=8,flaky=2
+
+Exits 1 when the service cannot be reached, an order is refused, or an order
+has not come to rest in time.`,
+    )
     .action(
       runWith(async (session, options: LoadOptions) => {
         const url = (options.url ?? `http://127.0.0.1:${session.config.port}`).replace(/\/$/, '');

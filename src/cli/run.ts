@@ -25,8 +25,23 @@ export function queueOption(description: string): Option {
   return new Option('-q, --queue <name>', description).choices(QUEUE_NAMES);
 }
 
+/** A whole number of at least 1, written as digits: "abc", "-1", "0", "1.5" and "1e3" are refused. */
 export function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of at least 1.');
+  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('It must be a whole number of at least 1.');
   return n;
+}
+
+/** An http:// or https:// URL. */
+export function httpUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError('It must be an http:// or https:// URL, e.g. http://127.0.0.1:3000.');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidArgumentError('It must be an http:// or https:// URL, e.g. http://127.0.0.1:3000.');
+  }
+  return value;
 }
