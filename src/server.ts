@@ -4,18 +4,24 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { Scalar } from '@scalar/hono-api-reference';
 import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { requireAdmin } from './api/admin-auth.ts';
 import { adminRoutes } from './api/admin.ts';
+import { requireApiKey } from './api/api-keys.ts';
 import { MAX_BODY_BYTES, PayloadTooLargeError } from './api/body.ts';
+import { clientAddressOf } from './api/client-address.ts';
+import { refuseCrossSite } from './api/cross-site.ts';
 import { healthRoutes } from './api/health.ts';
+import { refuseUnsafeRequestText } from './api/hygiene.ts';
 import { observeRequests, restrictNonHtml } from './api/observe.ts';
 import { ordersRoutes } from './api/orders.ts';
 import { errorHandler, problemResponse } from './api/problem.ts';
 import { QUEUES_BOARD_PATH, queuesBoard } from './api/queues-board.ts';
+import type { Limits } from './api/rate-limits.ts';
 import { createRouter, type AppEnv } from './api/router.ts';
 import { webhookRoutes } from './api/webhooks.ts';
 import type { Db } from './db/client.ts';
@@ -30,6 +36,15 @@ export interface AppDeps {
   idempotencyTtlMs: number;
   /** Kicks the outbox relay after a commit; a no-op where no relay runs in this process. */
   onCommit: () => void;
+  /** The keys of the client routes; none (the default) refuses every client request. */
+  apiKeys?: readonly string[];
+  /** Abuse limits (api/rate-limits.ts); none: no limits. */
+  limits?: Limits;
+  /** Read the client's address from X-Forwarded-For (TRUST_PROXY). */
+  trustProxy?: boolean;
+  /** Origins whose browsers may call the client routes; none: no CORS. */
+  corsOrigins?: readonly string[];
+  maxOrderTotalCents?: number;
   /** Checked by /readyz. */
   redis?: Redis;
   /** Shown on the Bull Board dashboard. */
@@ -61,6 +76,7 @@ export function createOpsApp(deps: OpsAppDeps): OpenAPIHono<AppEnv> {
 }
 
 export const OPENAPI_PATH = '/openapi.json';
+export const DEFAULT_MAX_ORDER_TOTAL_CENTS = 10_000_000;
 export const DOCS_PATH = '/docs';
 
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
@@ -79,10 +95,37 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       },
     }),
   );
-  app.use('/admin/*', requireAdmin(deps.adminToken, QUEUES_BOARD_PATH));
+  const clientAddress = clientAddressOf(deps.trustProxy ?? false);
+  if (deps.corsOrigins && deps.corsOrigins.length > 0) {
+    // Before the key check: a browser's preflight carries no credentials.
+    app.use(
+      '/orders/*',
+      cors({
+        origin: [...deps.corsOrigins],
+        allowMethods: ['GET', 'POST'],
+        allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
+        exposeHeaders: ['Location', 'Idempotent-Replayed', 'X-Request-Id', 'Retry-After'],
+        maxAge: 600,
+      }),
+    );
+  }
+  app.use('/orders/*', requireApiKey({ keys: deps.apiKeys ?? [], limits: deps.limits, clientAddress }));
+  // Every state-changing admin request, whatever mounts it under /admin, passes the cross-site guard.
+  app.use('/admin/*', refuseCrossSite);
+  app.use('/admin/*', requireAdmin(deps.adminToken, QUEUES_BOARD_PATH, { failures: deps.limits?.adminFailures, clientAddress }));
+  app.use('*', refuseUnsafeRequestText);
 
   app.route('/', healthRoutes({ db: deps.db, redis: deps.redis, metrics: deps.metrics }));
-  app.route('/orders', ordersRoutes({ db: deps.db, now, idempotencyTtlMs: deps.idempotencyTtlMs, onCommit: deps.onCommit }));
+  app.route(
+    '/orders',
+    ordersRoutes({
+      db: deps.db,
+      now,
+      idempotencyTtlMs: deps.idempotencyTtlMs,
+      onCommit: deps.onCommit,
+      rules: { maxTotalCents: deps.maxOrderTotalCents ?? DEFAULT_MAX_ORDER_TOTAL_CENTS },
+    }),
+  );
   app.route('/webhooks', webhookRoutes({ db: deps.db, webhookSecret: deps.webhookSecret, now, onCommit: deps.onCommit }));
   app.route('/admin', adminRoutes({ db: deps.db, now }));
   if (deps.queues) app.route(QUEUES_BOARD_PATH, queuesBoard(deps.queues));
@@ -95,6 +138,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       description:
         'Takes e-commerce orders and carries each one through payment, inventory, shipping and notification. ' +
         'Every refusal is an RFC 9457 `application/problem+json` document naming the offending fields. ' +
+        'The client routes (`/orders`) need an API key as a bearer token; admin routes need the admin token, and ' +
+        'refuse state-changing requests sent by a browser from another site. ' +
         `The queues dashboard (Bull Board) is at \`${QUEUES_BOARD_PATH}\`, behind the admin token.`,
     },
     tags: [

@@ -21,6 +21,7 @@ import { SandboxCarrier } from './sandbox/carrier.ts';
 import { SandboxNotifier } from './sandbox/notifier.ts';
 import { SandboxPaymentGateway } from './sandbox/payment-gateway.ts';
 import { createApp, createOpsApp } from './server.ts';
+import { redisLimits } from './api/rate-limits.ts';
 
 export interface RunningService {
   db: Db;
@@ -31,6 +32,8 @@ export interface RunningService {
   metrics: ServiceMetrics;
   /** The bound port when the API runs, else undefined. */
   port: number | undefined;
+  /** The address the API or operations server is bound to, as the socket reports it. */
+  host: string | undefined;
   /** The bound operations port of a ROLE=worker process with METRICS_PORT set. */
   metricsPort: number | undefined;
   stop(): Promise<void>;
@@ -62,6 +65,7 @@ export async function startService(config: Config, redisUrl: string, logger: Log
 
   let server: ServerType | undefined;
   let port: number | undefined;
+  let host: string | undefined;
   let sweeper: NodeJS.Timeout | undefined;
   if (config.role !== 'worker') {
     sweeper = sweepIdempotencyKeysEvery(db, config.idempotencyTtlMs, logger);
@@ -75,13 +79,27 @@ export async function startService(config: Config, redisUrl: string, logger: Log
       redis: producer,
       queues,
       metrics,
+      apiKeys: config.apiKeys,
+      limits: redisLimits(
+        producer,
+        {
+          prefix: config.queuePrefix,
+          apiKeyRateLimit: config.apiKeyRateLimit,
+          addressRateLimit: config.addressRateLimit,
+          adminAuthFailureLimit: config.adminAuthFailureLimit,
+        },
+        logger.child({ component: 'rate-limits' }),
+      ),
+      trustProxy: config.trustProxy,
+      corsOrigins: config.corsOrigins,
+      maxOrderTotalCents: config.maxOrderTotalCents,
     });
-    ({ server, port } = await listen(app.fetch, config.port));
+    ({ server, port, host } = await listen(app.fetch, config.host, config.port));
   }
   let metricsPort: number | undefined;
   if (config.role === 'worker' && config.metricsPort !== undefined) {
     const ops = createOpsApp({ db, logger, redis: producer, metrics });
-    ({ server, port: metricsPort } = await listen(ops.fetch, config.metricsPort));
+    ({ server, port: metricsPort, host } = await listen(ops.fetch, config.host, config.metricsPort));
   }
   relay.start();
 
@@ -99,6 +117,7 @@ export async function startService(config: Config, redisUrl: string, logger: Log
     reconciler,
     metrics,
     port,
+    host,
     metricsPort,
     async stop() {
       // Stop taking work first, then let what is running finish, then move what it wrote.
@@ -170,9 +189,9 @@ export function createReconciler(
   });
 }
 
-function listen(fetch: (request: Request) => Response | Promise<Response>, port: number) {
-  return new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
-    const server = serve({ fetch, port, hostname: '0.0.0.0' }, (info) => resolve({ server, port: info.port }));
+function listen(fetch: (request: Request) => Response | Promise<Response>, hostname: string, port: number) {
+  return new Promise<{ server: ServerType; port: number; host: string }>((resolve, reject) => {
+    const server = serve({ fetch, port, hostname }, (info) => resolve({ server, port: info.port, host: info.address }));
     server.once('error', reject);
   });
 }

@@ -1,12 +1,12 @@
 /**
  * Customer routes: place an order (safely retried with an Idempotency-Key), read it and its
- * timeline, cancel it.
+ * timeline, cancel it. All of them need an API key (api/api-keys.ts, applied in server.ts).
  */
 import { createHash } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import { cancelOrder } from '../db/cancel.ts';
 import type { Db } from '../db/client.ts';
-import { getOrder, getTimeline, placeOrder } from '../db/orders.ts';
+import { getOrder, getTimeline, placeOrder, type PlacementRules } from '../db/orders.ts';
 import { jsonBody } from './body.ts';
 import { problemResponses } from './problem.ts';
 import { createRouter } from './router.ts';
@@ -28,7 +28,12 @@ export interface OrdersDeps {
   idempotencyTtlMs: number;
   /** Called after each commit that wrote outbox events. */
   onCommit: () => void;
+  rules?: PlacementRules;
 }
+
+/** The client routes' security scheme, as the OpenAPI document names it. */
+export const API_KEY_SCHEME = 'apiKey';
+const security = [{ [API_KEY_SCHEME]: [] }];
 
 const placeOrderRoute = createRoute({
   method: 'post',
@@ -37,7 +42,10 @@ const placeOrderRoute = createRoute({
   summary: 'Place an order',
   description:
     'Prices come from the catalog. With an `Idempotency-Key`, a retry of the same request answers the first ' +
-    'response again (with `Idempotent-Replayed: true`) and creates nothing; the same key with another body is a 422.',
+    'response again (with `Idempotent-Replayed: true`) and creates nothing; the same key with another body is a 422. ' +
+    'Idempotency keys are kept per API key: two storefronts that pick the same key get two orders. ' +
+    'An order for more than is available is a 409 naming the SKUs; one whose total is over the limit is a 422.',
+  security,
   middleware: [jsonBody] as const,
   request: {
     headers: PlaceOrderHeaders,
@@ -52,7 +60,7 @@ const placeOrderRoute = createRoute({
       }),
       ...json(OrderSchema),
     },
-    ...problemResponses(400, 413, 415, 422),
+    ...problemResponses(400, 401, 409, 413, 415, 422, 429),
   },
 });
 
@@ -61,8 +69,9 @@ const getOrderRoute = createRoute({
   path: '/{id}',
   tags: ['Orders'],
   summary: 'Read an order',
+  security,
   request: { params: OrderIdParam },
-  responses: { 200: { description: 'The order.', ...json(OrderSchema) }, ...problemResponses(404) },
+  responses: { 200: { description: 'The order.', ...json(OrderSchema) }, ...problemResponses(400, 401, 404, 429) },
 });
 
 const timelineRoute = createRoute({
@@ -70,8 +79,12 @@ const timelineRoute = createRoute({
   path: '/{id}/events',
   tags: ['Orders'],
   summary: 'Read an order’s timeline, oldest first',
+  security,
   request: { params: OrderIdParam },
-  responses: { 200: { description: 'Every transition and fact, oldest first.', ...json(TimelineSchema) }, ...problemResponses(404) },
+  responses: {
+    200: { description: 'Every transition and fact, oldest first.', ...json(TimelineSchema) },
+    ...problemResponses(400, 401, 404, 429),
+  },
 });
 
 const cancelRoute = createRoute({
@@ -80,16 +93,22 @@ const cancelRoute = createRoute({
   tags: ['Orders'],
   summary: 'Cancel an order',
   description: 'Cancelling a cancelled order answers it as it is. Stock is released and a capture refunded.',
+  security,
   request: { params: OrderIdParam },
   responses: {
     200: { description: 'The order, now CANCELLED.', ...json(OrderSchema) },
-    ...problemResponses(404, 409),
+    ...problemResponses(400, 401, 404, 409, 429),
   },
 });
 
 export function ordersRoutes(deps: OrdersDeps) {
   const { db, now } = deps;
   const app = createRouter();
+  app.openAPIRegistry.registerComponent('securitySchemes', API_KEY_SCHEME, {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'One of API_KEYS as a bearer token (not the admin token).',
+  });
 
   app.openapi(placeOrderRoute, (c) => {
     const key = c.req.valid('header')['idempotency-key'];
@@ -105,7 +124,13 @@ export function ordersRoutes(deps: OrdersDeps) {
       now(),
       key === undefined
         ? undefined
-        : { key, fingerprint: fingerprint(body), ttlMs: deps.idempotencyTtlMs, render: (order) => JSON.stringify(orderView(order)) },
+        : {
+            key: scopedIdempotencyKey(c.get('apiKeyId'), key),
+            fingerprint: fingerprint(body),
+            ttlMs: deps.idempotencyTtlMs,
+            render: (order) => JSON.stringify(orderView(order)),
+          },
+      deps.rules,
     );
     if (!result.replayed) {
       deps.onCommit();
@@ -131,6 +156,14 @@ export function ordersRoutes(deps: OrdersDeps) {
   });
 
   return app;
+}
+
+/**
+ * An Idempotency-Key as stored: prefixed with the id of the API key it came with (never the key
+ * itself), so that two storefronts that happen to pick the same key do not see each other's orders.
+ */
+export function scopedIdempotencyKey(apiKeyId: string | undefined, key: string): string {
+  return `${apiKeyId ?? '-'}:${key}`;
 }
 
 /** The same request, whatever its key order or spacing, gives the same fingerprint. */
