@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlaceOrderBody } from '../src/api/schemas.ts';
-import { Harness } from './support/harness.ts';
+import { API_KEY, Harness } from './support/harness.ts';
 
 const CATALOG = ['SKU-1', 'SKU-2', 'sku_3.b'];
 
@@ -42,7 +42,7 @@ interface Attempt {
 }
 
 async function send(attempt: Attempt) {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { authorization: `Bearer ${API_KEY}` };
   if (attempt.contentType !== undefined) headers['content-type'] = attempt.contentType;
   if (attempt.idempotencyKey !== undefined) headers['idempotency-key'] = attempt.idempotencyKey;
   const res = await fetch(`${h.base}/orders`, { method: 'POST', body: attempt.body, headers });
