@@ -9,7 +9,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
 import type { z as zod } from 'zod';
 import { DomainError, type FieldIssue } from '../domain/errors.ts';
-import { escapeUnsafe } from '../domain/text.ts';
+import { QUOTE_MAX, escapeUnsafe } from '../domain/text.ts';
 import { BEARER_CHALLENGE } from './admin-auth.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -63,6 +63,7 @@ const MAX_DETAIL = 1_000;
 const MAX_ERRORS = 50;
 const MAX_ERROR_TEXT = 200;
 const MAX_INSTANCE = 100;
+const MAX_FIELD = 100;
 
 const bounded = (text: string, max: number) => escapeUnsafe(text.length > max ? `${text.slice(0, max)}…` : text);
 
@@ -85,7 +86,7 @@ export function problemResponse(c: Context, status: number, detail: string, opti
       ? {
           errors: options.errors
             .slice(0, MAX_ERRORS)
-            .map((e) => ({ field: bounded(e.field, MAX_ERROR_TEXT), message: bounded(e.message, MAX_ERROR_TEXT) })),
+            .map((e) => ({ field: bounded(e.field, MAX_FIELD), message: bounded(e.message, MAX_ERROR_TEXT) })),
         }
       : {}),
   };
@@ -112,7 +113,9 @@ export function fieldIssues(error: zod.ZodError): FieldIssue[] {
   return error.issues.flatMap((issue) => {
     const base = issue.path.map(String).join('.');
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({ field: base ? `${base}.${key}` : key, message: 'unknown field' }));
+      // The key is the client's: quote no more of it than of any other value.
+      const name = (key: string) => (key.length > QUOTE_MAX ? `${key.slice(0, QUOTE_MAX)}…` : key);
+      return issue.keys.map((key) => ({ field: base ? `${base}.${name(key)}` : name(key), message: 'unknown field' }));
     }
     return [{ field: base || '(body)', message: issue.message }];
   });
