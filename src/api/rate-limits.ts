@@ -14,7 +14,7 @@ import { DomainError } from '../domain/errors.ts';
 import type { RetryLater } from './problem.ts';
 
 /** How long a request may wait on the limiter's Redis before it goes through uncounted. */
-export const LIMIT_TIMEOUT_MS = 100;
+export const LIMIT_TIMEOUT_MS = 200;
 
 export class TooManyRequestsError extends DomainError implements RetryLater {
   override readonly name = 'TooManyRequestsError';
