@@ -251,6 +251,16 @@ describe('text hygiene', () => {
     expect(surrogate.json.errors).toContainEqual(expect.objectContaining({ field: 'customerId', message: expect.stringMatching(/surrogate/) }));
   });
 
+  it('refuses a body nested thousands of levels deep with a 4xx, not a 500', async () => {
+    const deep = (n: number, inner: string) => '['.repeat(n) + inner + ']'.repeat(n);
+    for (const body of [deep(30_000, '"\u0007"'), `{"customerId": ${deep(30_000, '1')}}`, `{"x${'"'}: ${deep(20_000, '{}')}}`]) {
+      const res = await h.request('POST', '/orders', body);
+      expect(res.status, res.text.slice(0, 200)).toBe(400);
+    }
+    const admin = await h.admin('PUT', '/products/DEEP-1', `{"name": ${deep(30_000, '"x"')}, "priceCents": 1, "stock": 1}`);
+    expect(admin.status).toBe(400);
+  });
+
   it.each([
     ['ESC', '%1B%5B2J'],
     ['DEL', '%7F'],

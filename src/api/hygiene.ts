@@ -15,22 +15,39 @@ function fieldName(path: string): string {
   return escapeUnsafe(clipped);
 }
 
-/** Every string of a parsed JSON value that is unsafe, named by its dotted path. */
+/**
+ * Every string of a parsed JSON value that is unsafe, named by its dotted path. Walks with its own
+ * stack: a 64 KiB body can nest thousands of levels deep, more than the call stack takes.
+ */
 export function unsafeTextIssues(value: unknown, path = ''): FieldIssue[] {
-  if (typeof value === 'string') {
-    const problem = unsafeCharacter(value);
-    return problem ? [{ field: fieldName(path || '(body)'), message: problem }] : [];
+  const issues: FieldIssue[] = [];
+  // An entry is a value still to look at, or an issue found on a field name, kept in walk order.
+  const pending: ({ value: unknown; at: string } | FieldIssue)[] = [{ value, at: path }];
+  while (pending.length > 0) {
+    const next = pending.pop()!;
+    if ('field' in next) {
+      issues.push(next);
+      continue;
+    }
+    const { value: item, at } = next;
+    if (typeof item === 'string') {
+      const problem = unsafeCharacter(item);
+      if (problem) issues.push({ field: fieldName(at || '(body)'), message: problem });
+    } else if (Array.isArray(item)) {
+      for (let i = item.length - 1; i >= 0; i--) pending.push({ value: item[i], at: at ? `${at}.${i}` : String(i) });
+    } else if (item && typeof item === 'object') {
+      const entries = Object.entries(item);
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [key, child] = entries[i]!;
+        const childAt = at ? `${at}.${key}` : key;
+        pending.push({ value: child, at: childAt });
+        const problem = unsafeCharacter(key);
+        // Pushed last, so reported before what the field holds.
+        if (problem) pending.push({ field: fieldName(childAt), message: `(the field name) ${problem}` });
+      }
+    }
   }
-  if (Array.isArray(value)) return value.flatMap((item, i) => unsafeTextIssues(item, path ? `${path}.${i}` : String(i)));
-  if (value && typeof value === 'object') {
-    return Object.entries(value).flatMap(([key, item]) => {
-      const at = path ? `${path}.${key}` : key;
-      const problem = unsafeCharacter(key);
-      const own = problem ? [{ field: fieldName(at), message: `(the field name) ${problem}` }] : [];
-      return [...own, ...unsafeTextIssues(item, at)];
-    });
-  }
-  return [];
+  return issues;
 }
 
 export function refuseUnsafeIssues(issues: FieldIssue[], where: string): void {
