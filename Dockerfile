@@ -22,7 +22,9 @@ FROM node:20-bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tini \
  && rm -rf /var/lib/apt/lists/*
+# A container's own loopback is unreachable from outside it: listen on every interface.
 ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
     PORT=3000 \
     DATABASE_PATH=/data/orders.db
 WORKDIR /app

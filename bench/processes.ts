@@ -15,6 +15,7 @@ import { freePort } from '../src/queues/managed-redis.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const ADMIN_TOKEN = 'bench-admin-token-0123456789';
+export const API_KEY = 'bench-api-key-0123456789abcdef';
 
 export interface Child {
   name: string;
@@ -109,6 +110,7 @@ export async function startBenchService(t: ServiceTopology): Promise<RunningBenc
     DATABASE_PATH: t.databasePath,
     QUEUE_PREFIX: t.prefix,
     ADMIN_TOKEN,
+    API_KEYS: API_KEY,
     WEBHOOK_SECRET: 'bench-webhook-secret-0123456789',
     PAYMENT_LATENCY_MS: '0',
     LOG_LEVEL: 'warn',

@@ -29,7 +29,7 @@ import { median, percentiles, placeOrders, type Placement } from '../src/cli/loa
 import { startManagedRedis } from '../src/queues/managed-redis.ts';
 import { runCeiling } from './ceiling.ts';
 import { ServiceDb } from './measure.ts';
-import { ROOT, putProduct, startBenchService, type ProfileOptions } from './processes.ts';
+import { API_KEY, ROOT, putProduct, startBenchService, type ProfileOptions } from './processes.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -111,7 +111,7 @@ async function withService<T>(variant: Variant, workers: number, measure: (servi
   try {
     await putProduct(service.url, SKU, 100_000_000);
     const place: Place = async (count, rate) => {
-      const { placements } = await placeOrders({ url: service.url, count, concurrency: CONCURRENCY, rate, mix: VISA, skus: [SKU] });
+      const { placements } = await placeOrders({ url: service.url, count, concurrency: CONCURRENCY, rate, mix: VISA, skus: [SKU], apiKey: API_KEY });
       const refused = placements.filter((p) => !p.id);
       if (refused.length > 0) throw new Error(`${refused.length} orders refused, e.g. ${refused[0]!.status} ${refused[0]!.error}`);
       const ids = placements.map((p) => p.id!);

@@ -118,6 +118,33 @@ const EnvSchema = z.object({
   DATABASE_PATH: z.string().min(1, { error: 'must not be empty' }).default('data/orders.db'),
   ADMIN_TOKEN: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
   WEBHOOK_SECRET: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+  API_KEYS: z
+    .string()
+    .transform((list) => list.split(',').map((key) => key.trim()))
+    .refine((keys) => keys.every((key) => /^[\x21-\x7e]{16,}$/.test(key)), {
+      error: 'must be a comma-separated list of keys, each at least 16 visible ASCII characters',
+    })
+    .optional(),
+  API_KEY: z
+    .string()
+    .regex(/^[\x21-\x7e]{16,}$/, { error: 'must be at least 16 visible ASCII characters' })
+    .optional(),
+  HOST: z
+    .string()
+    .regex(/^[A-Za-z0-9.:_-]{1,253}$/, { error: 'must be an IP address or a host name' })
+    .default('127.0.0.1'),
+  CORS_ORIGINS: z
+    .string()
+    .transform((list) => list.split(',').map((origin) => origin.trim()))
+    .refine((origins) => origins.every(isOrigin), {
+      error: 'must be a comma-separated list of origins such as https://shop.example (scheme, host, optional port; no path)',
+    })
+    .optional(),
+  TRUST_PROXY: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
+  MAX_ORDER_TOTAL_CENTS: int(10_000_000, 1),
+  API_KEY_RATE_LIMIT: int(5_000, 0),
+  ADDRESS_RATE_LIMIT: int(60, 0),
+  ADMIN_AUTH_FAILURE_LIMIT: int(10, 0),
   QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,40}$/, { error: 'must be 1-40 letters, digits, _ or -' })
@@ -173,8 +200,18 @@ function mailAddressOf(from: string): string | undefined {
   return z.email().safeParse(address.trim()).success ? address.trim() : undefined;
 }
 
+/** `https://shop.example` or `http://localhost:5173`: what a browser sends in `Origin`. */
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return /^https?:$/.test(url.protocol) && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
 /** Variables whose values are secrets, or hold one: never echoed in an error. */
-const SECRET_VARIABLES = new Set(['SMTP_URL']);
+const SECRETS = new Set(['ADMIN_TOKEN', 'WEBHOOK_SECRET', 'API_KEYS', 'API_KEY', 'SMTP_URL']);
 
 export type Role = 'all' | 'api' | 'worker';
 
@@ -207,6 +244,25 @@ export interface Config {
   adminTokenGenerated: boolean;
   webhookSecret: string;
   webhookSecretGenerated: boolean;
+  /** The keys of the client routes (/orders); several, so that one can be rotated without downtime. */
+  apiKeys: string[];
+  /** True when the one key was made up at start and must be shown to the operator. */
+  apiKeysGenerated: boolean;
+  /** The key the CLI sends to the client routes: API_KEY, else the first of API_KEYS when set. */
+  clientApiKey: string | undefined;
+  /** The address the HTTP servers listen on. */
+  host: string;
+  /** Origins whose browsers may call the client routes (CORS); empty: no CORS at all. */
+  corsOrigins: string[];
+  /** Take the client's address from X-Forwarded-For (the entry the proxy in front added). */
+  trustProxy: boolean;
+  maxOrderTotalCents: number;
+  /** Requests a second per API key on the client routes; 0: no limit. */
+  apiKeyRateLimit: number;
+  /** Requests a minute per client address without a valid API key; 0: no limit. */
+  addressRateLimit: number;
+  /** Wrong admin credentials a minute per client address before it is refused; 0: no limit. */
+  adminAuthFailureLimit: number;
   queuePrefix: string;
   workerConcurrency: number;
   /** Jobs each worker process runs at once, per queue (QUEUE_CONCURRENCY over the defaults). */
@@ -258,7 +314,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0]);
-      const got = SECRET_VARIABLES.has(name) ? 'a value not shown' : JSON.stringify(env[name]);
+      // A secret that is wrong may still be close to a right one: never print it.
+      const got = SECRETS.has(name) ? `a value not shown, ${env[name]?.length ?? 0} characters` : JSON.stringify(env[name]);
       return `${name}: ${issue.message} (got ${got})`;
     });
     throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
@@ -275,6 +332,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminTokenGenerated: e.ADMIN_TOKEN === undefined,
     webhookSecret: e.WEBHOOK_SECRET ?? randomBytes(24).toString('base64url'),
     webhookSecretGenerated: e.WEBHOOK_SECRET === undefined,
+    apiKeys: e.API_KEYS ?? [randomBytes(24).toString('base64url')],
+    apiKeysGenerated: e.API_KEYS === undefined,
+    clientApiKey: e.API_KEY ?? e.API_KEYS?.[0],
+    host: e.HOST,
+    corsOrigins: e.CORS_ORIGINS ?? [],
+    trustProxy: e.TRUST_PROXY === 'true',
+    maxOrderTotalCents: e.MAX_ORDER_TOTAL_CENTS,
+    apiKeyRateLimit: e.API_KEY_RATE_LIMIT,
+    addressRateLimit: e.ADDRESS_RATE_LIMIT,
+    adminAuthFailureLimit: e.ADMIN_AUTH_FAILURE_LIMIT,
     queuePrefix: e.QUEUE_PREFIX,
     workerConcurrency: e.WORKER_CONCURRENCY,
     queueConcurrency: queueConcurrency(e.WORKER_CONCURRENCY, e.QUEUE_CONCURRENCY ?? {}),

@@ -26,6 +26,11 @@ async function findRedis(config: Config, logger: Logger): Promise<{ url: string;
   return { url: managed.url, managed };
 }
 
+/** The URL of a bound address: IPv6 in brackets, as a browser or curl wants it. */
+function httpAddress(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
 async function main(): Promise<void> {
   let config: Config;
   try {
@@ -59,11 +64,21 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   logger.info(
-    { role: config.role, port: service.port, metricsPort: service.metricsPort, redis: redis.url, database: config.databasePath },
-    service.port ? `order service listening on http://localhost:${service.port}` : 'order workers running',
+    {
+      role: config.role,
+      host: service.host,
+      port: service.port,
+      metricsPort: service.metricsPort,
+      redis: redis.url,
+      database: config.databasePath,
+    },
+    service.port ? `order service listening on ${httpAddress(service.host!, service.port)}` : 'order workers running',
   );
   if (config.adminTokenGenerated && config.role !== 'worker') {
     logger.warn({ adminToken: config.adminToken }, 'ADMIN_TOKEN was not set; generated one for this run');
+  }
+  if (config.apiKeysGenerated && config.role !== 'worker') {
+    logger.warn({ apiKey: config.apiKeys[0] }, 'API_KEYS was not set; generated one API key for this run');
   }
   if (config.webhookSecretGenerated && config.role !== 'worker') {
     logger.warn({ webhookSecret: config.webhookSecret }, 'WEBHOOK_SECRET was not set; generated one for this run');

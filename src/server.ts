@@ -4,6 +4,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 
 import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Redis } from 'ioredis';
@@ -11,8 +12,12 @@ import type { Logger } from 'pino';
 import { requireAdmin } from './api/admin-auth.ts';
 import { adminOrdersRoutes } from './api/admin-orders.ts';
 import { adminRoutes } from './api/admin.ts';
+import { requireApiKey } from './api/api-keys.ts';
 import { MAX_BODY_BYTES, PayloadTooLargeError } from './api/body.ts';
+import { clientAddressOf } from './api/client-address.ts';
+import { refuseCrossSite } from './api/cross-site.ts';
 import { healthRoutes } from './api/health.ts';
+import { refuseUnsafeRequestText } from './api/hygiene.ts';
 import { indexRoutes } from './api/index-page.ts';
 import { notFoundOrNotAllowed } from './api/method-not-allowed.ts';
 import { observeRequests, restrictNonHtml } from './api/observe.ts';
@@ -20,6 +25,7 @@ import { ordersRoutes } from './api/orders.ts';
 import { OPENAPI_PATH, serveOpenApi } from './api/openapi.ts';
 import { errorHandler } from './api/problem.ts';
 import { QUEUES_BOARD_PATH, queuesBoard } from './api/queues-board.ts';
+import type { Limits } from './api/rate-limits.ts';
 import { apiReference } from './api/reference.ts';
 import { createRouter, type AppEnv } from './api/router.ts';
 import { traceRequests } from './api/trace.ts';
@@ -39,6 +45,15 @@ export interface AppDeps {
   idempotencyTtlMs: number;
   /** Kicks the outbox relay after a commit; a no-op where no relay runs in this process. */
   onCommit: () => void;
+  /** The keys of the client routes; none (the default) refuses every client request. */
+  apiKeys?: readonly string[];
+  /** Abuse limits (api/rate-limits.ts); none: no limits. */
+  limits?: Limits;
+  /** Read the client's address from X-Forwarded-For (TRUST_PROXY). */
+  trustProxy?: boolean;
+  /** Origins whose browsers may call the client routes; none: no CORS. */
+  corsOrigins?: readonly string[];
+  maxOrderTotalCents?: number;
   /** Checked by /readyz. */
   redis?: Redis;
   /** Shown on the Bull Board dashboard. */
@@ -75,6 +90,7 @@ export function createOpsApp(deps: OpsAppDeps): OpenAPIHono<AppEnv> {
 }
 
 export { OPENAPI_PATH };
+export const DEFAULT_MAX_ORDER_TOTAL_CENTS = 10_000_000;
 export const DOCS_PATH = '/docs';
 /** The operations console. */
 export const ADMIN_PATH = '/admin';
@@ -97,11 +113,44 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       },
     }),
   );
+  const clientAddress = clientAddressOf(deps.trustProxy ?? false);
+  if (deps.corsOrigins && deps.corsOrigins.length > 0) {
+    // Before the key check: a browser's preflight carries no credentials.
+    app.use(
+      '/orders/*',
+      cors({
+        origin: [...deps.corsOrigins],
+        allowMethods: ['GET', 'POST'],
+        allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
+        exposeHeaders: ['Location', 'Idempotent-Replayed', 'X-Request-Id', 'Retry-After'],
+        maxAge: 600,
+      }),
+    );
+  }
+  app.use('/orders/*', requireApiKey({ keys: deps.apiKeys ?? [], limits: deps.limits, clientAddress }));
+  // Every state-changing admin request, whatever mounts it under /admin, passes the cross-site guard.
+  app.use('/admin/*', refuseCrossSite);
   // What a browser opens asks for Basic credentials; scripts are told to send a Bearer token.
-  app.use('/admin/*', requireAdmin(deps.adminToken, (path) => path.startsWith(QUEUES_BOARD_PATH) || isConsolePath(path)));
+  app.use(
+    '/admin/*',
+    requireAdmin(deps.adminToken, (path) => path.startsWith(QUEUES_BOARD_PATH) || isConsolePath(path), {
+      failures: deps.limits?.adminFailures,
+      clientAddress,
+    }),
+  );
+  app.use('*', refuseUnsafeRequestText);
 
   app.route('/', healthRoutes(deps));
-  app.route('/orders', ordersRoutes({ db: deps.db, now, idempotencyTtlMs: deps.idempotencyTtlMs, onCommit: deps.onCommit }));
+  app.route(
+    '/orders',
+    ordersRoutes({
+      db: deps.db,
+      now,
+      idempotencyTtlMs: deps.idempotencyTtlMs,
+      onCommit: deps.onCommit,
+      rules: { maxTotalCents: deps.maxOrderTotalCents ?? DEFAULT_MAX_ORDER_TOTAL_CENTS },
+    }),
+  );
   app.route('/webhooks', webhookRoutes({ db: deps.db, webhookSecret: deps.webhookSecret, now, onCommit: deps.onCommit }));
   app.route('/admin', adminRoutes({ db: deps.db, now }));
   const stuckAfterMs = deps.stuckAfterMs ?? 60_000;

@@ -26,6 +26,7 @@ import { SandboxCarrier } from './sandbox/carrier.ts';
 import { SandboxNotifier } from './sandbox/notifier.ts';
 import { SandboxPaymentGateway } from './sandbox/payment-gateway.ts';
 import { createApp, createOpsApp } from './server.ts';
+import { redisLimits } from './api/rate-limits.ts';
 
 export interface RunningService {
   db: Db;
@@ -38,6 +39,8 @@ export interface RunningService {
   prefixClaim: PrefixClaim;
   /** The bound port when the API runs, else undefined. */
   port: number | undefined;
+  /** The address the API or operations server is bound to, as the socket reports it. */
+  host: string | undefined;
   /** The bound operations port of a ROLE=worker process with METRICS_PORT set. */
   metricsPort: number | undefined;
   stop(): Promise<void>;
@@ -96,6 +99,7 @@ export async function startService(config: Config, redisUrl: string, logger: Log
 
   let server: ServerType | undefined;
   let port: number | undefined;
+  let host: string | undefined;
   let sweeper: NodeJS.Timeout | undefined;
   if (config.role !== 'worker') {
     sweeper = sweepIdempotencyKeysEvery(db, config.idempotencyTtlMs, logger);
@@ -111,13 +115,27 @@ export async function startService(config: Config, redisUrl: string, logger: Log
       metrics,
       ...health,
       stuckAfterMs: config.stuckAfterMs,
+      apiKeys: config.apiKeys,
+      limits: redisLimits(
+        producer,
+        {
+          prefix: config.queuePrefix,
+          apiKeyRateLimit: config.apiKeyRateLimit,
+          addressRateLimit: config.addressRateLimit,
+          adminAuthFailureLimit: config.adminAuthFailureLimit,
+        },
+        logger.child({ component: 'rate-limits' }),
+      ),
+      trustProxy: config.trustProxy,
+      corsOrigins: config.corsOrigins,
+      maxOrderTotalCents: config.maxOrderTotalCents,
     });
-    ({ server, port } = await listen(app.fetch, config.port, config));
+    ({ server, port, host } = await listen(app.fetch, config.host, config.port, config));
   }
   let metricsPort: number | undefined;
   if (config.role === 'worker' && config.metricsPort !== undefined) {
     const ops = createOpsApp({ db, logger, redis: producer, metrics, ...health });
-    ({ server, port: metricsPort } = await listen(ops.fetch, config.metricsPort, config));
+    ({ server, port: metricsPort, host } = await listen(ops.fetch, config.host, config.metricsPort, config));
   }
   relay.start();
 
@@ -136,6 +154,7 @@ export async function startService(config: Config, redisUrl: string, logger: Log
     metrics,
     prefixClaim: claim,
     port,
+    host,
     metricsPort,
     async stop() {
       // Stop taking work first, then let what is running finish, then move what it wrote.
@@ -225,28 +244,29 @@ export function createReconciler(
 }
 
 /**
- * Serves `fetch` with bounds on slow clients: the headers must arrive within
+ * Serves `fetch` on HOST with bounds on slow clients: the headers must arrive within
  * HTTP_HEADERS_TIMEOUT_MS and the whole request within HTTP_REQUEST_TIMEOUT_MS, checked every
  * second (Node checks every 30 s by default, so a trickling body could hold a connection for long).
  */
 function listen(
   fetch: (request: Request) => Response | Promise<Response>,
+  hostname: string,
   port: number,
   limits: { httpHeadersTimeoutMs: number; httpRequestTimeoutMs: number },
 ) {
-  return new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
+  return new Promise<{ server: ServerType; port: number; host: string }>((resolve, reject) => {
     const server = serve(
       {
         fetch,
         port,
-        hostname: '0.0.0.0',
+        hostname,
         serverOptions: {
           headersTimeout: limits.httpHeadersTimeoutMs,
           requestTimeout: Math.max(limits.httpRequestTimeoutMs, limits.httpHeadersTimeoutMs),
           connectionsCheckingInterval: 1_000,
         },
       },
-      (info) => resolve({ server, port: info.port }),
+      (info) => resolve({ server, port: info.port, host: info.address }),
     );
     server.once('error', reject);
   });

@@ -12,11 +12,12 @@ import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEMO_CATALOG } from '../src/cli/seed.ts';
+import { placeOrder } from '../src/db/orders.ts';
 import { TransientGatewayError, type Carrier } from '../src/domain/ports.ts';
 import { freePort } from '../src/queues/managed-redis.ts';
 import { SandboxCarrier } from '../src/sandbox/carrier.ts';
 import { cliEnv, runCli } from './support/cli.ts';
-import { ADMIN_TOKEN, Harness } from './support/harness.ts';
+import { ADDRESS, ADMIN_TOKEN, API_KEY, API_KEYS, Harness, OTHER_API_KEY } from './support/harness.ts';
 import { invariantViolations } from './support/invariants.ts';
 import { startRedisServer, type TestRedis } from './support/redis-server.ts';
 
@@ -196,6 +197,24 @@ describe('failed, requeue and show', () => {
   });
 });
 
+describe('show, with hostile text in the database', () => {
+  it('never writes to the terminal a control or bidi character it did not make', async () => {
+    h = await Harness.start({ queues: [] });
+    await h.putProduct('SKU-1', 5);
+    // The API refuses such text; a row written before that rule, or by hand, may still hold it.
+    const hostile = 'cus_\x1b]0;pwned\x07\x1b[2J\x1b[31mred\u009b1m\u202eexe.txt\x7f';
+    const { order } = placeOrder(h.db, { customerId: hostile, items: [{ sku: 'SKU-1', quantity: 1 }], paymentToken: 'tok_visa', shippingAddress: ADDRESS }, Date.now()) as { order: { id: string } };
+    const UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+    const text = await runCli(['show', order.id], cliEnv(h));
+    expect(text.code).toBe(0);
+    expect(text.stdout).not.toMatch(UNSAFE);
+    expect(text.stdout).toContain('cus_\\u{1b}]0;pwned\\u{7}\\u{1b}[2J');
+    const json = await runCli(['show', order.id, '--json'], cliEnv(h));
+    expect(json.stdout).not.toMatch(UNSAFE);
+    expect(json.json.order.customerId).toBe(hostile); // escaped on the way out, intact for a script
+  });
+});
+
 describe('reconcile', () => {
   it('re-drives an order whose job was lost with Redis, and dispatches the events itself', async () => {
     redis = await startRedisServer();
@@ -243,7 +262,8 @@ describe('load', () => {
   it('seeds the catalog over HTTP, places orders with the token mix and reports them settled', async () => {
     h = await Harness.start();
     const args = ['load', '--url', h.base, '--seed', '--count', '30', '--concurrency', '5', '--mix', 'visa=4,declined=1'];
-    const run = await runCli([...args, '--json'], cliEnv(h, { ADMIN_TOKEN }));
+    // The key from the service's own list, as an operator on the service's host would have it.
+    const run = await runCli([...args, '--json'], cliEnv(h, { ADMIN_TOKEN, API_KEYS }));
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.json).toMatchObject({
@@ -262,7 +282,7 @@ describe('load', () => {
     const initialStock = Object.fromEntries(DEMO_CATALOG.map((p) => [p.sku, p.stock]));
     expect(invariantViolations(h.db, { initialStock })).toEqual([]);
 
-    const text = await runCli(['load', '--url', h.base, '--count', '3', '--mix', 'tok_visa', '--no-wait'], cliEnv(h));
+    const text = await runCli(['load', '--url', h.base, '--count', '3', '--mix', 'tok_visa', '--no-wait', '--api-key', OTHER_API_KEY], cliEnv(h));
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/placed\s+3 of 3\n/);
     expect(text.stdout).toContain('POST /orders');
@@ -275,8 +295,19 @@ describe('load', () => {
     expect(down.code).toBe(1);
     expect(down.stderr).toMatch(new RegExp(`^orders: cannot reach the service at ${url}: .*\\n$`));
     h = await Harness.start({ queues: [] });
-    const noToken = await runCli(['load', '--url', h.base, '--seed', '--count', '1'], cliEnv(h));
+    const noToken = await runCli(['load', '--url', h.base, '--seed', '--count', '1'], cliEnv(h, { API_KEY }));
     expect(noToken).toMatchObject({ code: 2, stderr: '--seed needs the admin token: pass --admin-token or set ADMIN_TOKEN\n'.replace(/^/, 'orders: ') });
+  });
+
+  it('exits 2 without an API key, and 1 when the service refuses the one it was given', async () => {
+    h = await Harness.start({ queues: [] });
+    await h.putProduct('SKU-1', 10);
+    const noKey = await runCli(['load', '--url', h.base, '--sku', 'SKU-1', '--count', '1'], cliEnv(h));
+    expect(noKey).toMatchObject({ code: 2, stderr: 'orders: load needs an API key: pass --api-key or set API_KEY\n' });
+    const wrong = await runCli(['load', '--url', h.base, '--sku', 'SKU-1', '--count', '2', '--no-wait', '--json'], cliEnv(h, { API_KEY: 'not-a-key-of-this-service' }));
+    expect(wrong.code).toBe(1);
+    expect(wrong.json).toMatchObject({ placed: 0, refused: 2, refusals: { 401: 2 } });
+    expect(h.rowCounts().orders).toBe(0);
   });
 });
 

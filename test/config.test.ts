@@ -42,6 +42,18 @@ describe('loadConfig', () => {
     ['WORKER_CONCURRENCY', '0', 'at least 1'],
     ['PAYMENT_TIMEOUT_MS', '1.5', 'whole number'],
     ['LOG_LEVEL', 'loud', 'must be one of'],
+    ['API_KEYS', 'short-key', 'at least 16'],
+    ['API_KEYS', 'a-good-key-0123456789,short', 'at least 16'],
+    ['API_KEYS', 'a key with spaces 0123456789', 'visible ASCII'],
+    ['API_KEY', 'short', 'at least 16'],
+    ['HOST', 'not a host', 'IP address or a host name'],
+    ['CORS_ORIGINS', 'https://shop.example/path', 'comma-separated list of origins'],
+    ['CORS_ORIGINS', 'shop.example', 'comma-separated list of origins'],
+    ['TRUST_PROXY', 'yes', 'true or false'],
+    ['MAX_ORDER_TOTAL_CENTS', '0', 'at least 1'],
+    ['API_KEY_RATE_LIMIT', '-1', 'at least 0'],
+    ['ADDRESS_RATE_LIMIT', 'lots', 'must be a number'],
+    ['ADMIN_AUTH_FAILURE_LIMIT', '2.5', 'whole number'],
   ])('refuses %s=%s, naming it', (name, value, message) => {
     let error: unknown;
     try {
@@ -53,6 +65,41 @@ describe('loadConfig', () => {
     expect((error as Error).message).toContain(name);
     expect((error as Error).message).toContain(message);
     expect((error as Error).message).not.toContain('\n');
+  });
+});
+
+describe('the security settings', () => {
+  it('default to a generated API key, loopback, no CORS, the proxy not trusted, and the documented limits', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      apiKeysGenerated: true,
+      clientApiKey: undefined,
+      host: '127.0.0.1',
+      corsOrigins: [],
+      trustProxy: false,
+      maxOrderTotalCents: 10_000_000,
+      apiKeyRateLimit: 5_000,
+      addressRateLimit: 60,
+      adminAuthFailureLimit: 10,
+    });
+    expect(config.apiKeys).toHaveLength(1);
+    expect(config.apiKeys[0]!.length).toBeGreaterThanOrEqual(16);
+  });
+
+  it('read a list of keys and origins, and give the CLI API_KEY or else the first key', () => {
+    const config = loadConfig({ API_KEYS: 'storefront-one-0123456789, storefront-two-0123456789', CORS_ORIGINS: 'https://shop.example,http://localhost:5173' });
+    expect(config.apiKeys).toEqual(['storefront-one-0123456789', 'storefront-two-0123456789']);
+    expect(config.clientApiKey).toBe('storefront-one-0123456789');
+    expect(config.corsOrigins).toEqual(['https://shop.example', 'http://localhost:5173']);
+    expect(loadConfig({ API_KEYS: 'storefront-one-0123456789', API_KEY: 'the-cli-key-0123456789' }).clientApiKey).toBe('the-cli-key-0123456789');
+  });
+
+  it('never print a secret that was refused', () => {
+    const refused = () => loadConfig({ API_KEYS: 'almost-right-key,x', ADMIN_TOKEN: 'secret!' });
+    expect(refused).toThrow(/API_KEYS: [^;]*\(got 18 characters\)/);
+    expect(refused).toThrow(/ADMIN_TOKEN: [^;]*\(got 7 characters\)/);
+    expect(refused).not.toThrow(/secret!/);
+    expect(() => loadConfig({ API_KEYS: 'almost-right-key,x' })).not.toThrow(/almost-right-key/);
   });
 });
 

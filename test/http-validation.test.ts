@@ -3,14 +3,16 @@
  * the offending field, and none of them writes anything.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADDRESS, Harness, orderBody } from './support/harness.ts';
+import { clientHeaders } from '../src/cli/load-engine.ts';
+import { ADDRESS, API_KEY, Harness, orderBody } from './support/harness.ts';
 
 let h: Harness;
 let before: Record<string, number>;
 
 beforeAll(async () => {
   h = await Harness.start({ queues: [] });
-  await h.putProduct('SKU-1', 1_000_000);
+  // At 100 cents, the largest order (100 lines of 1000) totals exactly MAX_ORDER_TOTAL_CENTS's default.
+  await h.putProduct('SKU-1', 1_000_000, 100);
   before = h.rowCounts();
 });
 
@@ -119,7 +121,11 @@ describe('POST /orders refuses bad input with a problem document naming the fiel
   });
 
   it('refuses a body without a content type with a 415', async () => {
-    const res = await fetch(`${h.base}/orders`, { method: 'POST', body: new Blob([JSON.stringify(valid())]) });
+    const res = await fetch(`${h.base}/orders`, {
+      method: 'POST',
+      body: new Blob([JSON.stringify(valid())]),
+      headers: clientHeaders(API_KEY),
+    });
     expect(res.status).toBe(415);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
   });
@@ -139,7 +145,7 @@ describe('POST /orders refuses bad input with a problem document naming the fiel
     const res = await fetch(`${h.base}/orders`, {
       method: 'POST',
       body: stream,
-      headers: { 'content-type': 'application/json' },
+      headers: clientHeaders(API_KEY, { 'content-type': 'application/json' }),
       duplex: 'half',
     } as RequestInit);
     expect(res.status).toBe(413);
@@ -158,7 +164,7 @@ describe('POST /orders refuses bad input with a problem document naming the fiel
 });
 
 describe('POST /orders accepts the edges of the rules', () => {
-  it('takes 100 lines of 1000 units, and a JSON content type with a charset', async () => {
+  it('takes 100 lines of 1000 units, a total of exactly the limit, and a JSON content type with a charset', async () => {
     const res = await h.request(
       'POST',
       '/orders',

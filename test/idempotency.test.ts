@@ -6,7 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger.ts';
 import { startService } from '../src/service.ts';
-import { Harness, orderBody } from './support/harness.ts';
+import { clientHeaders } from '../src/cli/load-engine.ts';
+import { API_KEY, Harness, orderBody } from './support/harness.ts';
 
 let h: Harness | undefined;
 
@@ -95,7 +96,7 @@ describe('Idempotency-Key on POST /orders', () => {
         Array.from({ length: 10 }, (_, i) =>
           fetch(`${bases[i % 2]}/orders`, {
             method: 'POST',
-            headers: { 'content-type': 'application/json', 'idempotency-key': 'key-two-apis' },
+            headers: clientHeaders(API_KEY, { 'content-type': 'application/json', 'idempotency-key': 'key-two-apis' }),
             body: JSON.stringify(orderBody()),
           }).then(async (res) => ({ status: res.status, json: (await res.json()) as { id: string } })),
         ),

@@ -87,10 +87,14 @@ describe('order lifecycle through the real queues', () => {
     expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 3 } })).toEqual([]);
   });
 
-  it('refunds a paid order when the shelf is empty', async () => {
-    const h = await start();
-    await h.putProduct('SKU-1', 1);
+  it('refunds a paid order when the shelf is empty by the time it is reserved', async () => {
+    // Placement refuses what is already gone; here the shelf empties between placement and reservation.
+    const h = await start({ queues: ['payment', 'shipping', 'notification', 'refund'] });
+    await h.putProduct('SKU-1', 2);
     const placed = await h.placeOrder(orderBody('tok_visa', [{ sku: 'SKU-1', quantity: 2 }]));
+    await h.waitForStatus(placed.id, 'PAID');
+    await h.putProduct('SKU-1', 1);
+    h.startWorkers(['inventory']);
     const failed = await h.waitForOrder(placed.id, (o) => o.status === 'FAILED' && o.payment.status === 'REFUNDED');
     expect(failed.reason).toBe('OUT_OF_STOCK');
     const events = await h.events(placed.id);

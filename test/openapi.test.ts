@@ -67,7 +67,7 @@ describe('GET /openapi.json', () => {
 
   it('documents the refusals as problem documents, the idempotency headers and the admin security', () => {
     const place = doc.paths['/orders'].post;
-    expect(Object.keys(place.responses).sort()).toEqual(['201', '400', '413', '415', '422']);
+    expect(Object.keys(place.responses).sort()).toEqual(['201', '400', '401', '409', '413', '415', '422', '429']);
     expect(place.responses['400'].content['application/problem+json'].schema.$ref).toBe('#/components/schemas/Problem');
     expect(place.parameters).toContainEqual(expect.objectContaining({ in: 'header', name: 'idempotency-key', required: false }));
     expect(Object.keys(place.responses['201'].headers)).toEqual(expect.arrayContaining(['Location', 'Idempotent-Replayed']));
@@ -108,6 +108,23 @@ describe('GET /openapi.json', () => {
       for (const op of Object.values(ops)) for (const requirement of op.security ?? []) for (const name of Object.keys(requirement)) asked.add(name);
     }
     for (const name of asked) expect(doc.components.securitySchemes[name], name).toBeDefined();
+  });
+
+  it('declares the API key on every client route, and only there', () => {
+    expect(doc.components.securitySchemes.apiKey).toMatchObject({ type: 'http', scheme: 'bearer' });
+    const client = [
+      ['/orders', 'post'],
+      ['/orders/{id}', 'get'],
+      ['/orders/{id}/events', 'get'],
+      ['/orders/{id}/cancel', 'post'],
+    ];
+    for (const [path, method] of client) {
+      expect(doc.paths[path!][method!].security, `${method} ${path}`).toEqual([{ apiKey: [] }]);
+      expect(Object.keys(doc.paths[path!][method!].responses)).toEqual(expect.arrayContaining(['401', '429']));
+    }
+    expect(doc.paths['/admin/products/{sku}'].put.security).toEqual([{ adminToken: [] }, { adminBasic: [] }]);
+    expect(doc.paths['/webhooks/carrier'].post.security).toBeUndefined();
+    expect(doc.paths['/healthz'].get.security).toBeUndefined();
   });
 });
 

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeDatabase, openDatabase } from '../src/db/client.ts';
 import { createApp } from '../src/server.ts';
-import { ADMIN_TOKEN, Harness } from './support/harness.ts';
+import { ADMIN_TOKEN, API_KEY, Harness } from './support/harness.ts';
 import { startRedisServer, type TestRedis } from './support/redis-server.ts';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -50,6 +50,7 @@ function appOnMemoryDatabase() {
     webhookSecret: 'unused-webhook-secret-0000',
     idempotencyTtlMs: 60_000,
     onCommit: () => {},
+    apiKeys: [API_KEY],
   });
   return { db, app, lines };
 }
@@ -92,13 +93,13 @@ describe('/healthz and /readyz', () => {
 describe('request ids in the logs', () => {
   it('puts the request id on the access line and on the error line of a failed request', async () => {
     const { db, app, lines } = appOnMemoryDatabase();
-    await app.request('/orders/ord_x', { headers: { 'x-request-id': 'req-found-in-logs' } });
+    await app.request('/orders/ord_x', { headers: { 'x-request-id': 'req-found-in-logs', authorization: `Bearer ${API_KEY}` } });
     expect(lines).toContainEqual(
       expect.objectContaining({ requestId: 'req-found-in-logs', msg: 'request', route: '/orders/:id', status: 404 }),
     );
 
     closeDatabase(db); // a fault of ours, not the client's: a 500 and an error line
-    const res = await app.request('/orders/ord_x', { headers: { 'x-request-id': 'req-failed' } });
+    const res = await app.request('/orders/ord_x', { headers: { 'x-request-id': 'req-failed', authorization: `Bearer ${API_KEY}` } });
     expect(res.status).toBe(500);
     expect(await res.json()).toMatchObject({ status: 500, requestId: 'req-failed' });
     const mine = lines.filter((l) => l.requestId === 'req-failed');

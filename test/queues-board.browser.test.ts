@@ -1,9 +1,12 @@
 /**
  * The Bull Board dashboard in a real headless Chromium: with the admin token as the Basic auth
- * password it shows every queue of the service and retries a failed job; without credentials, or
- * with wrong ones, the browser gets nothing.
+ * password it shows every queue of the service and retries a failed job; a page on another site
+ * cannot make that browser add a job; without credentials, or with wrong ones, the browser gets
+ * nothing.
  */
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUE_NAMES } from '../src/queues/routing.ts';
@@ -69,6 +72,38 @@ describe.skipIf(!available)('Bull Board at /admin/queues in a browser', () => {
       expect(runs).toBe(2);
     } finally {
       await context.close();
+    }
+  });
+
+  it('refuses a job that a page on another site makes the admin’s browser add', async () => {
+    // The attacker's page, on another origin (another port of this host), posts to the board with
+    // a text/plain body (no CORS preflight) while the browser holds the admin's Basic credentials.
+    const evil = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(`<!doctype html><title>cute cats</title><form method="post" enctype="text/plain"
+        action="${h.base}/admin/queues/api/queues/notification/add"><input name='{"name":"OrderShipped","data":{"orderId":"ord_victim"},"x":"' value='"}'></form>
+        <script>document.forms[0].submit()</script>`);
+    });
+    await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', () => resolve()));
+    const evilUrl = `http://127.0.0.1:${(evil.address() as AddressInfo).port}/`;
+    const context = await browser.newContext({ httpCredentials: { username: 'admin', password: ADMIN_TOKEN } });
+    try {
+      const page = await context.newPage();
+      // The admin is logged in to the board...
+      expect((await page.goto(`${h.base}/admin/queues`))?.status()).toBe(200);
+      const before = await h.service.queues.notification.getJobCounts();
+      // ...and then visits the attacker's page, which submits the form to the board.
+      const answer = page.waitForResponse((res) => res.url().includes('/notification/add'));
+      await page.goto(evilUrl);
+      const res = await answer;
+      const sent = await res.request().allHeaders();
+      expect(sent['authorization']).toMatch(/^Basic /);
+      expect(sent['origin']).toBe(evilUrl.slice(0, -1));
+      expect(res.status()).toBe(403);
+      expect(await h.service.queues.notification.getJobCounts()).toEqual(before);
+    } finally {
+      await context.close();
+      await new Promise((resolve) => evil.close(resolve));
     }
   });
 

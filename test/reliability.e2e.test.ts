@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../src/queues/managed-redis.ts';
+import { QUEUE_NAMES } from '../src/queues/routing.ts';
 import { ADMIN_TOKEN, Harness, WEBHOOK_SECRET, orderBody } from './support/harness.ts';
 import { invariantViolations } from './support/invariants.ts';
 import { placeOrderOver, putProductOver, startServiceProcess } from './support/processes.ts';
@@ -94,8 +95,9 @@ describe('a job delivered twice changes nothing the second time', () => {
 
 describe('the last units of stock', () => {
   it('lets exactly 50 of 200 concurrent orders reserve 50 units, and refunds the other 150', async () => {
-    h = await Harness.start();
-    h.startWorkers(['inventory', 'payment', 'payment-deadline']); // a second consumer, as a second worker process would be
+    // Placement refuses what is already sold; here all 200 are placed while 50 are still there,
+    // and the reservation after payment decides the race.
+    h = await Harness.start({ queues: [] });
     await h.putProduct('SKU-1', 50);
     const sql = h.db.$client;
     let lowest = Infinity;
@@ -108,6 +110,8 @@ describe('the last units of stock', () => {
         Array.from({ length: 200 }, (_, i) => h!.placeOrder(orderBody('tok_visa', [{ sku: 'SKU-1', quantity: 1 }], `cus_${i}`))),
       );
       expect(placed).toHaveLength(200);
+      h.startWorkers(QUEUE_NAMES);
+      h.startWorkers(['inventory', 'payment', 'payment-deadline']); // a second consumer, as a second worker process would be
       await h.settle(60_000);
     } finally {
       clearInterval(watch);

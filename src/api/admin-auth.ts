@@ -2,11 +2,18 @@
  * The operator's secret, ADMIN_TOKEN, guards everything under /admin. Scripts send it as
  * `Authorization: Bearer <token>`; a browser (the Bull Board dashboard) sends it as the password
  * of HTTP Basic auth, any user name, after a Basic challenge.
+ *
+ * Wrong credentials are counted per client address: past the limit, that address is refused
+ * (429, Retry-After), even with the right token, until its window ends, so that guessing is slow.
+ * A request with no credentials at all is not a guess (a browser asks first without them) and is
+ * not counted.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { UnauthorizedError } from '../domain/errors.ts';
+import type { ClientAddressOf } from './client-address.ts';
 import type { Challenging } from './problem.ts';
+import { TooManyRequestsError, type Limit } from './rate-limits.ts';
 
 const REALM = 'orders-admin';
 export const BEARER_CHALLENGE = `Bearer realm="${REALM}"`;
@@ -43,7 +50,13 @@ export function offeredSecret(header: string | undefined): string | undefined {
  * a refusal with a Basic challenge, so that the browser asks for the credentials; others with a
  * Bearer one.
  */
-export function requireAdmin(token: string, isBrowserPath: (path: string) => boolean = () => false): MiddlewareHandler {
+export function requireAdmin(
+  token: string,
+  isBrowserPath: (path: string) => boolean = () => false,
+  throttle?: { failures: Limit | undefined; clientAddress: ClientAddressOf },
+): MiddlewareHandler {
+  const tooMany = (wait: number) =>
+    new TooManyRequestsError('Too many wrong admin credentials from this address; try again later.', wait);
   return async (c, next) => {
     const challenge = isBrowserPath(c.req.path) ? BASIC_CHALLENGE : BEARER_CHALLENGE;
     const secret = offeredSecret(c.req.header('authorization'));
@@ -53,7 +66,15 @@ export function requireAdmin(token: string, isBrowserPath: (path: string) => boo
         challenge,
       );
     }
-    if (!sameSecret(secret, token)) throw new AdminAuthError('The admin token is wrong.', challenge);
+    const failures = throttle?.failures;
+    const address = failures ? throttle.clientAddress(c) : '';
+    const blocked = await failures?.overLimit(address);
+    if (blocked !== undefined) throw tooMany(blocked);
+    if (!sameSecret(secret, token)) {
+      const wait = await failures?.consume(address);
+      if (wait !== undefined) throw tooMany(wait);
+      throw new AdminAuthError('The admin token is wrong.', challenge);
+    }
     await next();
   };
 }

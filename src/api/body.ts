@@ -1,9 +1,12 @@
 /**
- * Reading request bodies: JSON only, 64 KiB at most, malformed JSON refused with a 400. The checks
- * run before schema validation, so each kind of bad body gets its own status.
+ * Reading request bodies: JSON only, in UTF-8, not compressed, 64 KiB at most; bytes that are not
+ * UTF-8, malformed JSON and unsafe text (api/hygiene.ts) are refused with a 400. The checks run
+ * before schema validation, so each kind of bad body gets its own status.
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import { DomainError, ValidationError } from '../domain/errors.ts';
+import { DomainError, ValidationError, type FieldIssue } from '../domain/errors.ts';
+import { escapeUnsafe } from '../domain/text.ts';
+import { refuseUnsafeIssues, unsafeTextIssues } from './hygiene.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -22,10 +25,11 @@ export class PayloadTooLargeError extends DomainError {
 
 export class UnsupportedMediaTypeError extends DomainError {
   override readonly name = 'UnsupportedMediaTypeError';
-  constructor() {
-    super(415, 'Unsupported media type', 'The request body must be JSON (Content-Type: application/json).', [
-      { field: 'Content-Type', message: 'must be application/json' },
-    ]);
+  constructor(
+    detail = 'The request body must be JSON (Content-Type: application/json).',
+    field: FieldIssue = { field: 'Content-Type', message: 'must be application/json' },
+  ) {
+    super(415, 'Unsupported media type', detail, [field]);
   }
 }
 
@@ -33,17 +37,50 @@ export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new ValidationError(`The request body is not valid JSON: ${(error as Error).message}.`, [
-      { field: '(body)', message: 'malformed JSON' },
-    ]);
+    // V8's message quotes a few characters of the body: keep them short and visible.
+    const reason = escapeUnsafe((error as Error).message).slice(0, 120);
+    throw new ValidationError(`The request body is not valid JSON: ${reason}.`, [{ field: '(body)', message: 'malformed JSON' }]);
   }
 }
 
-/** The body of a JSON request, after the content-type, size and syntax checks. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The body's bytes as text; bytes that are not UTF-8 are refused rather than replaced. */
+export function decodeUtf8(bytes: ArrayBuffer): string {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    throw new ValidationError('The request body is not valid UTF-8.', [{ field: '(body)', message: 'must be UTF-8 text' }]);
+  }
+}
+
+/** Refuses a compressed body, or a charset other than UTF-8, with a 415 naming the header. */
+function checkEncoding(c: Context): void {
+  const encoding = c.req.header('content-encoding');
+  if (encoding !== undefined) {
+    throw new UnsupportedMediaTypeError('The request body must not be compressed: send it without Content-Encoding.', {
+      field: 'Content-Encoding',
+      message: 'must be absent',
+    });
+  }
+  const charset = /;\s*charset\s*=\s*"?([^";]*)"?/i.exec(c.req.header('content-type') ?? '')?.[1];
+  if (charset !== undefined && charset.trim().toLowerCase() !== 'utf-8') {
+    throw new UnsupportedMediaTypeError('The request body must be UTF-8 (charset=utf-8, or no charset at all).', {
+      field: 'Content-Type',
+      message: 'charset must be utf-8',
+    });
+  }
+}
+
+/** The body of a JSON request, after the content-type, encoding, size, syntax and text checks. */
 export async function readJson(c: Context): Promise<unknown> {
   if (!JSON_CONTENT_TYPE.test(c.req.header('content-type') ?? '')) throw new UnsupportedMediaTypeError();
-  // Hono keeps the text, so the route's schema validator reads the same body again for free.
-  return parseJson(await c.req.text());
+  checkEncoding(c);
+  // Hono keeps the bytes, so the route's schema validator reads the same body again for free.
+  const text = decodeUtf8(await c.req.arrayBuffer());
+  const value = parseJson(text);
+  refuseUnsafeIssues(unsafeTextIssues(value), 'request body');
+  return value;
 }
 
 /**

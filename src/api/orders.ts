@@ -1,13 +1,14 @@
 /**
  * Customer routes: place an order (safely retried with an Idempotency-Key), read it and its
- * timeline, cancel it.
+ * timeline, cancel it. All of them need an API key (api/api-keys.ts, applied in server.ts).
  */
 import { createHash } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import { cancelOrder } from '../db/cancel.ts';
 import type { Db } from '../db/client.ts';
-import { getOrder, getTimeline, placeOrder } from '../db/orders.ts';
+import { getOrder, getTimeline, placeOrder, type PlacementRules } from '../db/orders.ts';
 import { annotateSpan } from '../telemetry/tracing.ts';
+import { API_KEY_SECURITY } from './security.ts';
 import { jsonBody } from './body.ts';
 import { problemResponses } from './problem.ts';
 import { createRouter } from './router.ts';
@@ -29,7 +30,11 @@ export interface OrdersDeps {
   idempotencyTtlMs: number;
   /** Called after each commit that wrote outbox events. */
   onCommit: () => void;
+  rules?: PlacementRules;
 }
+
+/** The client routes' security scheme, as the OpenAPI document names it. */
+const security = API_KEY_SECURITY;
 
 const placeOrderRoute = createRoute({
   method: 'post',
@@ -39,7 +44,10 @@ const placeOrderRoute = createRoute({
   summary: 'Place an order',
   description:
     'Prices come from the catalog. With an `Idempotency-Key`, a retry of the same request answers the first ' +
-    'response again (with `Idempotent-Replayed: true`) and creates nothing; the same key with another body is a 422.',
+    'response again (with `Idempotent-Replayed: true`) and creates nothing; the same key with another body is a 422. ' +
+    'Idempotency keys are kept per API key: two storefronts that pick the same key get two orders. ' +
+    'An order for more than is available is a 409 naming the SKUs; one whose total is over the limit is a 422.',
+  security,
   middleware: [jsonBody] as const,
   request: {
     headers: PlaceOrderHeaders,
@@ -54,7 +62,7 @@ const placeOrderRoute = createRoute({
       }),
       ...json(OrderSchema),
     },
-    ...problemResponses(400, 413, 415, 422),
+    ...problemResponses(400, 401, 409, 413, 415, 422, 429),
   },
 });
 
@@ -65,8 +73,9 @@ const getOrderRoute = createRoute({
   tags: ['Orders'],
   summary: 'Read an order',
   description: 'The order with its lines, total, payment status, shipment and, for a failed or cancelled order, the reason.',
+  security,
   request: { params: OrderIdParam },
-  responses: { 200: { description: 'The order.', ...json(OrderSchema) }, ...problemResponses(404) },
+  responses: { 200: { description: 'The order.', ...json(OrderSchema) }, ...problemResponses(400, 401, 404, 429) },
 });
 
 const timelineRoute = createRoute({
@@ -76,8 +85,12 @@ const timelineRoute = createRoute({
   tags: ['Orders'],
   summary: 'Read an order’s timeline, oldest first',
   description: 'Every transition of the order (from, to, when) and the facts recorded with it, oldest first. The timeline is append-only.',
+  security,
   request: { params: OrderIdParam },
-  responses: { 200: { description: 'Every transition and fact, oldest first.', ...json(TimelineSchema) }, ...problemResponses(404) },
+  responses: {
+    200: { description: 'Every transition and fact, oldest first.', ...json(TimelineSchema) },
+    ...problemResponses(400, 401, 404, 429),
+  },
 });
 
 const cancelRoute = createRoute({
@@ -87,10 +100,11 @@ const cancelRoute = createRoute({
   tags: ['Orders'],
   summary: 'Cancel an order',
   description: 'Cancelling a cancelled order answers it as it is. Stock is released and a capture refunded.',
+  security,
   request: { params: OrderIdParam },
   responses: {
     200: { description: 'The order, now CANCELLED.', ...json(OrderSchema) },
-    ...problemResponses(404, 409),
+    ...problemResponses(400, 401, 404, 409, 429),
   },
 });
 
@@ -113,7 +127,13 @@ export function ordersRoutes(deps: OrdersDeps) {
       now(),
       key === undefined
         ? undefined
-        : { key, fingerprint: fingerprint(body), ttlMs: deps.idempotencyTtlMs, render: (order) => JSON.stringify(orderView(order)) },
+        : {
+            key: scopedIdempotencyKey(c.get('apiKeyId'), key),
+            fingerprint: fingerprint(body),
+            ttlMs: deps.idempotencyTtlMs,
+            render: (order) => JSON.stringify(orderView(order)),
+          },
+      deps.rules,
     );
     // Lets a trace backend find the order's trace by its id.
     annotateSpan({ 'order.id': result.replayed ? result.orderId : result.order.id });
@@ -141,6 +161,14 @@ export function ordersRoutes(deps: OrdersDeps) {
   });
 
   return app;
+}
+
+/**
+ * An Idempotency-Key as stored: prefixed with the id of the API key it came with (never the key
+ * itself), so that two storefronts that happen to pick the same key do not see each other's orders.
+ */
+export function scopedIdempotencyKey(apiKeyId: string | undefined, key: string): string {
+  return `${apiKeyId ?? '-'}:${key}`;
 }
 
 /** The same request, whatever its key order or spacing, gives the same fingerprint. */

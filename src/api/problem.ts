@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { z as zod } from 'zod';
 import { storageFailureCode } from '../db/storage-health.ts';
 import { DomainError, type FieldIssue } from '../domain/errors.ts';
+import { QUOTE_MAX, escapeUnsafe } from '../domain/text.ts';
 import { RepeatedLog } from '../repeated-log.ts';
 import { BEARER_CHALLENGE } from './admin-auth.ts';
 
@@ -35,12 +36,14 @@ export type Problem = z.infer<typeof ProblemSchema>;
 const KINDS: Record<number, { slug: string; title: string }> = {
   400: { slug: 'invalid-request', title: 'Invalid request' },
   401: { slug: 'unauthorized', title: 'Unauthorized' },
+  403: { slug: 'forbidden', title: 'Forbidden' },
   404: { slug: 'not-found', title: 'Not found' },
   405: { slug: 'method-not-allowed', title: 'Method not allowed' },
   409: { slug: 'conflict', title: 'Conflict' },
   413: { slug: 'payload-too-large', title: 'Payload too large' },
   415: { slug: 'unsupported-media-type', title: 'Unsupported media type' },
   422: { slug: 'unprocessable-request', title: 'Unprocessable request' },
+  429: { slug: 'too-many-requests', title: 'Too many requests' },
   // Not sent to anyone (the client has gone); recorded in the access log and the metrics.
   499: { slug: 'client-closed-request', title: 'Client closed request' },
   500: { slug: 'internal-error', title: 'Internal error' },
@@ -48,14 +51,25 @@ const KINDS: Record<number, { slug: string; title: string }> = {
 };
 
 const DESCRIPTIONS = {
-  400: 'Malformed JSON, a wrong type, a value out of bounds, or an unknown field.',
-  401: 'The admin credentials are missing or wrong.',
+  400: 'Malformed JSON, a body that is not UTF-8, a wrong type, a value out of bounds, an unknown field, or text with control or bidirectional-override characters.',
+  401: 'The credentials (the API key, or the admin token on admin routes) are missing or wrong.',
+  403: 'A state-changing admin request sent from another site.',
   404: 'No such resource.',
   409: 'The request conflicts with the state of the resource.',
   413: 'The body is larger than 64 KiB.',
-  415: 'The body is not JSON.',
+  415: 'The body is not JSON, not UTF-8, or compressed (Content-Encoding).',
   422: 'Well-formed, but not acceptable: an unknown SKU, or an Idempotency-Key reused with another body.',
+  429: 'Too many requests from this API key or client address; Retry-After says when to try again.',
 } as const;
+
+/** Bounds on what a refusal repeats of a request, however much it was sent. */
+const MAX_DETAIL = 1_000;
+const MAX_ERRORS = 50;
+const MAX_ERROR_TEXT = 200;
+const MAX_INSTANCE = 100;
+const MAX_FIELD = 100;
+
+const bounded = (text: string, max: number) => escapeUnsafe(text.length > max ? `${text.slice(0, max)}…` : text);
 
 export interface ProblemOptions {
   errors?: FieldIssue[];
@@ -69,10 +83,16 @@ export function problemResponse(c: Context, status: number, detail: string, opti
     type: `/problems/${KINDS[status]?.slug ?? 'error'}`,
     title: options.title ?? KINDS[status]?.title ?? 'Error',
     status,
-    detail,
-    instance: c.req.path,
+    detail: bounded(detail, MAX_DETAIL),
+    instance: bounded(c.req.path, MAX_INSTANCE),
     requestId: (c.get('requestId') as string | undefined) ?? '',
-    ...(options.errors && options.errors.length > 0 ? { errors: options.errors } : {}),
+    ...(options.errors && options.errors.length > 0
+      ? {
+          errors: options.errors
+            .slice(0, MAX_ERRORS)
+            .map((e) => ({ field: bounded(e.field, MAX_FIELD), message: bounded(e.message, MAX_ERROR_TEXT) })),
+        }
+      : {}),
   };
   return c.body(JSON.stringify(body), status as ContentfulStatusCode, {
     'Content-Type': PROBLEM_CONTENT_TYPE,
@@ -97,7 +117,9 @@ export function fieldIssues(error: zod.ZodError): FieldIssue[] {
   return error.issues.flatMap((issue) => {
     const base = issue.path.map(String).join('.');
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({ field: base ? `${base}.${key}` : key, message: 'unknown field' }));
+      // The key is the client's: quote no more of it than of any other value.
+      const name = (key: string) => (key.length > QUOTE_MAX ? `${key.slice(0, QUOTE_MAX)}…` : key);
+      return issue.keys.map((key) => ({ field: base ? `${base}.${name(key)}` : name(key), message: 'unknown field' }));
     }
     return [{ field: base || '(body)', message: issue.message }];
   });
@@ -110,6 +132,11 @@ export interface Challenging {
 
 /** How long a client should wait before retrying a request refused by an outage. */
 export const OUTAGE_RETRY_AFTER_S = 5;
+
+/** An error that says when to try again (a 429's Retry-After, in seconds). */
+export interface RetryLater {
+  retryAfterSeconds: number;
+}
 
 export function errorHandler(fallbackLogger: Logger) {
   const outages = new RepeatedLog(fallbackLogger);
@@ -128,6 +155,8 @@ export function errorHandler(fallbackLogger: Logger) {
     if (error instanceof DomainError) {
       const challenge = (error as Partial<Challenging>).challenge ?? BEARER_CHALLENGE;
       const headers: Record<string, string> = error.status === 401 ? { 'WWW-Authenticate': challenge } : {};
+      const retryAfter = (error as Partial<RetryLater>).retryAfterSeconds;
+      if (retryAfter !== undefined) headers['Retry-After'] = String(retryAfter);
       return problemResponse(c, error.status, error.message, { errors: error.fields, title: error.title, headers });
     }
     if (error instanceof HTTPException && error.status < 500) {

@@ -12,6 +12,8 @@ export interface AppEnv {
     requestId: string;
     /** The app's logger with this request's id on every line. */
     logger: Logger;
+    /** On the client routes: the id of the API key the request came with (api/api-keys.ts). */
+    apiKeyId: string;
   };
 }
 

@@ -4,6 +4,7 @@
  * string is bounded.
  */
 import { z } from '@hono/zod-openapi';
+import { iso31661 } from 'iso-3166';
 import type { OrderWithItems } from '../db/orders.ts';
 import type { OrderEventRow, ProductRow } from '../db/schema.ts';
 import { FAILURE_REASONS, ORDER_STATUSES } from '../domain/order-machine.ts';
@@ -22,6 +23,9 @@ export const SkuSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: 'must be 1-64 letters, digits, ".", "_" or "-"' })
   .openapi({ description: 'A catalog SKU.', example: 'SKU-1' });
+
+/** The assigned ISO 3166-1 alpha-2 codes (from the iso-3166 package, which follows the ISO list). */
+export const COUNTRY_CODES: ReadonlySet<string> = new Set(iso31661.map((c) => c.alpha2));
 
 export const MAX_ORDER_LINES = 100;
 export const MAX_QUANTITY = 1000;
@@ -62,8 +66,11 @@ export const PlaceOrderBody = z
       postalCode: text(20).openapi({ example: 'N1 9GU' }),
       country: z
         .string()
-        .regex(/^[A-Z]{2}$/, { error: 'must be an ISO 3166-1 alpha-2 code, e.g. "US"' })
-        .openapi({ example: 'GB' }),
+        .regex(/^[A-Z]{2}$/, { error: 'must be an ISO 3166-1 alpha-2 code, e.g. "US"', abort: true })
+        .refine((code) => COUNTRY_CODES.has(code), {
+          error: 'must be an assigned ISO 3166-1 alpha-2 code, e.g. "US" (user-assigned and reserved codes such as "ZZ" or "UK" are not)',
+        })
+        .openapi({ description: 'An assigned ISO 3166-1 alpha-2 country code.', example: 'GB' }),
     }),
   })
   .openapi('PlaceOrder');
@@ -77,7 +84,10 @@ export const IdempotencyKeySchema = z
 export const PlaceOrderHeaders = z.object({ 'idempotency-key': IdempotencyKeySchema.optional() });
 
 export const OrderIdParam = z.object({
-  id: z.string().openapi({ param: { name: 'id', in: 'path' }, example: 'ord_01JD5ZQ0N6W8J7Y3K2V1B0C9XA' }),
+  id: z
+    .string()
+    .max(64)
+    .openapi({ param: { name: 'id', in: 'path' }, example: 'ord_01JD5ZQ0N6W8J7Y3K2V1B0C9XA' }),
 });
 
 export const SkuParam = z.object({ sku: SkuSchema.openapi({ param: { name: 'sku', in: 'path' } }) });

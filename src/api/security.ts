@@ -7,6 +7,11 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from './router.ts';
 
 export const SECURITY_SCHEMES = {
+  apiKey: {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'One of API_KEYS as a bearer token (not the admin token): `Authorization: Bearer <key>`.',
+  },
   adminToken: {
     type: 'http',
     scheme: 'bearer',
@@ -20,6 +25,9 @@ export const SECURITY_SCHEMES = {
 } as const;
 
 export type SecuritySchemeName = keyof typeof SECURITY_SCHEMES;
+
+/** What a client route (`/orders…`) asks for: an API key. */
+export const API_KEY_SECURITY: Partial<Record<SecuritySchemeName, string[]>>[] = [{ apiKey: [] }];
 
 /** What an admin route asks for: the admin token, as a bearer token or as a Basic password. */
 export const ADMIN_SECURITY: Partial<Record<SecuritySchemeName, string[]>>[] = [{ adminToken: [] }, { adminBasic: [] }];

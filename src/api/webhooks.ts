@@ -15,13 +15,15 @@ import { problemResponses } from './problem.ts';
 import { createRouter } from './router.ts';
 import { CarrierWebhookBody, OrderSchema, SignatureHeaders, json, orderView } from './schemas.ts';
 
-export function signBody(body: string, secret: string): string {
+/** The hex HMAC-SHA256 of a body's bytes (a string is taken as its UTF-8 bytes). */
+export function signBody(body: string | Uint8Array, secret: string): string {
   return createHmac('sha256', secret).update(body).digest('hex');
 }
 
 function verifySignature(secret: string): MiddlewareHandler {
   return async (c, next) => {
-    const raw = await c.req.text(); // the size limit is enforced for every route in server.ts
+    // The bytes as sent, before any decoding: the size limit is enforced for every route in server.ts.
+    const raw = new Uint8Array(await c.req.arrayBuffer());
     // Accept both a bare hex digest and the common "sha256=<hex>" form.
     const signature = (c.req.header('x-signature') ?? '').replace(/^sha256=/i, '').trim().toLowerCase();
     if (!signature || !sameSecret(signature, signBody(raw, secret))) {

@@ -4,6 +4,7 @@
  * usage (commander's message and a hint).
  */
 import { CommanderError } from 'commander';
+import { escapeUnsafe } from '../domain/text.ts';
 import { CliError, EXIT } from './context.ts';
 import { buildProgram } from './program.ts';
 
@@ -18,7 +19,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     if (error instanceof CliError) {
-      process.stderr.write(`orders: ${error.message}\n`);
+      process.stderr.write(`orders: ${escapeUnsafe(error.message)}\n`);
       return error.exitCode;
     }
     process.stderr.write(`orders: unexpected error: ${(error as Error).stack ?? error}\n`);

@@ -21,6 +21,8 @@ export interface PlaceOptions {
   rate?: number;
   mix: readonly TokenShare[];
   skus: readonly string[];
+  /** Sent as `Authorization: Bearer <apiKey>` to the client routes. */
+  apiKey?: string;
   onPlaced?: (placed: number) => void;
 }
 
@@ -68,13 +70,27 @@ export function orderRequest(i: number, cycle: readonly string[], skus: readonly
   };
 }
 
+/**
+ * The headers of a request to a client route (/orders): the API key as a bearer token, when there
+ * is one, under the caller's own headers (which may name another Authorization on purpose). The
+ * one place where this client adds the key.
+ */
+export function clientHeaders(apiKey: string | undefined, headers: Record<string, string> = {}): Record<string, string> {
+  return { ...(apiKey === undefined ? {} : { authorization: `Bearer ${apiKey}` }), ...headers };
+}
+
 /** Places one order over HTTP; never throws: a refusal or a network error is in the answer. */
-export async function placeOrderOverHttp(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Placement> {
+export async function placeOrderOverHttp(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+  apiKey?: string,
+): Promise<Placement> {
   const started = performance.now();
   try {
     const res = await fetch(`${url}/orders`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
+      headers: clientHeaders(apiKey, { 'content-type': 'application/json', ...headers }),
       body: JSON.stringify(body),
     });
     const text = await res.text();
@@ -102,7 +118,7 @@ export async function placeOrders(options: PlaceOptions): Promise<PlaceResult> {
       const due = started + i * gapMs;
       const wait = due - performance.now();
       if (wait > 1) await sleep(wait);
-      inFlight.push(placeOrderOverHttp(options.url, orderRequest(i, cycle, options.skus)).then((p) => record(i, p)));
+      inFlight.push(placeOrderOverHttp(options.url, orderRequest(i, cycle, options.skus), {}, options.apiKey).then((p) => record(i, p)));
     }
     await Promise.all(inFlight);
   } else {
@@ -110,7 +126,7 @@ export async function placeOrders(options: PlaceOptions): Promise<PlaceResult> {
     const client = async () => {
       while (next < options.count) {
         const i = next++;
-        record(i, await placeOrderOverHttp(options.url, orderRequest(i, cycle, options.skus)));
+        record(i, await placeOrderOverHttp(options.url, orderRequest(i, cycle, options.skus), {}, options.apiKey));
       }
     };
     await Promise.all(Array.from({ length: Math.min(options.concurrency, options.count) }, client));
@@ -147,7 +163,7 @@ export function isSettled(order: { status: string; payment: { status: string } }
 export async function waitForSettled(
   url: string,
   ids: readonly string[],
-  options: { timeoutMs: number; concurrency?: number; onSettled?: (settled: number) => void },
+  options: { timeoutMs: number; concurrency?: number; apiKey?: string; onSettled?: (settled: number) => void },
 ): Promise<Map<string, SettledOrder>> {
   const settled = new Map<string, SettledOrder>();
   const deadline = Date.now() + options.timeoutMs;
@@ -158,7 +174,7 @@ export async function waitForSettled(
     const poller = async () => {
       while (next < pending.length) {
         const id = pending[next++]!;
-        const order = await getOrder(url, id);
+        const order = await getOrderOverHttp(url, id, options.apiKey);
         if (order && isSettled(order)) {
           const createdAt = Date.parse(order.createdAt);
           const updatedAt = Date.parse(order.updatedAt);
@@ -176,9 +192,10 @@ export async function waitForSettled(
 
 type OrderJson = { status: string; payment: { status: string }; createdAt: string; updatedAt: string };
 
-async function getOrder(url: string, id: string): Promise<OrderJson | undefined> {
+/** An order as GET /orders/{id} answers it; undefined for any refusal or network error. */
+export async function getOrderOverHttp(url: string, id: string, apiKey?: string): Promise<OrderJson | undefined> {
   try {
-    const res = await fetch(`${url}/orders/${id}`);
+    const res = await fetch(`${url}/orders/${encodeURIComponent(id)}`, { headers: clientHeaders(apiKey) });
     if (res.status !== 200) {
       await res.body?.cancel();
       return undefined;

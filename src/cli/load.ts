@@ -62,6 +62,7 @@ interface LoadOptions {
   sku?: string[];
   seed?: boolean;
   adminToken?: string;
+  apiKey?: string;
   wait: boolean;
   timeout: number;
   json?: boolean;
@@ -86,6 +87,7 @@ export function loadCommand(program: Command): void {
     .option('--sku <sku...>', 'SKUs to order, one unit per order, in turn (default: the demo catalog)')
     .option('--seed', 'first PUT the demo catalog through the admin API (needs the admin token)')
     .option('--admin-token <token>', 'admin bearer token for --seed (default: ADMIN_TOKEN)')
+    .option('--api-key <key>', 'API key for the order routes (default: API_KEY, else the first of API_KEYS)')
     .option('--no-wait', 'do not wait for the orders to come to rest')
     .option('--timeout <ms>', 'how long to wait for the orders to come to rest', positiveInt, 120_000)
     .option('--json', 'print the summary as JSON')
@@ -103,12 +105,14 @@ has not come to rest in time.`,
       runWith(async (session, options: LoadOptions) => {
         const url = (options.url ?? `http://127.0.0.1:${session.config.port}`).replace(/\/$/, '');
         await checkReachable(url);
+        const apiKey = options.apiKey ?? session.config.clientApiKey;
+        if (!apiKey) throw new UsageError('load needs an API key: pass --api-key or set API_KEY');
         if (options.seed) {
           const token = options.adminToken ?? (session.config.adminTokenGenerated ? undefined : session.config.adminToken);
           if (!token) throw new UsageError('--seed needs the admin token: pass --admin-token or set ADMIN_TOKEN');
           await seedOverHttp(url, token);
         }
-        const summary = await runLoad(url, options);
+        const summary = await runLoad(url, { ...options, apiKey });
         if (options.json) printJson(summary);
         else printLines(summaryLines(summary));
         if (summary.refused > 0) throw new CliError(`${summary.refused} of ${summary.requested} orders were refused`);
@@ -135,6 +139,7 @@ async function runLoad(url: string, options: LoadOptions): Promise<LoadSummary> 
     rate: options.rate,
     mix: options.mix,
     skus: options.sku ?? DEMO_CATALOG.map((p) => p.sku),
+    apiKey: options.apiKey,
     onPlaced: (n) => showBars && placing.update(n),
   });
   if (showBars) placing.stop();
@@ -147,7 +152,7 @@ async function runLoad(url: string, options: LoadOptions): Promise<LoadSummary> 
   if (options.wait && ids.length > 0) {
     const settling = bar('settling');
     if (showBars) settling.start(ids.length, 0);
-    settled = await waitForSettled(url, ids, { timeoutMs: options.timeout, onSettled: (n) => showBars && settling.update(n) });
+    settled = await waitForSettled(url, ids, { timeoutMs: options.timeout, apiKey: options.apiKey, onSettled: (n) => showBars && settling.update(n) });
     if (showBars) settling.stop();
   }
   const byStatus: Record<string, number> = {};

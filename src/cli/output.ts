@@ -1,19 +1,31 @@
 /**
  * How commands print: JSON for scripts (`--json`, one document on stdout), aligned plain-text
- * tables for people.
+ * tables for people. Nothing that came from outside (an order's customer id, a job's failure
+ * reason) may drive the operator's terminal: every control or bidirectional-override character
+ * the CLI did not write itself leaves as a visible escape.
  */
+import { escapeUnsafe } from '../domain/text.ts';
 
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+/** JSON.stringify escapes C0 controls; this escapes the rest (DEL, C1, bidi) the JSON way. */
+const JSON_UNSAFE = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+export function safeJson(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(JSON_UNSAFE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+export function printJson(value: unknown): void {
+  process.stdout.write(`${safeJson(value)}\n`);
+}
+
+/** Prints lines of text; the only control characters written are the newlines between them. */
 export function printLines(lines: string[]): void {
-  if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
+  if (lines.length > 0) process.stdout.write(`${lines.map(escapeUnsafe).join('\n')}\n`);
 }
 
 /** Left-aligned columns, two spaces apart, with a header row. */
 export function table(headers: string[], rows: (string | number)[][]): string[] {
-  const cells = [headers, ...rows.map((row) => row.map(String))];
+  // Escaped before measuring, so that columns stay aligned.
+  const cells = [headers, ...rows.map((row) => row.map((cell) => escapeUnsafe(String(cell))))];
   const widths = headers.map((_, i) => Math.max(...cells.map((row) => (row[i] ?? '').length)));
   return cells.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '));
 }

@@ -4,7 +4,8 @@
  */
 import { and, asc, eq, gt, lte, sql } from 'drizzle-orm';
 import { ulid } from 'ulid';
-import { NotFoundError, UnprocessableError } from '../domain/errors.ts';
+import { ConflictError, NotFoundError, UnprocessableError } from '../domain/errors.ts';
+import { quote } from '../domain/text.ts';
 import { compensationFor } from '../domain/compensation.ts';
 import { applyEvent, ORDER_STATUSES, type OrderEvent, type OrderStatus } from '../domain/order-machine.ts';
 import { canMovePayment, type PaymentStatus } from '../domain/payment.ts';
@@ -41,6 +42,12 @@ export type PlaceOrderResult =
   | { replayed: false; order: OrderWithItems }
   | { replayed: true; orderId: string; statusCode: number; body: string };
 
+/** What an order must keep to, beyond its shape. */
+export interface PlacementRules {
+  /** An order whose total is over this is refused (422). */
+  maxTotalCents?: number;
+}
+
 /** An idempotency key, and how to turn the new order into the response body kept for replays. */
 export interface PlaceOrderIdempotency extends IdempotencyRequest {
   render: (order: OrderWithItems) => string;
@@ -49,9 +56,17 @@ export interface PlaceOrderIdempotency extends IdempotencyRequest {
 /**
  * Places an order: prices come from the catalog, and the order, its first timeline entry, its
  * OrderPlaced event and its idempotency key (with the response to replay) are written in one
- * transaction.
+ * transaction. An order for unknown products, over the total allowed, or for more than is
+ * available is refused before anything is written (so nothing is ever charged for it); the
+ * reservation after payment still decides between orders that race for the last units.
  */
-export function placeOrder(db: Db, input: NewOrder, now: number, idempotency?: PlaceOrderIdempotency): PlaceOrderResult {
+export function placeOrder(
+  db: Db,
+  input: NewOrder,
+  now: number,
+  idempotency?: PlaceOrderIdempotency,
+  rules: PlacementRules = {},
+): PlaceOrderResult {
   return writeTx(db, (tx) => {
     if (idempotency) {
       const replay = findReplay(tx, idempotency, now);
@@ -59,19 +74,18 @@ export function placeOrder(db: Db, input: NewOrder, now: number, idempotency?: P
     }
 
     const skus = [...new Set(input.items.map((i) => i.sku))];
-    const catalog = new Map(
-      statements(tx)
-        .prices.all({ skus: JSON.stringify(skus) })
-        .map((p) => [p.sku, p.priceCents]),
-    );
+    const rows = statements(tx).prices.all({ skus: JSON.stringify(skus) });
+    const catalog = new Map(rows.map((p) => [p.sku, p.priceCents]));
     const unknown = input.items
       .map((item, index) => ({ item, index }))
       .filter(({ item }) => !catalog.has(item.sku))
       .map(({ item, index }) => ({
         field: `items.${index}.sku`,
-        message: `unknown SKU ${JSON.stringify(item.sku)}`,
+        message: `unknown SKU ${quote(item.sku)}`,
       }));
     if (unknown.length > 0) throw new UnprocessableError('The order names unknown products.', unknown);
+    refuseOverTotal(input, catalog, rules.maxTotalCents);
+    refuseShortStock(input, new Map(rows.map((p) => [p.sku, p.available])));
 
     const id = `ord_${ulid(now)}`;
     const items: OrderItemRow[] = input.items.map((item, line) => ({
@@ -113,6 +127,34 @@ export function placeOrder(db: Db, input: NewOrder, now: number, idempotency?: P
   });
 }
 
+function refuseOverTotal(input: NewOrder, prices: Map<string, number>, maxTotalCents: number | undefined): void {
+  if (maxTotalCents === undefined) return;
+  const total = input.items.reduce((sum, i) => sum + prices.get(i.sku)! * i.quantity, 0);
+  if (total > maxTotalCents) {
+    throw new UnprocessableError(`The order's total, ${total} cents, is over the ${maxTotalCents} cents allowed for one order.`, [
+      { field: 'items', message: `total ${total} cents is over the limit of ${maxTotalCents} cents` },
+    ]);
+  }
+}
+
+/** Refuses (409) an order asking for more units of a SKU, over all its lines, than are available. */
+function refuseShortStock(input: NewOrder, available: Map<string, number>): void {
+  const wanted = new Map<string, { quantity: number; line: number }>();
+  input.items.forEach((item, line) => {
+    const seen = wanted.get(item.sku);
+    wanted.set(item.sku, { quantity: (seen?.quantity ?? 0) + item.quantity, line: seen?.line ?? line });
+  });
+  const short = [...wanted].filter(([sku, w]) => w.quantity > available.get(sku)!);
+  if (short.length === 0) return;
+  throw new ConflictError(
+    `Not enough stock for ${short.map(([sku]) => sku).join(', ')}.`,
+    short.map(([sku, w]) => ({
+      field: `items.${w.line}.sku`,
+      message: `${sku}: ${w.quantity} asked for, ${available.get(sku)!} available`,
+    })),
+  );
+}
+
 export function findOrder(db: Db, id: string): OrderRow | undefined {
   return statements(db).findOrder.get({ id });
 }
@@ -123,7 +165,7 @@ export function getOrder(db: Db, id: string): OrderWithItems {
 
 function existingOrder(db: Db, id: string): OrderRow {
   const order = findOrder(db, id);
-  if (!order) throw new NotFoundError(`No order has the id ${JSON.stringify(id)}.`);
+  if (!order) throw new NotFoundError(`No order has the id ${quote(id)}.`);
   return order;
 }
 

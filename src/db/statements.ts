@@ -15,7 +15,7 @@ function build(db: Db) {
   return {
     /** `skus` is a JSON array. */
     prices: db
-      .select({ sku: products.sku, priceCents: products.priceCents })
+      .select({ sku: products.sku, priceCents: products.priceCents, available: products.available })
       .from(products)
       .where(sql`${products.sku} IN (SELECT value FROM json_each(${p('skus')}))`)
       .prepare(),

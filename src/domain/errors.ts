@@ -43,8 +43,8 @@ export class NotFoundError extends DomainError {
 
 export class ConflictError extends DomainError {
   override readonly name = 'ConflictError';
-  constructor(detail: string) {
-    super(409, 'Conflict', detail);
+  constructor(detail: string, fields: FieldIssue[] = []) {
+    super(409, 'Conflict', detail, fields);
   }
 }
 

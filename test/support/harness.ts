@@ -19,10 +19,16 @@ import { createWorkerConnection } from '../../src/queues/connection.ts';
 import { QUEUE_NAMES, type QueueName } from '../../src/queues/routing.ts';
 import { createReconciler, startService, startServiceWorkers, type RunningService } from '../../src/service.ts';
 import { signBody } from '../../src/api/webhooks.ts';
+import { clientHeaders } from '../../src/cli/load-engine.ts';
 import { waitUntilSettled } from './settle.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 export const WEBHOOK_SECRET = 'test-webhook-secret-0123456789';
+/** The storefront key every test sends to the client routes unless it says otherwise. */
+export const API_KEY = 'test-api-key-0123456789abcdef';
+/** A second storefront's key, valid beside the first. */
+export const OTHER_API_KEY = 'test-other-storefront-key-0123';
+export const API_KEYS = `${API_KEY},${OTHER_API_KEY}`;
 
 export interface HarnessOptions {
   /** Services to run workers for at start; [] starts none. */
@@ -81,6 +87,7 @@ export class Harness {
       ROLE: 'api',
       ADMIN_TOKEN,
       WEBHOOK_SECRET,
+      API_KEYS,
       JOB_BACKOFF_MS: '20',
       RELAY_SWEEP_MS: '50',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -127,8 +134,12 @@ export class Harness {
 
   // ---- HTTP ----
 
+  /**
+   * A request to the service. On the client routes (/orders…) it carries API_KEY, unless
+   * `headers` has an `authorization` of its own.
+   */
   async request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-    const init: RequestInit = { method, headers: { ...headers } };
+    const init: RequestInit = { method, headers: path.startsWith('/orders') ? clientHeaders(API_KEY, headers) : { ...headers } };
     if (body !== undefined) {
       init.body = typeof body === 'string' ? body : JSON.stringify(body);
       (init.headers as Record<string, string>)['content-type'] ??= 'application/json';

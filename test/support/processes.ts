@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { placeOrderOverHttp, putProductOverHttp } from '../../src/cli/load-engine.ts';
+import { API_KEY, API_KEYS } from './harness.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -21,11 +22,14 @@ export interface ServiceProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `src/main.ts` with the given environment and resolves once it says it is running. */
+/**
+ * Starts `src/main.ts` with the given environment (API_KEYS defaults to the tests' keys) and
+ * resolves once it says it is running.
+ */
 export async function startServiceProcess(env: Record<string, string>, timeoutMs = 20_000): Promise<ServiceProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'info', API_KEYS, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];
@@ -75,12 +79,13 @@ export async function putProductOver(base: string, sku: string, stock: number, a
   return (await putProductOverHttp(base, adminToken, { sku, name: `Product ${sku}`, priceCents, stock })).status;
 }
 
-/** Places an order through a process's API; answers the HTTP status and the order id. */
+/** Places an order through a process's API (with API_KEY); answers the HTTP status and the order id. */
 export async function placeOrderOver(
   base: string,
   body: unknown,
   headers: Record<string, string> = {},
+  apiKey: string = API_KEY,
 ): Promise<{ status: number; id: string | undefined }> {
-  const { status, id } = await placeOrderOverHttp(base, body, headers);
+  const { status, id } = await placeOrderOverHttp(base, body, headers, apiKey);
   return { status, id };
 }

@@ -1,0 +1,55 @@
+/**
+ * Admin is safe from other sites. A browser holding the admin's Basic credentials sends them with
+ * any request to this origin, including one that a page on another site makes it send (a form
+ * post, a fetch with a text/plain body, which needs no CORS preflight). Every state-changing
+ * request under /admin (product writes, Bull Board actions, console actions) is therefore refused
+ * (403) when the browser says it comes from elsewhere:
+ *
+ * - `Sec-Fetch-Site: cross-site`, and `same-site` too: a sibling host (shop.example beside
+ *   admin.shop.example) is another origin that may serve content we do not control;
+ * - an `Origin` that is not this request's own (scheme aside, compared by host and port with the
+ *   Host header; behind a proxy, the proxy must pass Host through), `Origin: null` included.
+ *
+ * Safe methods (GET, HEAD, OPTIONS) change nothing and pass. A request with neither header
+ * (curl, scripts, the CLI) passes: only a browser can be turned against its user this way, and
+ * browsers send `Origin` with every state-changing request.
+ */
+import type { MiddlewareHandler } from 'hono';
+import { DomainError } from '../domain/errors.ts';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export class CrossSiteRequestError extends DomainError {
+  override readonly name = 'CrossSiteRequestError';
+  constructor(detail: string) {
+    super(403, 'Forbidden', detail, [{ field: 'Origin', message: 'must be this service’s own origin' }]);
+  }
+}
+
+/** Why a request comes from another site, or undefined when it does not (or does not say). */
+export function crossSiteReason(headers: { origin?: string; secFetchSite?: string; host?: string }): string | undefined {
+  const site = headers.secFetchSite?.trim().toLowerCase();
+  if (site === 'cross-site' || site === 'same-site') return `the browser says it comes from another site (Sec-Fetch-Site: ${site})`;
+  if (headers.origin === undefined) return undefined;
+  let originHost: string;
+  try {
+    originHost = new URL(headers.origin).host.toLowerCase();
+  } catch {
+    return 'its Origin is not this service (an opaque or malformed origin)';
+  }
+  if (!headers.host || originHost !== headers.host.trim().toLowerCase()) return 'its Origin is another site';
+  return undefined;
+}
+
+/** Refuses a state-changing request that a browser sent from another site. */
+export const refuseCrossSite: MiddlewareHandler = async (c, next) => {
+  if (!SAFE_METHODS.has(c.req.method)) {
+    const reason = crossSiteReason({
+      origin: c.req.header('origin'),
+      secFetchSite: c.req.header('sec-fetch-site'),
+      host: c.req.header('host') ?? new URL(c.req.url).host,
+    });
+    if (reason) throw new CrossSiteRequestError(`A state-changing admin request is refused: ${reason}.`);
+  }
+  await next();
+};
