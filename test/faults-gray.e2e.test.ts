@@ -16,7 +16,7 @@ import { databaseIdentity } from '../src/db/service-meta.ts';
 import { freePort } from '../src/queues/managed-redis.ts';
 import { claimKey, PrefixTakenError } from '../src/prefix-claim.ts';
 import { QUEUE_NAMES, jobIdFor } from '../src/queues/routing.ts';
-import { Harness, orderBody } from './support/harness.ts';
+import { API_KEY, Harness, orderBody } from './support/harness.ts';
 import { invariantViolations } from './support/invariants.ts';
 import { startServiceProcess } from './support/processes.ts';
 import { startRedisServer, type TestRedis } from './support/redis-server.ts';
@@ -211,7 +211,10 @@ describe('clients that vanish or trickle', () => {
     const url = new URL(h.base);
     const socket = connect(Number(url.port), url.hostname);
     await once(socket, 'connect');
-    socket.write(`POST /orders HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n{"customerId":`);
+    socket.write(
+      `POST /orders HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${API_KEY}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${length}\r\n\r\n{"customerId":`,
+    );
     return socket;
   }
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { ADMIN_TOKEN, WEBHOOK_SECRET, orderBody } from './support/harness.ts';
+import { ADMIN_TOKEN, API_KEY, WEBHOOK_SECRET, orderBody } from './support/harness.ts';
 import { invariantViolations } from './support/invariants.ts';
 import { startServiceProcess, type ServiceProcess } from './support/processes.ts';
 
@@ -75,7 +75,12 @@ describe('a full disk under the database', () => {
     const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
     const put = (stock: number) =>
       fetch(`${base}/admin/products/SKU-1`, { method: 'PUT', headers: admin, body: JSON.stringify({ name: 'Mug', priceCents: 500, stock }) });
-    const place = () => fetch(`${base}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(orderBody()) });
+    const place = () =>
+      fetch(`${base}/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` },
+        body: JSON.stringify(orderBody()),
+      });
     expect((await put(50)).status).toBe(201);
     const accepted: string[] = [];
     for (let i = 0; i < 5; i++) {

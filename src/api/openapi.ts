@@ -20,6 +20,8 @@ export function serveOpenApi(app: OpenAPIHono<AppEnv>, notes: { queuesBoardPath:
         'Takes e-commerce orders and carries each one through payment, inventory, shipping and notification. ' +
         'Every refusal is an RFC 9457 `application/problem+json` document naming the offending fields; ' +
         'a known path asked with a method it does not answer gets 405 with an `Allow` header. ' +
+        'The client routes (`/orders`) need an API key as a bearer token; admin routes need the admin token, and ' +
+        'refuse state-changing requests sent by a browser from another site. ' +
         `The operations console is at \`/admin\` and the queues dashboard (Bull Board) at \`${notes.queuesBoardPath}\`, ` +
         'both behind the admin token; ' +
         `this reference is rendered at \`${notes.docsPath}\`.`,
