@@ -315,7 +315,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0]);
       // A secret that is wrong may still be close to a right one: never print it.
-      const got = SECRETS.has(name) ? `a value not shown, ${env[name]?.length ?? 0} characters` : JSON.stringify(env[name]);
+      const got = SECRETS.has(name) ? `${env[name]?.length ?? 0} characters` : JSON.stringify(env[name]);
       return `${name}: ${issue.message} (got ${got})`;
     });
     throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { ADMIN_TOKEN, WEBHOOK_SECRET, orderBody } from './support/harness.ts';
+import { ADMIN_TOKEN, API_KEY, WEBHOOK_SECRET, orderBody } from './support/harness.ts';
 import { OtlpReceiver, SPAN_KIND, type ReceivedSpan } from './support/otlp-receiver.ts';
 import { placeOrderOver, putProductOver, startServiceProcess, type ServiceProcess } from './support/processes.ts';
 
@@ -78,8 +78,10 @@ async function startReceiver(port?: number): Promise<OtlpReceiver> {
   return receiver;
 }
 
+/** GETs a route with the credential its realm asks for: an API key for /orders, else the admin token. */
 async function getJson(url: string): Promise<any> {
-  const res = await fetch(url, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  const token = new URL(url).pathname.startsWith('/orders') ? API_KEY : ADMIN_TOKEN;
+  const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
   return res.json();
 }
 

@@ -6,9 +6,13 @@
  * (403) when the browser says it comes from elsewhere:
  *
  * - `Sec-Fetch-Site: cross-site`, and `same-site` too: a sibling host (shop.example beside
- *   admin.shop.example) is another origin that may serve content we do not control;
- * - an `Origin` that is not this request's own (scheme aside, compared by host and port with the
- *   Host header; behind a proxy, the proxy must pass Host through), `Origin: null` included.
+ *   admin.shop.example) is another origin that may serve content we do not control. A browser
+ *   sets this header itself and no page can forge it, so `same-origin` (or `none`, a request the
+ *   user made by hand) settles the question: with `Referrer-Policy: no-referrer`, a browser sends
+ *   `Origin: null` even for a form on our own page;
+ * - without `Sec-Fetch-Site` (older browsers), an `Origin` that is not this request's own (scheme
+ *   aside, compared by host and port with the Host header; behind a proxy, the proxy must pass
+ *   Host through), `Origin: null` included.
  *
  * Safe methods (GET, HEAD, OPTIONS) change nothing and pass. A request with neither header
  * (curl, scripts, the CLI) passes: only a browser can be turned against its user this way, and
@@ -30,6 +34,7 @@ export class CrossSiteRequestError extends DomainError {
 export function crossSiteReason(headers: { origin?: string; secFetchSite?: string; host?: string }): string | undefined {
   const site = headers.secFetchSite?.trim().toLowerCase();
   if (site === 'cross-site' || site === 'same-site') return `the browser says it comes from another site (Sec-Fetch-Site: ${site})`;
+  if (site === 'same-origin' || site === 'none') return undefined;
   if (headers.origin === undefined) return undefined;
   let originHost: string;
   try {
