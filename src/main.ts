@@ -5,22 +5,27 @@
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { DEFAULT_REDIS_URL, redisAnswers } from './queues/connection.ts';
-import { managedRedisDir, managedRedisUrl, redisServerOnPath, startManagedRedis, type ManagedRedis } from './queues/managed-redis.ts';
+import { managedRedisDir, redisServerOnPath } from './queues/managed-redis.ts';
+import { useManagedRedis, type ManagedRedisUse } from './queues/managed-redis-users.ts';
+import { FollowedConnections, followManagedRedis } from './queues/redis-follow.ts';
 import { startService } from './service.ts';
 
-async function findRedis(config: Config, logger: Logger): Promise<{ url: string; managed?: ManagedRedis }> {
+async function findRedis(config: Config, logger: Logger): Promise<{ url: string; managed?: ManagedRedisUse }> {
   if (config.redisUrl) return { url: config.redisUrl };
-  if (await redisAnswers(DEFAULT_REDIS_URL)) return { url: DEFAULT_REDIS_URL };
-  // Another process of this deployment may have started one already: share it.
-  const running = managedRedisUrl(managedRedisDir(config));
-  if (running && (await redisAnswers(running))) return { url: running };
+  if (config.managedRedis === 'auto' && (await redisAnswers(DEFAULT_REDIS_URL))) return { url: DEFAULT_REDIS_URL };
   if (!redisServerOnPath()) {
     throw new ConfigError(
       'no Redis answers on 127.0.0.1:6379 and redis-server is not on the PATH: install Redis (apt-get install redis-server, brew install redis) or set REDIS_URL',
     );
   }
-  const managed = await startManagedRedis(managedRedisDir(config));
-  logger.info({ url: managed.url }, 'started a managed redis-server');
+  // Another process of this deployment may have started one already: share it.
+  const managed = await useManagedRedis(managedRedisDir(config));
+  const said = {
+    started: 'started a managed redis-server',
+    shared: 'using the managed redis-server of this deployment',
+    adopted: 'adopted the managed redis-server its last process left running',
+  } as const;
+  logger.info({ url: managed.url }, said[managed.how]);
   return { url: managed.url, managed };
 }
 
@@ -37,7 +42,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
 
-  let redis: { url: string; managed?: ManagedRedis };
+  let redis: { url: string; managed?: ManagedRedisUse };
   try {
     redis = await findRedis(config, logger);
   } catch (error) {
@@ -45,7 +50,15 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  const service = await startService(config, redis.url, logger);
+  // A managed Redis may move to another port while this process runs: follow it there.
+  const connections = new FollowedConnections();
+  const service = await startService(config, redis.url, logger, redis.managed ? { onRedisConnection: (c) => connections.add(c) } : {}).catch(
+    async (error) => {
+      await redis.managed?.leave();
+      throw error;
+    },
+  );
+  const follower = redis.managed ? followManagedRedis(managedRedisDir(config), redis.url, connections, logger) : undefined;
   logger.info(
     { role: config.role, port: service.port, metricsPort: service.metricsPort, redis: redis.url, database: config.databasePath },
     service.port ? `order service listening on http://localhost:${service.port}` : 'order workers running',
@@ -67,7 +80,13 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down: finishing active jobs');
     service
       .stop()
-      .then(() => redis.managed?.stop())
+      .then(async () => {
+        follower?.stop();
+        if (!redis.managed) return;
+        const others = await redis.managed.leave();
+        if (others === 0) logger.info('stopped the managed redis-server: no other process uses it');
+        else logger.info({ others }, 'left the managed redis-server running for the other processes using it');
+      })
       .then(() => {
         logger.info('stopped cleanly');
         process.exit(0);

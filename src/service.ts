@@ -43,9 +43,15 @@ const SLOW_ANSWER_MARGIN_MS = 500;
 const IDEMPOTENCY_SWEEP_MAX_MS = 15 * 60 * 1000;
 const IDEMPOTENCY_SWEEP_MIN_MS = 1_000;
 
-export async function startService(config: Config, redisUrl: string, logger: Logger): Promise<RunningService> {
+export interface ServiceOptions {
+  /** Told of each Redis connection the service makes (to follow a managed Redis that moves). */
+  onRedisConnection?: (connection: Redis) => void;
+}
+
+export async function startService(config: Config, redisUrl: string, logger: Logger, options: ServiceOptions = {}): Promise<RunningService> {
   const db = openDatabase(config.databasePath);
   const producer = createProducerConnection(redisUrl);
+  options.onRedisConnection?.(producer);
   producer.on('error', () => {}); // reported by the relay and /readyz; ioredis reconnects itself
   const queues = createQueues(producer, queueSettings(config));
   const relay = new OutboxRelay(db, queues, logger.child({ component: 'relay' }), { sweepMs: config.relaySweepMs });
@@ -56,6 +62,7 @@ export async function startService(config: Config, redisUrl: string, logger: Log
   let workerConnection: ReturnType<typeof createWorkerConnection> | undefined;
   if (config.role !== 'api') {
     workerConnection = createWorkerConnection(redisUrl);
+    options.onRedisConnection?.(workerConnection);
     workerConnection.on('error', () => {});
     workers = startServiceWorkers(config, { db, connection: workerConnection, relay, metrics, logger });
   }

@@ -54,7 +54,10 @@ export async function startServiceProcess(env: Record<string, string>, timeoutMs
       reject(new Error(`service exited with ${code} before it was ready: ${stderr}`));
     });
   });
-  const port = await ready;
+  const port = await ready.catch((error) => {
+    child.kill('SIGKILL');
+    throw error;
+  });
   return {
     child,
     port,
