@@ -7,7 +7,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { DEFAULT_REDIS_URL, redisAnswers } from './queues/connection.ts';
 import { managedRedisDir, redisServerOnPath } from './queues/managed-redis.ts';
 import { useManagedRedis, type ManagedRedisUse } from './queues/managed-redis-users.ts';
-import { FollowedConnections, followManagedRedis } from './queues/redis-follow.ts';
+import { FollowedConnections, followManagedRedis, type RedisFollower } from './queues/redis-follow.ts';
 import { startService } from './service.ts';
 
 async function findRedis(config: Config, logger: Logger): Promise<{ url: string; managed?: ManagedRedisUse }> {
@@ -27,6 +27,15 @@ async function findRedis(config: Config, logger: Logger): Promise<{ url: string;
   } as const;
   logger.info({ url: managed.url }, said[managed.how]);
   return { url: managed.url, managed };
+}
+
+/** A graceful stop leaves the managed Redis, which stops it when no other process uses it. */
+async function leaveManagedRedis(managed: ManagedRedisUse | undefined, follower: RedisFollower | undefined, logger: Logger) {
+  follower?.stop();
+  if (!managed) return;
+  const others = await managed.leave();
+  if (others === 0) logger.info('stopped the managed redis-server: no other process uses it');
+  else logger.info({ others }, 'left the managed redis-server running for the other processes using it');
 }
 
 async function main(): Promise<void> {
@@ -80,13 +89,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down: finishing active jobs');
     service
       .stop()
-      .then(async () => {
-        follower?.stop();
-        if (!redis.managed) return;
-        const others = await redis.managed.leave();
-        if (others === 0) logger.info('stopped the managed redis-server: no other process uses it');
-        else logger.info({ others }, 'left the managed redis-server running for the other processes using it');
-      })
+      .finally(() => leaveManagedRedis(redis.managed, follower, logger))
       .then(() => {
         logger.info('stopped cleanly');
         process.exit(0);
