@@ -100,6 +100,26 @@ describe('the managed redis-server', () => {
     expect(managedRedisUrl(join(dir, 'redis'))).toBeUndefined();
   });
 
+  it('left behind and no longer answering, is stopped and replaced by the next start', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'orders-managed-e2e-'));
+    const owner = await start();
+    const stale = managed();
+    let base = `http://127.0.0.1:${owner.port}`;
+    expect(await putProductOver(base, 'SKU-1', 5, ADMIN_TOKEN)).toBe(201);
+    await owner.kill('SIGKILL');
+    process.kill(stale.pid, 'SIGSTOP');
+    expect(await redisAnswers(stale.url)).toBe(false);
+
+    const next = await start();
+    expect(next.logs.some((l) => l.msg === 'started a managed redis-server')).toBe(true);
+    expect(await gone(stale.pid)).toBe(true);
+    const fresh = managed();
+    expect(fresh.pid).not.toBe(stale.pid);
+    base = `http://127.0.0.1:${next.port}`;
+    const { id } = await placeOrderOver(base, orderBody());
+    expect(await waitForShipped(base, id!)).toBe('SHIPPED');
+  });
+
   it('shared by two processes, stays up when one stops gracefully and stops with the last one', async () => {
     dir = mkdtempSync(join(tmpdir(), 'orders-managed-e2e-'));
     const api = await start({ ROLE: 'api' });

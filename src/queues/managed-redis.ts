@@ -111,26 +111,28 @@ export async function runningManagedRedis(dataDir: string): Promise<string | und
 /**
  * Stops the managed redis-server of `dataDir`, whoever started it: the one at the URL file is
  * asked to shut down (it writes its append-only file first) once it proves to be this
- * directory's; a redis-server left under the pid file that does not answer is terminated. Then
+ * directory's; a redis-server left under the pid file that does not answer (or did not stop) is terminated. Then
  * the URL file goes, so that nobody looks for it there.
  */
 export async function stopManagedRedis(dataDir: string): Promise<void> {
   const dir = resolve(dataDir);
   const url = managedRedisUrl(dir);
   const pid = managedRedisPid(dir);
-  if (url) {
-    await withManagedRedis(dir, url, async (redis) => {
-      await redis.call('SHUTDOWN').catch(() => {}); // the connection closes under the reply
-    });
-  }
+  const asked = url
+    ? await withManagedRedis(dir, url, async (redis) => {
+        await redis.call('SHUTDOWN').catch(() => {}); // the connection closes under the reply
+        return true;
+      })
+    : undefined;
   const port = url ? new URL(url).port : readTrimmed(join(dir, PORT_FILE));
   if (pid !== undefined && port && isRedisServer(pid, port)) {
-    if (!(await exited(pid, 10_000))) {
-      process.kill(pid, 'SIGTERM');
-      if (!(await exited(pid, 5_000))) process.kill(pid, 'SIGKILL');
+    // One that was asked gets time to write its append-only file; one that does not answer, none.
+    if (!(asked && (await exited(pid, 10_000)))) {
+      signal(pid, 'SIGTERM');
+      if (!(await exited(pid, 5_000))) signal(pid, 'SIGKILL');
     }
   }
-  if (url) for (let i = 0; i < 100 && (await redisAnswers(url, 200)); i++) await sleep(50);
+  if (asked && url) for (let i = 0; i < 100 && (await redisAnswers(url, 200)); i++) await sleep(50);
   rmSync(join(dir, URL_FILE), { force: true });
   rmSync(join(dir, PID_FILE), { force: true });
 }
@@ -167,6 +169,14 @@ function isRedisServer(pid: number, port: string): boolean {
   if (!processAlive(pid)) return false;
   const command = processCommand(pid);
   return command === undefined || (command.includes('redis-server') && command.includes(`:${port}`));
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // it exited meanwhile
+  }
 }
 
 async function exited(pid: number, withinMs: number): Promise<boolean> {
