@@ -129,6 +129,7 @@ export async function stopManagedRedis(dataDir: string): Promise<void> {
     // One that was asked gets time to write its append-only file; one that does not answer, none.
     if (!(asked && (await exited(pid, 10_000)))) {
       signal(pid, 'SIGTERM');
+      signal(pid, 'SIGCONT'); // a frozen one handles its SIGTERM, and writes its append-only file
       if (!(await exited(pid, 5_000))) signal(pid, 'SIGKILL');
     }
   }
