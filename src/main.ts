@@ -5,7 +5,7 @@
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { DEFAULT_REDIS_URL, redisAnswers } from './queues/connection.ts';
-import { managedRedisDir, redisServerOnPath } from './queues/managed-redis.ts';
+import { managedRedisDir, redisServerOnPath, runningManagedRedis } from './queues/managed-redis.ts';
 import { useManagedRedis, type ManagedRedisUse } from './queues/managed-redis-users.ts';
 import { FollowedConnections, followManagedRedis, type RedisFollower } from './queues/redis-follow.ts';
 import { startService } from './service.ts';
@@ -13,13 +13,14 @@ import { startService } from './service.ts';
 async function findRedis(config: Config, logger: Logger): Promise<{ url: string; managed?: ManagedRedisUse }> {
   if (config.redisUrl) return { url: config.redisUrl };
   if (config.managedRedis === 'auto' && (await redisAnswers(DEFAULT_REDIS_URL))) return { url: DEFAULT_REDIS_URL };
-  if (!redisServerOnPath()) {
+  const dir = managedRedisDir(config);
+  if (!redisServerOnPath() && !(await runningManagedRedis(dir))) {
     throw new ConfigError(
       'no Redis answers on 127.0.0.1:6379 and redis-server is not on the PATH: install Redis (apt-get install redis-server, brew install redis) or set REDIS_URL',
     );
   }
   // Another process of this deployment may have started one already: share it.
-  const managed = await useManagedRedis(managedRedisDir(config));
+  const managed = await useManagedRedis(dir);
   const said = {
     started: 'started a managed redis-server',
     shared: 'using the managed redis-server of this deployment',
