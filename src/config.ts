@@ -115,6 +115,7 @@ const EnvSchema = z.object({
   REDIS_URL: z
     .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })
     .optional(),
+  MANAGED_REDIS: z.enum(['auto', 'always'], { error: 'must be one of auto, always' }).default('auto'),
   DATABASE_PATH: z.string().min(1, { error: 'must not be empty' }).default('data/orders.db'),
   ADMIN_TOKEN: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
   WEBHOOK_SECRET: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
@@ -238,6 +239,8 @@ export interface Config {
   metricsPort: number | undefined;
   /** Unset: use a Redis on 127.0.0.1:6379, or start a managed one. */
   redisUrl: string | undefined;
+  /** With REDIS_URL unset: `auto` tries 127.0.0.1:6379 before the managed redis-server, `always` goes straight to it. */
+  managedRedis: 'auto' | 'always';
   databasePath: string;
   adminToken: string;
   /** True when the token was made up at start and must be shown to the operator. */
@@ -327,6 +330,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     role: e.ROLE,
     metricsPort: e.METRICS_PORT,
     redisUrl: e.REDIS_URL,
+    managedRedis: e.MANAGED_REDIS,
     databasePath: e.DATABASE_PATH,
     adminToken: e.ADMIN_TOKEN ?? randomBytes(24).toString('base64url'),
     adminTokenGenerated: e.ADMIN_TOKEN === undefined,

@@ -5,30 +5,45 @@
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { DEFAULT_REDIS_URL, redisAnswers } from './queues/connection.ts';
-import { managedRedisDir, managedRedisUrl, redisServerOnPath, startManagedRedis, type ManagedRedis } from './queues/managed-redis.ts';
 import { PrefixTakenError } from './prefix-claim.ts';
+import { managedRedisDir, redisServerOnPath, runningManagedRedis } from './queues/managed-redis.ts';
+import { useManagedRedis, type ManagedRedisUse } from './queues/managed-redis-users.ts';
+import { FollowedConnections, followManagedRedis, type RedisFollower } from './queues/redis-follow.ts';
 import { startService, type RunningService } from './service.ts';
 import { startTracing, type Tracing } from './telemetry/tracing.ts';
 
-async function findRedis(config: Config, logger: Logger): Promise<{ url: string; managed?: ManagedRedis }> {
+async function findRedis(config: Config, logger: Logger): Promise<{ url: string; managed?: ManagedRedisUse }> {
   if (config.redisUrl) return { url: config.redisUrl };
-  if (await redisAnswers(DEFAULT_REDIS_URL)) return { url: DEFAULT_REDIS_URL };
-  // Another process of this deployment may have started one already: share it.
-  const running = managedRedisUrl(managedRedisDir(config));
-  if (running && (await redisAnswers(running))) return { url: running };
-  if (!redisServerOnPath()) {
+  if (config.managedRedis === 'auto' && (await redisAnswers(DEFAULT_REDIS_URL))) return { url: DEFAULT_REDIS_URL };
+  const dir = managedRedisDir(config);
+  if (!redisServerOnPath() && !(await runningManagedRedis(dir))) {
     throw new ConfigError(
       'no Redis answers on 127.0.0.1:6379 and redis-server is not on the PATH: install Redis (apt-get install redis-server, brew install redis) or set REDIS_URL',
     );
   }
-  const managed = await startManagedRedis(managedRedisDir(config));
-  logger.info({ url: managed.url }, 'started a managed redis-server');
+  // Another process of this deployment may have started one already: share it.
+  const managed = await useManagedRedis(dir);
+  const said = {
+    started: 'started a managed redis-server',
+    shared: 'using the managed redis-server of this deployment',
+    adopted: 'adopted the managed redis-server its last process left running',
+  } as const;
+  logger.info({ url: managed.url }, said[managed.how]);
   return { url: managed.url, managed };
 }
 
 /** The URL of a bound address: IPv6 in brackets, as a browser or curl wants it. */
 function httpAddress(host: string, port: number): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** A graceful stop leaves the managed Redis, which stops it when no other process uses it. */
+async function leaveManagedRedis(managed: ManagedRedisUse | undefined, follower: RedisFollower | undefined, logger: Logger) {
+  follower?.stop();
+  if (!managed) return;
+  const others = await managed.leave();
+  if (others === 0) logger.info('stopped the managed redis-server: no other process uses it');
+  else logger.info({ others }, 'left the managed redis-server running for the other processes using it');
 }
 
 async function main(): Promise<void> {
@@ -46,7 +61,7 @@ async function main(): Promise<void> {
   // Before anything makes spans; without an endpoint the SDK is never loaded.
   const tracing: Tracing | undefined = config.tracing ? await startTracing(config.tracing, logger) : undefined;
 
-  let redis: { url: string; managed?: ManagedRedis };
+  let redis: { url: string; managed?: ManagedRedisUse };
   try {
     redis = await findRedis(config, logger);
   } catch (error) {
@@ -54,15 +69,18 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
+  // A managed Redis may move to another port while this process runs: follow it there.
+  const connections = new FollowedConnections();
   let service: RunningService;
   try {
-    service = await startService(config, redis.url, logger);
+    service = await startService(config, redis.url, logger, redis.managed ? { onRedisConnection: (c) => connections.add(c) } : {});
   } catch (error) {
+    await redis.managed?.leave();
     if (!(error instanceof PrefixTakenError)) throw error;
     process.stderr.write(`${error.message}\n`);
-    await redis.managed?.stop();
     process.exit(1);
   }
+  const follower = redis.managed ? followManagedRedis(managedRedisDir(config), redis.url, connections, logger) : undefined;
   logger.info(
     {
       role: config.role,
@@ -94,7 +112,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down: finishing active jobs');
     service
       .stop()
-      .then(() => redis.managed?.stop())
+      .finally(() => leaveManagedRedis(redis.managed, follower, logger))
       .then(() => tracing?.shutdown())
       .then(() => {
         logger.info('stopped cleanly');

@@ -56,12 +56,18 @@ const MAIL_LEASE_MS = 60_000;
 const IDEMPOTENCY_SWEEP_MAX_MS = 15 * 60 * 1000;
 const IDEMPOTENCY_SWEEP_MIN_MS = 1_000;
 
+export interface ServiceOptions {
+  /** Told of each Redis connection the service makes (to follow a managed Redis that moves). */
+  onRedisConnection?: (connection: Redis) => void;
+}
+
 /** How often the queue prefix's claim is checked and, after Redis lost its data, made again. */
 const PREFIX_CLAIM_EVERY_MS = 5_000;
 
-export async function startService(config: Config, redisUrl: string, logger: Logger): Promise<RunningService> {
+export async function startService(config: Config, redisUrl: string, logger: Logger, options: ServiceOptions = {}): Promise<RunningService> {
   const db = openDatabase(config.databasePath);
   const producer = createProducerConnection(redisUrl, config.redisCommandTimeoutMs);
+  options.onRedisConnection?.(producer);
   // ioredis reconnects by itself; say so once, then with backoff, not ten times a second.
   const redisErrors = new RepeatedLog(logger.child({ component: 'redis' }));
   producer.on('error', (err) => redisErrors.report('producer', 'warn', { err, redis: safeRedisUrl(redisUrl) }, 'cannot reach Redis; retrying'));
@@ -92,6 +98,7 @@ export async function startService(config: Config, redisUrl: string, logger: Log
   let workerConnection: ReturnType<typeof createWorkerConnection> | undefined;
   if (config.role !== 'api') {
     workerConnection = createWorkerConnection(redisUrl);
+    options.onRedisConnection?.(workerConnection);
     workerConnection.on('error', () => {}); // each worker reports its own, with backoff
     workers = startServiceWorkers(config, { db, connection: workerConnection, relay, metrics, logger });
   }

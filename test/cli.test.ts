@@ -3,6 +3,8 @@
  * command, its --json output and its exit codes.
  */
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +21,7 @@ import { SandboxCarrier } from '../src/sandbox/carrier.ts';
 import { cliEnv, runCli } from './support/cli.ts';
 import { ADDRESS, ADMIN_TOKEN, API_KEY, API_KEYS, Harness, OTHER_API_KEY } from './support/harness.ts';
 import { invariantViolations } from './support/invariants.ts';
+import { putProductOver, startServiceProcess } from './support/processes.ts';
 import { startRedisServer, type TestRedis } from './support/redis-server.ts';
 
 let h: Harness | undefined;
@@ -289,6 +292,69 @@ describe('load', () => {
     expect(text.stdout).not.toContain('settled');
   });
 
+  it('retries orders with the same Idempotency-Key while the service is down for a moment, and places each once', async () => {
+    redis = await startRedisServer();
+    dir = mkdtempSync(join(tmpdir(), 'orders-cli-load-'));
+    const env = {
+      DATABASE_PATH: join(dir, 'orders.db'),
+      REDIS_URL: redis.url,
+      QUEUE_PREFIX: `load${Date.now()}`,
+      PORT: String(await freePort()),
+      ADMIN_TOKEN,
+    };
+    let service = await startServiceProcess(env);
+    const base = `http://127.0.0.1:${service.port}`;
+    expect(await putProductOver(base, 'SKU-1', 100, ADMIN_TOKEN)).toBe(201);
+    const load = runCli(['load', '--url', base, '--count', '40', '--rate', '10', '--sku', 'SKU-1', '--mix', 'visa', '--no-wait', '--json']);
+    const sqlite = new Database(env.DATABASE_PATH, { readonly: true });
+    const orders = () => (sqlite.prepare('SELECT count(*) AS n FROM orders').get() as { n: number }).n;
+    try {
+      // Killed mid-run and started again on the same port: connections refused, some reset.
+      for (let i = 0; i < 300 && orders() < 5; i++) await sleep(50);
+      await service.kill('SIGKILL');
+      await sleep(1_500);
+      service = await startServiceProcess(env);
+      const run = await load;
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(run.json).toMatchObject({ requested: 40, placed: 40, refused: 0, gaveUp: 0 });
+      expect(run.json.retried).toBeGreaterThan(0);
+      expect(orders()).toBe(40);
+    } finally {
+      sqlite.close();
+      await service.kill('SIGKILL');
+    }
+  });
+
+  it('says which orders were replayed, retried, refused or given up', async () => {
+    h = await Harness.start({ queues: [] });
+    await h.putProduct('SKU-1', 100);
+    // The first order's answer is lost after the service took it (POST 2 is its retry); the
+    // second order is told to come back.
+    const flaky = await proxy(h.base, (n) => (n === 1 ? 'lose-answer' : n === 3 ? 'unavailable' : 'forward'));
+    const run = await runCli(['load', '--url', flaky.url, '--count', '3', '--concurrency', '1', '--sku', 'SKU-1', '--no-wait', '--json']);
+    expect(run.code).toBe(0);
+    expect(run.json).toMatchObject({ placed: 3, replayed: 1, retried: 2, retries: 2, refused: 0, gaveUp: 0 });
+    expect(h.rowCounts().orders).toBe(3);
+    const text = await runCli(['load', '--url', flaky.url, '--count', '1', '--sku', 'SKU-1', '--no-wait']);
+    expect(text.stdout).toMatch(/placed\s+1 of 1\n/);
+    await flaky.close();
+
+    const refusing = await runCli(['load', '--url', h.base, '--count', '2', '--sku', 'NOPE', '--no-wait']);
+    expect(refusing.code).toBe(1);
+    expect(refusing.stdout).toMatch(/refused\s+2 \(422: 2\)\n/);
+    expect(refusing.stdout).not.toMatch(/retried/);
+    expect(refusing.stderr).toBe('orders: 2 refused, of 2 orders\n');
+
+    const down = await proxy(h.base, () => 'unavailable');
+    const givingUp = await runCli(['load', '--url', down.url, '--count', '2', '--sku', 'SKU-1', '--retry-for', '1500', '--no-wait']);
+    expect(givingUp.code).toBe(1);
+    expect(givingUp.stdout).toMatch(/gave up\s+2 after retrying \(503: 2\)\n/);
+    expect(givingUp.stderr).toBe('orders: 2 given up after retries, of 2 orders\n');
+    await down.close();
+    expect(h.rowCounts().orders).toBe(4);
+  });
+
   it('exits 1 when the service cannot be reached, and 2 when --seed has no admin token', async () => {
     const url = `http://127.0.0.1:${await freePort()}`;
     const down = await runCli(['load', '--url', url, '--count', '1']);
@@ -311,3 +377,46 @@ describe('load', () => {
   });
 });
 
+/**
+ * A front for `upstream` that misbehaves on chosen POSTs (numbered from 1): `lose-answer` lets the
+ * service take the request and then drops the connection instead of answering; `unavailable`
+ * answers 503 with Retry-After: 1 without passing it on.
+ */
+async function proxy(upstream: string, decide: (post: number) => 'forward' | 'lose-answer' | 'unavailable') {
+  let posts = 0;
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const what = req.method === 'POST' ? decide(++posts) : 'forward';
+    if (what === 'unavailable') {
+      res.writeHead(503, { 'retry-after': '1', 'content-type': 'application/problem+json' }).end('{"status":503}');
+      return;
+    }
+    const headers: Record<string, string> = {};
+    for (const name of ['content-type', 'idempotency-key', 'authorization']) {
+      if (typeof req.headers[name] === 'string') headers[name] = req.headers[name];
+    }
+    const answer = await fetch(`${upstream}${req.url}`, {
+      method: req.method,
+      headers,
+      ...(req.method === 'GET' ? {} : { body: Buffer.concat(chunks) }),
+    });
+    const body = await answer.text();
+    if (what === 'lose-answer') {
+      req.socket.destroy();
+      return;
+    }
+    const passed: Record<string, string> = {};
+    for (const name of ['content-type', 'location', 'idempotent-replayed', 'retry-after']) {
+      const value = answer.headers.get(name);
+      if (value !== null) passed[name] = value;
+    }
+    res.writeHead(answer.status, passed).end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

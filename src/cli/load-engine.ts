@@ -4,8 +4,10 @@
  * rate (open loop: a slow answer does not slow the next request), then polls the orders until
  * they come to rest.
  */
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProductInput } from '../db/stock.ts';
+import { withRetries, type RetryPolicy } from './load-retry.ts';
 
 export interface TokenShare {
   token: string;
@@ -24,6 +26,8 @@ export interface PlaceOptions {
   /** Sent as `Authorization: Bearer <apiKey>` to the client routes. */
   apiKey?: string;
   onPlaced?: (placed: number) => void;
+  /** Retry each order that gets no answer (or a 503/429) with the same Idempotency-Key; no retries when unset. */
+  retry?: RetryPolicy;
 }
 
 export interface Placement {
@@ -32,6 +36,12 @@ export interface Placement {
   status: number;
   latencyMs: number;
   error?: string;
+  /** The service answered an earlier attempt's order again (Idempotent-Replayed). */
+  replayed?: boolean;
+  /** Seconds the service asked the client to wait (Retry-After), with a 503 or 429. */
+  retryAfterS?: number;
+  /** Attempts made for this order, when retried (see load-retry.ts). */
+  attempts?: number;
 }
 
 export interface PlaceResult {
@@ -84,7 +94,7 @@ export async function placeOrderOverHttp(
   url: string,
   body: unknown,
   headers: Record<string, string> = {},
-  apiKey?: string,
+  { apiKey, timeoutMs }: { apiKey?: string; timeoutMs?: number } = {},
 ): Promise<Placement> {
   const started = performance.now();
   try {
@@ -92,14 +102,28 @@ export async function placeOrderOverHttp(
       method: 'POST',
       headers: clientHeaders(apiKey, { 'content-type': 'application/json', ...headers }),
       body: JSON.stringify(body),
+      ...(timeoutMs ? { signal: AbortSignal.timeout(timeoutMs) } : {}),
     });
     const text = await res.text();
     const latencyMs = performance.now() - started;
-    if (res.status !== 201) return { status: res.status, latencyMs, error: text.slice(0, 200) };
-    return { id: (JSON.parse(text) as { id: string }).id, status: res.status, latencyMs };
+    if (res.status !== 201) return { status: res.status, latencyMs, error: text.slice(0, 200), ...retryAfter(res) };
+    const replayed = res.headers.get('idempotent-replayed') === 'true';
+    return { id: (JSON.parse(text) as { id: string }).id, status: res.status, latencyMs, ...(replayed ? { replayed } : {}) };
   } catch (error) {
-    return { status: 0, latencyMs: performance.now() - started, error: String((error as Error).cause ?? error) };
+    return { status: 0, latencyMs: performance.now() - started, error: networkError(error) };
   }
+}
+
+/** What went wrong without an answer: the system error code (ECONNREFUSED, ECONNRESET…) when there is one. */
+function networkError(error: unknown): string {
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) return 'timeout';
+  const cause = (error as Error).cause as { code?: string } | undefined;
+  return cause?.code ?? String(cause ?? error);
+}
+
+function retryAfter(res: Response): { retryAfterS?: number } {
+  const seconds = Number(res.headers.get('retry-after') ?? NaN);
+  return Number.isFinite(seconds) && seconds >= 0 ? { retryAfterS: seconds } : {};
 }
 
 export async function placeOrders(options: PlaceOptions): Promise<PlaceResult> {
@@ -110,6 +134,17 @@ export async function placeOrders(options: PlaceOptions): Promise<PlaceResult> {
     placements[i] = p;
     options.onPlaced?.(++placed);
   };
+  // With retries, each order has its own Idempotency-Key, so that a retry of a request whose
+  // answer was lost gets the same order back instead of a second one.
+  const run = randomBytes(6).toString('hex');
+  const place = (i: number): Promise<Placement> => {
+    const body = orderRequest(i, cycle, options.skus);
+    const retry = options.retry;
+    const { apiKey } = options;
+    if (!retry) return placeOrderOverHttp(options.url, body, {}, { apiKey });
+    const headers = { 'idempotency-key': `load-${run}-${i}` };
+    return withRetries(retry, () => placeOrderOverHttp(options.url, body, headers, { apiKey, timeoutMs: retry.requestTimeoutMs }));
+  };
   const started = performance.now();
   if (options.rate) {
     const gapMs = 1_000 / options.rate;
@@ -118,7 +153,7 @@ export async function placeOrders(options: PlaceOptions): Promise<PlaceResult> {
       const due = started + i * gapMs;
       const wait = due - performance.now();
       if (wait > 1) await sleep(wait);
-      inFlight.push(placeOrderOverHttp(options.url, orderRequest(i, cycle, options.skus), {}, options.apiKey).then((p) => record(i, p)));
+      inFlight.push(place(i).then((p) => record(i, p)));
     }
     await Promise.all(inFlight);
   } else {
@@ -126,7 +161,7 @@ export async function placeOrders(options: PlaceOptions): Promise<PlaceResult> {
     const client = async () => {
       while (next < options.count) {
         const i = next++;
-        record(i, await placeOrderOverHttp(options.url, orderRequest(i, cycle, options.skus), {}, options.apiKey));
+        record(i, await place(i));
       }
     };
     await Promise.all(Array.from({ length: Math.min(options.concurrency, options.count) }, client));

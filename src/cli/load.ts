@@ -1,11 +1,13 @@
 /**
  * `orders load`: places a load of orders against a running service over HTTP, with a progress
- * bar, waits (unless --no-wait) until they come to rest, and prints what happened: placed,
- * settled by status, orders per second and latency percentiles.
+ * bar, retrying as a storefront would when the service does not answer, waits (unless --no-wait)
+ * until they come to rest, and prints what happened: placed (and replayed), retried, refused,
+ * given up, settled by status, orders per second and latency percentiles.
  */
 import { Presets, SingleBar } from 'cli-progress';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { CliError, UsageError } from './context.ts';
+import { DEFAULT_RETRY, retryable } from './load-retry.ts';
 import { percentiles, placeOrders, putProductOverHttp, waitForSettled, type Percentiles, type TokenShare } from './load-engine.ts';
 import { printJson, printLines, table } from './output.ts';
 import { httpUrl, positiveInt, runWith } from './run.ts';
@@ -36,12 +38,28 @@ export function parseMix(value: string): TokenShare[] {
   return shares.filter((s) => s.weight > 0);
 }
 
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number of at least 0.');
+  return n;
+}
+
 export interface LoadSummary {
   url: string;
   requested: number;
+  /** Orders the service took (201), replays included. */
   placed: number;
+  /** Placed orders answered as a replay: an earlier attempt had gone through, its answer lost. */
+  replayed: number;
+  /** Orders that took more than one attempt, and the extra attempts in all. */
+  retried: number;
+  retries: number;
+  /** Orders answered with a final refusal (not retried), by HTTP status. */
   refused: number;
   refusals: Record<string, number>;
+  /** Orders still without an answer (or still told to come back) when their retries ran out, by last error. */
+  gaveUp: number;
+  gaveUpOn: Record<string, number>;
   placeSeconds: number;
   placedPerSecond: number;
   postLatencyMs: Percentiles;
@@ -65,6 +83,8 @@ interface LoadOptions {
   apiKey?: string;
   wait: boolean;
   timeout: number;
+  retryFor: number;
+  requestTimeout: number;
   json?: boolean;
 }
 
@@ -90,6 +110,13 @@ export function loadCommand(program: Command): void {
     .option('--api-key <key>', 'API key for the order routes (default: API_KEY, else the first of API_KEYS)')
     .option('--no-wait', 'do not wait for the orders to come to rest')
     .option('--timeout <ms>', 'how long to wait for the orders to come to rest', positiveInt, 120_000)
+    .option(
+      '--retry-for <ms>',
+      'retry an order that gets no answer, a 503 or a 429 for this long, with the same Idempotency-Key (0: never)',
+      nonNegativeInt,
+      DEFAULT_RETRY.retryForMs,
+    )
+    .option('--request-timeout <ms>', 'give up waiting for one answer after this long (then retry)', positiveInt, DEFAULT_RETRY.requestTimeoutMs)
     .option('--json', 'print the summary as JSON')
     .addHelpText(
       'after',
@@ -98,8 +125,8 @@ Examples:
   orders load --seed --admin-token "$ADMIN_TOKEN" --count 2000 --concurrency 32
   orders load --rate 200 --count 6000 --mix visa=90,declined=8,flaky=2
 
-Exits 1 when the service cannot be reached, an order is refused, or an order
-has not come to rest in time.`,
+Exits 1 when the service cannot be reached, an order is refused or given up
+after its retries, or an order has not come to rest in time.`,
     )
     .action(
       runWith(async (session, options: LoadOptions) => {
@@ -115,7 +142,11 @@ has not come to rest in time.`,
         const summary = await runLoad(url, { ...options, apiKey });
         if (options.json) printJson(summary);
         else printLines(summaryLines(summary));
-        if (summary.refused > 0) throw new CliError(`${summary.refused} of ${summary.requested} orders were refused`);
+        const lost = [
+          summary.refused > 0 ? `${summary.refused} refused` : '',
+          summary.gaveUp > 0 ? `${summary.gaveUp} given up after retries` : '',
+        ].filter(Boolean);
+        if (lost.length > 0) throw new CliError(`${lost.join(' and ')}, of ${summary.requested} orders`);
         if (summary.unsettled > 0) throw new CliError(`${summary.unsettled} orders had not come to rest after ${options.timeout} ms`);
       }),
     );
@@ -141,12 +172,19 @@ async function runLoad(url: string, options: LoadOptions): Promise<LoadSummary> 
     skus: options.sku ?? DEMO_CATALOG.map((p) => p.sku),
     apiKey: options.apiKey,
     onPlaced: (n) => showBars && placing.update(n),
+    retry: { ...DEFAULT_RETRY, retryForMs: options.retryFor, requestTimeoutMs: options.requestTimeout },
   });
   if (showBars) placing.stop();
 
   const ids = placements.flatMap((p) => (p.id ? [p.id] : []));
   const refusals: Record<string, number> = {};
-  for (const p of placements) if (!p.id) refusals[p.status || 'network'] = (refusals[p.status || 'network'] ?? 0) + 1;
+  const gaveUpOn: Record<string, number> = {};
+  const count = (into: Record<string, number>, key: string) => (into[key] = (into[key] ?? 0) + 1);
+  for (const p of placements) {
+    if (p.id) continue;
+    if (retryable(p)) count(gaveUpOn, p.status ? String(p.status) : (p.error ?? 'no answer'));
+    else count(refusals, String(p.status));
+  }
 
   let settled = new Map<string, { status: string; settleMs: number; settledAt: number }>();
   if (options.wait && ids.length > 0) {
@@ -164,8 +202,13 @@ async function runLoad(url: string, options: LoadOptions): Promise<LoadSummary> 
     url,
     requested: options.count,
     placed: ids.length,
-    refused: options.count - ids.length,
+    replayed: placements.filter((p) => p.replayed).length,
+    retried: placements.filter((p) => (p.attempts ?? 1) > 1).length,
+    retries: placements.reduce((sum, p) => sum + (p.attempts ?? 1) - 1, 0),
+    refused: Object.values(refusals).reduce((a, b) => a + b, 0),
     refusals,
+    gaveUp: Object.values(gaveUpOn).reduce((a, b) => a + b, 0),
+    gaveUpOn,
     placeSeconds: round(elapsedMs / 1_000),
     placedPerSecond: round(ids.length / (elapsedMs / 1_000)),
     postLatencyMs: roundAll(percentiles(placements.map((p) => p.latencyMs))),
@@ -180,12 +223,14 @@ async function runLoad(url: string, options: LoadOptions): Promise<LoadSummary> 
 
 function summaryLines(s: LoadSummary): string[] {
   const pct = (p: Percentiles) => `p50 ${p.p50} ms, p90 ${p.p90} ms, p99 ${p.p99} ms, max ${p.max} ms`;
-  const refusals = Object.entries(s.refusals).map(([status, n]) => `${status}: ${n}`).join(', ');
+  const byKey = (counts: Record<string, number>) => Object.entries(counts).map(([key, n]) => `${key}: ${n}`).join(', ');
   const rows: string[][] = [
-    ['placed', `${s.placed} of ${s.requested}${s.refused ? ` (${s.refused} refused: ${refusals})` : ''}`],
-    ['placing', `${s.placeSeconds} s, ${s.placedPerSecond} orders/s`],
-    ['POST /orders', pct(s.postLatencyMs)],
+    ['placed', `${s.placed} of ${s.requested}${s.replayed ? ` (${s.replayed} answered as replays: an earlier attempt had gone through)` : ''}`],
   ];
+  if (s.retried) rows.push(['retried', `${s.retried} orders, ${s.retries} retries with the same Idempotency-Key`]);
+  if (s.refused) rows.push(['refused', `${s.refused} (${byKey(s.refusals)})`]);
+  if (s.gaveUp) rows.push(['gave up', `${s.gaveUp} after retrying (${byKey(s.gaveUpOn)})`]);
+  rows.push(['placing', `${s.placeSeconds} s, ${s.placedPerSecond} orders/s`], ['POST /orders', pct(s.postLatencyMs)]);
   if (s.waited) {
     const statuses = Object.entries(s.byStatus).sort().map(([status, n]) => `${status} ${n}`).join(', ');
     rows.push(

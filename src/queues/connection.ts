@@ -46,12 +46,20 @@ export async function redisAnswers(url: string, timeoutMs = 1_000): Promise<bool
     connectTimeout: timeoutMs,
   });
   probe.on('error', () => {});
-  try {
+  // connectTimeout covers the TCP handshake only: a port that accepts and never answers (a
+  // frozen Redis, something else listening) would hold the probe for ever.
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  const answered = (async () => {
     await probe.connect();
     return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
+  })().catch(() => false);
+  try {
+    return await Promise.race([answered, timedOut]);
   } finally {
+    clearTimeout(timer);
     probe.disconnect();
   }
 }

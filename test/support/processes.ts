@@ -58,7 +58,10 @@ export async function startServiceProcess(env: Record<string, string>, timeoutMs
       reject(new Error(`service exited with ${code} before it was ready: ${stderr}`));
     });
   });
-  const port = await ready;
+  const port = await ready.catch((error) => {
+    child.kill('SIGKILL');
+    throw error;
+  });
   return {
     child,
     port,
@@ -86,6 +89,6 @@ export async function placeOrderOver(
   headers: Record<string, string> = {},
   apiKey: string = API_KEY,
 ): Promise<{ status: number; id: string | undefined }> {
-  const { status, id } = await placeOrderOverHttp(base, body, headers, apiKey);
+  const { status, id } = await placeOrderOverHttp(base, body, headers, { apiKey });
   return { status, id };
 }
