@@ -305,7 +305,7 @@ describe('load', () => {
     let service = await startServiceProcess(env);
     const base = `http://127.0.0.1:${service.port}`;
     expect(await putProductOver(base, 'SKU-1', 100, ADMIN_TOKEN)).toBe(201);
-    const load = runCli(['load', '--url', base, '--count', '40', '--rate', '10', '--sku', 'SKU-1', '--mix', 'visa', '--no-wait', '--json']);
+    const load = runCli(['load', '--url', base, '--count', '40', '--rate', '10', '--sku', 'SKU-1', '--mix', 'visa', '--no-wait', '--json'], { API_KEY });
     const sqlite = new Database(env.DATABASE_PATH, { readonly: true });
     const orders = () => (sqlite.prepare('SELECT count(*) AS n FROM orders').get() as { n: number }).n;
     try {
@@ -332,22 +332,22 @@ describe('load', () => {
     // The first order's answer is lost after the service took it (POST 2 is its retry); the
     // second order is told to come back.
     const flaky = await proxy(h.base, (n) => (n === 1 ? 'lose-answer' : n === 3 ? 'unavailable' : 'forward'));
-    const run = await runCli(['load', '--url', flaky.url, '--count', '3', '--concurrency', '1', '--sku', 'SKU-1', '--no-wait', '--json']);
+    const run = await runCli(['load', '--url', flaky.url, '--count', '3', '--concurrency', '1', '--sku', 'SKU-1', '--no-wait', '--json'], { API_KEY });
     expect(run.code).toBe(0);
     expect(run.json).toMatchObject({ placed: 3, replayed: 1, retried: 2, retries: 2, refused: 0, gaveUp: 0 });
     expect(h.rowCounts().orders).toBe(3);
-    const text = await runCli(['load', '--url', flaky.url, '--count', '1', '--sku', 'SKU-1', '--no-wait']);
+    const text = await runCli(['load', '--url', flaky.url, '--count', '1', '--sku', 'SKU-1', '--no-wait'], { API_KEY });
     expect(text.stdout).toMatch(/placed\s+1 of 1\n/);
     await flaky.close();
 
-    const refusing = await runCli(['load', '--url', h.base, '--count', '2', '--sku', 'NOPE', '--no-wait']);
+    const refusing = await runCli(['load', '--url', h.base, '--count', '2', '--sku', 'NOPE', '--no-wait'], { API_KEY });
     expect(refusing.code).toBe(1);
     expect(refusing.stdout).toMatch(/refused\s+2 \(422: 2\)\n/);
     expect(refusing.stdout).not.toMatch(/retried/);
     expect(refusing.stderr).toBe('orders: 2 refused, of 2 orders\n');
 
     const down = await proxy(h.base, () => 'unavailable');
-    const givingUp = await runCli(['load', '--url', down.url, '--count', '2', '--sku', 'SKU-1', '--retry-for', '1500', '--no-wait']);
+    const givingUp = await runCli(['load', '--url', down.url, '--count', '2', '--sku', 'SKU-1', '--retry-for', '1500', '--no-wait'], { API_KEY });
     expect(givingUp.code).toBe(1);
     expect(givingUp.stdout).toMatch(/gave up\s+2 after retrying \(503: 2\)\n/);
     expect(givingUp.stderr).toBe('orders: 2 given up after retries, of 2 orders\n');

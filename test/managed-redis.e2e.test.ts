@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { redisAnswers } from '../src/queues/connection.ts';
 import { processAlive } from '../src/queues/local-process.ts';
 import { managedRedisPid, managedRedisUrl } from '../src/queues/managed-redis.ts';
-import { ADMIN_TOKEN, WEBHOOK_SECRET, orderBody } from './support/harness.ts';
+import { ADMIN_TOKEN, API_KEY, WEBHOOK_SECRET, orderBody } from './support/harness.ts';
 import { placeOrderOver, putProductOver, startServiceProcess, type ServiceProcess } from './support/processes.ts';
 
 let dir: string;
@@ -67,7 +67,7 @@ async function waitForShipped(base: string, id: string, timeoutMs = 30_000): Pro
   const deadline = Date.now() + timeoutMs;
   let status = '';
   while (Date.now() < deadline) {
-    const res = await fetch(`${base}/orders/${id}`).catch(() => undefined);
+    const res = await fetch(`${base}/orders/${id}`, { headers: { authorization: `Bearer ${API_KEY}` } }).catch(() => undefined);
     if (res?.ok) status = ((await res.json()) as { status: string }).status;
     if (status === 'SHIPPED') break;
     await sleep(100);
