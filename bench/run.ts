@@ -141,8 +141,18 @@ async function latencyRun(variant: Variant) {
 /** Placement → SHIPPED of the `tok_visa` orders, at RATE/s, with SLOW_SHARE of the orders hanging at the gateway. */
 async function slowProviderRun(variant: Variant) {
   return withService(variant, 1, async ({ db, url, children }) => {
-    const { placements } = await placeOrders({ url, count: RATE * SECONDS, concurrency: CONCURRENCY, rate: RATE, mix: SLOW_MIX, skus: [SKU] });
-    const visa = db.paidWith(placements.flatMap((p) => (p.id ? [p.id] : [])), 'tok_visa');
+    const { placements } = await placeOrders({
+      url,
+      count: RATE * SECONDS,
+      concurrency: CONCURRENCY,
+      rate: RATE,
+      mix: SLOW_MIX,
+      skus: [SKU],
+      apiKey: API_KEY,
+    });
+    const refused = placements.filter((p) => !p.id);
+    if (refused.length > 0) throw new Error(`${refused.length} orders refused, e.g. ${refused[0]!.status} ${refused[0]!.error}`);
+    const visa = db.paidWith(placements.map((p) => p.id!), 'tok_visa');
     await db.waitShipped(visa, children);
     return percentiles(db.placementToShipped(visa));
   });
