@@ -4,9 +4,10 @@
  * before schema validation, so each kind of bad body gets its own status.
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import { DomainError, ValidationError, type FieldIssue } from '../domain/errors.ts';
+import { ValidationError, type FieldIssue } from '../domain/errors.ts';
 import { escapeUnsafe } from '../domain/text.ts';
 import { refuseUnsafeIssues, unsafeTextIssues } from './hygiene.ts';
+import { RequestRefusal } from './refusals.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -16,20 +17,20 @@ export const MAX_BODY_BYTES = 64 * 1024;
  */
 const JSON_CONTENT_TYPE = /^application\/([a-z.-]+\+)?json(;\s*[a-zA-Z0-9-]+=([^;]+))*$/i;
 
-export class PayloadTooLargeError extends DomainError {
+export class PayloadTooLargeError extends RequestRefusal {
   override readonly name = 'PayloadTooLargeError';
   constructor() {
-    super(413, 'Payload too large', `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
+    super('payload-too-large', `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
   }
 }
 
-export class UnsupportedMediaTypeError extends DomainError {
+export class UnsupportedMediaTypeError extends RequestRefusal {
   override readonly name = 'UnsupportedMediaTypeError';
   constructor(
     detail = 'The request body must be JSON (Content-Type: application/json).',
     field: FieldIssue = { field: 'Content-Type', message: 'must be application/json' },
   ) {
-    super(415, 'Unsupported media type', detail, [field]);
+    super('unsupported-media-type', detail, [field]);
   }
 }
 

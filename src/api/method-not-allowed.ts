@@ -32,9 +32,9 @@ export function notFoundOrNotAllowed(app: { routes: readonly RouteEntry[] }) {
     router ??= routeTable(app.routes);
     const allowed = allowedMethods(router, c.req.path);
     if (allowed.length === 0 || allowed.includes(c.req.method)) {
-      return problemResponse(c, 404, `No route for ${c.req.method} ${c.req.path}.`);
+      return problemResponse(c, 'not-found', `No route for ${c.req.method} ${c.req.path}.`);
     }
-    return problemResponse(c, 405, `${c.req.path} does not answer ${c.req.method}; it answers ${allowed.join(', ')}.`, {
+    return problemResponse(c, 'method-not-allowed', `${c.req.path} does not answer ${c.req.method}; it answers ${allowed.join(', ')}.`, {
       headers: { Allow: allowed.join(', ') },
     });
   };
