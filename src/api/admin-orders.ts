@@ -9,7 +9,8 @@ import { listOrders } from '../db/order-list.ts';
 import { ORDER_STATUSES } from '../domain/order-machine.ts';
 import { problemResponses } from './problem.ts';
 import { createRouter } from './router.ts';
-import { OrderSchema, json, orderView } from './schemas.ts';
+import { OrderSchema, json } from './schemas.ts';
+import { orderView } from '../views.ts';
 
 export const MAX_PAGE_SIZE = 200;
 export const DEFAULT_PAGE_SIZE = 50;

@@ -8,6 +8,7 @@ import { cancelOrder } from '../db/cancel.ts';
 import type { Db } from '../db/client.ts';
 import { getOrder, getTimeline, placeOrder, type PlacementRules } from '../db/orders.ts';
 import { annotateSpan } from '../telemetry/tracing.ts';
+import { eventView, orderView, type OrderView } from '../views.ts';
 import { API_KEY_SECURITY } from './security.ts';
 import { jsonBody } from './body.ts';
 import { problemResponses } from './problem.ts';
@@ -18,10 +19,7 @@ import {
   PlaceOrderBody,
   PlaceOrderHeaders,
   TimelineSchema,
-  eventView,
   json,
-  orderView,
-  type OrderView,
 } from './schemas.ts';
 
 export interface OrdersDeps {

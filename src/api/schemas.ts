@@ -5,8 +5,6 @@
  */
 import { z } from '@hono/zod-openapi';
 import { iso31661 } from 'iso-3166';
-import type { OrderWithItems } from '../db/orders.ts';
-import type { OrderEventRow, ProductRow } from '../db/schema.ts';
 import { FAILURE_REASONS, ORDER_STATUSES } from '../domain/order-machine.ts';
 import { PAYMENT_STATUSES } from '../domain/payment.ts';
 
@@ -135,7 +133,6 @@ export const OrderSchema = z
     updatedAt: z.iso.datetime(),
   })
   .openapi('Order');
-export type OrderView = z.infer<typeof OrderSchema>;
 
 export const TimelineSchema = z
   .object({
@@ -172,33 +169,6 @@ export const SandboxPaymentsSchema = z
 export const SandboxMessagesSchema = z
   .object({ messages: z.array(z.object({ orderId: z.string(), kind: z.string(), channel: z.string() })) })
   .openapi('SandboxMessages');
-
-const iso = (ms: number) => new Date(ms).toISOString();
-
-export function orderView(order: OrderWithItems): OrderView {
-  return {
-    id: order.id,
-    status: order.status,
-    customerId: order.customerId,
-    email: order.email,
-    items: order.items.map((i) => ({ sku: i.sku, quantity: i.quantity, unitPriceCents: i.unitPriceCents })),
-    totalCents: order.totalCents,
-    currency: order.currency,
-    payment: { status: order.paymentStatus },
-    shipment: order.trackingNumber ? { trackingNumber: order.trackingNumber } : null,
-    reason: order.reason,
-    createdAt: iso(order.createdAt),
-    updatedAt: iso(order.updatedAt),
-  };
-}
-
-export function eventView(event: OrderEventRow) {
-  return { type: event.type, from: event.fromStatus, to: event.toStatus, at: iso(event.at), data: event.data ?? {} };
-}
-
-export function productView(p: ProductRow) {
-  return { sku: p.sku, name: p.name, priceCents: p.priceCents, available: p.available, reserved: p.reserved, shipped: p.shipped };
-}
 
 /** The JSON content entry of a route's request or response. */
 export function json<T extends z.ZodType>(schema: T) {

@@ -13,7 +13,8 @@ import { jsonBody } from './body.ts';
 import { problemResponses } from './problem.ts';
 import { UnauthorizedError } from './refusals.ts';
 import { createRouter } from './router.ts';
-import { CarrierWebhookBody, OrderSchema, SignatureHeaders, json, orderView } from './schemas.ts';
+import { CarrierWebhookBody, OrderSchema, SignatureHeaders, json } from './schemas.ts';
+import { orderView } from '../views.ts';
 
 /**
  * What a refused delivery is told to send: a signature of the body, in the carrier's own realm

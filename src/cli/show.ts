@@ -3,10 +3,10 @@
  * the database (no service needs to be running).
  */
 import type { Command } from 'commander';
-import { eventView, orderView } from '../api/schemas.ts';
 import type { Db } from '../db/client.ts';
 import { getOrder, getTimeline } from '../db/orders.ts';
 import { NotFoundError } from '../domain/errors.ts';
+import { eventView, orderView } from '../views.ts';
 import { CliError } from './context.ts';
 import { clip, printJson, printLines, table } from './output.ts';
 import { runWith } from './run.ts';

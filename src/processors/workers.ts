@@ -11,6 +11,7 @@ import { findOrder, recordJobFailure } from '../db/orders.ts';
 import { storageFailureCode } from '../db/storage-health.ts';
 import type { JobPayload } from '../domain/events.ts';
 import type { Carrier, Mailer, Notifier, PaymentGateway } from '../domain/ports.ts';
+import type { JobOutcome, JobReport } from '../metrics.ts';
 import type { Lease } from '../queues/lease.ts';
 import { QUEUE_NAMES, type QueueName } from '../queues/routing.ts';
 import { traceJobs } from '../telemetry/messaging.ts';
@@ -26,15 +27,6 @@ import { paymentProcessor } from './payment.ts';
 import { timedCarrier, timedGateway, timedNotifier } from './provider-timeouts.ts';
 import { refundProcessor } from './refund.ts';
 import { shippingProcessor } from './shipping.ts';
-
-/** How one run of a job ended: `retried` will run again, `failed` will not. */
-export type JobOutcome = 'completed' | 'retried' | 'failed' | 'delayed';
-
-export interface JobReport {
-  queue: QueueName;
-  outcome: JobOutcome;
-  durationMs: number;
-}
 
 export interface WorkerDeps {
   db: Db;
