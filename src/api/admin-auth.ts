@@ -15,8 +15,8 @@ import { TooManyRequestsError, type Limit } from './rate-limits.ts';
 import { UnauthorizedError } from './refusals.ts';
 
 const REALM = 'orders-admin';
-export const BEARER_CHALLENGE = `Bearer realm="${REALM}"`;
-export const BASIC_CHALLENGE = `Basic realm="${REALM}", charset="UTF-8"`;
+const BEARER_CHALLENGE = `Bearer realm="${REALM}"`;
+const BASIC_CHALLENGE = `Basic realm="${REALM}", charset="UTF-8"`;
 
 /** Compares digests, so neither the secret's content nor its length leaks through timing. */
 export function sameSecret(given: string, expected: string): boolean {

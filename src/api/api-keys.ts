@@ -12,7 +12,7 @@ import { TooManyRequestsError, type Limits } from './rate-limits.ts';
 import { UnauthorizedError } from './refusals.ts';
 import type { AppEnv } from './router.ts';
 
-export const API_KEY_CHALLENGE = 'Bearer realm="orders"';
+const API_KEY_CHALLENGE = 'Bearer realm="orders"';
 
 class ApiKeyError extends UnauthorizedError {
   override readonly name = 'ApiKeyError';

@@ -24,7 +24,7 @@ export class PayloadTooLargeError extends RequestRefusal {
   }
 }
 
-export class UnsupportedMediaTypeError extends RequestRefusal {
+class UnsupportedMediaTypeError extends RequestRefusal {
   override readonly name = 'UnsupportedMediaTypeError';
   constructor(
     detail = 'The request body must be JSON (Content-Type: application/json).',
@@ -34,7 +34,7 @@ export class UnsupportedMediaTypeError extends RequestRefusal {
   }
 }
 
-export function parseJson(text: string): unknown {
+function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
@@ -47,7 +47,7 @@ export function parseJson(text: string): unknown {
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The body's bytes as text; bytes that are not UTF-8 are refused rather than replaced. */
-export function decodeUtf8(bytes: ArrayBuffer): string {
+function decodeUtf8(bytes: ArrayBuffer): string {
   try {
     return UTF8.decode(bytes);
   } catch {
@@ -74,7 +74,7 @@ function checkEncoding(c: Context): void {
 }
 
 /** The body of a JSON request, after the content-type, encoding, size, syntax and text checks. */
-export async function readJson(c: Context): Promise<unknown> {
+async function readJson(c: Context): Promise<unknown> {
   if (!JSON_CONTENT_TYPE.test(c.req.header('content-type') ?? '')) throw new UnsupportedMediaTypeError();
   checkEncoding(c);
   // Hono keeps the bytes, so the route's schema validator reads the same body again for free.

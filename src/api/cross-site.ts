@@ -19,7 +19,7 @@ import { RequestRefusal } from './refusals.ts';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-export class CrossSiteRequestError extends RequestRefusal {
+class CrossSiteRequestError extends RequestRefusal {
   override readonly name = 'CrossSiteRequestError';
   constructor(detail: string) {
     super('forbidden', detail, [{ field: 'Origin', message: 'must be this service’s own origin' }]);

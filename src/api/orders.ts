@@ -165,7 +165,7 @@ export function ordersRoutes(deps: OrdersDeps) {
  * An Idempotency-Key as stored: prefixed with the id of the API key it came with (never the key
  * itself), so that two storefronts that happen to pick the same key do not see each other's orders.
  */
-export function scopedIdempotencyKey(apiKeyId: string | undefined, key: string): string {
+function scopedIdempotencyKey(apiKeyId: string | undefined, key: string): string {
   return `${apiKeyId ?? '-'}:${key}`;
 }
 

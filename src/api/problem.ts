@@ -16,9 +16,9 @@ import { QUOTE_MAX, escapeUnsafe } from '../domain/text.ts';
 import { RepeatedLog } from '../repeated-log.ts';
 import { RequestRefusal, UnauthorizedError, type RequestRefusalKind } from './refusals.ts';
 
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
-export const ProblemSchema = z
+const ProblemSchema = z
   .object({
     type: z.string().openapi({ description: 'A URI reference naming the kind of problem.', example: '/problems/invalid-request' }),
     title: z.string().openapi({ example: 'Invalid request' }),
@@ -142,7 +142,7 @@ export function fieldIssues(error: zod.ZodError): FieldIssue[] {
 }
 
 /** How long a client should wait before retrying a request refused by an outage. */
-export const OUTAGE_RETRY_AFTER_S = 5;
+const OUTAGE_RETRY_AFTER_S = 5;
 
 /** An error that says when to try again (a 429's Retry-After, in seconds). */
 export interface RetryLater {

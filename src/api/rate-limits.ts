@@ -14,7 +14,7 @@ import type { RetryLater } from './problem.ts';
 import { RequestRefusal } from './refusals.ts';
 
 /** How long a request may wait on the limiter's Redis before it goes through uncounted. */
-export const LIMIT_TIMEOUT_MS = 200;
+const LIMIT_TIMEOUT_MS = 200;
 
 export class TooManyRequestsError extends RequestRefusal implements RetryLater {
   override readonly name = 'TooManyRequestsError';

@@ -17,7 +17,7 @@ const text = (max: number) => z.string().trim().min(1, { error: 'must not be emp
 
 // ---- Requests ----
 
-export const SkuSchema = z
+const SkuSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: 'must be 1-64 letters, digits, ".", "_" or "-"' })
   .openapi({ description: 'A catalog SKU.', example: 'SKU-1' });
@@ -25,10 +25,10 @@ export const SkuSchema = z
 /** The assigned ISO 3166-1 alpha-2 codes (from the iso-3166 package, which follows the ISO list). */
 export const COUNTRY_CODES: ReadonlySet<string> = new Set(iso31661.map((c) => c.alpha2));
 
-export const MAX_ORDER_LINES = 100;
-export const MAX_QUANTITY = 1000;
+const MAX_ORDER_LINES = 100;
+const MAX_QUANTITY = 1000;
 /** The longest address SMTP can carry (RFC 5321's 256-octet path, less its angle brackets). */
-export const MAX_EMAIL_LENGTH = 254;
+const MAX_EMAIL_LENGTH = 254;
 
 export const PlaceOrderBody = z
   .strictObject({
@@ -74,7 +74,7 @@ export const PlaceOrderBody = z
   .openapi('PlaceOrder');
 export type PlaceOrderBody = z.infer<typeof PlaceOrderBody>;
 
-export const IdempotencyKeySchema = z
+const IdempotencyKeySchema = z
   .string()
   .regex(/^[\x21-\x7e]{1,255}$/, { error: 'must be 1-255 visible ASCII characters' })
   .openapi({ description: 'Makes the request safe to retry: a replay answers the first response.', example: 'c3b1d7e2-order-42' });

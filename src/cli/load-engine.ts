@@ -45,7 +45,7 @@ const ADDRESS = { name: 'Load Tester', line1: '1 Benchmark Way', city: 'Springfi
  * Token for the i-th order: the mix spread evenly over each cycle of sum(weights) orders, so that
  * any run of the cycle's length holds the exact shares.
  */
-export function tokenCycle(mix: readonly TokenShare[]): string[] {
+function tokenCycle(mix: readonly TokenShare[]): string[] {
   const total = mix.reduce((sum, m) => sum + m.weight, 0);
   const cycle: string[] = [];
   const given = mix.map(() => 0);
@@ -61,7 +61,7 @@ export function tokenCycle(mix: readonly TokenShare[]): string[] {
   return cycle;
 }
 
-export function orderRequest(i: number, cycle: readonly string[], skus: readonly string[]) {
+function orderRequest(i: number, cycle: readonly string[], skus: readonly string[]) {
   return {
     customerId: `cus_load_${i % 100}`,
     items: [{ sku: skus[i % skus.length]!, quantity: 1 }],
@@ -154,7 +154,7 @@ export interface SettledOrder {
 }
 
 /** At rest: nothing more will happen without the outside world (a delivery, a customer). */
-export function isSettled(order: { status: string; payment: { status: string } }): boolean {
+function isSettled(order: { status: string; payment: { status: string } }): boolean {
   const ended = ['SHIPPED', 'COMPLETED', 'FAILED', 'CANCELLED'].includes(order.status);
   return ended && order.payment.status !== 'PENDING' && order.payment.status !== 'REFUND_PENDING';
 }
@@ -193,7 +193,7 @@ export async function waitForSettled(
 type OrderJson = { status: string; payment: { status: string }; createdAt: string; updatedAt: string };
 
 /** An order as GET /orders/{id} answers it; undefined for any refusal or network error. */
-export async function getOrderOverHttp(url: string, id: string, apiKey?: string): Promise<OrderJson | undefined> {
+async function getOrderOverHttp(url: string, id: string, apiKey?: string): Promise<OrderJson | undefined> {
   try {
     const res = await fetch(`${url}/orders/${encodeURIComponent(id)}`, { headers: clientHeaders(apiKey) });
     if (res.status !== 200) {

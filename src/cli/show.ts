@@ -11,7 +11,7 @@ import { CliError } from './context.ts';
 import { clip, printJson, printLines, table } from './output.ts';
 import { runWith } from './run.ts';
 
-export function orderWithTimeline(db: Db, orderId: string) {
+function orderWithTimeline(db: Db, orderId: string) {
   try {
     return { order: orderView(getOrder(db, orderId)), events: getTimeline(db, orderId).map(eventView) };
   } catch (error) {
