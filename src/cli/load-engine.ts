@@ -6,6 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProductInput } from '../db/stock.ts';
+import { OrdersClient } from './http-client.ts';
 
 export interface TokenShare {
   token: string;
@@ -70,15 +71,6 @@ function orderRequest(i: number, cycle: readonly string[], skus: readonly string
   };
 }
 
-/**
- * The headers of a request to a client route (/orders): the API key as a bearer token, when there
- * is one, under the caller's own headers (which may name another Authorization on purpose). The
- * one place where this client adds the key.
- */
-export function clientHeaders(apiKey: string | undefined, headers: Record<string, string> = {}): Record<string, string> {
-  return { ...(apiKey === undefined ? {} : { authorization: `Bearer ${apiKey}` }), ...headers };
-}
-
 /** Places one order over HTTP; never throws: a refusal or a network error is in the answer. */
 export async function placeOrderOverHttp(
   url: string,
@@ -88,15 +80,10 @@ export async function placeOrderOverHttp(
 ): Promise<Placement> {
   const started = performance.now();
   try {
-    const res = await fetch(`${url}/orders`, {
-      method: 'POST',
-      headers: clientHeaders(apiKey, { 'content-type': 'application/json', ...headers }),
-      body: JSON.stringify(body),
-    });
-    const text = await res.text();
+    const res = await new OrdersClient(url, { apiKey }).placeOrder(body, headers);
     const latencyMs = performance.now() - started;
-    if (res.status !== 201) return { status: res.status, latencyMs, error: text.slice(0, 200) };
-    return { id: (JSON.parse(text) as { id: string }).id, status: res.status, latencyMs };
+    if (res.status !== 201) return { status: res.status, latencyMs, error: res.text.slice(0, 200) };
+    return { id: (res.json as { id: string }).id, status: res.status, latencyMs };
   } catch (error) {
     return { status: 0, latencyMs: performance.now() - started, error: String((error as Error).cause ?? error) };
   }
@@ -136,13 +123,8 @@ export async function placeOrders(options: PlaceOptions): Promise<PlaceResult> {
 
 /** Puts a product on sale through the admin API; answers the HTTP status and body. */
 export async function putProductOverHttp(url: string, adminToken: string, product: ProductInput): Promise<{ status: number; text: string }> {
-  const { sku, ...body } = product;
-  const res = await fetch(`${url}/admin/products/${encodeURIComponent(sku)}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, text: await res.text() };
+  const { status, text } = await new OrdersClient(url, { adminToken }).putProduct(product);
+  return { status, text };
 }
 
 export interface SettledOrder {
@@ -195,12 +177,8 @@ type OrderJson = { status: string; payment: { status: string }; createdAt: strin
 /** An order as GET /orders/{id} answers it; undefined for any refusal or network error. */
 async function getOrderOverHttp(url: string, id: string, apiKey?: string): Promise<OrderJson | undefined> {
   try {
-    const res = await fetch(`${url}/orders/${encodeURIComponent(id)}`, { headers: clientHeaders(apiKey) });
-    if (res.status !== 200) {
-      await res.body?.cancel();
-      return undefined;
-    }
-    return (await res.json()) as OrderJson;
+    const res = await new OrdersClient(url, { apiKey }).getOrder(id);
+    return res.status === 200 ? (res.json as OrderJson) : undefined;
   } catch {
     return undefined;
   }
