@@ -9,8 +9,18 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Db } from './db/client.ts';
 import { countOrdersByStatus, transitionsSince } from './db/orders.ts';
 import { outboxLagMs, pendingOutboxCount } from './db/outbox.ts';
-import type { JobReport } from './processors/workers.ts';
 import type { Queues } from './queues/queues.ts';
+import type { QueueName } from './queues/routing.ts';
+
+/** How one run of a job ended: `retried` will run again, `failed` will not. */
+export type JobOutcome = 'completed' | 'retried' | 'failed' | 'delayed';
+
+/** One run of a job, as the workers report it. */
+export interface JobReport {
+  queue: QueueName;
+  outcome: JobOutcome;
+  durationMs: number;
+}
 
 export interface MetricsSources {
   db: Db;

@@ -11,7 +11,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { requireAdmin } from './api/admin-auth.ts';
 import { adminOrdersRoutes } from './api/admin-orders.ts';
-import { adminRoutes } from './api/admin.ts';
+import { adminRoutes, type SandboxLedgers } from './api/admin.ts';
 import { requireApiKey } from './api/api-keys.ts';
 import { MAX_BODY_BYTES, PayloadTooLargeError } from './api/body.ts';
 import { clientAddressOf } from './api/client-address.ts';
@@ -54,6 +54,8 @@ export interface AppDeps {
   /** Origins whose browsers may call the client routes; none: no CORS. */
   corsOrigins?: readonly string[];
   maxOrderTotalCents?: number;
+  /** The simulated providers' records, served under /admin/sandbox; none: no such routes. */
+  ledgers?: SandboxLedgers;
   /** Checked by /readyz. */
   redis?: Redis;
   /** Shown on the Bull Board dashboard. */
@@ -152,7 +154,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     }),
   );
   app.route('/webhooks', webhookRoutes({ db: deps.db, webhookSecret: deps.webhookSecret, now, onCommit: deps.onCommit }));
-  app.route('/admin', adminRoutes({ db: deps.db, now }));
+  app.route('/admin', adminRoutes({ db: deps.db, now, ledgers: deps.ledgers }));
   const stuckAfterMs = deps.stuckAfterMs ?? 60_000;
   app.route('/admin', adminOrdersRoutes({ db: deps.db, now, stuckAfterMs }));
   app.route('/', consoleRoutes({ db: deps.db, queues: deps.queues, now, stuckAfterMs, onCommit: deps.onCommit }));

@@ -23,6 +23,7 @@ import { Reconciler } from './processors/reconciler.ts';
 import { SmtpMailer } from './email/smtp-mailer.ts';
 import { redisLease } from './queues/lease.ts';
 import { SandboxCarrier } from './sandbox/carrier.ts';
+import { sandboxLedgers } from './sandbox/ledger.ts';
 import { SandboxNotifier } from './sandbox/notifier.ts';
 import { SandboxPaymentGateway } from './sandbox/payment-gateway.ts';
 import { createApp, createOpsApp } from './server.ts';
@@ -117,6 +118,7 @@ export async function startService(config: Config, redisUrl: string, logger: Log
       webhookSecret: config.webhookSecret,
       idempotencyTtlMs: config.idempotencyTtlMs,
       onCommit: () => relay.kick(),
+      ledgers: sandboxLedgers(db),
       redis: producer,
       queues,
       metrics,

@@ -14,7 +14,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUE_NAMES } from '../src/queues/routing.ts';
 import { duplicateJobs } from './support/duplicate-jobs.ts';
-import { clientHeaders } from '../src/cli/load-engine.ts';
+import { clientHeaders } from '../src/cli/http-client.ts';
 import { ADMIN_TOKEN, API_KEY, WEBHOOK_SECRET, orderBody } from './support/harness.ts';
 import { invariantViolations } from './support/invariants.ts';
 import { placeOrderOver, putProductOver, startServiceProcess, type ServiceProcess } from './support/processes.ts';

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { TransientGatewayError } from '../src/domain/ports.ts';
+import { TransientGatewayError, type PaymentGateway } from '../src/domain/ports.ts';
 import { SandboxCarrier } from '../src/sandbox/carrier.ts';
 import { ADMIN_TOKEN, Harness, WEBHOOK_SECRET, orderBody } from './support/harness.ts';
 import { invariantViolations } from './support/invariants.ts';
@@ -229,6 +229,47 @@ describe('a job that exhausts its attempts', () => {
     await h.settle();
     expect(await shipping.getFailedCount()).toBe(0);
     expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 1 } })).toEqual([]);
+  });
+
+  it('fails a job that meets a broken invariant at once, with JobFailed on the timeline, instead of retrying it', async () => {
+    h = await Harness.start({ queues: ['payment-deadline', 'inventory', 'shipping', 'notification', 'refund'] });
+    // A gateway that answers a live charge with "voided": a state recordPaymentOutcome says cannot happen.
+    let charges = 0;
+    const gateway: PaymentGateway = {
+      charge: async () => {
+        charges += 1;
+        return { outcome: 'voided' };
+      },
+      void: async () => ({ outcome: 'voided' }),
+      refund: async () => ({ refundId: 'rf_never' }),
+    };
+    h.startWorkers(['payment'], { gateway });
+    await h.putProduct('SKU-1', 1);
+    const order = await h.placeOrder();
+
+    const payment = h.service.queues.payment;
+    let failed: Awaited<ReturnType<typeof payment.getFailed>> = [];
+    for (let i = 0; i < 200 && failed.length === 0; i++) {
+      failed = await payment.getFailed();
+      await sleep(20);
+    }
+    expect(failed).toHaveLength(1);
+    expect(h.config.jobAttempts).toBeGreaterThan(1);
+    expect(failed[0]).toMatchObject({ attemptsMade: 1, data: { orderId: order.id } });
+    expect(failed[0]!.failedReason).toMatch(/the gateway voided a charge still in use/);
+    expect(charges).toBe(1);
+    let events = await h.events(order.id);
+    for (let i = 0; i < 100 && events.at(-1)?.type !== 'JobFailed'; i++) {
+      await sleep(20);
+      events = await h.events(order.id);
+    }
+    expect(events.at(-1)).toMatchObject({
+      type: 'JobFailed',
+      from: 'PAYMENT_PENDING',
+      to: 'PAYMENT_PENDING',
+      data: { queue: 'payment', event: 'OrderPlaced', attempts: 1, reason: expect.stringMatching(/voided a charge still in use/) },
+    });
+    expect((await h.getOrder(order.id)).status).toBe('PAYMENT_PENDING');
   });
 
   it('fails a job with malformed data at once, without retrying it', async () => {

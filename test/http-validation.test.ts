@@ -3,7 +3,7 @@
  * the offending field, and none of them writes anything.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientHeaders } from '../src/cli/load-engine.ts';
+import { clientHeaders } from '../src/cli/http-client.ts';
 import { ADDRESS, API_KEY, Harness, orderBody } from './support/harness.ts';
 
 let h: Harness;

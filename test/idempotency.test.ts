@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger.ts';
 import { startService } from '../src/service.ts';
-import { clientHeaders } from '../src/cli/load-engine.ts';
+import { clientHeaders } from '../src/cli/http-client.ts';
 import { API_KEY, Harness, orderBody } from './support/harness.ts';
 
 let h: Harness | undefined;

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiKeyId } from '../src/api/api-keys.ts';
 import { crossSiteReason } from '../src/api/cross-site.ts';
 import { COUNTRY_CODES } from '../src/api/schemas.ts';
-import { signBody } from '../src/api/webhooks.ts';
+import { SIGNATURE_CHALLENGE, signBody } from '../src/api/webhooks.ts';
 import { ADDRESS, ADMIN_TOKEN, API_KEY, Harness, OTHER_API_KEY, WEBHOOK_SECRET, orderBody } from './support/harness.ts';
 import { rawRequest } from './support/raw-http.ts';
 
@@ -416,6 +416,17 @@ describe('the carrier webhook', () => {
     // The signature holds; the body is then refused as not UTF-8, like any other.
     expect(overBytes.status).toBe(400);
     expect(overBytes.json.errors).toEqual([{ field: '(body)', message: 'must be UTF-8 text' }]);
+  });
+
+  it('answers a bad signature with its own challenge, not the admin realm nor the storefronts\'', async () => {
+    const raw = JSON.stringify({ trackingNumber: 'TRK-1', status: 'delivered' });
+    for (const signature of [signBody(raw, 'not-the-secret'), '']) {
+      const res = await h.request('POST', '/webhooks/carrier', raw, { 'x-signature': signature });
+      expect(res.status).toBe(401);
+      expectProblem(res, 401);
+      expect(res.headers.get('www-authenticate')).toBe(SIGNATURE_CHALLENGE);
+      expect(res.headers.get('www-authenticate')).not.toMatch(/orders-admin|realm="orders"/);
+    }
   });
 });
 

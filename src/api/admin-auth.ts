@@ -10,14 +10,13 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
-import { UnauthorizedError } from '../domain/errors.ts';
 import type { ClientAddressOf } from './client-address.ts';
-import type { Challenging } from './problem.ts';
 import { TooManyRequestsError, type Limit } from './rate-limits.ts';
+import { UnauthorizedError } from './refusals.ts';
 
 const REALM = 'orders-admin';
-export const BEARER_CHALLENGE = `Bearer realm="${REALM}"`;
-export const BASIC_CHALLENGE = `Basic realm="${REALM}", charset="UTF-8"`;
+const BEARER_CHALLENGE = `Bearer realm="${REALM}"`;
+const BASIC_CHALLENGE = `Basic realm="${REALM}", charset="UTF-8"`;
 
 /** Compares digests, so neither the secret's content nor its length leaks through timing. */
 export function sameSecret(given: string, expected: string): boolean {
@@ -26,13 +25,8 @@ export function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-class AdminAuthError extends UnauthorizedError implements Challenging {
-  constructor(
-    detail: string,
-    readonly challenge: string,
-  ) {
-    super(detail);
-  }
+class AdminAuthError extends UnauthorizedError {
+  override readonly name = 'AdminAuthError';
 }
 
 /** The secret an Authorization header offers, from a Bearer token or a Basic password. */

@@ -9,10 +9,11 @@ import { listOrders } from '../db/order-list.ts';
 import { ORDER_STATUSES } from '../domain/order-machine.ts';
 import { problemResponses } from './problem.ts';
 import { createRouter } from './router.ts';
-import { OrderSchema, json, orderView } from './schemas.ts';
+import { OrderSchema, json } from './schemas.ts';
+import { orderView } from '../views.ts';
 
-export const MAX_PAGE_SIZE = 200;
-export const DEFAULT_PAGE_SIZE = 50;
+const MAX_PAGE_SIZE = 200;
+const DEFAULT_PAGE_SIZE = 50;
 
 /** An order id as placeOrder makes it: `ord_` and a ULID. */
 export const ORDER_ID_PATTERN = /^ord_[0-9A-HJKMNP-TV-Z]{26}$/;
@@ -39,7 +40,7 @@ export const OrderListQuerySchema = z.strictObject({
 });
 export type OrderListQueryInput = z.infer<typeof OrderListQuerySchema>;
 
-export const OrderListSchema = z
+const OrderListSchema = z
   .object({
     orders: z.array(OrderSchema),
     nextCursor: z.string().nullable().openapi({ description: 'Pass as `cursor` for the next page; null on the last page.' }),

@@ -1,11 +1,11 @@
 /**
  * Operator routes: the catalog, and the simulated outside world's own records. They sit behind
- * the admin token (api/admin-auth.ts), applied to all of /admin in server.ts.
+ * the admin token (api/admin-auth.ts), applied to all of /admin in server.ts. The sandbox's
+ * ledgers come in as a dependency: the API does not import the sandbox.
  */
 import { createRoute, type z } from '@hono/zod-openapi';
 import type { Db } from '../db/client.ts';
 import { listProducts, upsertProduct } from '../db/stock.ts';
-import { sandboxMessages, sandboxPayments } from '../sandbox/ledger.ts';
 import { jsonBody } from './body.ts';
 import { problemResponses } from './problem.ts';
 import { createRouter } from './router.ts';
@@ -19,8 +19,8 @@ import {
   SandboxPaymentsSchema,
   SkuParam,
   json,
-  productView,
 } from './schemas.ts';
+import { productView } from '../views.ts';
 
 const security = ADMIN_SECURITY;
 
@@ -82,8 +82,14 @@ const notificationsRoute = sandboxRoute(
   SandboxMessagesSchema,
 );
 
-export function adminRoutes(deps: { db: Db; now: () => number }) {
-  const { db } = deps;
+/** What the simulated outside world recorded, all of it or one order's. */
+export interface SandboxLedgers {
+  payments(orderId?: string): z.infer<typeof SandboxPaymentsSchema>;
+  messages(orderId?: string): z.infer<typeof SandboxMessagesSchema>;
+}
+
+export function adminRoutes(deps: { db: Db; now: () => number; ledgers?: SandboxLedgers }) {
+  const { db, ledgers } = deps;
   const app = createRouter();
   app.openapi(putProductRoute, (c) => {
     const { product, created } = upsertProduct(db, { sku: c.req.valid('param').sku, ...c.req.valid('json') }, deps.now());
@@ -92,9 +98,10 @@ export function adminRoutes(deps: { db: Db; now: () => number }) {
 
   app.openapi(listProductsRoute, (c) => c.json({ products: listProducts(db).map(productView) }, 200));
 
-  app.openapi(paymentsRoute, (c) => c.json(sandboxPayments(db, c.req.valid('query').orderId), 200));
-
-  app.openapi(notificationsRoute, (c) => c.json(sandboxMessages(db, c.req.valid('query').orderId), 200));
+  if (ledgers) {
+    app.openapi(paymentsRoute, (c) => c.json(ledgers.payments(c.req.valid('query').orderId), 200));
+    app.openapi(notificationsRoute, (c) => c.json(ledgers.messages(c.req.valid('query').orderId), 200));
+  }
 
   return app;
 }

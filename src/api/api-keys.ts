@@ -6,17 +6,19 @@
  */
 import { createHash } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
-import { UnauthorizedError } from '../domain/errors.ts';
 import { sameSecret } from './admin-auth.ts';
 import type { ClientAddressOf } from './client-address.ts';
-import type { Challenging } from './problem.ts';
 import { TooManyRequestsError, type Limits } from './rate-limits.ts';
+import { UnauthorizedError } from './refusals.ts';
 import type { AppEnv } from './router.ts';
 
-export const API_KEY_CHALLENGE = 'Bearer realm="orders"';
+const API_KEY_CHALLENGE = 'Bearer realm="orders"';
 
-class ApiKeyError extends UnauthorizedError implements Challenging {
-  readonly challenge = API_KEY_CHALLENGE;
+class ApiKeyError extends UnauthorizedError {
+  override readonly name = 'ApiKeyError';
+  constructor(detail: string) {
+    super(detail, API_KEY_CHALLENGE);
+  }
 }
 
 /**

@@ -4,9 +4,10 @@
  * before schema validation, so each kind of bad body gets its own status.
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import { DomainError, ValidationError, type FieldIssue } from '../domain/errors.ts';
+import { ValidationError, type FieldIssue } from '../domain/errors.ts';
 import { escapeUnsafe } from '../domain/text.ts';
 import { refuseUnsafeIssues, unsafeTextIssues } from './hygiene.ts';
+import { RequestRefusal } from './refusals.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -16,24 +17,24 @@ export const MAX_BODY_BYTES = 64 * 1024;
  */
 const JSON_CONTENT_TYPE = /^application\/([a-z.-]+\+)?json(;\s*[a-zA-Z0-9-]+=([^;]+))*$/i;
 
-export class PayloadTooLargeError extends DomainError {
+export class PayloadTooLargeError extends RequestRefusal {
   override readonly name = 'PayloadTooLargeError';
   constructor() {
-    super(413, 'Payload too large', `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
+    super('payload-too-large', `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
   }
 }
 
-export class UnsupportedMediaTypeError extends DomainError {
+class UnsupportedMediaTypeError extends RequestRefusal {
   override readonly name = 'UnsupportedMediaTypeError';
   constructor(
     detail = 'The request body must be JSON (Content-Type: application/json).',
     field: FieldIssue = { field: 'Content-Type', message: 'must be application/json' },
   ) {
-    super(415, 'Unsupported media type', detail, [field]);
+    super('unsupported-media-type', detail, [field]);
   }
 }
 
-export function parseJson(text: string): unknown {
+function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
@@ -46,7 +47,7 @@ export function parseJson(text: string): unknown {
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The body's bytes as text; bytes that are not UTF-8 are refused rather than replaced. */
-export function decodeUtf8(bytes: ArrayBuffer): string {
+function decodeUtf8(bytes: ArrayBuffer): string {
   try {
     return UTF8.decode(bytes);
   } catch {
@@ -73,7 +74,7 @@ function checkEncoding(c: Context): void {
 }
 
 /** The body of a JSON request, after the content-type, encoding, size, syntax and text checks. */
-export async function readJson(c: Context): Promise<unknown> {
+async function readJson(c: Context): Promise<unknown> {
   if (!JSON_CONTENT_TYPE.test(c.req.header('content-type') ?? '')) throw new UnsupportedMediaTypeError();
   checkEncoding(c);
   // Hono keeps the bytes, so the route's schema validator reads the same body again for free.

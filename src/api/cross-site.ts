@@ -19,14 +19,14 @@
  * browsers send `Origin` with every state-changing request.
  */
 import type { MiddlewareHandler } from 'hono';
-import { DomainError } from '../domain/errors.ts';
+import { RequestRefusal } from './refusals.ts';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-export class CrossSiteRequestError extends DomainError {
+class CrossSiteRequestError extends RequestRefusal {
   override readonly name = 'CrossSiteRequestError';
   constructor(detail: string) {
-    super(403, 'Forbidden', detail, [{ field: 'Origin', message: 'must be this service’s own origin' }]);
+    super('forbidden', detail, [{ field: 'Origin', message: 'must be this service’s own origin' }]);
   }
 }
 

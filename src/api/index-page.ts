@@ -18,7 +18,7 @@ export interface IndexPaths {
   admin: string;
 }
 
-export function indexLinks(paths: IndexPaths): IndexLink[] {
+function indexLinks(paths: IndexPaths): IndexLink[] {
   return [
     { href: paths.docs, title: 'API reference' },
     { href: paths.openapi, title: 'OpenAPI description of the API' },

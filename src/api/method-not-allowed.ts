@@ -12,13 +12,13 @@ interface RouteEntry {
 }
 
 /** Every method some route answers on `path`; GET brings HEAD, which Hono answers with it. */
-export function allowedMethods(router: TrieRouter<string>, path: string): string[] {
+function allowedMethods(router: TrieRouter<string>, path: string): string[] {
   const methods = new Set(router.match('ALL', path)[0].map(([method]) => method));
   if (methods.has('GET')) methods.add('HEAD');
   return [...methods].sort();
 }
 
-export function routeTable(routes: readonly RouteEntry[]): TrieRouter<string> {
+function routeTable(routes: readonly RouteEntry[]): TrieRouter<string> {
   const router = new TrieRouter<string>();
   // Middleware is registered for ALL methods; only real routes say what a path answers.
   for (const route of routes) if (route.method !== 'ALL') router.add('ALL', route.path, route.method.toUpperCase());
@@ -32,9 +32,9 @@ export function notFoundOrNotAllowed(app: { routes: readonly RouteEntry[] }) {
     router ??= routeTable(app.routes);
     const allowed = allowedMethods(router, c.req.path);
     if (allowed.length === 0 || allowed.includes(c.req.method)) {
-      return problemResponse(c, 404, `No route for ${c.req.method} ${c.req.path}.`);
+      return problemResponse(c, 'not-found', `No route for ${c.req.method} ${c.req.path}.`);
     }
-    return problemResponse(c, 405, `${c.req.path} does not answer ${c.req.method}; it answers ${allowed.join(', ')}.`, {
+    return problemResponse(c, 'method-not-allowed', `${c.req.path} does not answer ${c.req.method}; it answers ${allowed.join(', ')}.`, {
       headers: { Allow: allowed.join(', ') },
     });
   };

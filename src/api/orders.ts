@@ -8,6 +8,7 @@ import { cancelOrder } from '../db/cancel.ts';
 import type { Db } from '../db/client.ts';
 import { getOrder, getTimeline, placeOrder, type PlacementRules } from '../db/orders.ts';
 import { annotateSpan } from '../telemetry/tracing.ts';
+import { eventView, orderView, type OrderView } from '../views.ts';
 import { API_KEY_SECURITY } from './security.ts';
 import { jsonBody } from './body.ts';
 import { problemResponses } from './problem.ts';
@@ -18,10 +19,7 @@ import {
   PlaceOrderBody,
   PlaceOrderHeaders,
   TimelineSchema,
-  eventView,
   json,
-  orderView,
-  type OrderView,
 } from './schemas.ts';
 
 export interface OrdersDeps {
@@ -167,7 +165,7 @@ export function ordersRoutes(deps: OrdersDeps) {
  * An Idempotency-Key as stored: prefixed with the id of the API key it came with (never the key
  * itself), so that two storefronts that happen to pick the same key do not see each other's orders.
  */
-export function scopedIdempotencyKey(apiKeyId: string | undefined, key: string): string {
+function scopedIdempotencyKey(apiKeyId: string | undefined, key: string): string {
   return `${apiKeyId ?? '-'}:${key}`;
 }
 

@@ -1,6 +1,8 @@
 /**
  * The one exit for errors: every refusal leaves as an RFC 9457 problem document
- * (application/problem+json) naming the offending fields and carrying the request id.
+ * (application/problem+json) naming the offending fields and carrying the request id. Errors
+ * carry a kind, never a status: this module is the one place that maps a kind to its status, slug
+ * and title.
  */
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
@@ -9,14 +11,14 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
 import type { z as zod } from 'zod';
 import { storageFailureCode } from '../db/storage-health.ts';
-import { DomainError, type FieldIssue } from '../domain/errors.ts';
+import { DomainError, type FieldIssue, type RefusalKind } from '../domain/errors.ts';
 import { QUOTE_MAX, escapeUnsafe } from '../domain/text.ts';
 import { RepeatedLog } from '../repeated-log.ts';
-import { BEARER_CHALLENGE } from './admin-auth.ts';
+import { RequestRefusal, UnauthorizedError, type RequestRefusalKind } from './refusals.ts';
 
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
-export const ProblemSchema = z
+const ProblemSchema = z
   .object({
     type: z.string().openapi({ description: 'A URI reference naming the kind of problem.', example: '/problems/invalid-request' }),
     title: z.string().openapi({ example: 'Invalid request' }),
@@ -32,23 +34,37 @@ export const ProblemSchema = z
   .openapi('Problem');
 export type Problem = z.infer<typeof ProblemSchema>;
 
-/** Each refusal's kind: the last part of its `type`, and its title. */
-const KINDS: Record<number, { slug: string; title: string }> = {
-  400: { slug: 'invalid-request', title: 'Invalid request' },
-  401: { slug: 'unauthorized', title: 'Unauthorized' },
-  403: { slug: 'forbidden', title: 'Forbidden' },
-  404: { slug: 'not-found', title: 'Not found' },
-  405: { slug: 'method-not-allowed', title: 'Method not allowed' },
-  409: { slug: 'conflict', title: 'Conflict' },
-  413: { slug: 'payload-too-large', title: 'Payload too large' },
-  415: { slug: 'unsupported-media-type', title: 'Unsupported media type' },
-  422: { slug: 'unprocessable-request', title: 'Unprocessable request' },
-  429: { slug: 'too-many-requests', title: 'Too many requests' },
+/** Every kind of problem the service answers with. */
+export type ProblemKind =
+  | RefusalKind
+  | RequestRefusalKind
+  | 'method-not-allowed'
+  | 'client-closed-request'
+  | 'internal-error'
+  | 'unavailable';
+
+/** Each kind's status, the last part of its `type`, and its title. */
+const KINDS: Record<ProblemKind, { status: number; slug: string; title: string }> = {
+  invalid: { status: 400, slug: 'invalid-request', title: 'Invalid request' },
+  unauthorized: { status: 401, slug: 'unauthorized', title: 'Unauthorized' },
+  forbidden: { status: 403, slug: 'forbidden', title: 'Forbidden' },
+  'not-found': { status: 404, slug: 'not-found', title: 'Not found' },
+  'method-not-allowed': { status: 405, slug: 'method-not-allowed', title: 'Method not allowed' },
+  conflict: { status: 409, slug: 'conflict', title: 'Conflict' },
+  'payload-too-large': { status: 413, slug: 'payload-too-large', title: 'Payload too large' },
+  'unsupported-media-type': { status: 415, slug: 'unsupported-media-type', title: 'Unsupported media type' },
+  unprocessable: { status: 422, slug: 'unprocessable-request', title: 'Unprocessable request' },
+  'too-many-requests': { status: 429, slug: 'too-many-requests', title: 'Too many requests' },
   // Not sent to anyone (the client has gone); recorded in the access log and the metrics.
-  499: { slug: 'client-closed-request', title: 'Client closed request' },
-  500: { slug: 'internal-error', title: 'Internal error' },
-  503: { slug: 'unavailable', title: 'Unavailable' },
+  'client-closed-request': { status: 499, slug: 'client-closed-request', title: 'Client closed request' },
+  'internal-error': { status: 500, slug: 'internal-error', title: 'Internal error' },
+  unavailable: { status: 503, slug: 'unavailable', title: 'Unavailable' },
 };
+
+/** The kind of an HTTP status raised below the routes (Hono's own refusals), if it has one. */
+function kindOfStatus(status: number): ProblemKind | undefined {
+  return (Object.keys(KINDS) as ProblemKind[]).find((kind) => KINDS[kind].status === status);
+}
 
 const DESCRIPTIONS = {
   400: 'Malformed JSON, a body that is not UTF-8, a wrong type, a value out of bounds, an unknown field, or text with control or bidirectional-override characters.',
@@ -73,15 +89,15 @@ const bounded = (text: string, max: number) => escapeUnsafe(text.length > max ? 
 
 export interface ProblemOptions {
   errors?: FieldIssue[];
-  title?: string;
   headers?: Record<string, string>;
 }
 
-/** The problem document for `status`, about the request in `c`. */
-export function problemResponse(c: Context, status: number, detail: string, options: ProblemOptions = {}): Response {
+/** The problem document of `kind`, about the request in `c`. */
+export function problemResponse(c: Context, kind: ProblemKind, detail: string, options: ProblemOptions = {}): Response {
+  const { status, slug, title } = KINDS[kind];
   const body: Problem = {
-    type: `/problems/${KINDS[status]?.slug ?? 'error'}`,
-    title: options.title ?? KINDS[status]?.title ?? 'Error',
+    type: `/problems/${slug}`,
+    title,
     status,
     detail: bounded(detail, MAX_DETAIL),
     instance: bounded(c.req.path, MAX_INSTANCE),
@@ -125,13 +141,8 @@ export function fieldIssues(error: zod.ZodError): FieldIssue[] {
   });
 }
 
-/** An error that knows the WWW-Authenticate challenge its 401 should carry. */
-export interface Challenging {
-  challenge: string;
-}
-
 /** How long a client should wait before retrying a request refused by an outage. */
-export const OUTAGE_RETRY_AFTER_S = 5;
+const OUTAGE_RETRY_AFTER_S = 5;
 
 /** An error that says when to try again (a 429's Retry-After, in seconds). */
 export interface RetryLater {
@@ -143,27 +154,27 @@ export function errorHandler(fallbackLogger: Logger) {
   return (error: Error, c: Context): Response => {
     if (c.req.raw.signal.aborted) {
       // The client went away mid-request (an abort, a dropped connection): not our failure.
-      return problemResponse(c, 499, 'The client closed the request before it was answered.');
+      return problemResponse(c, 'client-closed-request', 'The client closed the request before it was answered.');
     }
     const storage = storageFailureCode(error);
     if (storage) {
       outages.report(storage, 'error', { err: error, code: storage }, 'the database cannot take writes; answering 503');
-      return problemResponse(c, 503, 'The service cannot store anything right now; try again shortly.', {
+      return problemResponse(c, 'unavailable', 'The service cannot store anything right now; try again shortly.', {
         headers: { 'Retry-After': String(OUTAGE_RETRY_AFTER_S) },
       });
     }
-    if (error instanceof DomainError) {
-      const challenge = (error as Partial<Challenging>).challenge ?? BEARER_CHALLENGE;
-      const headers: Record<string, string> = error.status === 401 ? { 'WWW-Authenticate': challenge } : {};
+    if (error instanceof DomainError || error instanceof RequestRefusal) {
+      const headers: Record<string, string> = {};
+      // A 401 names the challenge of the route that refused, never a default realm.
+      if (error instanceof UnauthorizedError) headers['WWW-Authenticate'] = error.challenge;
       const retryAfter = (error as Partial<RetryLater>).retryAfterSeconds;
       if (retryAfter !== undefined) headers['Retry-After'] = String(retryAfter);
-      return problemResponse(c, error.status, error.message, { errors: error.fields, title: error.title, headers });
+      return problemResponse(c, error.kind, error.message, { errors: error.fields, headers });
     }
-    if (error instanceof HTTPException && error.status < 500) {
-      return problemResponse(c, error.status, error.message || KINDS[error.status]?.title || 'Error');
-    }
+    const hono = error instanceof HTTPException && error.status < 500 ? kindOfStatus(error.status) : undefined;
+    if (hono) return problemResponse(c, hono, error.message || KINDS[hono].title);
     const logger = (c.get('logger') as Logger | undefined) ?? fallbackLogger;
     logger.error({ err: error, path: c.req.path, method: c.req.method }, 'unhandled error');
-    return problemResponse(c, 500, 'Something went wrong on our side; it has been logged.');
+    return problemResponse(c, 'internal-error', 'Something went wrong on our side; it has been logged.');
   };
 }

@@ -18,7 +18,7 @@ import type { Queues } from '../queues/queues.ts';
 export const QUEUES_BOARD_PATH = '/admin/queues';
 
 /** The board's write routes that stay open, as Bull Board names them. */
-export const BOARD_ACTIONS_ALLOWED = new Set([
+const BOARD_ACTIONS_ALLOWED = new Set([
   'put /api/queues/:queueName/retry/:queueStatus',
   'put /api/queues/:queueName/:jobId/retry',
   'put /api/queues/:queueName/clean/:queueStatus',
@@ -26,7 +26,7 @@ export const BOARD_ACTIONS_ALLOWED = new Set([
 ]);
 
 /** Reads pass; of the writes, only retry and clean. */
-export const onlyRetryAndClean: BeforeHook = ({ method, route }) => {
+const onlyRetryAndClean: BeforeHook = ({ method, route }) => {
   if (method.toLowerCase() === 'get' || BOARD_ACTIONS_ALLOWED.has(`${method.toLowerCase()} ${route}`)) return { allow: true };
   return { allow: false, status: 403, message: 'Only retry and clean are allowed on this board.' };
 };

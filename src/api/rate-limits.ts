@@ -10,19 +10,19 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RLWrapperTimeouts, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { DomainError } from '../domain/errors.ts';
 import type { RetryLater } from './problem.ts';
+import { RequestRefusal } from './refusals.ts';
 
 /** How long a request may wait on the limiter's Redis before it goes through uncounted. */
-export const LIMIT_TIMEOUT_MS = 200;
+const LIMIT_TIMEOUT_MS = 200;
 
-export class TooManyRequestsError extends DomainError implements RetryLater {
+export class TooManyRequestsError extends RequestRefusal implements RetryLater {
   override readonly name = 'TooManyRequestsError';
   constructor(
     detail: string,
     readonly retryAfterSeconds: number,
   ) {
-    super(429, 'Too many requests', detail);
+    super('too-many-requests', detail);
   }
 }
 

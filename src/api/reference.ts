@@ -11,7 +11,7 @@ import { Hono, type Context } from 'hono';
 import type { AppEnv } from './router.ts';
 
 /** Only this service's own files; images may also be the data: URIs of Swagger UI's icons. */
-export const REFERENCE_CSP = [
+const REFERENCE_CSP = [
   "default-src 'self'",
   "img-src 'self' data:",
   "object-src 'none'",

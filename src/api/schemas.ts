@@ -5,8 +5,6 @@
  */
 import { z } from '@hono/zod-openapi';
 import { iso31661 } from 'iso-3166';
-import type { OrderWithItems } from '../db/orders.ts';
-import type { OrderEventRow, ProductRow } from '../db/schema.ts';
 import { FAILURE_REASONS, ORDER_STATUSES } from '../domain/order-machine.ts';
 import { PAYMENT_STATUSES } from '../domain/payment.ts';
 
@@ -19,7 +17,7 @@ const text = (max: number) => z.string().trim().min(1, { error: 'must not be emp
 
 // ---- Requests ----
 
-export const SkuSchema = z
+const SkuSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: 'must be 1-64 letters, digits, ".", "_" or "-"' })
   .openapi({ description: 'A catalog SKU.', example: 'SKU-1' });
@@ -27,10 +25,10 @@ export const SkuSchema = z
 /** The assigned ISO 3166-1 alpha-2 codes (from the iso-3166 package, which follows the ISO list). */
 export const COUNTRY_CODES: ReadonlySet<string> = new Set(iso31661.map((c) => c.alpha2));
 
-export const MAX_ORDER_LINES = 100;
-export const MAX_QUANTITY = 1000;
+const MAX_ORDER_LINES = 100;
+const MAX_QUANTITY = 1000;
 /** The longest address SMTP can carry (RFC 5321's 256-octet path, less its angle brackets). */
-export const MAX_EMAIL_LENGTH = 254;
+const MAX_EMAIL_LENGTH = 254;
 
 export const PlaceOrderBody = z
   .strictObject({
@@ -76,7 +74,7 @@ export const PlaceOrderBody = z
   .openapi('PlaceOrder');
 export type PlaceOrderBody = z.infer<typeof PlaceOrderBody>;
 
-export const IdempotencyKeySchema = z
+const IdempotencyKeySchema = z
   .string()
   .regex(/^[\x21-\x7e]{1,255}$/, { error: 'must be 1-255 visible ASCII characters' })
   .openapi({ description: 'Makes the request safe to retry: a replay answers the first response.', example: 'c3b1d7e2-order-42' });
@@ -135,7 +133,6 @@ export const OrderSchema = z
     updatedAt: z.iso.datetime(),
   })
   .openapi('Order');
-export type OrderView = z.infer<typeof OrderSchema>;
 
 export const TimelineSchema = z
   .object({
@@ -172,33 +169,6 @@ export const SandboxPaymentsSchema = z
 export const SandboxMessagesSchema = z
   .object({ messages: z.array(z.object({ orderId: z.string(), kind: z.string(), channel: z.string() })) })
   .openapi('SandboxMessages');
-
-const iso = (ms: number) => new Date(ms).toISOString();
-
-export function orderView(order: OrderWithItems): OrderView {
-  return {
-    id: order.id,
-    status: order.status,
-    customerId: order.customerId,
-    email: order.email,
-    items: order.items.map((i) => ({ sku: i.sku, quantity: i.quantity, unitPriceCents: i.unitPriceCents })),
-    totalCents: order.totalCents,
-    currency: order.currency,
-    payment: { status: order.paymentStatus },
-    shipment: order.trackingNumber ? { trackingNumber: order.trackingNumber } : null,
-    reason: order.reason,
-    createdAt: iso(order.createdAt),
-    updatedAt: iso(order.updatedAt),
-  };
-}
-
-export function eventView(event: OrderEventRow) {
-  return { type: event.type, from: event.fromStatus, to: event.toStatus, at: iso(event.at), data: event.data ?? {} };
-}
-
-export function productView(p: ProductRow) {
-  return { sku: p.sku, name: p.name, priceCents: p.priceCents, available: p.available, reserved: p.reserved, shipped: p.shipped };
-}
 
 /** The JSON content entry of a route's request or response. */
 export function json<T extends z.ZodType>(schema: T) {

@@ -8,12 +8,19 @@ import type { MiddlewareHandler } from 'hono';
 import type { Db } from '../db/client.ts';
 import { getOrder } from '../db/orders.ts';
 import { markDelivered } from '../db/shipments.ts';
-import { UnauthorizedError } from '../domain/errors.ts';
 import { sameSecret } from './admin-auth.ts';
 import { jsonBody } from './body.ts';
 import { problemResponses } from './problem.ts';
+import { UnauthorizedError } from './refusals.ts';
 import { createRouter } from './router.ts';
-import { CarrierWebhookBody, OrderSchema, SignatureHeaders, json, orderView } from './schemas.ts';
+import { CarrierWebhookBody, OrderSchema, SignatureHeaders, json } from './schemas.ts';
+import { orderView } from '../views.ts';
+
+/**
+ * What a refused delivery is told to send: a signature of the body, in the carrier's own realm
+ * (not the admin's, and not the storefronts').
+ */
+export const SIGNATURE_CHALLENGE = 'HMAC-SHA256 realm="carrier-webhook", header="X-Signature"';
 
 /** The hex HMAC-SHA256 of a body's bytes (a string is taken as its UTF-8 bytes). */
 export function signBody(body: string | Uint8Array, secret: string): string {
@@ -27,7 +34,7 @@ function verifySignature(secret: string): MiddlewareHandler {
     // Accept both a bare hex digest and the common "sha256=<hex>" form.
     const signature = (c.req.header('x-signature') ?? '').replace(/^sha256=/i, '').trim().toLowerCase();
     if (!signature || !sameSecret(signature, signBody(raw, secret))) {
-      throw new UnauthorizedError('The X-Signature header is missing or does not match the body.');
+      throw new UnauthorizedError('The X-Signature header is missing or does not match the body.', SIGNATURE_CHALLENGE);
     }
     await next();
   };

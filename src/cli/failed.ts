@@ -19,7 +19,7 @@ export interface FailedJob {
   ageMs: number | null;
 }
 
-export async function listFailed(queues: Queues, names: readonly QueueName[], limit: number, now = Date.now()) {
+async function listFailed(queues: Queues, names: readonly QueueName[], limit: number, now = Date.now()) {
   const counts = {} as Record<QueueName, number>;
   const jobs: FailedJob[] = [];
   for (const name of names) {

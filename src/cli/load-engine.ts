@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProductInput } from '../db/stock.ts';
+import { OrdersClient } from './http-client.ts';
 import { withRetries, type RetryPolicy } from './load-retry.ts';
 
 export interface TokenShare {
@@ -55,7 +56,7 @@ const ADDRESS = { name: 'Load Tester', line1: '1 Benchmark Way', city: 'Springfi
  * Token for the i-th order: the mix spread evenly over each cycle of sum(weights) orders, so that
  * any run of the cycle's length holds the exact shares.
  */
-export function tokenCycle(mix: readonly TokenShare[]): string[] {
+function tokenCycle(mix: readonly TokenShare[]): string[] {
   const total = mix.reduce((sum, m) => sum + m.weight, 0);
   const cycle: string[] = [];
   const given = mix.map(() => 0);
@@ -71,22 +72,13 @@ export function tokenCycle(mix: readonly TokenShare[]): string[] {
   return cycle;
 }
 
-export function orderRequest(i: number, cycle: readonly string[], skus: readonly string[]) {
+function orderRequest(i: number, cycle: readonly string[], skus: readonly string[]) {
   return {
     customerId: `cus_load_${i % 100}`,
     items: [{ sku: skus[i % skus.length]!, quantity: 1 }],
     payment: { token: cycle[i % cycle.length]! },
     shippingAddress: ADDRESS,
   };
-}
-
-/**
- * The headers of a request to a client route (/orders): the API key as a bearer token, when there
- * is one, under the caller's own headers (which may name another Authorization on purpose). The
- * one place where this client adds the key.
- */
-export function clientHeaders(apiKey: string | undefined, headers: Record<string, string> = {}): Record<string, string> {
-  return { ...(apiKey === undefined ? {} : { authorization: `Bearer ${apiKey}` }), ...headers };
 }
 
 /** Places one order over HTTP; never throws: a refusal or a network error is in the answer. */
@@ -98,17 +90,11 @@ export async function placeOrderOverHttp(
 ): Promise<Placement> {
   const started = performance.now();
   try {
-    const res = await fetch(`${url}/orders`, {
-      method: 'POST',
-      headers: clientHeaders(apiKey, { 'content-type': 'application/json', ...headers }),
-      body: JSON.stringify(body),
-      ...(timeoutMs ? { signal: AbortSignal.timeout(timeoutMs) } : {}),
-    });
-    const text = await res.text();
+    const res = await new OrdersClient(url, { apiKey }).placeOrder(body, headers, { timeoutMs });
     const latencyMs = performance.now() - started;
-    if (res.status !== 201) return { status: res.status, latencyMs, error: text.slice(0, 200), ...retryAfter(res) };
+    if (res.status !== 201) return { status: res.status, latencyMs, error: res.text.slice(0, 200), ...retryAfter(res.headers) };
     const replayed = res.headers.get('idempotent-replayed') === 'true';
-    return { id: (JSON.parse(text) as { id: string }).id, status: res.status, latencyMs, ...(replayed ? { replayed } : {}) };
+    return { id: (res.json as { id: string }).id, status: res.status, latencyMs, ...(replayed ? { replayed } : {}) };
   } catch (error) {
     return { status: 0, latencyMs: performance.now() - started, error: networkError(error) };
   }
@@ -121,8 +107,8 @@ function networkError(error: unknown): string {
   return cause?.code ?? String(cause ?? error);
 }
 
-function retryAfter(res: Response): { retryAfterS?: number } {
-  const seconds = Number(res.headers.get('retry-after') ?? NaN);
+function retryAfter(headers: Headers): { retryAfterS?: number } {
+  const seconds = Number(headers.get('retry-after') ?? NaN);
   return Number.isFinite(seconds) && seconds >= 0 ? { retryAfterS: seconds } : {};
 }
 
@@ -171,13 +157,8 @@ export async function placeOrders(options: PlaceOptions): Promise<PlaceResult> {
 
 /** Puts a product on sale through the admin API; answers the HTTP status and body. */
 export async function putProductOverHttp(url: string, adminToken: string, product: ProductInput): Promise<{ status: number; text: string }> {
-  const { sku, ...body } = product;
-  const res = await fetch(`${url}/admin/products/${encodeURIComponent(sku)}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, text: await res.text() };
+  const { status, text } = await new OrdersClient(url, { adminToken }).putProduct(product);
+  return { status, text };
 }
 
 export interface SettledOrder {
@@ -189,7 +170,7 @@ export interface SettledOrder {
 }
 
 /** At rest: nothing more will happen without the outside world (a delivery, a customer). */
-export function isSettled(order: { status: string; payment: { status: string } }): boolean {
+function isSettled(order: { status: string; payment: { status: string } }): boolean {
   const ended = ['SHIPPED', 'COMPLETED', 'FAILED', 'CANCELLED'].includes(order.status);
   return ended && order.payment.status !== 'PENDING' && order.payment.status !== 'REFUND_PENDING';
 }
@@ -228,14 +209,10 @@ export async function waitForSettled(
 type OrderJson = { status: string; payment: { status: string }; createdAt: string; updatedAt: string };
 
 /** An order as GET /orders/{id} answers it; undefined for any refusal or network error. */
-export async function getOrderOverHttp(url: string, id: string, apiKey?: string): Promise<OrderJson | undefined> {
+async function getOrderOverHttp(url: string, id: string, apiKey?: string): Promise<OrderJson | undefined> {
   try {
-    const res = await fetch(`${url}/orders/${encodeURIComponent(id)}`, { headers: clientHeaders(apiKey) });
-    if (res.status !== 200) {
-      await res.body?.cancel();
-      return undefined;
-    }
-    return (await res.json()) as OrderJson;
+    const res = await new OrdersClient(url, { apiKey }).getOrder(id);
+    return res.status === 200 ? (res.json as OrderJson) : undefined;
   } catch {
     return undefined;
   }

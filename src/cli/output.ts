@@ -9,7 +9,7 @@ import { escapeUnsafe } from '../domain/text.ts';
 /** JSON.stringify escapes C0 controls; this escapes the rest (DEL, C1, bidi) the JSON way. */
 const JSON_UNSAFE = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
-export function safeJson(value: unknown): string {
+function safeJson(value: unknown): string {
   return JSON.stringify(value, null, 2).replace(JSON_UNSAFE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 

@@ -14,7 +14,7 @@ import { showCommand } from './show.ts';
  * Help is wrapped at this width whatever the terminal, so that it reads the same everywhere and
  * docs/cli.md can quote it verbatim (a test compares the two).
  */
-export const HELP_WIDTH = 80;
+const HELP_WIDTH = 80;
 
 // The order is Session.redisUrl's (context.ts).
 const AFTER_HELP = `

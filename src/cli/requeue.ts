@@ -19,7 +19,7 @@ export interface RequeueResult {
 const RETRY = { resetAttemptsMade: true, resetAttemptsStarted: true };
 
 /** Requeues one failed job, looked for in `names`. */
-export async function requeueOne(queues: Queues, names: readonly QueueName[], jobId: string): Promise<RequeueResult> {
+async function requeueOne(queues: Queues, names: readonly QueueName[], jobId: string): Promise<RequeueResult> {
   const found = [];
   for (const name of names) {
     const job = await queues[name].getJob(jobId);
@@ -42,7 +42,7 @@ export async function requeueOne(queues: Queues, names: readonly QueueName[], jo
  * Requeues every job failed now. The ids are read first, so that a job that fails again at once
  * is not picked up a second time; a job another operator moved meanwhile is skipped.
  */
-export async function requeueAll(queues: Queues, names: readonly QueueName[]): Promise<RequeueResult> {
+async function requeueAll(queues: Queues, names: readonly QueueName[]): Promise<RequeueResult> {
   const result: RequeueResult = { requeued: 0, byQueue: {}, jobs: [] };
   for (const name of names) {
     const queue = queues[name];

@@ -3,15 +3,15 @@
  * the database (no service needs to be running).
  */
 import type { Command } from 'commander';
-import { eventView, orderView } from '../api/schemas.ts';
 import type { Db } from '../db/client.ts';
 import { getOrder, getTimeline } from '../db/orders.ts';
 import { NotFoundError } from '../domain/errors.ts';
+import { eventView, orderView } from '../views.ts';
 import { CliError } from './context.ts';
 import { clip, printJson, printLines, table } from './output.ts';
 import { runWith } from './run.ts';
 
-export function orderWithTimeline(db: Db, orderId: string) {
+function orderWithTimeline(db: Db, orderId: string) {
   try {
     return { order: orderView(getOrder(db, orderId)), events: getTimeline(db, orderId).map(eventView) };
   } catch (error) {

@@ -15,7 +15,7 @@ export interface ListFilters {
   limit?: number | undefined;
 }
 
-export function listHref(filters: ListFilters, cursor?: string): string {
+function listHref(filters: ListFilters, cursor?: string): string {
   const params = new URLSearchParams();
   if (filters.status) params.set('status', filters.status);
   if (filters.customerId !== undefined) params.set('customerId', filters.customerId);

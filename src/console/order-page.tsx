@@ -8,7 +8,7 @@ import type { OrderData } from './data.ts';
 import { Badge, JobStateBadge, Layout, Notice, StatusBadge, ago, duration, money, orderHref, time } from './layout.tsx';
 
 /** The outcome of an action, carried by the redirect back to the page as a code, never as text. */
-export const ACTION_OUTCOMES = {
+const ACTION_OUTCOMES = {
   cancelled: { tone: 'ok', text: 'The order is cancelled. Its compensations (refund, stock release, message) are on their way.' },
   'already-cancelled': { tone: 'ok', text: 'The order was already cancelled; nothing changed.' },
   'cancel-refused': { tone: 'bad', text: 'The order can no longer be cancelled.' },

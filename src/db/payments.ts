@@ -4,6 +4,7 @@
  * the gateway is called between them, never inside.
  */
 import { and, eq } from 'drizzle-orm';
+import { InvariantViolation } from '../domain/errors.ts';
 import { isTerminal } from '../domain/order-machine.ts';
 import type { ChargeOutcome } from '../domain/ports.ts';
 import { writeTx, type Db } from './client.ts';
@@ -86,7 +87,7 @@ export function recordPaymentOutcome(
           data: { code: outcome.code },
         });
       case 'voided':
-        if (live) throw new Error(`order ${orderId}: the gateway voided a charge still in use`);
+        if (live) throw new InvariantViolation(`order ${orderId}: the gateway voided a charge still in use`);
         return recordFact(tx, order, 'PaymentVoided', now, { paymentStatus: 'VOIDED' });
     }
   });

@@ -1,6 +1,7 @@
 /**
  * The refund service's two halves around the gateway call.
  */
+import { InvariantViolation } from '../domain/errors.ts';
 import { writeTx, type Db } from './client.ts';
 import { findOrder, recordFact } from './orders.ts';
 import { emit } from './outbox.ts';
@@ -10,7 +11,7 @@ import type { OrderRow } from './schema.ts';
 export function planRefund(db: Db, orderId: string): (OrderRow & { chargeId: string }) | undefined {
   const order = findOrder(db, orderId);
   if (!order || order.paymentStatus !== 'REFUND_PENDING') return undefined;
-  if (!order.chargeId) throw new Error(`order ${orderId}: refund pending without a charge`);
+  if (!order.chargeId) throw new InvariantViolation(`order ${orderId}: refund pending without a charge`);
   return order as OrderRow & { chargeId: string };
 }
 

@@ -4,6 +4,7 @@
  * interleaving of workers can take `available` below zero.
  */
 import { and, asc, eq, sql } from 'drizzle-orm';
+import { InvariantViolation } from '../domain/errors.ts';
 import { writeTx, type Db } from './client.ts';
 import { findOrder, orderItemsOf, recordFact, transition } from './orders.ts';
 import { prepared, raw } from './statements.ts';
@@ -85,7 +86,7 @@ export function releaseStock(db: Db, orderId: string, now: number): boolean {
 
 /** Reserved units leave the warehouse with the shipment; call in the shipment's transaction. */
 export function shipReservedStock(tx: Db, order: OrderRow): void {
-  if (order.stockStatus !== 'RESERVED') throw new Error(`order ${order.id}: no reserved stock to ship`);
+  if (order.stockStatus !== 'RESERVED') throw new InvariantViolation(`order ${order.id}: no reserved stock to ship`);
   moveReserved(tx, orderItemsOf(tx, order.id), 'shipped');
 }
 

@@ -1,6 +1,13 @@
 /**
- * Typed refusals the service can give a caller. The API turns each into a problem document
- * (api/problem.ts); nothing here knows about HTTP beyond the status it maps to.
+ * Errors typed by what to do with them.
+ *
+ * - A refusal (`DomainError`) is the caller's to fix: it carries a kind (invalid, unprocessable,
+ *   not found, conflict) and the offending fields. What each kind becomes over HTTP (status, slug,
+ *   title) is decided in one place, api/problem.ts; nothing here knows about HTTP.
+ * - A `TransientError` is a passing failure of something outside (the network, a timeout, a
+ *   server's 4xx or 5xx): the job that met it retries with backoff.
+ * - An `InvariantViolation` is a state the code says cannot happen: retrying cannot help, so the
+ *   job that met it fails at once and the order's timeline says why (processors/failure-policy.ts).
  */
 
 export interface FieldIssue {
@@ -9,10 +16,12 @@ export interface FieldIssue {
   message: string;
 }
 
+/** What a refusal says about the request: the caller must change it, or the state it meets. */
+export type RefusalKind = 'invalid' | 'unprocessable' | 'not-found' | 'conflict';
+
 export class DomainError extends Error {
   constructor(
-    readonly status: number,
-    readonly title: string,
+    readonly kind: RefusalKind,
     detail: string,
     readonly fields: FieldIssue[] = [],
   ) {
@@ -22,35 +31,38 @@ export class DomainError extends Error {
 
 export class ValidationError extends DomainError {
   override readonly name = 'ValidationError';
-  constructor(detail: string, fields: FieldIssue[] = [], status = 400) {
-    super(status, 'Invalid request', detail, fields);
+  constructor(detail: string, fields: FieldIssue[] = []) {
+    super('invalid', detail, fields);
   }
 }
 
 export class UnprocessableError extends DomainError {
   override readonly name = 'UnprocessableError';
   constructor(detail: string, fields: FieldIssue[] = []) {
-    super(422, 'Unprocessable request', detail, fields);
+    super('unprocessable', detail, fields);
   }
 }
 
 export class NotFoundError extends DomainError {
   override readonly name = 'NotFoundError';
   constructor(detail: string) {
-    super(404, 'Not found', detail);
+    super('not-found', detail);
   }
 }
 
 export class ConflictError extends DomainError {
   override readonly name = 'ConflictError';
   constructor(detail: string, fields: FieldIssue[] = []) {
-    super(409, 'Conflict', detail, fields);
+    super('conflict', detail, fields);
   }
 }
 
-export class UnauthorizedError extends DomainError {
-  override readonly name = 'UnauthorizedError';
-  constructor(detail: string) {
-    super(401, 'Unauthorized', detail);
-  }
+/** A failure worth retrying: the network, a timeout, a server that is down for now. */
+export class TransientError extends Error {
+  override readonly name: string = 'TransientError';
+}
+
+/** A state the code says cannot happen. Retrying cannot mend it; a person has to look. */
+export class InvariantViolation extends Error {
+  override readonly name = 'InvariantViolation';
 }

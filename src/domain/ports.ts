@@ -2,6 +2,7 @@
  * The outside world as the service sees it: a payment gateway, a carrier and a notifier. The
  * sandbox/ folder holds simulated implementations; a real provider implements the same interface.
  */
+import { TransientError } from './errors.ts';
 import type { NotificationKind } from './events.ts';
 
 export type ChargeOutcome =
@@ -78,7 +79,7 @@ export interface Mailer {
   send(message: { to: string; kind: NotificationKind; facts: MessageFacts }): Promise<MailOutcome>;
 }
 
-/** A failure worth retrying: the network, a timeout, a 5xx. */
-export class TransientGatewayError extends Error {
+/** A provider's failure worth retrying (the network, a timeout, a 5xx): the job retries with backoff. */
+export class TransientGatewayError extends TransientError {
   override readonly name: string = 'TransientGatewayError';
 }

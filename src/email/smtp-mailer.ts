@@ -10,6 +10,7 @@
  */
 import { createTransport } from 'nodemailer';
 import type { Logger } from 'pino';
+import { TransientError } from '../domain/errors.ts';
 import type { NotificationKind } from '../domain/events.ts';
 import type { MailOutcome, Mailer, MessageFacts } from '../domain/ports.ts';
 import { renderMessage } from './templates.ts';
@@ -24,7 +25,7 @@ export interface MailSettings {
 }
 
 /** A mail server that could not take the message now: worth retrying later. */
-export class TransientMailError extends Error {
+export class TransientMailError extends TransientError {
   override readonly name = 'TransientMailError';
 }
 

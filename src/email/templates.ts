@@ -20,7 +20,7 @@ interface Template {
   withItems: boolean;
 }
 
-export const TEMPLATES: Readonly<Record<NotificationKind, Template>> = {
+const TEMPLATES: Readonly<Record<NotificationKind, Template>> = {
   order_confirmed: {
     subject: (f) => `Order ${f.orderId} confirmed`,
     body: () => ['Thank you: your payment went through and your items are set aside for you.', 'We will write again when the parcel leaves.'],

@@ -11,6 +11,7 @@ import { findOrder, recordJobFailure } from '../db/orders.ts';
 import { storageFailureCode } from '../db/storage-health.ts';
 import type { JobPayload } from '../domain/events.ts';
 import type { Carrier, Mailer, Notifier, PaymentGateway } from '../domain/ports.ts';
+import type { JobOutcome, JobReport } from '../metrics.ts';
 import type { Lease } from '../queues/lease.ts';
 import { QUEUE_NAMES, type QueueName } from '../queues/routing.ts';
 import { traceJobs } from '../telemetry/messaging.ts';
@@ -18,6 +19,7 @@ import { traceProviders } from '../telemetry/providers.ts';
 import { tracingEnabled } from '../telemetry/tracing.ts';
 import { inventoryProcessor } from './inventory.ts';
 import type { Processor } from './job.ts';
+import { asThrown, failureKind } from './failure-policy.ts';
 import { RepeatedLog } from '../repeated-log.ts';
 import { notificationProcessor } from './notification.ts';
 import { paymentDeadlineProcessor } from './payment-deadline.ts';
@@ -25,15 +27,6 @@ import { paymentProcessor } from './payment.ts';
 import { timedCarrier, timedGateway, timedNotifier } from './provider-timeouts.ts';
 import { refundProcessor } from './refund.ts';
 import { shippingProcessor } from './shipping.ts';
-
-/** How one run of a job ended: `retried` will run again, `failed` will not. */
-export type JobOutcome = 'completed' | 'retried' | 'failed' | 'delayed';
-
-export interface JobReport {
-  queue: QueueName;
-  outcome: JobOutcome;
-  durationMs: number;
-}
 
 export interface WorkerDeps {
   db: Db;
@@ -134,8 +127,10 @@ export function startWorkers(deps: WorkerDeps): Workers {
             outcome = 'delayed';
             throw new DelayedError();
           }
-          outcome = outcomeOf(job, error);
-          throw error;
+          // Its kind decides: a transient failure retries, a broken invariant fails at once.
+          const thrown = asThrown(error);
+          outcome = outcomeOf(job, thrown);
+          throw thrown;
         } finally {
           active -= 1;
           deps.onJobDone();
@@ -161,7 +156,8 @@ export function startWorkers(deps: WorkerDeps): Workers {
       const exhausted = givesUp(job, error, job.attemptsMade);
       const context = { jobId: job.id, orderId: job.data?.orderId, event: job.name, attempt: job.attemptsMade, err: error };
       if (!exhausted) {
-        log.warn(context, 'job failed; will retry');
+        if (failureKind(error) === 'unknown') log.error(context, 'job failed with an error of no known kind; will retry');
+        else log.warn(context, 'job failed; will retry');
         return;
       }
       if (error instanceof ForeignOrderError) {
@@ -203,7 +199,7 @@ function outcomeOf(job: Job, error: unknown): JobOutcome {
   return givesUp(job, error, job.attemptsMade + 1) ? 'failed' : 'retried';
 }
 
-/** A job gives up when its error says not to retry, or after `failedRuns` used all its attempts. */
+/** A job gives up when its error is permanent, or after `failedRuns` used all its attempts. */
 function givesUp(job: Job, error: unknown, failedRuns: number): boolean {
-  return error instanceof UnrecoverableError || failedRuns >= (job.opts.attempts ?? 1);
+  return failureKind(error) === 'permanent' || failedRuns >= (job.opts.attempts ?? 1);
 }

@@ -32,3 +32,11 @@ export function sandboxMessages(db: Db, orderId?: string) {
       .all(),
   };
 }
+
+/** Both ledgers of `db`, as the admin API receives them (api/admin.ts SandboxLedgers). */
+export function sandboxLedgers(db: Db) {
+  return {
+    payments: (orderId?: string) => sandboxPayments(db, orderId),
+    messages: (orderId?: string) => sandboxMessages(db, orderId),
+  };
+}

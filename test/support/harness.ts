@@ -19,7 +19,7 @@ import { createWorkerConnection } from '../../src/queues/connection.ts';
 import { QUEUE_NAMES, type QueueName } from '../../src/queues/routing.ts';
 import { createReconciler, startService, startServiceWorkers, type RunningService } from '../../src/service.ts';
 import { signBody } from '../../src/api/webhooks.ts';
-import { clientHeaders } from '../../src/cli/load-engine.ts';
+import { OrdersClient } from '../../src/cli/http-client.ts';
 import { waitUntilSettled } from './settle.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -65,6 +65,7 @@ export function rowCounts(db: Db): Record<string, number> {
 
 export class Harness {
   readonly base: string;
+  private readonly client: OrdersClient;
   private readonly extraWorkers: Workers[] = [];
   private readonly connections: ReturnType<typeof createWorkerConnection>[] = [];
 
@@ -75,6 +76,7 @@ export class Harness {
     private readonly dir: string,
   ) {
     this.base = `http://127.0.0.1:${service.port}`;
+    this.client = new OrdersClient(this.base, { apiKey: API_KEY, adminToken: ADMIN_TOKEN });
   }
 
   static async start(options: HarnessOptions = {}): Promise<Harness> {
@@ -138,35 +140,22 @@ export class Harness {
    * A request to the service. On the client routes (/orders…) it carries API_KEY, unless
    * `headers` has an `authorization` of its own.
    */
-  async request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-    const init: RequestInit = { method, headers: path.startsWith('/orders') ? clientHeaders(API_KEY, headers) : { ...headers } };
-    if (body !== undefined) {
-      init.body = typeof body === 'string' ? body : JSON.stringify(body);
-      (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
-    }
-    const res = await fetch(`${this.base}${path}`, init);
-    const text = await res.text();
-    let json: any;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    return { status: res.status, headers: res.headers, json, text };
+  request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+    return this.client.request(method, path, body, headers);
   }
 
   admin(method: string, path: string, body?: unknown) {
-    return this.request(method, `/admin${path}`, body, { authorization: `Bearer ${ADMIN_TOKEN}` });
+    return this.client.admin(method, path, body);
   }
 
   async putProduct(sku: string, stock: number, priceCents = 1_000, name = `Product ${sku}`) {
-    const res = await this.admin('PUT', `/products/${sku}`, { name, priceCents, stock });
+    const res = await this.client.putProduct({ sku, name, priceCents, stock });
     if (res.status >= 300) throw new Error(`PUT product failed: ${res.status} ${res.text}`);
     return res.json;
   }
 
   async placeOrder(body: unknown = orderBody(), headers: Record<string, string> = {}): Promise<OrderJson> {
-    const res = await this.request('POST', '/orders', body, headers);
+    const res = await this.client.placeOrder(body, headers);
     if (res.status !== 201) throw new Error(`POST /orders failed: ${res.status} ${res.text}`);
     return res.json;
   }

@@ -93,7 +93,7 @@ export function invariantViolations(db: DbLike, options: InvariantOptions): stri
 }
 
 /** Each order's timeline starts at CREATED and every entry leaves from where the last arrived. */
-export function timelineViolations(db: DbLike): string[] {
+function timelineViolations(db: DbLike): string[] {
   const rows = clientOf(db)
     .prepare('SELECT order_id AS id, type, from_status AS "from", to_status AS "to" FROM order_events ORDER BY order_id, id')
     .all() as { id: string; type: string; from: string | null; to: string }[];

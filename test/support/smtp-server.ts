@@ -7,8 +7,8 @@ import { createServer } from 'node:net';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 
-export const SMTP_USER = 'mailer';
-export const SMTP_PASSWORD = 'mailer-secret-0123';
+const SMTP_USER = 'mailer';
+const SMTP_PASSWORD = 'mailer-secret-0123';
 
 export interface ReceivedMail {
   /** The envelope's recipients (RCPT TO). */

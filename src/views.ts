@@ -1,0 +1,51 @@
+/**
+ * How an order, its timeline and a product look from outside: the shapes the HTTP API answers
+ * with (api/schemas.ts describes them for OpenAPI) and the CLI's `show` prints. Here, outside api/,
+ * so that the CLI renders an order without loading the HTTP layer.
+ */
+import type { OrderWithItems } from './db/orders.ts';
+import type { OrderEventRow, ProductRow } from './db/schema.ts';
+import type { OrderReason, OrderStatus } from './domain/order-machine.ts';
+import type { PaymentStatus } from './domain/payment.ts';
+
+export interface OrderView {
+  id: string;
+  status: OrderStatus;
+  customerId: string;
+  email: string | null;
+  items: { sku: string; quantity: number; unitPriceCents: number }[];
+  totalCents: number;
+  currency: string;
+  payment: { status: PaymentStatus };
+  shipment: { trackingNumber: string } | null;
+  reason: OrderReason | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function orderView(order: OrderWithItems): OrderView {
+  return {
+    id: order.id,
+    status: order.status,
+    customerId: order.customerId,
+    email: order.email,
+    items: order.items.map((i) => ({ sku: i.sku, quantity: i.quantity, unitPriceCents: i.unitPriceCents })),
+    totalCents: order.totalCents,
+    currency: order.currency,
+    payment: { status: order.paymentStatus },
+    shipment: order.trackingNumber ? { trackingNumber: order.trackingNumber } : null,
+    reason: order.reason,
+    createdAt: iso(order.createdAt),
+    updatedAt: iso(order.updatedAt),
+  };
+}
+
+export function eventView(event: OrderEventRow) {
+  return { type: event.type, from: event.fromStatus, to: event.toStatus, at: iso(event.at), data: event.data ?? {} };
+}
+
+export function productView(p: ProductRow) {
+  return { sku: p.sku, name: p.name, priceCents: p.priceCents, available: p.available, reserved: p.reserved, shipped: p.shipped };
+}
