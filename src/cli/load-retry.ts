@@ -5,7 +5,15 @@
  * for a bounded while. Any other answer is final: a refusal is not retried.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Placement } from './load-engine.ts';
+
+/** What a retry decision reads of one attempt's answer (load-engine's Placement has these). */
+export interface AttemptAnswer {
+  /** The HTTP status, or 0 when no answer came. */
+  status: number;
+  latencyMs: number;
+  attempts?: number;
+  retryAfterS?: number;
+}
 
 export interface RetryPolicy {
   /** How long an order is retried, from its first attempt; 0: never. */
@@ -23,7 +31,7 @@ export const DEFAULT_RETRY: RetryPolicy = { retryForMs: 30_000, requestTimeoutMs
 const MAX_RETRY_AFTER_MS = 10_000;
 
 /** Whether another attempt may succeed: no answer at all, or the service asked to come back later. */
-export function retryable(placement: Placement): boolean {
+export function retryable(placement: AttemptAnswer): boolean {
   return placement.status === 0 || placement.status === 503 || placement.status === 429;
 }
 
@@ -42,7 +50,7 @@ export function retryDelayMs(attempt: number, policy: RetryPolicy, retryAfterS?:
  * is not started past it). Answers the last placement, with the number of attempts made and the
  * latency of the whole, as the customer waited it.
  */
-export async function withRetries(policy: RetryPolicy, attempt: () => Promise<Placement>): Promise<Placement> {
+export async function withRetries<P extends AttemptAnswer>(policy: RetryPolicy, attempt: () => Promise<P>): Promise<P> {
   const started = performance.now();
   for (let attempts = 1; ; attempts++) {
     const placement = await attempt();
