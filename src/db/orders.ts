@@ -6,8 +6,19 @@ import { and, asc, eq, gt, lte, sql } from 'drizzle-orm';
 import { ulid } from 'ulid';
 import { ConflictError, NotFoundError, UnprocessableError } from '../domain/errors.ts';
 import { quote } from '../domain/text.ts';
-import { compensationFor } from '../domain/compensation.ts';
-import { applyEvent, ORDER_STATUSES, type OrderEvent, type OrderStatus } from '../domain/order-machine.ts';
+import type { Fact } from '../domain/events.ts';
+import {
+  applyEvent,
+  compensationFor,
+  FACT_EFFECTS,
+  INITIAL_STATUS,
+  INITIAL_STOCK,
+  STOCK_MOVES,
+  ORDER_STATUSES,
+  type OrderEvent,
+  type OrderStatus,
+  type StockStatus,
+} from '../domain/order-machine.ts';
 import { canMovePayment, type PaymentStatus } from '../domain/payment.ts';
 import { writeTx, type Db } from './client.ts';
 import { statements } from './statements.ts';
@@ -20,7 +31,6 @@ import {
   type OrderItemRow,
   type OrderRow,
   type ShippingAddress,
-  type StockStatus,
 } from './schema.ts';
 
 export const CURRENCY = 'USD';
@@ -98,9 +108,9 @@ export function placeOrder(
     const totalCents = items.reduce((sum, i) => sum + i.unitPriceCents * i.quantity, 0);
     const order: OrderRow = {
       id,
-      status: 'CREATED',
+      status: INITIAL_STATUS,
       paymentStatus: 'PENDING',
-      stockStatus: 'NONE',
+      stockStatus: INITIAL_STOCK,
       reason: null,
       customerId: input.customerId,
       email: input.email ?? null,
@@ -116,7 +126,7 @@ export function placeOrder(
     const prepared = statements(tx);
     prepared.insertOrder.run(order);
     for (const item of items) prepared.insertItem.run(item);
-    appendTimeline(tx, id, 'OrderPlaced', null, 'CREATED', now, { totalCents });
+    appendTimeline(tx, id, 'OrderPlaced', null, INITIAL_STATUS, now, { totalCents });
     emit(tx, id, 'OrderPlaced', now);
 
     const created = { ...order, items };
@@ -180,7 +190,6 @@ export function getTimeline(db: Db, id: string): OrderEventRow[] {
 
 export interface TransitionChanges {
   paymentStatus?: PaymentStatus;
-  stockStatus?: StockStatus;
   trackingNumber?: string;
   chargeId?: string;
   /** Extra detail kept on the timeline entry. */
@@ -210,7 +219,7 @@ export function transition(
     status: result.to,
     reason: result.reason ?? order.reason,
     paymentStatus,
-    stockStatus: changes.stockStatus ?? order.stockStatus,
+    stockStatus: stockAfter(order, event),
     trackingNumber: changes.trackingNumber ?? order.trackingNumber,
     chargeId: changes.chargeId ?? order.chargeId,
     updatedAt: now,
@@ -222,27 +231,38 @@ export function transition(
   return next;
 }
 
-/** Records a fact that does not move the status (a refund, a stock release) on the timeline. */
+/**
+ * Records a fact that does not move the status (a refund, a stock release) on the timeline, with
+ * the payment and stock status it settles and the work it hands on (order-machine.ts FACT_EFFECTS).
+ */
 export function recordFact(
   tx: Db,
   order: OrderRow,
-  type: string,
+  fact: Fact,
   now: number,
-  changes: Omit<TransitionChanges, 'trackingNumber'> = {},
+  changes: Pick<TransitionChanges, 'chargeId' | 'data'> = {},
 ): OrderRow {
-  if (changes.paymentStatus && changes.paymentStatus !== order.paymentStatus) {
-    assertPaymentMove(order, changes.paymentStatus);
-  }
+  const effect = FACT_EFFECTS[fact];
+  const paymentStatus = effect.paymentStatus ?? order.paymentStatus;
+  if (paymentStatus !== order.paymentStatus) assertPaymentMove(order, paymentStatus);
+  const stockStatus = stockAfter(order, fact);
   const next: OrderRow = {
     ...order,
-    paymentStatus: changes.paymentStatus ?? order.paymentStatus,
-    stockStatus: changes.stockStatus ?? order.stockStatus,
+    paymentStatus,
+    stockStatus,
     chargeId: changes.chargeId ?? order.chargeId,
     updatedAt: now,
   };
   writeOrder(tx, next);
-  appendTimeline(tx, order.id, type, order.status, order.status, now, changes.data);
+  appendTimeline(tx, order.id, fact, order.status, order.status, now, changes.data);
+  for (const request of effect.requests ?? []) emit(tx, order.id, request, now);
+  if (effect.publishes) emit(tx, order.id, effect.publishes, now);
   return next;
+}
+
+/** The stock status after `step`, by the stock table; a step that does not move stock keeps it. */
+function stockAfter(order: OrderRow, step: OrderEvent | Fact): StockStatus {
+  return STOCK_MOVES[order.stockStatus][step] ?? order.stockStatus;
 }
 
 function appendTimeline(

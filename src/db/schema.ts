@@ -15,12 +15,9 @@ import {
   text,
   uniqueIndex,
 } from 'drizzle-orm/sqlite-core';
-import { ORDER_STATUSES, FAILURE_REASONS } from '../domain/order-machine.ts';
+import { ORDER_STATUSES, FAILURE_REASONS, STOCK_STATUSES } from '../domain/order-machine.ts';
 import { PAYMENT_STATUSES } from '../domain/payment.ts';
 import { NOTIFICATION_KINDS } from '../domain/events.ts';
-
-export const STOCK_STATUSES = ['NONE', 'RESERVED', 'RELEASED', 'SHIPPED'] as const;
-export type StockStatus = (typeof STOCK_STATUSES)[number];
 
 export const products = sqliteTable(
   'products',

@@ -4,6 +4,7 @@
  * interleaving of workers can take `available` below zero.
  */
 import { and, asc, eq, sql } from 'drizzle-orm';
+import { canApply, mayReleaseStock, STOCK_MOVES } from '../domain/order-machine.ts';
 import { writeTx, type Db } from './client.ts';
 import { findOrder, orderItemsOf, recordFact, transition } from './orders.ts';
 import { prepared, raw } from './statements.ts';
@@ -53,7 +54,7 @@ export type ReserveResult = 'reserved' | 'out_of_stock' | 'skipped';
 export function reserveStock(db: Db, orderId: string, now: number): ReserveResult {
   return writeTx(db, (tx) => {
     const order = findOrder(tx, orderId);
-    if (!order || order.status !== 'PAID') return 'skipped';
+    if (!order || !canApply(order.status, 'InventoryReserved')) return 'skipped';
     const items = orderItemsOf(tx, orderId);
     try {
       writeTx(tx, (sp) => {
@@ -67,25 +68,25 @@ export function reserveStock(db: Db, orderId: string, now: number): ReserveResul
       transition(tx, order, 'InventoryReservationFailed', now, { data: { sku: error.sku } });
       return 'out_of_stock';
     }
-    transition(tx, order, 'InventoryReserved', now, { stockStatus: 'RESERVED' });
+    transition(tx, order, 'InventoryReserved', now);
     return 'reserved';
   });
 }
 
-/** For a StockReleaseRequested job: give a cancelled order's reserved units back to sale. */
+/** For a StockReleaseRequested job: give an ended order's reserved units back to sale. */
 export function releaseStock(db: Db, orderId: string, now: number): boolean {
   return writeTx(db, (tx) => {
     const order = findOrder(tx, orderId);
-    if (!order || order.stockStatus !== 'RESERVED' || order.status !== 'CANCELLED') return false;
+    if (!order || !mayReleaseStock(order)) return false;
     moveReserved(tx, orderItemsOf(tx, orderId), 'available');
-    recordFact(tx, order, 'StockReleased', now, { stockStatus: 'RELEASED' });
+    recordFact(tx, order, 'StockReleased', now);
     return true;
   });
 }
 
 /** Reserved units leave the warehouse with the shipment; call in the shipment's transaction. */
 export function shipReservedStock(tx: Db, order: OrderRow): void {
-  if (order.stockStatus !== 'RESERVED') throw new Error(`order ${order.id}: no reserved stock to ship`);
+  if (!STOCK_MOVES[order.stockStatus].ShipmentCreated) throw new Error(`order ${order.id}: no reserved stock to ship`);
   moveReserved(tx, orderItemsOf(tx, order.id), 'shipped');
 }
 

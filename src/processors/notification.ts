@@ -11,9 +11,9 @@ import { DelayedError } from 'bullmq';
 import type { Db } from '../db/client.ts';
 import { messageFacts, planNotification, recordNotification, recordNotificationRefused } from '../db/notifications.ts';
 import type { OrderRow } from '../db/schema.ts';
-import { NOTIFICATION_FOR_EVENT, type NotificationKind, type OutboxEvent } from '../domain/events.ts';
+import type { NotificationKind, OutboxEvent } from '../domain/events.ts';
+import { NOTIFICATION_FOR_EVENT, owedNotifications } from '../domain/order-machine.ts';
 import type { Mailer, Notifier } from '../domain/ports.ts';
-import { owedNotifications } from '../domain/redrive.ts';
 import type { Lease } from '../queues/lease.ts';
 import { parsePayload, unknownJob, type Processor } from './job.ts';
 

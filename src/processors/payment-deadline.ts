@@ -5,6 +5,7 @@
 import { DelayedError } from 'bullmq';
 import type { Db } from '../db/client.ts';
 import { timeOutPayment } from '../db/payments.ts';
+import { isReachedBy } from '../domain/order-machine.ts';
 import { parsePayload, unknownJob, type Processor } from './job.ts';
 
 export function paymentDeadlineProcessor(deps: { db: Db; paymentTimeoutMs: number; now: () => number }): Processor {
@@ -13,7 +14,7 @@ export function paymentDeadlineProcessor(deps: { db: Db; paymentTimeoutMs: numbe
     if (job.name !== 'PaymentTimeoutDue') return unknownJob(job);
     const { orderId } = parsePayload(job);
     const check = timeOutPayment(db, orderId, now(), deps.paymentTimeoutMs);
-    if (check.due) return check.order?.status === 'FAILED' ? 'timed out' : 'answered in time';
+    if (check.due) return check.order && isReachedBy(check.order.status, 'PaymentTimedOut') ? 'timed out' : 'answered in time';
     // Re-created early (by the reconciler, say): wait for the real deadline.
     await job.moveToDelayed(check.dueAt, token);
     throw new DelayedError();
