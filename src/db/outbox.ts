@@ -1,6 +1,6 @@
 /**
  * The transactional outbox: events are written in the same transaction as the state change that
- * causes them, and the relay (queues/relay.ts) moves them to the queues afterwards.
+ * causes them, and the relay (src/relay.ts) moves them to the queues afterwards.
  */
 import { and, asc, isNull, lt, sql } from 'drizzle-orm';
 import type { OutboxEvent } from '../domain/events.ts';
