@@ -6,7 +6,7 @@ import { and, asc, eq, gt, lte, sql } from 'drizzle-orm';
 import { ulid } from 'ulid';
 import { ConflictError, NotFoundError, UnprocessableError } from '../domain/errors.ts';
 import { quote } from '../domain/text.ts';
-import type { Fact } from '../domain/events.ts';
+import { isOutboxEvent, type Fact } from '../domain/events.ts';
 import {
   applyEvent,
   compensationFor,
@@ -226,7 +226,7 @@ export function transition(
   };
   writeOrder(tx, next);
   appendTimeline(tx, order.id, event, result.from, result.to, now, changes.data);
-  emit(tx, order.id, event, now);
+  if (isOutboxEvent(event)) emit(tx, order.id, event, now);
   for (const request of compensation.requests) emit(tx, order.id, request, now);
   return next;
 }

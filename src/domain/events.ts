@@ -31,8 +31,24 @@ export const REQUEST_EVENTS = [
   'StockReleaseRequested',
 ] as const;
 
-export const OUTBOX_EVENTS = [...ORDER_EVENTS, ...REQUEST_EVENTS] as const;
-export type OutboxEvent = (typeof OUTBOX_EVENTS)[number];
+/**
+ * Transitions no other service hears of: they go on the timeline only, never to the outbox (the
+ * payment service asks the gateway in the same job that moves the order to PAYMENT_PENDING).
+ */
+export const TIMELINE_ONLY_EVENTS = ['PaymentRequested'] as const satisfies readonly OrderEvent[];
+
+/** The events written to the outbox, each routed to at least one queue (queues/routing.ts). */
+export const OUTBOX_EVENTS = [
+  ...ORDER_EVENTS.filter((e): e is Exclude<OrderEvent, (typeof TIMELINE_ONLY_EVENTS)[number]> =>
+    !(TIMELINE_ONLY_EVENTS as readonly string[]).includes(e),
+  ),
+  ...REQUEST_EVENTS,
+];
+export type OutboxEvent = Exclude<OrderEvent, (typeof TIMELINE_ONLY_EVENTS)[number]> | (typeof REQUEST_EVENTS)[number];
+
+export function isOutboxEvent(event: string): event is OutboxEvent {
+  return (OUTBOX_EVENTS as readonly string[]).includes(event);
+}
 
 /** Timeline entries that do not change the order's status. */
 export const FACTS = [
