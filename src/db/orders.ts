@@ -20,7 +20,7 @@ import {
   type StockStatus,
 } from '../domain/order-machine.ts';
 import { canMovePayment, type PaymentStatus } from '../domain/payment.ts';
-import { writeTx, type Db } from './client.ts';
+import { writeTx, type Db, type Tx } from './client.ts';
 import { statements } from './statements.ts';
 import { findReplay, rememberResponse, type IdempotencyRequest } from './idempotency.ts';
 import { emit } from './outbox.ts';
@@ -203,7 +203,7 @@ export interface TransitionChanges {
  * current state.
  */
 export function transition(
-  tx: Db,
+  tx: Tx,
   order: OrderRow,
   event: OrderEvent,
   now: number,
@@ -236,7 +236,7 @@ export function transition(
  * the payment and stock status it settles and the work it hands on (order-machine.ts FACT_EFFECTS).
  */
 export function recordFact(
-  tx: Db,
+  tx: Tx,
   order: OrderRow,
   fact: Fact,
   now: number,
@@ -266,7 +266,7 @@ function stockAfter(order: OrderRow, step: OrderEvent | Fact): StockStatus {
 }
 
 function appendTimeline(
-  tx: Db,
+  tx: Tx,
   orderId: string,
   type: string,
   from: OrderStatus | null,
@@ -278,7 +278,7 @@ function appendTimeline(
 }
 
 /** Writes the fields a transition or a fact may change. */
-function writeOrder(tx: Db, next: OrderRow): void {
+function writeOrder(tx: Tx, next: OrderRow): void {
   statements(tx).writeOrder.run({
     id: next.id,
     status: next.status,

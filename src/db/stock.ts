@@ -5,9 +5,9 @@
  */
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { canApply, mayReleaseStock, STOCK_MOVES } from '../domain/order-machine.ts';
-import { writeTx, type Db } from './client.ts';
+import { writeTx, type Db, type Tx } from './client.ts';
 import { findOrder, orderItemsOf, recordFact, transition } from './orders.ts';
-import { prepared, raw } from './statements.ts';
+import { placeholderSql } from './statements.ts';
 import { products, type OrderItemRow, type OrderRow, type ProductRow } from './schema.ts';
 
 export interface ProductInput {
@@ -59,7 +59,7 @@ export function reserveStock(db: Db, orderId: string, now: number): ReserveResul
     try {
       writeTx(tx, (sp) => {
         for (const item of items) {
-          const { changes } = prepared(sp, build).reserve.run({ sku: item.sku, quantity: item.quantity });
+          const { changes } = sp.connection.statements(build).reserve.run({ sku: item.sku, quantity: item.quantity });
           if (changes === 0) throw new Shortage(item.sku);
         }
       });
@@ -85,20 +85,20 @@ export function releaseStock(db: Db, orderId: string, now: number): boolean {
 }
 
 /** Reserved units leave the warehouse with the shipment; call in the shipment's transaction. */
-export function shipReservedStock(tx: Db, order: OrderRow): void {
+export function shipReservedStock(tx: Tx, order: OrderRow): void {
   if (!STOCK_MOVES[order.stockStatus].ShipmentCreated) throw new Error(`order ${order.id}: no reserved stock to ship`);
   moveReserved(tx, orderItemsOf(tx, order.id), 'shipped');
 }
 
-function moveReserved(tx: Db, items: OrderItemRow[], to: 'available' | 'shipped'): void {
-  const move = to === 'available' ? prepared(tx, build).release : prepared(tx, build).ship;
+function moveReserved(tx: Tx, items: OrderItemRow[], to: 'available' | 'shipped'): void {
+  const move = to === 'available' ? tx.connection.statements(build).release : tx.connection.statements(build).ship;
   for (const item of items) move.run({ sku: item.sku, quantity: item.quantity });
 }
 
 /** The stock moves, prepared once per connection; each is one conditional or relative update. */
 function build(db: Db) {
-  const quantity = raw('quantity');
-  const ofSku = eq(products.sku, raw('sku'));
+  const quantity = placeholderSql('quantity');
+  const ofSku = eq(products.sku, placeholderSql('sku'));
   return {
     // Cannot take `available` below zero, whatever runs beside it.
     reserve: db
