@@ -5,7 +5,8 @@
 import { canApply, isReachedBy } from '../domain/order-machine.ts';
 import { ConflictError, NotFoundError } from '../domain/errors.ts';
 import { writeTx, type Db } from './client.ts';
-import { findOrder, transition } from './orders.ts';
+import { findOrder } from './orders.ts';
+import { transition } from './transitions.ts';
 import type { OrderRow } from './schema.ts';
 
 /** Cancels an order; cancelling a cancelled order answers it as it is. */

@@ -9,7 +9,8 @@ import { and, eq } from 'drizzle-orm';
 import type { NotificationKind } from '../domain/events.ts';
 import type { MessageFacts } from '../domain/ports.ts';
 import { writeTx, type Db } from './client.ts';
-import { findOrder, orderItemsOf, recordFact } from './orders.ts';
+import { findOrder, orderItemsOf } from './orders.ts';
+import { recordFact } from './transitions.ts';
 import { placeholder, placeholderSql } from './statements.ts';
 import { sentNotifications, type OrderRow } from './schema.ts';
 

@@ -7,7 +7,8 @@ import { and, eq } from 'drizzle-orm';
 import { canApply, isTerminal } from '../domain/order-machine.ts';
 import type { ChargeOutcome } from '../domain/ports.ts';
 import { writeTx, type Db } from './client.ts';
-import { findOrder, recordFact, transition } from './orders.ts';
+import { findOrder } from './orders.ts';
+import { recordFact, transition } from './transitions.ts';
 import { emit } from './outbox.ts';
 import { orderEvents, type OrderRow } from './schema.ts';
 

@@ -2,7 +2,8 @@
  * The refund service's two halves around the gateway call.
  */
 import { writeTx, type Db } from './client.ts';
-import { findOrder, recordFact } from './orders.ts';
+import { findOrder } from './orders.ts';
+import { recordFact } from './transitions.ts';
 import type { OrderRow } from './schema.ts';
 
 /** The order to refund, if it still waits for its refund. */

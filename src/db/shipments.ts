@@ -6,7 +6,8 @@ import { eq } from 'drizzle-orm';
 import { ConflictError, NotFoundError } from '../domain/errors.ts';
 import { canApply, endedUnfulfilled, isReachedBy } from '../domain/order-machine.ts';
 import { writeTx, type Db } from './client.ts';
-import { findOrder, transition } from './orders.ts';
+import { findOrder } from './orders.ts';
+import { transition } from './transitions.ts';
 import { orders, type OrderRow } from './schema.ts';
 import { shipReservedStock } from './stock.ts';
 

@@ -6,7 +6,8 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { canApply, mayReleaseStock, STOCK_MOVES } from '../domain/order-machine.ts';
 import { writeTx, type Db, type Tx } from './client.ts';
-import { findOrder, orderItemsOf, recordFact, transition } from './orders.ts';
+import { findOrder, orderItemsOf } from './orders.ts';
+import { recordFact, transition } from './transitions.ts';
 import { placeholderSql } from './statements.ts';
 import { products, type OrderItemRow, type OrderRow, type ProductRow } from './schema.ts';
 

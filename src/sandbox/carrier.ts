@@ -6,7 +6,7 @@ import { randomInt } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { writeTx, type Db } from '../db/client.ts';
 import { placeholder, placeholderSql } from '../db/statements.ts';
-import { sandboxShipments } from '../db/schema.ts';
+import { sandboxShipments } from './schema.ts';
 import type { Carrier } from '../domain/ports.ts';
 
 export class SandboxCarrier implements Carrier {

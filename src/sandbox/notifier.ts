@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.ts';
 import { placeholder } from '../db/statements.ts';
-import { sandboxNotifications } from '../db/schema.ts';
+import { sandboxNotifications } from './schema.ts';
 import type { Notifier } from '../domain/ports.ts';
 
 export class SandboxNotifier implements Notifier {

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { eq, sql } from 'drizzle-orm';
 import { writeTx, type Db, type Tx } from '../db/client.ts';
 import { placeholder, placeholderSql } from '../db/statements.ts';
-import { sandboxCharges, sandboxPaymentIntents, sandboxRefunds } from '../db/schema.ts';
+import { sandboxCharges, sandboxPaymentIntents, sandboxRefunds } from './schema.ts';
 import {
   TransientGatewayError,
   type ChargeOutcome,
