@@ -14,7 +14,7 @@ import type { OrderItemRow, OrderRow, ShippingAddress } from './schema.ts';
 import { statements } from './statements.ts';
 import { appendTimeline } from './transitions.ts';
 
-export const CURRENCY = 'USD';
+const CURRENCY = 'USD';
 
 export interface NewOrder {
   customerId: string;

@@ -22,7 +22,7 @@ export const ORDER_EVENTS = [
 export type OrderEvent = (typeof ORDER_EVENTS)[number];
 
 /** Work a transition hands to another service. */
-export const REQUEST_EVENTS = [
+const REQUEST_EVENTS = [
   'OrderPlaced',
   'PaymentTimeoutDue',
   'PaymentVoidRequested',

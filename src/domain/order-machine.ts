@@ -226,7 +226,7 @@ export function isTerminal(status: OrderStatus): boolean {
 }
 
 /** Ended without the goods reaching the customer: a status some row enters with a reason. */
-export const UNFULFILLED_STATUSES: readonly OrderStatus[] = ORDER_STATUSES.filter((s) =>
+const UNFULFILLED_STATUSES: readonly OrderStatus[] = ORDER_STATUSES.filter((s) =>
   ORDER_STATUSES.some((from) => Object.values(TRANSITIONS[from]).some((t) => t.to === s && t.reason)),
 );
 

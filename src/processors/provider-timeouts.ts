@@ -5,12 +5,12 @@
  */
 import { TransientGatewayError, type Carrier, type Notifier, type PaymentGateway } from '../domain/ports.ts';
 
-export class ProviderTimeoutError extends TransientGatewayError {
+class ProviderTimeoutError extends TransientGatewayError {
   override readonly name = 'ProviderTimeoutError';
 }
 
 /** `call`'s answer, or a ProviderTimeoutError once `ms` have passed without one. */
-export async function withTimeout<T>(what: string, ms: number, call: () => Promise<T>): Promise<T> {
+async function withTimeout<T>(what: string, ms: number, call: () => Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new ProviderTimeoutError(`${what} did not answer within ${ms} ms`)), ms);

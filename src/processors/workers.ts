@@ -69,7 +69,6 @@ export interface WorkerDeps {
 }
 
 export interface Workers {
-  workers: Worker<JobPayload, string>[];
   /** Jobs running in this process now. */
   active(): number;
   close(): Promise<void>;
@@ -79,7 +78,7 @@ export interface Workers {
 const STORAGE_RETRY_MS = 2_000;
 
 /** A job for an order this database does not know. */
-export class ForeignOrderError extends UnrecoverableError {
+class ForeignOrderError extends UnrecoverableError {
   override readonly name = 'ForeignOrderError';
 }
 
@@ -190,7 +189,6 @@ export function startWorkers(deps: WorkerDeps): Workers {
   });
 
   return {
-    workers,
     active: () => active,
     async close() {
       await Promise.allSettled(workers.map((w) => w.close()));
