@@ -11,12 +11,14 @@ import { parsePayload } from './job.ts';
 
 export function paymentDeadlineHandlers(deps: { db: Db; paymentTimeoutMs: number; now: () => number }): Handlers<'payment-deadline'> {
   const { db, now } = deps;
-  return { PaymentTimeoutDue: async (job, token) => {
-    const { orderId } = parsePayload(job);
-    const check = timeOutPayment(db, orderId, now(), deps.paymentTimeoutMs);
-    if (check.due) return check.order && isReachedBy(check.order.status, 'PaymentTimedOut') ? 'timed out' : 'answered in time';
-    // Re-created early (by the reconciler, say): wait for the real deadline.
-    await job.moveToDelayed(check.dueAt, token);
-    throw new DelayedError();
-  } };
+  return {
+    PaymentTimeoutDue: async (job, token) => {
+      const { orderId } = parsePayload(job);
+      const check = timeOutPayment(db, orderId, now(), deps.paymentTimeoutMs);
+      if (check.due) return check.order && isReachedBy(check.order.status, 'PaymentTimedOut') ? 'timed out' : 'answered in time';
+      // Re-created early (by the reconciler, say): wait for the real deadline.
+      await job.moveToDelayed(check.dueAt, token);
+      throw new DelayedError();
+    },
+  };
 }
