@@ -7,7 +7,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Db } from './db/client.ts';
-import { countOrdersByStatus, transitionsSince } from './db/orders.ts';
+import { countOrdersByStatus, transitionsSince } from './db/order-stats.ts';
 import { outboxLagMs, pendingOutboxCount } from './db/outbox.ts';
 import type { Queues } from './queues/queues.ts';
 import type { QueueName } from './queues/routing.ts';

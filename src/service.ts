@@ -16,7 +16,7 @@ import { ServiceMetrics } from './metrics.ts';
 import { startWorkers, type WorkerDeps, type Workers } from './processors/workers.ts';
 import { createProducerConnection, createWorkerConnection, maxmemoryPolicy } from './queues/connection.ts';
 import { closeQueues, createQueues, queueSettings, type Queues } from './queues/queues.ts';
-import { OutboxRelay } from './queues/relay.ts';
+import { OutboxRelay } from './relay.ts';
 import type { QueueName } from './queues/routing.ts';
 import { waitsOnFailedJob } from './queues/parked.ts';
 import { Reconciler } from './processors/reconciler.ts';

@@ -14,7 +14,7 @@ import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEMO_CATALOG } from '../src/cli/seed.ts';
-import { placeOrder } from '../src/db/orders.ts';
+import { placeOrder } from '../src/db/placement.ts';
 import { TransientGatewayError, type Carrier } from '../src/domain/ports.ts';
 import { freePort } from '../src/queues/managed-redis.ts';
 import { SandboxCarrier } from '../src/sandbox/carrier.ts';

@@ -3,8 +3,8 @@
  * (running in the test) is classed: sent, refused for good, or worth retrying.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { NOTIFICATION_FOR_EVENT, NOTIFICATION_KINDS } from '../src/domain/events.ts';
-import { owedNotifications } from '../src/domain/redrive.ts';
+import { NOTIFICATION_KINDS } from '../src/domain/events.ts';
+import { NOTIFICATION_FOR_EVENT, owedNotifications } from '../src/domain/order-machine.ts';
 import { ROUTES } from '../src/queues/routing.ts';
 import type { MessageFacts } from '../src/domain/ports.ts';
 import { SmtpMailer, TransientMailError, messageIdFor, refusalOf } from '../src/email/smtp-mailer.ts';

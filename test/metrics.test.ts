@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeDatabase, openDatabase } from '../src/db/client.ts';
-import { placeOrder } from '../src/db/orders.ts';
+import { placeOrder } from '../src/db/placement.ts';
 import { upsertProduct } from '../src/db/stock.ts';
 import { ServiceMetrics } from '../src/metrics.ts';
 import { Harness, orderBody } from './support/harness.ts';

@@ -1,8 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { compensationFor } from '../src/domain/compensation.ts';
+import { FACTS } from '../src/domain/events.ts';
 import {
+  compensationFor,
+  FACT_EFFECTS,
+  INITIAL_STATUS,
+  isAtRest,
+  mayReleaseStock,
+  NOTIFICATION_FOR_EVENT,
   ORDER_EVENTS,
   ORDER_STATUSES,
+  redriveEvents,
+  RESTING,
+  STOCK_MOVES,
   TRANSITIONS,
   applyEvent,
   isTerminal,
@@ -112,5 +121,107 @@ describe('compensation owed when an order ends badly', () => {
 
   it('owes nothing on the way forward', () => {
     expect(compensationFor({ status: 'PAID', paymentStatus: 'CAPTURED', stockStatus: 'NONE' }, 'InventoryReserved')).toEqual({ requests: [] });
+  });
+});
+
+// DESIGN.md's side-effect column, restated independently: the message each row owes, and the
+// compensation it calls for when the order ends badly.
+const DESIGN_CONSEQUENCES: [OrderStatus, OrderEvent, string | null, string[]][] = [
+  ['CREATED', 'PaymentRequested', null, []],
+  ['PAYMENT_PENDING', 'PaymentSucceeded', null, []],
+  ['PAYMENT_PENDING', 'PaymentFailed', 'payment_declined', []],
+  ['PAYMENT_PENDING', 'PaymentTimedOut', 'payment_timed_out', []],
+  ['PAID', 'InventoryReserved', 'order_confirmed', []],
+  ['PAID', 'InventoryReservationFailed', 'out_of_stock', ['refund']],
+  ['AWAITING_SHIPMENT', 'ShipmentCreated', 'shipped', []],
+  ['SHIPPED', 'Delivered', 'delivered', []],
+  ['CREATED', 'Cancelled', 'cancelled', ['voidUnasked']],
+  ['PAYMENT_PENDING', 'Cancelled', 'cancelled', ['void']],
+  ['PAID', 'Cancelled', 'cancelled', ['refund']],
+  ['AWAITING_SHIPMENT', 'Cancelled', 'cancelled', ['refund', 'releaseStock']],
+];
+
+// What an order resting in each status waits for: who must move it, and what the reconciler re-emits.
+const DESIGN_RESTING: [OrderStatus, string, string[]][] = [
+  ['CREATED', 'service', ['OrderPlaced']],
+  ['PAYMENT_PENDING', 'service', ['OrderPlaced', 'PaymentTimeoutDue']],
+  ['PAID', 'service', ['PaymentSucceeded']],
+  ['AWAITING_SHIPMENT', 'outside', ['InventoryReserved']],
+  ['SHIPPED', 'outside', []],
+  ['COMPLETED', 'nobody', []],
+  ['FAILED', 'nobody', []],
+  ['CANCELLED', 'nobody', []],
+];
+
+describe('what each transition causes', () => {
+  it.each(DESIGN_CONSEQUENCES)('%s --%s--> owes %s and calls for %j', (from, event, message, compensation) => {
+    const row = TRANSITIONS[from][event]!;
+    expect(row.message ?? null).toBe(message);
+    expect([...(row.compensation ?? [])]).toEqual(compensation);
+  });
+
+  it('lists a consequence for every row of the table, and only for those', () => {
+    expect(DESIGN_CONSEQUENCES.map(([from, event]) => `${from}/${event}`).sort()).toEqual(
+      DESIGN_TABLE.map(([from, event]) => `${from}/${event}`).sort(),
+    );
+  });
+
+  it('tells the notification service which event sends which message', () => {
+    const expected = Object.fromEntries(
+      DESIGN_CONSEQUENCES.filter(([, , message]) => message).map(([, event, message]) => [event, message]),
+    );
+    expect(NOTIFICATION_FOR_EVENT).toEqual({ ...expected, RefundIssued: 'refunded' });
+  });
+
+  it.each(DESIGN_RESTING)('an order resting in %s waits on %s for %j', (status, on, redrive) => {
+    expect(RESTING[status].on).toBe(on);
+    expect(redriveEvents({ status, paymentStatus: 'CAPTURED', stockStatus: 'NONE' })).toEqual(redrive);
+  });
+
+  it('re-drives the compensation an ended order still owes', () => {
+    expect(redriveEvents({ status: 'CANCELLED', paymentStatus: 'PENDING', stockStatus: 'RESERVED' })).toEqual([
+      'PaymentVoidRequested',
+      'StockReleaseRequested',
+    ]);
+    expect(redriveEvents({ status: 'FAILED', paymentStatus: 'REFUND_PENDING', stockStatus: 'NONE' })).toEqual(['RefundRequested']);
+  });
+
+  it('calls an order at rest when nothing of ours is left to do for it', () => {
+    expect(isAtRest({ status: 'SHIPPED', paymentStatus: 'CAPTURED', stockStatus: 'SHIPPED' })).toBe(true);
+    expect(isAtRest({ status: 'CANCELLED', paymentStatus: 'REFUNDED', stockStatus: 'RELEASED' })).toBe(true);
+    expect(isAtRest({ status: 'AWAITING_SHIPMENT', paymentStatus: 'CAPTURED', stockStatus: 'RESERVED' })).toBe(false);
+    expect(isAtRest({ status: 'PAID', paymentStatus: 'CAPTURED', stockStatus: 'NONE' })).toBe(false);
+    expect(isAtRest({ status: 'FAILED', paymentStatus: 'REFUND_PENDING', stockStatus: 'NONE' })).toBe(false);
+    expect(isAtRest({ status: 'CANCELLED', paymentStatus: 'VOIDED', stockStatus: 'RESERVED' })).toBe(false);
+  });
+
+  it('releases reserved stock of any ended order, not only a cancelled one', () => {
+    expect(mayReleaseStock({ status: 'CANCELLED', paymentStatus: 'REFUNDED', stockStatus: 'RESERVED' })).toBe(true);
+    expect(mayReleaseStock({ status: 'FAILED', paymentStatus: 'REFUNDED', stockStatus: 'RESERVED' })).toBe(true);
+    expect(mayReleaseStock({ status: 'AWAITING_SHIPMENT', paymentStatus: 'CAPTURED', stockStatus: 'RESERVED' })).toBe(false);
+    expect(mayReleaseStock({ status: 'CANCELLED', paymentStatus: 'REFUNDED', stockStatus: 'RELEASED' })).toBe(false);
+  });
+
+  it('starts every order in CREATED', () => {
+    expect(INITIAL_STATUS).toBe('CREATED');
+  });
+});
+
+describe('stock beside the status', () => {
+  it('is reserved by InventoryReserved, then shipped or released, and moves no other way', () => {
+    const moves = Object.entries(STOCK_MOVES).flatMap(([from, steps]) => Object.entries(steps).map(([step, to]) => `${from} --${step}--> ${to}`));
+    expect(moves.sort()).toEqual(
+      ['NONE --InventoryReserved--> RESERVED', 'RESERVED --ShipmentCreated--> SHIPPED', 'RESERVED --StockReleased--> RELEASED'].sort(),
+    );
+  });
+});
+
+describe('facts on the timeline', () => {
+  it('keep the status, and settle the payment as the design says', () => {
+    expect([...FACTS].sort()).toEqual(
+      ['JobFailed', 'NotificationRefused', 'PaymentCapturedLate', 'PaymentDeclined', 'PaymentVoided', 'RefundIssued', 'StockReleased'].sort(),
+    );
+    expect(FACT_EFFECTS.PaymentCapturedLate).toEqual({ paymentStatus: 'REFUND_PENDING', requests: ['RefundRequested'] });
+    expect(FACT_EFFECTS.RefundIssued).toMatchObject({ paymentStatus: 'REFUNDED', message: 'refunded' });
   });
 });

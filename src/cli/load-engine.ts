@@ -7,6 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProductInput } from '../db/stock.ts';
+import { isAtRest, type OrderStatus } from '../domain/order-machine.ts';
+import type { PaymentStatus } from '../domain/payment.ts';
 import { OrdersClient } from './http-client.ts';
 import { withRetries, type RetryPolicy } from './load-retry.ts';
 
@@ -169,11 +171,6 @@ export interface SettledOrder {
   settledAt: number;
 }
 
-/** At rest: nothing more will happen without the outside world (a delivery, a customer). */
-function isSettled(order: { status: string; payment: { status: string } }): boolean {
-  const ended = ['SHIPPED', 'COMPLETED', 'FAILED', 'CANCELLED'].includes(order.status);
-  return ended && order.payment.status !== 'PENDING' && order.payment.status !== 'REFUND_PENDING';
-}
 
 /** Polls each order until it is at rest or `timeoutMs` passes; returns those that settled. */
 export async function waitForSettled(
@@ -191,7 +188,8 @@ export async function waitForSettled(
       while (next < pending.length) {
         const id = pending[next++]!;
         const order = await getOrderOverHttp(url, id, options.apiKey);
-        if (order && isSettled(order)) {
+        // At rest: nothing more will happen without the outside world (a delivery, a customer).
+        if (order && isAtRest({ status: order.status, paymentStatus: order.payment.status })) {
           const createdAt = Date.parse(order.createdAt);
           const updatedAt = Date.parse(order.updatedAt);
           settled.set(id, { id, status: order.status, settleMs: updatedAt - createdAt, settledAt: updatedAt });
@@ -206,7 +204,7 @@ export async function waitForSettled(
   return settled;
 }
 
-type OrderJson = { status: string; payment: { status: string }; createdAt: string; updatedAt: string };
+type OrderJson = { status: OrderStatus; payment: { status: PaymentStatus }; createdAt: string; updatedAt: string };
 
 /** An order as GET /orders/{id} answers it; undefined for any refusal or network error. */
 async function getOrderOverHttp(url: string, id: string, apiKey?: string): Promise<OrderJson | undefined> {

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { createLogger } from '../logger.ts';
 import { Reconciler } from '../processors/reconciler.ts';
 import { waitsOnFailedJob } from '../queues/parked.ts';
-import { OutboxRelay } from '../queues/relay.ts';
+import { OutboxRelay } from '../relay.ts';
 import { CliError, safeUrl } from './context.ts';
 import { printJson, printLines, table } from './output.ts';
 import { positiveInt, runWith } from './run.ts';

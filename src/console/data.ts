@@ -4,7 +4,8 @@
  */
 import type { Db } from '../db/client.ts';
 import { countStuck, isStuck, listOrders, outboxOf, sentMessages } from '../db/order-list.ts';
-import { countOrdersByStatus, findOrder, getTimeline, orderItemsOf } from '../db/orders.ts';
+import { countOrdersByStatus } from '../db/order-stats.ts';
+import { findOrder, getTimeline, orderItemsOf } from '../db/orders.ts';
 import { OUTBOX_EVENTS, type OutboxEvent } from '../domain/events.ts';
 import { ask, failedCounts, jobsOf, recentFailedJobs, type Answer } from '../queues/inspect.ts';
 import type { Queues } from '../queues/queues.ts';

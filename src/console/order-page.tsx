@@ -3,7 +3,7 @@
  * timeline, the jobs it caused (with their state, attempts and last error), the messages the
  * customer got, and the actions: retry a failed job, cancel the order.
  */
-import { canApply } from '../domain/order-machine.ts';
+import { canApply, isReachedBy } from '../domain/order-machine.ts';
 import type { OrderData } from './data.ts';
 import { Badge, JobStateBadge, Layout, Notice, StatusBadge, ago, duration, money, orderHref, time } from './layout.tsx';
 
@@ -91,7 +91,7 @@ export function OrderPage(props: { data: OrderData; outcome?: ActionOutcome | un
             </form>
           ) : (
             <p class="muted">
-              {order.status === 'CANCELLED' ? 'Already cancelled.' : `A ${order.status} order can no longer be cancelled.`}
+              {isReachedBy(order.status, 'Cancelled') ? 'Already cancelled.' : `A ${order.status} order can no longer be cancelled.`}
             </p>
           )}
         </section>

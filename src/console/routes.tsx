@@ -11,6 +11,7 @@ import { cancelOrder } from '../db/cancel.ts';
 import { findOrder } from '../db/orders.ts';
 import { listOrders } from '../db/order-list.ts';
 import { ConflictError } from '../domain/errors.ts';
+import { isReachedBy } from '../domain/order-machine.ts';
 import { ask, queueOfJobId, retryFailedJob } from '../queues/inspect.ts';
 import { CONSOLE_CSS, CONSOLE_JS } from './assets.ts';
 import { consoleCounts, homeData, orderData, type ConsoleDeps } from './data.ts';
@@ -120,7 +121,7 @@ export function consoleRoutes(deps: ConsoleDeps): Hono {
     const id = c.req.param('id');
     const before = findOrder(deps.db, id);
     if (!before) return unknownOrder(c, id);
-    if (before.status === 'CANCELLED') return backToOrder(c, id, 'already-cancelled');
+    if (isReachedBy(before.status, 'Cancelled')) return backToOrder(c, id, 'already-cancelled');
     try {
       cancelOrder(deps.db, id, deps.now());
     } catch (err) {

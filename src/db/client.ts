@@ -1,5 +1,6 @@
 /**
- * Opens the SQLite database, sets the pragmas the service relies on, and applies migrations.
+ * Opens the SQLite database, sets the pragmas the service relies on, and applies migrations; the
+ * per-connection state (`Connection`) and the write transaction (`writeTx`, which hands a `Tx`).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -8,9 +9,64 @@ import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import * as schema from './schema.ts';
-import { noteWriteFailure } from './storage-health.ts';
+import type { OutboxRow } from './outbox.ts';
+import { storageFailureCode } from './storage-health.ts';
 
-export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
+/** A connection to the database: drizzle's handle, with what the connection owns beside it. */
+export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database; readonly connection: Connection };
+
+type DrizzleTx = Parameters<Parameters<BetterSQLite3Database<typeof schema>['transaction']>[0]>[0];
+
+/**
+ * An open write transaction (or savepoint), handed by `writeTx` only. Functions that must run
+ * inside a transaction take a `Tx`, so that calling them with a bare connection does not compile;
+ * a `Tx` reads like a `Db`.
+ */
+export type Tx = DrizzleTx & {
+  $client: Database.Database;
+  readonly connection: Connection;
+  /** Runs `hook` once the transaction commits; never if it rolls back. */
+  afterCommit(hook: () => void): void;
+};
+
+/** How long after a failed write the database still counts as unwritable. */
+const RECENT_FAILURE_MS = 5_000;
+
+/**
+ * What one connection owns: its compiled statements, the hot statements each module prepares on
+ * it, the outbox rows it committed and its relay has not taken yet, and the last storage failure
+ * of a write on it.
+ */
+export class Connection {
+  /** Outbox rows committed on this connection, not yet taken by its relay (db/outbox.ts). */
+  readonly committedOutbox: OutboxRow[] = [];
+  private readonly prepared = new Map<(db: Db) => unknown, unknown>();
+  private lastFailure: { at: number; code: string } | undefined;
+
+  constructor(private readonly db: Db) {}
+
+  /**
+   * What `build` prepares, once per connection: modules keep their own hot statements this way
+   * (`build` must be a module-level function, the cache's key).
+   */
+  statements<T>(build: (db: Db) => T): T {
+    let found = this.prepared.get(build) as T | undefined;
+    if (found === undefined) this.prepared.set(build, (found = build(this.db)));
+    return found;
+  }
+
+  /** Remembers a failed write when the failure was the storage's (a full disk, an I/O error). */
+  noteWriteFailure(error: unknown, now = Date.now()): void {
+    const code = storageFailureCode(error);
+    if (code) this.lastFailure = { at: now, code };
+  }
+
+  /** The code of a storage failure of a write within the last few seconds, if any. */
+  recentWriteFailure(now = Date.now()): string | undefined {
+    const failure = this.lastFailure;
+    return failure && now - failure.at < RECENT_FAILURE_MS ? failure.code : undefined;
+  }
+}
 
 const MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), '../../drizzle');
 
@@ -25,7 +81,10 @@ export function openDatabase(path: string): Db {
   sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('foreign_keys = ON');
   cacheStatements(sqlite);
-  const db = drizzle(sqlite, { schema }) as Db;
+  const handle = drizzle(sqlite, { schema });
+  // The one place a handle becomes a Db: the connection it owns is attached here, once.
+  const db = handle as Db;
+  Object.defineProperty(db, 'connection', { value: new Connection(db), enumerable: false });
   migrateWithRetry(db);
   return db;
 }
@@ -78,42 +137,22 @@ function isMigrationRace(error: unknown): boolean {
 /**
  * Runs `fn` in one write transaction, taking the write lock up front (BEGIN IMMEDIATE) so that two
  * processes never deadlock upgrading read locks. `fn` must not await: no network inside.
- * Inside an open transaction it opens a savepoint instead.
+ * Given a `Tx`, it opens a savepoint instead, whose after-commit hooks join the transaction's.
  */
-export function writeTx<T>(db: Db, fn: (tx: Db) => T): T {
-  const outer = openTx;
+export function writeTx<T>(db: Db | Tx, fn: (tx: Tx) => T): T {
+  const outer = 'afterCommit' in db ? db : undefined;
   const hooks: (() => void)[] = [];
-  openTx = { connection: outer?.connection ?? db, hooks };
+  const run = (handle: DrizzleTx): T =>
+    fn(Object.assign(handle, { $client: db.$client, connection: db.connection, afterCommit: (hook: () => void) => void hooks.push(hook) }));
   try {
-    const result = outer
-      ? db.transaction((tx) => fn(tx as unknown as Db))
-      : db.transaction((tx) => fn(tx as unknown as Db), { behavior: 'immediate' });
+    const result = outer ? outer.transaction(run) : db.transaction(run, { behavior: 'immediate' });
     // Committed (or, for a savepoint, released into the outer transaction).
-    if (outer) outer.hooks.push(...hooks);
-    else for (const hook of hooks) hook();
+    for (const hook of hooks) outer ? outer.afterCommit(hook) : hook();
     return result;
   } catch (error) {
-    if (!outer) noteWriteFailure(db.$client, error);
+    if (!outer) db.connection.noteWriteFailure(error);
     throw error;
-  } finally {
-    openTx = outer;
   }
-}
-
-/** The transaction `writeTx` has open; set only while it runs, and it never awaits. */
-let openTx: { connection: Db; hooks: (() => void)[] } | undefined;
-
-/** Runs `hook` once the open transaction commits; never if it rolls back. */
-export function afterCommit(hook: () => void): void {
-  if (!openTx) throw new Error('afterCommit outside writeTx');
-  openTx.hooks.push(hook);
-}
-
-/** The connection `db` runs on: itself, or, for a transaction handle, the one `writeTx` opened. */
-export function connectionOf(db: Db): Db {
-  if ((db as Partial<Db>).$client) return db;
-  if (!openTx) throw new Error('a transaction handle used outside writeTx');
-  return openTx.connection;
 }
 
 export function closeDatabase(db: Db): void {

@@ -6,7 +6,7 @@
  */
 import { eq, lte } from 'drizzle-orm';
 import { UnprocessableError } from '../domain/errors.ts';
-import type { Db } from './client.ts';
+import type { Db, Tx } from './client.ts';
 import { idempotencyKeys } from './schema.ts';
 
 export interface IdempotencyRequest {
@@ -27,7 +27,7 @@ export interface StoredResponse {
  * in which case it is deleted and free again). Throws a 422 when the key was used with another
  * request.
  */
-export function findReplay(tx: Db, request: IdempotencyRequest, now: number): StoredResponse | undefined {
+export function findReplay(tx: Tx, request: IdempotencyRequest, now: number): StoredResponse | undefined {
   const seen = tx.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, request.key)).get();
   if (!seen) return undefined;
   if (seen.expiresAt <= now) {
@@ -43,7 +43,7 @@ export function findReplay(tx: Db, request: IdempotencyRequest, now: number): St
 }
 
 /** Stores the response to a key's first request, for its replays until the key expires. */
-export function rememberResponse(tx: Db, request: IdempotencyRequest, response: StoredResponse, now: number): void {
+export function rememberResponse(tx: Tx, request: IdempotencyRequest, response: StoredResponse, now: number): void {
   tx.insert(idempotencyKeys)
     .values({
       key: request.key,

@@ -9,13 +9,14 @@ import { and, eq } from 'drizzle-orm';
 import type { NotificationKind } from '../domain/events.ts';
 import type { MessageFacts } from '../domain/ports.ts';
 import { writeTx, type Db } from './client.ts';
-import { findOrder, orderItemsOf, recordFact } from './orders.ts';
-import { p, prepared, raw } from './statements.ts';
+import { findOrder, orderItemsOf } from './orders.ts';
+import { recordFact } from './transitions.ts';
+import { placeholder, placeholderSql } from './statements.ts';
 import { sentNotifications, type OrderRow } from './schema.ts';
 
 /** The order to notify, unless this kind was already sent for it. */
 export function planNotification(db: Db, orderId: string, kind: NotificationKind): OrderRow | undefined {
-  const sent = prepared(db, build).sent.get({ orderId, kind });
+  const sent = db.connection.statements(build).sent.get({ orderId, kind });
   return sent ? undefined : findOrder(db, orderId);
 }
 
@@ -39,7 +40,7 @@ export function messageFacts(db: Db, order: OrderRow): MessageFacts {
 }
 
 export function recordNotification(db: Db, orderId: string, kind: NotificationKind, now: number): void {
-  prepared(db, build).record.run({ orderId, kind, sentAt: now });
+  db.connection.statements(build).record.run({ orderId, kind, sentAt: now });
 }
 
 /**
@@ -54,11 +55,11 @@ export function recordNotificationRefused(
   now: number,
 ): void {
   writeTx(db, (tx) => {
-    if (prepared(tx, build).sent.get({ orderId, kind })) return;
+    if (tx.connection.statements(build).sent.get({ orderId, kind })) return;
     const order = findOrder(tx, orderId);
     if (!order) return;
     recordFact(tx, order, 'NotificationRefused', now, { data: { kind, code: refusal.code, reason: refusal.reason } });
-    prepared(tx, build).record.run({ orderId, kind, sentAt: now });
+    tx.connection.statements(build).record.run({ orderId, kind, sentAt: now });
   });
 }
 
@@ -67,8 +68,8 @@ function build(db: Db) {
     sent: db
       .select({ kind: sentNotifications.kind })
       .from(sentNotifications)
-      .where(and(eq(sentNotifications.orderId, p('orderId')), eq(sentNotifications.kind, raw('kind'))))
+      .where(and(eq(sentNotifications.orderId, placeholder('orderId')), eq(sentNotifications.kind, placeholderSql('kind'))))
       .prepare(),
-    record: db.insert(sentNotifications).values({ orderId: p('orderId'), kind: p('kind'), sentAt: p('sentAt') }).onConflictDoNothing().prepare(),
+    record: db.insert(sentNotifications).values({ orderId: placeholder('orderId'), kind: placeholder('kind'), sentAt: placeholder('sentAt') }).onConflictDoNothing().prepare(),
   };
 }

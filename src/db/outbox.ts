@@ -1,11 +1,11 @@
 /**
  * The transactional outbox: events are written in the same transaction as the state change that
- * causes them, and the relay (queues/relay.ts) moves them to the queues afterwards.
+ * causes them, and the relay (src/relay.ts) moves them to the queues afterwards.
  */
 import { and, asc, isNull, lt, sql } from 'drizzle-orm';
 import type { OutboxEvent } from '../domain/events.ts';
 import { currentTraceparent } from '../telemetry/tracing.ts';
-import { afterCommit, connectionOf, type Db } from './client.ts';
+import type { Db, Tx } from './client.ts';
 import { statements } from './statements.ts';
 import { outbox } from './schema.ts';
 
@@ -27,7 +27,7 @@ export interface OutboxRow {
  * Where traces are exported, the row carries the active span's context (the request's, or the job's).
  */
 export function emit(
-  tx: Db,
+  tx: Tx,
   orderId: string,
   type: OutboxEvent,
   now: number,
@@ -37,29 +37,15 @@ export function emit(
   const flag = redrive ? 1 : 0;
   const traceparent = currentTraceparent();
   const { id } = statements(tx).emit.get({ orderId, type, createdAt: now, runAt: now + delayMs, redrive: flag, traceparent })!;
-  const connection = connectionOf(tx);
   const row: OutboxRow = { id, orderId, type, createdAt: now, runAt: now + delayMs, redrive: flag, traceparent };
-  afterCommit(() => ownRows(connection).push(row));
-}
-
-/**
- * The rows each connection committed and its relay has not taken yet: a process's relay sends its
- * own rows at once, without reading them back, and leaves other processes' rows to them.
- */
-const committed = new WeakMap<Db['$client'], OutboxRow[]>();
-
-function ownRows(db: Db): OutboxRow[] {
-  let rows = committed.get(db.$client);
-  if (!rows) committed.set(db.$client, (rows = []));
-  return rows;
+  // Each connection keeps the rows it committed: a process's relay sends its own rows at once,
+  // without reading them back, and leaves other processes' rows to them.
+  tx.afterCommit(() => tx.connection.committedOutbox.push(row));
 }
 
 /** Hands over (and forgets) the rows this connection committed since the last call. */
 export function takeCommittedOutbox(db: Db): OutboxRow[] {
-  const rows = committed.get(db.$client);
-  if (!rows || rows.length === 0) return [];
-  committed.set(db.$client, []);
-  return rows;
+  return db.connection.committedOutbox.splice(0);
 }
 
 const OUTBOX_ROW = {

@@ -5,10 +5,11 @@
  */
 import { and, eq } from 'drizzle-orm';
 import { InvariantViolation } from '../domain/errors.ts';
-import { isTerminal } from '../domain/order-machine.ts';
+import { canApply, isTerminal } from '../domain/order-machine.ts';
 import type { ChargeOutcome } from '../domain/ports.ts';
 import { writeTx, type Db } from './client.ts';
-import { findOrder, recordFact, transition } from './orders.ts';
+import { findOrder } from './orders.ts';
+import { recordFact, transition } from './transitions.ts';
 import { emit } from './outbox.ts';
 import { orderEvents, type OrderRow } from './schema.ts';
 
@@ -22,13 +23,13 @@ export function planCharge(db: Db, orderId: string, now: number, timeoutMs: numb
   return writeTx(db, (tx) => {
     const order = findOrder(tx, orderId);
     if (!order) return { action: 'none', why: 'order not found' };
-    if (order.status === 'CREATED') {
+    if (canApply(order.status, 'PaymentRequested')) {
       const pending = transition(tx, order, 'PaymentRequested', now);
       emit(tx, orderId, 'PaymentTimeoutDue', now, timeoutMs);
       return { action: 'charge', order: pending };
     }
     // A retry of a charge whose answer was lost: the gateway's key makes asking again safe.
-    if (order.status === 'PAYMENT_PENDING') return { action: 'charge', order };
+    if (canApply(order.status, 'PaymentSucceeded')) return { action: 'charge', order };
     return planVoidFor(order);
   });
 }
@@ -59,7 +60,7 @@ export function recordPaymentOutcome(
     const order = findOrder(tx, orderId);
     // Another job already settled this payment: the answer is the same, by the gateway's key.
     if (!order || order.paymentStatus !== 'PENDING') return order;
-    const live = order.status === 'PAYMENT_PENDING';
+    const live = canApply(order.status, 'PaymentSucceeded');
     switch (outcome.outcome) {
       case 'captured':
         if (live) {
@@ -69,9 +70,7 @@ export function recordPaymentOutcome(
             data: { chargeId: outcome.chargeId },
           });
         }
-        emit(tx, orderId, 'RefundRequested', now);
         return recordFact(tx, order, 'PaymentCapturedLate', now, {
-          paymentStatus: 'REFUND_PENDING',
           chargeId: outcome.chargeId,
           data: { chargeId: outcome.chargeId },
         });
@@ -82,13 +81,10 @@ export function recordPaymentOutcome(
             data: { code: outcome.code },
           });
         }
-        return recordFact(tx, order, 'PaymentDeclined', now, {
-          paymentStatus: 'DECLINED',
-          data: { code: outcome.code },
-        });
+        return recordFact(tx, order, 'PaymentDeclined', now, { data: { code: outcome.code } });
       case 'voided':
         if (live) throw new InvariantViolation(`order ${orderId}: the gateway voided a charge still in use`);
-        return recordFact(tx, order, 'PaymentVoided', now, { paymentStatus: 'VOIDED' });
+        return recordFact(tx, order, 'PaymentVoided', now);
     }
   });
 }
@@ -99,7 +95,7 @@ export type TimeoutCheck = { due: true; order: OrderRow | undefined } | { due: f
 export function timeOutPayment(db: Db, orderId: string, now: number, timeoutMs: number): TimeoutCheck {
   return writeTx(db, (tx) => {
     const order = findOrder(tx, orderId);
-    if (!order || order.status !== 'PAYMENT_PENDING') return { due: true, order };
+    if (!order || !canApply(order.status, 'PaymentTimedOut')) return { due: true, order };
     // The deadline runs from the timeline's PaymentRequested entry; updatedAt also moves with
     // facts recorded while the order waits (a job that gave up, say).
     const requested = tx

@@ -8,7 +8,16 @@
  */
 import { and, asc, eq, gt, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { OutboxEvent } from '../domain/events.ts';
-import { REASON_KIND, eventForNotification, owedNotifications, redriveEvents } from '../domain/redrive.ts';
+import {
+  eventForNotification,
+  HELD_STOCK,
+  MESSAGE_EVIDENCE,
+  MOVING_STATUSES,
+  ORDER_STATUSES,
+  owedNotifications,
+  redriveEvents,
+  UNSETTLED_PAYMENTS,
+} from '../domain/order-machine.ts';
 import { writeTx, type Db } from './client.ts';
 import { sentKinds } from './notifications.ts';
 import { emit } from './outbox.ts';
@@ -82,15 +91,21 @@ function eventsFor(db: Db, order: OrderRow): OutboxEvent[] {
   return [...new Set([...redriveEvents(order), ...missingNotifications(db, order)])];
 }
 
-/** The statuses in which an order waits on the service itself, not on a customer or a carrier. */
-export const MOVING_STATUSES = ['CREATED', 'PAYMENT_PENDING', 'PAID', 'AWAITING_SHIPMENT'] as const;
+/** The statuses in which an order has come to rest (ended, or waiting on the carrier's delivery). */
+const RESTING_STATUSES = ORDER_STATUSES.filter((s) => !MOVING_STATUSES.includes(s));
+
+/** A list of the domain's words as SQL literals: the planner matches a partial index on literals only. */
+function literals(words: readonly string[]): SQL {
+  return sql.raw(words.map((w) => `'${w}'`).join(', '));
+}
 
 /**
- * A payment or stock still to settle. Written as the partial index orders_unsettled_idx says it,
- * so that SQLite uses it.
+ * A payment or stock still to settle (order-machine.ts `hasSomethingToSettle`). Written as the
+ * partial index orders_unsettled_idx says it, so that SQLite uses it.
  */
 function toSettle(): SQL {
-  return sql`(${orders.paymentStatus} IN ('PENDING', 'REFUND_PENDING') OR ${orders.stockStatus} = 'RESERVED')`;
+  const held = HELD_STOCK.length === 1 ? sql`= ${literals(HELD_STOCK)}` : sql`IN (${literals(HELD_STOCK)})`;
+  return sql`(${orders.paymentStatus} IN (${literals(UNSETTLED_PAYMENTS)}) OR ${orders.stockStatus} ${held})`;
 }
 
 /**
@@ -141,24 +156,24 @@ function stuckOrders(db: Db, cutoff: number, limit: number): OrderRow[] {
 function recentlySettled(db: Db, cutoff: number, since: number, limit: number): OrderRow[] {
   const notSent = (kind: SQL) =>
     sql`NOT EXISTS (SELECT 1 FROM ${sentNotifications} WHERE ${sentNotifications.orderId} = ${orders.id} AND ${sentNotifications.kind} = ${kind})`;
-  const reasonKind = sql.join(
-    [sql`CASE ${orders.reason}`, ...Object.entries(REASON_KIND).map(([reason, kind]) => sql`WHEN ${reason} THEN ${kind}`), sql`END`],
-    sql` `,
-  );
   return db
     .select()
     .from(orders)
     .where(
       and(
-        inArray(orders.status, ['SHIPPED', 'COMPLETED', 'FAILED', 'CANCELLED']),
+        inArray(orders.status, RESTING_STATUSES),
         gt(orders.updatedAt, since),
         lt(orders.updatedAt, cutoff),
         or(
-          and(inArray(orders.status, ['SHIPPED', 'COMPLETED']), notSent(sql`'shipped'`)),
-          and(sql`${orders.stockStatus} <> 'NONE'`, notSent(sql`'order_confirmed'`)),
-          and(eq(orders.status, 'COMPLETED'), notSent(sql`'delivered'`)),
-          and(inArray(orders.status, ['FAILED', 'CANCELLED']), notSent(reasonKind)),
-          and(eq(orders.paymentStatus, 'REFUNDED'), notSent(sql`'refunded'`)),
+          // One clause per piece of evidence that a message is owed (order-machine.ts).
+          ...MESSAGE_EVIDENCE.map((e) => {
+            const owes =
+              'statuses' in e ? inArray(orders.status, e.statuses)
+              : 'reason' in e ? and(eq(orders.status, e.status), eq(orders.reason, e.reason))
+              : 'stockNot' in e ? sql`${orders.stockStatus} <> ${literals([e.stockNot])}`
+              : eq(orders.paymentStatus, e.paymentStatus);
+            return and(owes, notSent(sql`${e.kind}`));
+          }),
         ),
         nothingOnItsWay(cutoff),
       ),

@@ -3,8 +3,8 @@
  */
 import { InvariantViolation } from '../domain/errors.ts';
 import { writeTx, type Db } from './client.ts';
-import { findOrder, recordFact } from './orders.ts';
-import { emit } from './outbox.ts';
+import { findOrder } from './orders.ts';
+import { recordFact } from './transitions.ts';
 import type { OrderRow } from './schema.ts';
 
 /** The order to refund, if it still waits for its refund. */
@@ -19,10 +19,6 @@ export function recordRefund(db: Db, orderId: string, refundId: string, now: num
   writeTx(db, (tx) => {
     const order = findOrder(tx, orderId);
     if (!order || order.paymentStatus !== 'REFUND_PENDING') return;
-    recordFact(tx, order, 'RefundIssued', now, {
-      paymentStatus: 'REFUNDED',
-      data: { refundId, amountCents: order.totalCents },
-    });
-    emit(tx, orderId, 'RefundIssued', now);
+    recordFact(tx, order, 'RefundIssued', now, { data: { refundId, amountCents: order.totalCents } });
   });
 }

@@ -1,9 +1,8 @@
 /**
  * The database schema: the source of truth for every order (DESIGN.md principle 1).
  *
- * Times are integer milliseconds since the epoch; money is integer cents. The sandbox_* tables are
- * the simulated outside world's own ledgers, kept apart from ours so that tests can check our
- * records against theirs.
+ * Times are integer milliseconds since the epoch; money is integer cents. The simulated outside
+ * world keeps its own ledgers in the same file (src/sandbox/schema.ts).
  */
 import { sql } from 'drizzle-orm';
 import {
@@ -15,12 +14,9 @@ import {
   text,
   uniqueIndex,
 } from 'drizzle-orm/sqlite-core';
-import { ORDER_STATUSES, FAILURE_REASONS } from '../domain/order-machine.ts';
+import { ORDER_STATUSES, FAILURE_REASONS, STOCK_STATUSES } from '../domain/order-machine.ts';
 import { PAYMENT_STATUSES } from '../domain/payment.ts';
 import { NOTIFICATION_KINDS } from '../domain/events.ts';
-
-export const STOCK_STATUSES = ['NONE', 'RESERVED', 'RELEASED', 'SHIPPED'] as const;
-export type StockStatus = (typeof STOCK_STATUSES)[number];
 
 export const products = sqliteTable(
   'products',
@@ -170,79 +166,6 @@ export const sentNotifications = sqliteTable(
     sentAt: integer('sent_at').notNull(),
   },
   (t) => [primaryKey({ columns: [t.orderId, t.kind] })],
-);
-
-// ---- The simulated outside world's ledgers ----
-
-/** One row per payment idempotency key: what the gateway decided for it. */
-export const sandboxPaymentIntents = sqliteTable('sandbox_payment_intents', {
-  idempotencyKey: text('idempotency_key').primaryKey(),
-  orderId: text('order_id').notNull(),
-  amountCents: integer('amount_cents').notNull(),
-  outcome: text('outcome', { enum: ['captured', 'declined', 'voided', 'pending'] }).notNull(),
-  attempts: integer('attempts').notNull(),
-  chargeId: text('charge_id'),
-  declineCode: text('decline_code'),
-  createdAt: integer('created_at').notNull(),
-});
-
-export const sandboxCharges = sqliteTable(
-  'sandbox_charges',
-  {
-    id: text('id').primaryKey(),
-    idempotencyKey: text('idempotency_key').notNull(),
-    orderId: text('order_id').notNull(),
-    amountCents: integer('amount_cents').notNull(),
-    createdAt: integer('created_at').notNull(),
-  },
-  (t) => [
-    uniqueIndex('sandbox_charges_key_idx').on(t.idempotencyKey),
-    index('sandbox_charges_order_idx').on(t.orderId),
-  ],
-);
-
-export const sandboxRefunds = sqliteTable(
-  'sandbox_refunds',
-  {
-    id: text('id').primaryKey(),
-    idempotencyKey: text('idempotency_key').notNull(),
-    orderId: text('order_id').notNull(),
-    chargeId: text('charge_id').notNull(),
-    amountCents: integer('amount_cents').notNull(),
-    createdAt: integer('created_at').notNull(),
-  },
-  (t) => [
-    uniqueIndex('sandbox_refunds_key_idx').on(t.idempotencyKey),
-    index('sandbox_refunds_order_idx').on(t.orderId),
-  ],
-);
-
-export const sandboxShipments = sqliteTable(
-  'sandbox_shipments',
-  {
-    orderId: text('order_id').primaryKey(),
-    trackingNumber: text('tracking_number').notNull(),
-    status: text('status', { enum: ['created', 'cancelled'] }).notNull(),
-    createdAt: integer('created_at').notNull(),
-  },
-  (t) => [uniqueIndex('sandbox_shipments_tracking_idx').on(t.trackingNumber)],
-);
-
-export const sandboxNotifications = sqliteTable(
-  'sandbox_notifications',
-  {
-    id: integer('id').primaryKey({ autoIncrement: true }),
-    idempotencyKey: text('idempotency_key').notNull(),
-    orderId: text('order_id').notNull(),
-    kind: text('kind').notNull(),
-    channel: text('channel').notNull(),
-    recipient: text('recipient').notNull(),
-    sentAt: integer('sent_at').notNull(),
-  },
-  (t) => [
-    uniqueIndex('sandbox_notifications_key_idx').on(t.idempotencyKey),
-    index('sandbox_notifications_order_idx').on(t.orderId),
-  ],
 );
 
 export type OrderRow = typeof orders.$inferSelect;

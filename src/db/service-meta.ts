@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { writeTx, type Db } from './client.ts';
 import { serviceMeta } from './schema.ts';
-import { recentWriteFailure, storageFailureCode } from './storage-health.ts';
+import { storageFailureCode } from './storage-health.ts';
 
 const IDENTITY_KEY = 'database_id';
 const PROBE_KEY = 'write_probe';
@@ -42,5 +42,5 @@ export function checkStorage(db: Db, now = Date.now()): StorageState {
     if (storageFailureCode(error)) return 'unwritable';
     return 'down';
   }
-  return recentWriteFailure(db.$client, now) ? 'unwritable' : 'ok';
+  return db.connection.recentWriteFailure(now) ? 'unwritable' : 'ok';
 }

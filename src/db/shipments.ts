@@ -4,15 +4,17 @@
  */
 import { eq } from 'drizzle-orm';
 import { ConflictError, NotFoundError } from '../domain/errors.ts';
+import { canApply, endedUnfulfilled, isReachedBy } from '../domain/order-machine.ts';
 import { writeTx, type Db } from './client.ts';
-import { findOrder, transition } from './orders.ts';
+import { findOrder } from './orders.ts';
+import { transition } from './transitions.ts';
 import { orders, type OrderRow } from './schema.ts';
 import { shipReservedStock } from './stock.ts';
 
 /** The order to ship, if it is still waiting for its shipment. */
 export function planShipment(db: Db, orderId: string): OrderRow | undefined {
   const order = findOrder(db, orderId);
-  return order?.status === 'AWAITING_SHIPMENT' ? order : undefined;
+  return order && canApply(order.status, 'ShipmentCreated') ? order : undefined;
 }
 
 export type ShipmentResult = 'shipped' | 'order_ended' | 'skipped';
@@ -25,16 +27,15 @@ export function recordShipment(db: Db, orderId: string, trackingNumber: string, 
   return writeTx(db, (tx) => {
     const order = findOrder(tx, orderId);
     if (!order) return 'skipped';
-    if (order.status === 'AWAITING_SHIPMENT') {
+    if (canApply(order.status, 'ShipmentCreated')) {
       shipReservedStock(tx, order);
       transition(tx, order, 'ShipmentCreated', now, {
-        stockStatus: 'SHIPPED',
         trackingNumber,
         data: { trackingNumber },
       });
       return 'shipped';
     }
-    if (order.status === 'CANCELLED' || order.status === 'FAILED') return 'order_ended';
+    if (endedUnfulfilled(order.status)) return 'order_ended';
     return 'skipped';
   });
 }
@@ -44,8 +45,8 @@ export function markDelivered(db: Db, trackingNumber: string, now: number): Orde
   return writeTx(db, (tx) => {
     const order = tx.select().from(orders).where(eq(orders.trackingNumber, trackingNumber)).get();
     if (!order) throw new NotFoundError(`No shipment has the tracking number ${JSON.stringify(trackingNumber)}.`);
-    if (order.status === 'COMPLETED') return order;
-    if (order.status !== 'SHIPPED') throw new ConflictError(`The order is ${order.status}; it cannot be delivered.`);
+    if (isReachedBy(order.status, 'Delivered')) return order;
+    if (!canApply(order.status, 'Delivered')) throw new ConflictError(`The order is ${order.status}; it cannot be delivered.`);
     return transition(tx, order, 'Delivered', now, { data: { trackingNumber } });
   });
 }

@@ -4,12 +4,13 @@
  * query's SQL costs more than running it, and these run dozens of times per order.
  */
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
-import { connectionOf, type Db } from './client.ts';
+import type { Db } from './client.ts';
 import { orderEvents, orderItems, orders, outbox, products } from './schema.ts';
 
-/** A named placeholder, and the same passed as a bare value (for update sets and SQL fragments). */
-export const p = (name: string) => sql.placeholder(name);
-export const raw = (name: string) => sql`${p(name)}`;
+/** A named placeholder of a prepared statement, given its value at each run. */
+export const placeholder = (name: string) => sql.placeholder(name);
+/** The same placeholder as an SQL fragment: where drizzle takes SQL, not a value (update sets, conditions). */
+export const placeholderSql = (name: string) => sql`${placeholder(name)}`;
 
 function build(db: Db) {
   return {
@@ -17,69 +18,69 @@ function build(db: Db) {
     prices: db
       .select({ sku: products.sku, priceCents: products.priceCents, available: products.available })
       .from(products)
-      .where(sql`${products.sku} IN (SELECT value FROM json_each(${p('skus')}))`)
+      .where(sql`${products.sku} IN (SELECT value FROM json_each(${placeholder('skus')}))`)
       .prepare(),
     insertOrder: db
       .insert(orders)
       .values({
-        id: p('id'),
-        status: p('status'),
-        paymentStatus: p('paymentStatus'),
-        stockStatus: p('stockStatus'),
-        reason: p('reason'),
-        customerId: p('customerId'),
-        email: p('email'),
-        totalCents: p('totalCents'),
-        currency: p('currency'),
-        paymentToken: p('paymentToken'),
-        chargeId: p('chargeId'),
-        shippingAddress: p('shippingAddress'),
-        trackingNumber: p('trackingNumber'),
-        createdAt: p('createdAt'),
-        updatedAt: p('updatedAt'),
+        id: placeholder('id'),
+        status: placeholder('status'),
+        paymentStatus: placeholder('paymentStatus'),
+        stockStatus: placeholder('stockStatus'),
+        reason: placeholder('reason'),
+        customerId: placeholder('customerId'),
+        email: placeholder('email'),
+        totalCents: placeholder('totalCents'),
+        currency: placeholder('currency'),
+        paymentToken: placeholder('paymentToken'),
+        chargeId: placeholder('chargeId'),
+        shippingAddress: placeholder('shippingAddress'),
+        trackingNumber: placeholder('trackingNumber'),
+        createdAt: placeholder('createdAt'),
+        updatedAt: placeholder('updatedAt'),
       })
       .prepare(),
     insertItem: db
       .insert(orderItems)
-      .values({ orderId: p('orderId'), line: p('line'), sku: p('sku'), quantity: p('quantity'), unitPriceCents: p('unitPriceCents') })
+      .values({ orderId: placeholder('orderId'), line: placeholder('line'), sku: placeholder('sku'), quantity: placeholder('quantity'), unitPriceCents: placeholder('unitPriceCents') })
       .prepare(),
-    findOrder: db.select().from(orders).where(eq(orders.id, p('id'))).prepare(),
-    orderItems: db.select().from(orderItems).where(eq(orderItems.orderId, p('id'))).orderBy(asc(orderItems.line)).prepare(),
+    findOrder: db.select().from(orders).where(eq(orders.id, placeholder('id'))).prepare(),
+    orderItems: db.select().from(orderItems).where(eq(orderItems.orderId, placeholder('id'))).orderBy(asc(orderItems.line)).prepare(),
     writeOrder: db
       .update(orders)
       .set({
-        status: raw('status'),
-        reason: raw('reason'),
-        paymentStatus: raw('paymentStatus'),
-        stockStatus: raw('stockStatus'),
-        trackingNumber: raw('trackingNumber'),
-        chargeId: raw('chargeId'),
-        updatedAt: raw('updatedAt'),
+        status: placeholderSql('status'),
+        reason: placeholderSql('reason'),
+        paymentStatus: placeholderSql('paymentStatus'),
+        stockStatus: placeholderSql('stockStatus'),
+        trackingNumber: placeholderSql('trackingNumber'),
+        chargeId: placeholderSql('chargeId'),
+        updatedAt: placeholderSql('updatedAt'),
       })
-      .where(eq(orders.id, p('id')))
+      .where(eq(orders.id, placeholder('id')))
       .prepare(),
     /** `data` is the JSON text of the entry's data, or null. */
     appendTimeline: db
       .insert(orderEvents)
-      .values({ orderId: p('orderId'), type: p('type'), fromStatus: p('from'), toStatus: p('to'), at: p('at'), data: raw('data') })
+      .values({ orderId: placeholder('orderId'), type: placeholder('type'), fromStatus: placeholder('from'), toStatus: placeholder('to'), at: placeholder('at'), data: placeholderSql('data') })
       .prepare(),
     emit: db
       .insert(outbox)
       .values({
-        orderId: p('orderId'),
-        type: p('type'),
-        createdAt: p('createdAt'),
-        runAt: p('runAt'),
-        redrive: p('redrive'),
-        traceparent: p('traceparent'),
+        orderId: placeholder('orderId'),
+        type: placeholder('type'),
+        createdAt: placeholder('createdAt'),
+        runAt: placeholder('runAt'),
+        redrive: placeholder('redrive'),
+        traceparent: placeholder('traceparent'),
       })
       .returning({ id: outbox.id })
       .prepare(),
     /** `ids` is a JSON array: one statement for any number of rows. */
     markDispatched: db
       .update(outbox)
-      .set({ dispatchedAt: raw('at') })
-      .where(and(sql`${outbox.id} IN (SELECT value FROM json_each(${p('ids')}))`, isNull(outbox.dispatchedAt)))
+      .set({ dispatchedAt: placeholderSql('at') })
+      .where(and(sql`${outbox.id} IN (SELECT value FROM json_each(${placeholder('ids')}))`, isNull(outbox.dispatchedAt)))
       .prepare(),
   };
 }
@@ -88,21 +89,5 @@ export type Statements = ReturnType<typeof build>;
 
 /** The order statements of the connection `db` (or the transaction `db`) runs on. */
 export function statements(db: Db): Statements {
-  return prepared(db, build);
+  return db.connection.statements(build);
 }
-
-const built = new WeakMap<Db['$client'], Map<(db: Db) => unknown, unknown>>();
-
-/**
- * What `build` prepares, once per connection: modules keep their own hot statements this way
- * (`build` must be a module-level function, the cache's key).
- */
-export function prepared<T>(db: Db, build: (db: Db) => T): T {
-  const connection = connectionOf(db);
-  let byBuilder = built.get(connection.$client);
-  if (!byBuilder) built.set(connection.$client, (byBuilder = new Map()));
-  let found = byBuilder.get(build) as T | undefined;
-  if (found === undefined) byBuilder.set(build, (found = build(connection)));
-  return found;
-}
-

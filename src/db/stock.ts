@@ -5,9 +5,11 @@
  */
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { InvariantViolation } from '../domain/errors.ts';
-import { writeTx, type Db } from './client.ts';
-import { findOrder, orderItemsOf, recordFact, transition } from './orders.ts';
-import { prepared, raw } from './statements.ts';
+import { canApply, mayReleaseStock, STOCK_MOVES } from '../domain/order-machine.ts';
+import { writeTx, type Db, type Tx } from './client.ts';
+import { findOrder, orderItemsOf } from './orders.ts';
+import { recordFact, transition } from './transitions.ts';
+import { placeholderSql } from './statements.ts';
 import { products, type OrderItemRow, type OrderRow, type ProductRow } from './schema.ts';
 
 export interface ProductInput {
@@ -54,12 +56,12 @@ export type ReserveResult = 'reserved' | 'out_of_stock' | 'skipped';
 export function reserveStock(db: Db, orderId: string, now: number): ReserveResult {
   return writeTx(db, (tx) => {
     const order = findOrder(tx, orderId);
-    if (!order || order.status !== 'PAID') return 'skipped';
+    if (!order || !canApply(order.status, 'InventoryReserved')) return 'skipped';
     const items = orderItemsOf(tx, orderId);
     try {
       writeTx(tx, (sp) => {
         for (const item of items) {
-          const { changes } = prepared(sp, build).reserve.run({ sku: item.sku, quantity: item.quantity });
+          const { changes } = sp.connection.statements(build).reserve.run({ sku: item.sku, quantity: item.quantity });
           if (changes === 0) throw new Shortage(item.sku);
         }
       });
@@ -68,37 +70,37 @@ export function reserveStock(db: Db, orderId: string, now: number): ReserveResul
       transition(tx, order, 'InventoryReservationFailed', now, { data: { sku: error.sku } });
       return 'out_of_stock';
     }
-    transition(tx, order, 'InventoryReserved', now, { stockStatus: 'RESERVED' });
+    transition(tx, order, 'InventoryReserved', now);
     return 'reserved';
   });
 }
 
-/** For a StockReleaseRequested job: give a cancelled order's reserved units back to sale. */
+/** For a StockReleaseRequested job: give an ended order's reserved units back to sale. */
 export function releaseStock(db: Db, orderId: string, now: number): boolean {
   return writeTx(db, (tx) => {
     const order = findOrder(tx, orderId);
-    if (!order || order.stockStatus !== 'RESERVED' || order.status !== 'CANCELLED') return false;
+    if (!order || !mayReleaseStock(order)) return false;
     moveReserved(tx, orderItemsOf(tx, orderId), 'available');
-    recordFact(tx, order, 'StockReleased', now, { stockStatus: 'RELEASED' });
+    recordFact(tx, order, 'StockReleased', now);
     return true;
   });
 }
 
 /** Reserved units leave the warehouse with the shipment; call in the shipment's transaction. */
-export function shipReservedStock(tx: Db, order: OrderRow): void {
-  if (order.stockStatus !== 'RESERVED') throw new InvariantViolation(`order ${order.id}: no reserved stock to ship`);
+export function shipReservedStock(tx: Tx, order: OrderRow): void {
+  if (!STOCK_MOVES[order.stockStatus].ShipmentCreated) throw new InvariantViolation(`order ${order.id}: no reserved stock to ship`);
   moveReserved(tx, orderItemsOf(tx, order.id), 'shipped');
 }
 
-function moveReserved(tx: Db, items: OrderItemRow[], to: 'available' | 'shipped'): void {
-  const move = to === 'available' ? prepared(tx, build).release : prepared(tx, build).ship;
+function moveReserved(tx: Tx, items: OrderItemRow[], to: 'available' | 'shipped'): void {
+  const move = to === 'available' ? tx.connection.statements(build).release : tx.connection.statements(build).ship;
   for (const item of items) move.run({ sku: item.sku, quantity: item.quantity });
 }
 
 /** The stock moves, prepared once per connection; each is one conditional or relative update. */
 function build(db: Db) {
-  const quantity = raw('quantity');
-  const ofSku = eq(products.sku, raw('sku'));
+  const quantity = placeholderSql('quantity');
+  const ofSku = eq(products.sku, placeholderSql('sku'));
   return {
     // Cannot take `available` below zero, whatever runs beside it.
     reserve: db

@@ -1,14 +1,28 @@
 /**
- * The events an order's transaction writes to the outbox, and what each job carries.
+ * The words of the lifecycle: the events an order's transaction writes to the outbox, the facts
+ * its timeline records, and the messages the customer may be sent. What each causes is in
+ * order-machine.ts.
  *
- * Order events (order-machine.ts) are facts about a transition; the others name work that a
- * transition leaves to another service: a refund, a stock release, a void at the gateway, a
- * payment timeout check, a notification.
+ * Order events are transitions; the others name work that a transition leaves to another service
+ * (a refund, a stock release, a void at the gateway, a payment timeout check), or a fact another
+ * service must hear of (a refund issued).
  */
-import { ORDER_EVENTS } from './order-machine.ts';
+
+export const ORDER_EVENTS = [
+  'PaymentRequested',
+  'PaymentSucceeded',
+  'PaymentFailed',
+  'PaymentTimedOut',
+  'InventoryReserved',
+  'InventoryReservationFailed',
+  'ShipmentCreated',
+  'Delivered',
+  'Cancelled',
+] as const;
+export type OrderEvent = (typeof ORDER_EVENTS)[number];
 
 /** Work a transition hands to another service. */
-export const REQUEST_EVENTS = [
+const REQUEST_EVENTS = [
   'OrderPlaced',
   'PaymentTimeoutDue',
   'PaymentVoidRequested',
@@ -17,10 +31,38 @@ export const REQUEST_EVENTS = [
   'StockReleaseRequested',
 ] as const;
 
-export const OUTBOX_EVENTS = [...ORDER_EVENTS, ...REQUEST_EVENTS] as const;
-export type OutboxEvent = (typeof OUTBOX_EVENTS)[number];
+/**
+ * Transitions no other service hears of: they go on the timeline only, never to the outbox (the
+ * payment service asks the gateway in the same job that moves the order to PAYMENT_PENDING).
+ */
+export const TIMELINE_ONLY_EVENTS = ['PaymentRequested'] as const satisfies readonly OrderEvent[];
 
-/** The customer messages the service sends, one per (order, kind) at most. */
+/** The events written to the outbox, each routed to at least one queue (queues/routing.ts). */
+export const OUTBOX_EVENTS = [
+  ...ORDER_EVENTS.filter((e): e is Exclude<OrderEvent, (typeof TIMELINE_ONLY_EVENTS)[number]> =>
+    !(TIMELINE_ONLY_EVENTS as readonly string[]).includes(e),
+  ),
+  ...REQUEST_EVENTS,
+];
+export type OutboxEvent = Exclude<OrderEvent, (typeof TIMELINE_ONLY_EVENTS)[number]> | (typeof REQUEST_EVENTS)[number];
+
+export function isOutboxEvent(event: string): event is OutboxEvent {
+  return (OUTBOX_EVENTS as readonly string[]).includes(event);
+}
+
+/** Timeline entries that do not change the order's status. */
+export const FACTS = [
+  'PaymentCapturedLate',
+  'PaymentDeclined',
+  'PaymentVoided',
+  'RefundIssued',
+  'StockReleased',
+  'JobFailed',
+  'NotificationRefused',
+] as const;
+export type Fact = (typeof FACTS)[number];
+
+/** The customer messages the service sends, one per (order, kind) at most, in the order they come. */
 export const NOTIFICATION_KINDS = [
   'order_confirmed',
   'payment_declined',
@@ -32,18 +74,6 @@ export const NOTIFICATION_KINDS = [
   'refunded',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
-
-/** Which event tells the customer what. */
-export const NOTIFICATION_FOR_EVENT: Partial<Record<OutboxEvent, NotificationKind>> = {
-  PaymentFailed: 'payment_declined',
-  PaymentTimedOut: 'payment_timed_out',
-  InventoryReserved: 'order_confirmed',
-  InventoryReservationFailed: 'out_of_stock',
-  ShipmentCreated: 'shipped',
-  Delivered: 'delivered',
-  Cancelled: 'cancelled',
-  RefundIssued: 'refunded',
-};
 
 /** What every job carries: the order, and the outbox row that caused it. */
 export interface JobPayload {

@@ -7,15 +7,16 @@
  * other order by the sandbox notifier. Either way the sandbox's ledger records the message (its
  * channel says `smtp` or `email`): it stays the one record of what was sent.
  */
-import { DelayedError } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Db } from '../db/client.ts';
 import { messageFacts, planNotification, recordNotification, recordNotificationRefused } from '../db/notifications.ts';
 import type { OrderRow } from '../db/schema.ts';
-import { NOTIFICATION_FOR_EVENT, type NotificationKind, type OutboxEvent } from '../domain/events.ts';
+import type { JobPayload, NotificationKind, OutboxEvent } from '../domain/events.ts';
+import { NOTIFICATION_FOR_EVENT, owedNotifications } from '../domain/order-machine.ts';
 import type { Mailer, Notifier } from '../domain/ports.ts';
-import { owedNotifications } from '../domain/redrive.ts';
 import type { Lease } from '../queues/lease.ts';
-import { parsePayload, unknownJob, type Processor } from './job.ts';
+import type { Handler, Handlers } from '../queues/routing.ts';
+import { parsePayload } from './job.ts';
 
 const BUSY = Symbol('another run holds the lease');
 const BUSY_RETRY_MS = 1_000;
@@ -30,32 +31,45 @@ export interface NotificationDeps {
   now: () => number;
 }
 
-export function notificationProcessor(deps: NotificationDeps): Processor {
-  return async (job, token) => {
-    const kind = NOTIFICATION_FOR_EVENT[job.name as OutboxEvent];
-    if (!kind) return unknownJob(job);
-    const { orderId } = parsePayload(job);
-    const order = planNotification(deps.db, orderId, kind);
-    if (!order) return `${kind} already sent`;
-    if (!owedNotifications(order).includes(kind)) return `${kind} not owed: order is ${order.status}, payment ${order.paymentStatus}`;
-    if (order.email && deps.mailer) {
-      const result = await email(deps, deps.mailer, order, order.email, kind);
-      if (result !== BUSY) return result;
-      // Another run is emailing this message right now: look again shortly, without using an attempt.
-      await job.moveToDelayed(Date.now() + BUSY_RETRY_MS, token);
-      throw new DelayedError();
-    }
-    // The key makes a resend after a crash (sent, not yet recorded) a no-op at the notifier.
-    await deps.notifier.send({
-      idempotencyKey: `${orderId}-${kind}`,
-      orderId,
-      kind,
-      channel: 'email',
-      recipient: order.customerId,
-    });
-    recordNotification(deps.db, orderId, kind, deps.now());
-    return `${kind} sent`;
+/** Each event the notification queue hears sends the message the lifecycle table gives it. */
+export function notificationHandlers(deps: NotificationDeps): Handlers<'notification'> {
+  const send: Handler = (job, token) => notify(deps, job, token);
+  return {
+    PaymentFailed: send,
+    PaymentTimedOut: send,
+    InventoryReserved: send,
+    InventoryReservationFailed: send,
+    ShipmentCreated: send,
+    Delivered: send,
+    Cancelled: send,
+    RefundIssued: send,
   };
+}
+
+async function notify(deps: NotificationDeps, job: Job<JobPayload>, token: string | undefined): Promise<string> {
+  const kind = NOTIFICATION_FOR_EVENT[job.name as OutboxEvent];
+  if (!kind) throw new UnrecoverableError(`${job.name} sends no message`);
+  const { orderId } = parsePayload(job);
+  const order = planNotification(deps.db, orderId, kind);
+  if (!order) return `${kind} already sent`;
+  if (!owedNotifications(order).includes(kind)) return `${kind} not owed: order is ${order.status}, payment ${order.paymentStatus}`;
+  if (order.email && deps.mailer) {
+    const result = await email(deps, deps.mailer, order, order.email, kind);
+    if (result !== BUSY) return result;
+    // Another run is emailing this message right now: look again shortly, without using an attempt.
+    await job.moveToDelayed(Date.now() + BUSY_RETRY_MS, token);
+    throw new DelayedError();
+  }
+  // The key makes a resend after a crash (sent, not yet recorded) a no-op at the notifier.
+  await deps.notifier.send({
+    idempotencyKey: `${orderId}-${kind}`,
+    orderId,
+    kind,
+    channel: 'email',
+    recipient: order.customerId,
+  });
+  recordNotification(deps.db, orderId, kind, deps.now());
+  return `${kind} sent`;
 }
 
 /**

@@ -5,17 +5,20 @@
 import { DelayedError } from 'bullmq';
 import type { Db } from '../db/client.ts';
 import { timeOutPayment } from '../db/payments.ts';
-import { parsePayload, unknownJob, type Processor } from './job.ts';
+import { isReachedBy } from '../domain/order-machine.ts';
+import type { Handlers } from '../queues/routing.ts';
+import { parsePayload } from './job.ts';
 
-export function paymentDeadlineProcessor(deps: { db: Db; paymentTimeoutMs: number; now: () => number }): Processor {
+export function paymentDeadlineHandlers(deps: { db: Db; paymentTimeoutMs: number; now: () => number }): Handlers<'payment-deadline'> {
   const { db, now } = deps;
-  return async (job, token) => {
-    if (job.name !== 'PaymentTimeoutDue') return unknownJob(job);
-    const { orderId } = parsePayload(job);
-    const check = timeOutPayment(db, orderId, now(), deps.paymentTimeoutMs);
-    if (check.due) return check.order?.status === 'FAILED' ? 'timed out' : 'answered in time';
-    // Re-created early (by the reconciler, say): wait for the real deadline.
-    await job.moveToDelayed(check.dueAt, token);
-    throw new DelayedError();
+  return {
+    PaymentTimeoutDue: async (job, token) => {
+      const { orderId } = parsePayload(job);
+      const check = timeOutPayment(db, orderId, now(), deps.paymentTimeoutMs);
+      if (check.due) return check.order && isReachedBy(check.order.status, 'PaymentTimedOut') ? 'timed out' : 'answered in time';
+      // Re-created early (by the reconciler, say): wait for the real deadline.
+      await job.moveToDelayed(check.dueAt, token);
+      throw new DelayedError();
+    },
   };
 }

@@ -6,7 +6,8 @@
 import type { Db } from '../db/client.ts';
 import { planCharge, planVoid, recordPaymentOutcome, type PaymentPlan } from '../db/payments.ts';
 import type { PaymentGateway } from '../domain/ports.ts';
-import { parsePayload, unknownJob, type Processor } from './job.ts';
+import type { Handlers } from '../queues/routing.ts';
+import { parsePayload } from './job.ts';
 
 export interface PaymentDeps {
   db: Db;
@@ -15,7 +16,7 @@ export interface PaymentDeps {
   now: () => number;
 }
 
-export function paymentProcessor(deps: PaymentDeps): Processor {
+export function paymentHandlers(deps: PaymentDeps): Handlers<'payment'> {
   const { db, gateway, now } = deps;
 
   async function carryOut(plan: PaymentPlan): Promise<string> {
@@ -35,15 +36,8 @@ export function paymentProcessor(deps: PaymentDeps): Processor {
     return `${plan.action}: ${outcome.outcome}`;
   }
 
-  return async (job) => {
-    const { orderId } = parsePayload(job);
-    switch (job.name) {
-      case 'OrderPlaced':
-        return carryOut(planCharge(db, orderId, now(), deps.paymentTimeoutMs));
-      case 'PaymentVoidRequested':
-        return carryOut(planVoid(db, orderId));
-      default:
-        return unknownJob(job);
-    }
+  return {
+    OrderPlaced: async (job) => carryOut(planCharge(db, parsePayload(job).orderId, now(), deps.paymentTimeoutMs)),
+    PaymentVoidRequested: async (job) => carryOut(planVoid(db, parsePayload(job).orderId)),
   };
 }

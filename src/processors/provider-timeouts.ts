@@ -10,7 +10,7 @@ export class ProviderTimeoutError extends TransientGatewayError {
 }
 
 /** `call`'s answer, or a ProviderTimeoutError once `ms` have passed without one. */
-export async function withTimeout<T>(what: string, ms: number, call: () => Promise<T>): Promise<T> {
+async function withTimeout<T>(what: string, ms: number, call: () => Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new ProviderTimeoutError(`${what} did not answer within ${ms} ms`)), ms);

@@ -5,11 +5,13 @@
 import type { Db } from '../db/client.ts';
 import { planRefund, recordRefund } from '../db/refunds.ts';
 import type { PaymentGateway } from '../domain/ports.ts';
-import { parsePayload, unknownJob, type Processor } from './job.ts';
+import type { Handlers } from '../queues/routing.ts';
+import { parsePayload } from './job.ts';
 
-export function refundProcessor(deps: { db: Db; gateway: PaymentGateway; now: () => number }): Processor {
-  return async (job) => {
-    if (job.name !== 'RefundRequested') return unknownJob(job);
+export function refundHandlers(deps: { db: Db; gateway: PaymentGateway; now: () => number }): Handlers<'refund'> {
+  return { RefundRequested: refund };
+
+  async function refund(job: Parameters<Handlers<'refund'>['RefundRequested']>[0]): Promise<string> {
     const { orderId } = parsePayload(job);
     const order = planRefund(deps.db, orderId);
     if (!order) return 'nothing to refund';
@@ -21,5 +23,5 @@ export function refundProcessor(deps: { db: Db; gateway: PaymentGateway; now: ()
     });
     recordRefund(deps.db, orderId, refundId, deps.now());
     return `refunded ${refundId}`;
-  };
+  }
 }

@@ -5,11 +5,13 @@
 import type { Db } from '../db/client.ts';
 import { planShipment, recordShipment } from '../db/shipments.ts';
 import type { Carrier } from '../domain/ports.ts';
-import { parsePayload, unknownJob, type Processor } from './job.ts';
+import type { Handlers } from '../queues/routing.ts';
+import { parsePayload } from './job.ts';
 
-export function shippingProcessor(deps: { db: Db; carrier: Carrier; now: () => number }): Processor {
-  return async (job) => {
-    if (job.name !== 'InventoryReserved') return unknownJob(job);
+export function shippingHandlers(deps: { db: Db; carrier: Carrier; now: () => number }): Handlers<'shipping'> {
+  return { InventoryReserved: ship };
+
+  async function ship(job: Parameters<Handlers<'shipping'>['InventoryReserved']>[0]): Promise<string> {
     const { orderId } = parsePayload(job);
     const order = planShipment(deps.db, orderId);
     if (!order) return 'nothing to ship';
@@ -17,5 +19,5 @@ export function shippingProcessor(deps: { db: Db; carrier: Carrier; now: () => n
     const result = recordShipment(deps.db, orderId, trackingNumber, deps.now());
     if (result === 'order_ended') await deps.carrier.cancelShipment({ orderId });
     return result;
-  };
+  }
 }

@@ -7,7 +7,8 @@ import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.ts';
-import { findOrder, recordJobFailure } from '../db/orders.ts';
+import { findOrder } from '../db/orders.ts';
+import { recordJobFailure } from '../db/transitions.ts';
 import { storageFailureCode } from '../db/storage-health.ts';
 import type { JobPayload } from '../domain/events.ts';
 import type { Carrier, Mailer, Notifier, PaymentGateway } from '../domain/ports.ts';
@@ -17,16 +18,16 @@ import { QUEUE_NAMES, type QueueName } from '../queues/routing.ts';
 import { traceJobs } from '../telemetry/messaging.ts';
 import { traceProviders } from '../telemetry/providers.ts';
 import { tracingEnabled } from '../telemetry/tracing.ts';
-import { inventoryProcessor } from './inventory.ts';
-import type { Processor } from './job.ts';
 import { asThrown, failureKind } from './failure-policy.ts';
+import { inventoryHandlers } from './inventory.ts';
+import { processorOf, type Processor } from './job.ts';
 import { RepeatedLog } from '../repeated-log.ts';
-import { notificationProcessor } from './notification.ts';
-import { paymentDeadlineProcessor } from './payment-deadline.ts';
-import { paymentProcessor } from './payment.ts';
+import { notificationHandlers } from './notification.ts';
+import { paymentDeadlineHandlers } from './payment-deadline.ts';
+import { paymentHandlers } from './payment.ts';
 import { timedCarrier, timedGateway, timedNotifier } from './provider-timeouts.ts';
-import { refundProcessor } from './refund.ts';
-import { shippingProcessor } from './shipping.ts';
+import { refundHandlers } from './refund.ts';
+import { shippingHandlers } from './shipping.ts';
 
 export interface WorkerDeps {
   db: Db;
@@ -61,7 +62,6 @@ export interface WorkerDeps {
 }
 
 export interface Workers {
-  workers: Worker<JobPayload, string>[];
   /** Jobs running in this process now. */
   active(): number;
   close(): Promise<void>;
@@ -87,12 +87,12 @@ export function startWorkers(deps: WorkerDeps): Workers {
   };
   const { gateway, carrier, notifier } = tracingEnabled() ? traceProviders(timed) : timed;
   const processors: Record<QueueName, Processor> = {
-    payment: paymentProcessor({ db, gateway, paymentTimeoutMs: deps.paymentTimeoutMs, now }),
-    'payment-deadline': paymentDeadlineProcessor({ db, paymentTimeoutMs: deps.paymentTimeoutMs, now }),
-    inventory: inventoryProcessor({ db, now }),
-    shipping: shippingProcessor({ db, carrier, now }),
-    notification: notificationProcessor({ db, notifier, mailer: deps.mailer, lease: deps.lease, now }),
-    refund: refundProcessor({ db, gateway, now }),
+    payment: processorOf(paymentHandlers({ db, gateway, paymentTimeoutMs: deps.paymentTimeoutMs, now })),
+    'payment-deadline': processorOf(paymentDeadlineHandlers({ db, paymentTimeoutMs: deps.paymentTimeoutMs, now })),
+    inventory: processorOf(inventoryHandlers({ db, now })),
+    shipping: processorOf(shippingHandlers({ db, carrier, now })),
+    notification: processorOf(notificationHandlers({ db, notifier, mailer: deps.mailer, lease: deps.lease, now })),
+    refund: processorOf(refundHandlers({ db, gateway, now })),
   };
   let active = 0;
   const connectionErrors = new RepeatedLog(deps.logger);
@@ -185,7 +185,6 @@ export function startWorkers(deps: WorkerDeps): Workers {
   });
 
   return {
-    workers,
     active: () => active,
     async close() {
       await Promise.allSettled(workers.map((w) => w.close()));

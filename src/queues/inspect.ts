@@ -9,9 +9,9 @@ import type { Queues } from './queues.ts';
 import { QUEUE_NAMES, ROUTES, jobIdFor, type QueueName } from './routing.ts';
 
 /** How long a page waits on Redis before it renders without it. */
-export const REDIS_DEADLINE_MS = 2_000;
+const REDIS_DEADLINE_MS = 2_000;
 
-export class RedisDeadlineError extends Error {
+class RedisDeadlineError extends Error {
   override readonly name = 'RedisDeadlineError';
   constructor(ms: number) {
     super(`Redis did not answer within ${ms} ms`);
@@ -19,7 +19,7 @@ export class RedisDeadlineError extends Error {
 }
 
 /** `work`, or a RedisDeadlineError once `ms` have passed. */
-export async function withDeadline<T>(work: Promise<T>, ms = REDIS_DEADLINE_MS): Promise<T> {
+async function withDeadline<T>(work: Promise<T>, ms = REDIS_DEADLINE_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new RedisDeadlineError(ms)), ms);
@@ -54,7 +54,6 @@ export interface JobSummary {
   attempts: number;
   lastError: string | null;
   /** When it was added, finished or failed last, in ms since the epoch. */
-  addedAt: number | null;
   finishedAt: number | null;
 }
 
@@ -67,7 +66,6 @@ function summary(queue: QueueName, job: Job<JobPayload>, state: string): JobSumm
     state,
     attempts: job.attemptsMade,
     lastError: job.failedReason || null,
-    addedAt: job.timestamp ?? null,
     finishedAt: job.finishedOn ?? null,
   };
 }
@@ -93,7 +91,7 @@ export async function jobsOf(queues: Queues, orderId: string, events: readonly O
       const id = jobIdFor(orderId, event, queue);
       const job = (await queues[queue].getJob(id)) as Job<JobPayload> | undefined;
       if (!job) {
-        return { queue, id, event, orderId, state: 'absent', attempts: 0, lastError: null, addedAt: null, finishedAt: null };
+        return { queue, id, event, orderId, state: 'absent', attempts: 0, lastError: null, finishedAt: null };
       }
       return summary(queue, job, await job.getState());
     }),

@@ -1,8 +1,10 @@
 /**
  * Which service hears which event: the one routing table of the service (DESIGN.md principle 4),
- * and the deterministic job ids that let BullMQ drop a duplicate enqueue.
+ * the handlers each queue's processor must have for it, and the deterministic job ids that let
+ * BullMQ drop a duplicate enqueue.
  */
-import type { OutboxEvent } from '../domain/events.ts';
+import type { Job } from 'bullmq';
+import type { JobPayload, OutboxEvent } from '../domain/events.ts';
 
 /**
  * `payment-deadline` holds the payment deadlines apart from the charges they guard: a provider
@@ -11,9 +13,9 @@ import type { OutboxEvent } from '../domain/events.ts';
 export const QUEUE_NAMES = ['payment', 'payment-deadline', 'inventory', 'shipping', 'notification', 'refund'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
-export const ROUTES: Readonly<Record<OutboxEvent, readonly QueueName[]>> = {
+/** Every outbox event goes to one queue at least: an event nobody hears is not written. */
+export const ROUTES = {
   OrderPlaced: ['payment'],
-  PaymentRequested: [],
   PaymentTimeoutDue: ['payment-deadline'],
   PaymentVoidRequested: ['payment'],
   PaymentSucceeded: ['inventory'],
@@ -27,7 +29,21 @@ export const ROUTES: Readonly<Record<OutboxEvent, readonly QueueName[]>> = {
   StockReleaseRequested: ['inventory'],
   RefundRequested: ['refund'],
   RefundIssued: ['notification'],
-};
+} as const satisfies Readonly<Record<OutboxEvent, readonly [QueueName, ...QueueName[]]>>;
+
+/** The events routed to `queue`. */
+export type EventsOf<Q extends QueueName> = {
+  [E in OutboxEvent]: Q extends (typeof ROUTES)[E][number] ? E : never;
+}[OutboxEvent];
+
+/** Runs one job; answers what it did, in a word or two, for the logs and the dashboard. */
+export type Handler = (job: Job<JobPayload>, token?: string) => Promise<string>;
+
+/**
+ * One handler per event the queue hears, and none for another: the compiler rejects a routed
+ * event without a handler and a handler for an event the queue does not hear.
+ */
+export type Handlers<Q extends QueueName> = { readonly [E in EventsOf<Q>]: Handler };
 
 /**
  * Each event happens at most once per order, so (order, event, queue) names a job. BullMQ

@@ -5,8 +5,8 @@
 import { randomInt } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { writeTx, type Db } from '../db/client.ts';
-import { p, prepared, raw } from '../db/statements.ts';
-import { sandboxShipments } from '../db/schema.ts';
+import { placeholder, placeholderSql } from '../db/statements.ts';
+import { sandboxShipments } from './schema.ts';
 import type { Carrier } from '../domain/ports.ts';
 
 export class SandboxCarrier implements Carrier {
@@ -17,10 +17,10 @@ export class SandboxCarrier implements Carrier {
 
   async createShipment(request: { orderId: string }): Promise<{ trackingNumber: string }> {
     return writeTx(this.db, (tx) => {
-      const existing = prepared(tx, build).shipment.get({ orderId: request.orderId });
+      const existing = tx.connection.statements(build).shipment.get({ orderId: request.orderId });
       if (existing) return { trackingNumber: existing.trackingNumber };
       const trackingNumber = `TRK${randomInt(1e9, 1e10)}${randomInt(1e3, 1e4)}`;
-      prepared(tx, build).create.run({ orderId: request.orderId, trackingNumber, createdAt: this.now() });
+      tx.connection.statements(build).create.run({ orderId: request.orderId, trackingNumber, createdAt: this.now() });
       return { trackingNumber };
     });
   }
@@ -36,10 +36,10 @@ export class SandboxCarrier implements Carrier {
 
 function build(db: Db) {
   return {
-    shipment: db.select().from(sandboxShipments).where(eq(sandboxShipments.orderId, raw('orderId'))).prepare(),
+    shipment: db.select().from(sandboxShipments).where(eq(sandboxShipments.orderId, placeholderSql('orderId'))).prepare(),
     create: db
       .insert(sandboxShipments)
-      .values({ orderId: p('orderId'), trackingNumber: p('trackingNumber'), status: 'created', createdAt: p('createdAt') })
+      .values({ orderId: placeholder('orderId'), trackingNumber: placeholder('trackingNumber'), status: 'created', createdAt: placeholder('createdAt') })
       .prepare(),
   };
 }

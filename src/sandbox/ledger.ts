@@ -3,7 +3,7 @@
  */
 import { asc, eq } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
-import { sandboxCharges, sandboxNotifications, sandboxRefunds } from '../db/schema.ts';
+import { sandboxCharges, sandboxNotifications, sandboxRefunds } from './schema.ts';
 
 export function sandboxPayments(db: Db, orderId?: string) {
   const chargeRows = db

@@ -4,8 +4,8 @@
  */
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.ts';
-import { p, prepared } from '../db/statements.ts';
-import { sandboxNotifications } from '../db/schema.ts';
+import { placeholder } from '../db/statements.ts';
+import { sandboxNotifications } from './schema.ts';
 import type { Notifier } from '../domain/ports.ts';
 
 export class SandboxNotifier implements Notifier {
@@ -16,7 +16,7 @@ export class SandboxNotifier implements Notifier {
   ) {}
 
   async send(message: Parameters<Notifier['send']>[0]): Promise<void> {
-    const { changes } = prepared(this.db, build).record.run({ ...message, sentAt: this.now() });
+    const { changes } = this.db.connection.statements(build).record.run({ ...message, sentAt: this.now() });
     if (changes > 0) {
       this.logger.info(
         { orderId: message.orderId, kind: message.kind, channel: message.channel, recipient: message.recipient },
@@ -31,12 +31,12 @@ function build(db: Db) {
     record: db
       .insert(sandboxNotifications)
       .values({
-        idempotencyKey: p('idempotencyKey'),
-        orderId: p('orderId'),
-        kind: p('kind'),
-        channel: p('channel'),
-        recipient: p('recipient'),
-        sentAt: p('sentAt'),
+        idempotencyKey: placeholder('idempotencyKey'),
+        orderId: placeholder('orderId'),
+        kind: placeholder('kind'),
+        channel: placeholder('channel'),
+        recipient: placeholder('recipient'),
+        sentAt: placeholder('sentAt'),
       })
       .onConflictDoNothing({ target: sandboxNotifications.idempotencyKey })
       .prepare(),

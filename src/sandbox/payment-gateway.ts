@@ -10,9 +10,9 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eq, sql } from 'drizzle-orm';
-import { writeTx, type Db } from '../db/client.ts';
-import { p, prepared, raw } from '../db/statements.ts';
-import { sandboxCharges, sandboxPaymentIntents, sandboxRefunds } from '../db/schema.ts';
+import { writeTx, type Db, type Tx } from '../db/client.ts';
+import { placeholder, placeholderSql } from '../db/statements.ts';
+import { sandboxCharges, sandboxPaymentIntents, sandboxRefunds } from './schema.ts';
 import {
   TransientGatewayError,
   type ChargeOutcome,
@@ -58,7 +58,7 @@ export class SandboxPaymentGateway implements PaymentGateway {
   async void(request: { idempotencyKey: string; orderId: string }): Promise<ChargeOutcome> {
     await this.latency();
     return writeTx(this.db, (tx) => {
-      const intent = prepared(tx, build).intent.get({ key: request.idempotencyKey });
+      const intent = tx.connection.statements(build).intent.get({ key: request.idempotencyKey });
       if (!intent) {
         tx.insert(sandboxPaymentIntents)
           .values({
@@ -112,8 +112,8 @@ export class SandboxPaymentGateway implements PaymentGateway {
     });
   }
 
-  private decide(tx: Db, request: ChargeRequest): Decision {
-    const intent = prepared(tx, build).intent.get({ key: request.idempotencyKey });
+  private decide(tx: Tx, request: ChargeRequest): Decision {
+    const intent = tx.connection.statements(build).intent.get({ key: request.idempotencyKey });
     if (intent && request.token === 'tok_slow' && this.now() < intent.createdAt + this.options.slowAnswerMs) {
       return { outcome: 'transient' };
     }
@@ -137,13 +137,13 @@ export class SandboxPaymentGateway implements PaymentGateway {
       declineCode: outcome.outcome === 'declined' ? outcome.code : null,
       createdAt: this.now(),
     };
-    prepared(tx, build).recordIntent.run(row);
+    tx.connection.statements(build).recordIntent.run(row);
     return outcome.outcome === 'pending' ? { outcome: 'transient' } : outcome;
   }
 
-  private capture(tx: Db, request: ChargeRequest): string {
+  private capture(tx: Tx, request: ChargeRequest): string {
     const id = `ch_${randomBytes(8).toString('hex')}`;
-    prepared(tx, build).capture.run({
+    tx.connection.statements(build).capture.run({
       id,
       idempotencyKey: request.idempotencyKey,
       orderId: request.orderId,
@@ -174,28 +174,28 @@ function build(db: Db) {
   const excluded = (column: { name: string }) => sql.raw(`excluded.${column.name}`);
   const t = sandboxPaymentIntents;
   return {
-    intent: db.select().from(t).where(eq(t.idempotencyKey, raw('key'))).prepare(),
+    intent: db.select().from(t).where(eq(t.idempotencyKey, placeholderSql('key'))).prepare(),
     capture: db
       .insert(sandboxCharges)
       .values({
-        id: p('id'),
-        idempotencyKey: p('idempotencyKey'),
-        orderId: p('orderId'),
-        amountCents: p('amountCents'),
-        createdAt: p('createdAt'),
+        id: placeholder('id'),
+        idempotencyKey: placeholder('idempotencyKey'),
+        orderId: placeholder('orderId'),
+        amountCents: placeholder('amountCents'),
+        createdAt: placeholder('createdAt'),
       })
       .prepare(),
     recordIntent: db
       .insert(t)
       .values({
-        idempotencyKey: p('idempotencyKey'),
-        orderId: p('orderId'),
-        amountCents: p('amountCents'),
-        outcome: p('outcome'),
-        attempts: p('attempts'),
-        chargeId: p('chargeId'),
-        declineCode: p('declineCode'),
-        createdAt: p('createdAt'),
+        idempotencyKey: placeholder('idempotencyKey'),
+        orderId: placeholder('orderId'),
+        amountCents: placeholder('amountCents'),
+        outcome: placeholder('outcome'),
+        attempts: placeholder('attempts'),
+        chargeId: placeholder('chargeId'),
+        declineCode: placeholder('declineCode'),
+        createdAt: placeholder('createdAt'),
       })
       .onConflictDoUpdate({
         target: t.idempotencyKey,

@@ -3,7 +3,7 @@
  * Returns the list of violations (empty when all hold), so a failing test shows them all.
  */
 import type { Db } from '../../src/db/client.ts';
-import { owedNotifications } from '../../src/domain/redrive.ts';
+import { INITIAL_STATUS, owedNotifications, waitsOnService, endedUnfulfilled, type OrderStatus } from '../../src/domain/order-machine.ts';
 
 /** The service's Db, or a bare better-sqlite3 handle on its file (from a test watching child processes). */
 export type DbLike = Db | Db['$client'];
@@ -23,17 +23,17 @@ export function invariantViolations(db: DbLike, options: InvariantOptions): stri
 
   const orders = sql
     .prepare('SELECT id, status, payment_status AS payment, stock_status AS stock, total_cents AS total FROM orders')
-    .all() as { id: string; status: string; payment: string; stock: string; total: number }[];
+    .all() as { id: string; status: OrderStatus; payment: string; stock: string; total: number }[];
   const charges = groupBy(sql.prepare('SELECT order_id AS orderId, amount_cents AS amount FROM sandbox_charges').all() as { orderId: string; amount: number }[]);
   const refunds = groupBy(sql.prepare('SELECT order_id AS orderId, amount_cents AS amount FROM sandbox_refunds').all() as { orderId: string; amount: number }[]);
 
   for (const o of orders) {
-    if (['CREATED', 'PAYMENT_PENDING', 'PAID'].includes(o.status)) problems.push(`${o.id} stuck in ${o.status}`);
+    if (waitsOnService(o.status)) problems.push(`${o.id} stuck in ${o.status}`);
     const c = charges.get(o.id) ?? [];
     const r = refunds.get(o.id) ?? [];
     if (c.length > 1) problems.push(`${o.id} charged ${c.length} times`);
     if (c.length === 1 && c[0]!.amount !== o.total) problems.push(`${o.id} charged ${c[0]!.amount}, total ${o.total}`);
-    const ended = o.status === 'FAILED' || o.status === 'CANCELLED';
+    const ended = endedUnfulfilled(o.status);
     if (ended && c.length === 1) {
       if (r.length !== 1) problems.push(`${o.id} ${o.status} after a capture with ${r.length} refunds`);
       else if (r[0]!.amount !== o.total) problems.push(`${o.id} refunded ${r[0]!.amount} of ${o.total}`);
@@ -103,7 +103,7 @@ function timelineViolations(db: DbLike): string[] {
   for (const row of rows) {
     if (row.id !== current) {
       current = row.id;
-      if (row.from !== null || row.to !== 'CREATED') problems.push(`${row.id} timeline starts with ${row.type}`);
+      if (row.from !== null || row.to !== INITIAL_STATUS) problems.push(`${row.id} timeline starts with ${row.type}`);
     } else if (row.from !== at) {
       problems.push(`${row.id} timeline jumps: ${row.type} from ${row.from} after reaching ${at}`);
     }

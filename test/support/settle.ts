@@ -4,7 +4,17 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Queue } from 'bullmq';
+import { HELD_STOCK, SERVICE_STATUSES, TERMINAL_STATUSES, UNSETTLED_PAYMENTS } from '../../src/domain/order-machine.ts';
 import { unsentNotifications, type DbLike } from './invariants.ts';
+
+const list = (words: readonly string[]) => words.map((w) => `'${w}'`).join(',');
+
+/**
+ * Not at rest, the carrier aside: waiting on the service, or ended with a payment or stock to
+ * settle (order-machine.ts `isAtRest`, `waitsOnOutside`), as SQL over the domain's lists.
+ */
+const NOT_AT_REST = `status IN (${list(SERVICE_STATUSES)})
+   OR (status IN (${list(TERMINAL_STATUSES)}) AND (payment_status IN (${list(UNSETTLED_PAYMENTS)}) OR stock_status IN (${list(HELD_STOCK)})))`;
 
 /** Why the system is not settled yet, or '' when it is. */
 export async function unsettled(db: DbLike, queues: readonly Queue[]): Promise<string> {
@@ -14,8 +24,7 @@ export async function unsettled(db: DbLike, queues: readonly Queue[]): Promise<s
   const moving = sqlite
     .prepare(
       `SELECT id, status, payment_status, stock_status FROM orders
-       WHERE status IN ('CREATED','PAYMENT_PENDING','PAID')
-          OR (status IN ('FAILED','CANCELLED') AND (payment_status IN ('PENDING','REFUND_PENDING') OR stock_status = 'RESERVED'))
+       WHERE ${NOT_AT_REST}
        LIMIT 1`,
     )
     .get();

@@ -17,14 +17,14 @@
  */
 import type { Logger } from 'pino';
 import type { JobsOptions } from 'bullmq';
-import type { Db } from '../db/client.ts';
-import { RepeatedLog } from '../repeated-log.ts';
-import { markDispatched, pendingOutbox, takeCommittedOutbox, type OutboxRow } from '../db/outbox.ts';
-import type { JobPayload } from '../domain/events.ts';
-import { JobSends } from '../telemetry/messaging.ts';
-import { detached, tracingEnabled } from '../telemetry/tracing.ts';
-import type { Queues } from './queues.ts';
-import { ROUTES, jobIdFor, type QueueName } from './routing.ts';
+import type { Db } from './db/client.ts';
+import { RepeatedLog } from './repeated-log.ts';
+import { markDispatched, pendingOutbox, takeCommittedOutbox, type OutboxRow } from './db/outbox.ts';
+import type { JobPayload } from './domain/events.ts';
+import { JobSends } from './telemetry/messaging.ts';
+import { detached, tracingEnabled } from './telemetry/tracing.ts';
+import type { Queues } from './queues/queues.ts';
+import { ROUTES, jobIdFor, type QueueName } from './queues/routing.ts';
 
 export interface RelayOptions {
   sweepMs: number;

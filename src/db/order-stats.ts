@@ -1,0 +1,39 @@
+/**
+ * Counts over every order, for the metrics and the console: orders per status, and the status
+ * changes recorded since a point.
+ */
+import { and, gt, lte, sql } from 'drizzle-orm';
+import { ORDER_STATUSES, type OrderStatus } from '../domain/order-machine.ts';
+import type { Db } from './client.ts';
+import { orderEvents, orders } from './schema.ts';
+
+/** How many orders rest in each status (every status, zero included). */
+export function countOrdersByStatus(db: Db): Record<OrderStatus, number> {
+  const counts = Object.fromEntries(ORDER_STATUSES.map((s) => [s, 0])) as Record<OrderStatus, number>;
+  const rows = db.select({ status: orders.status, n: sql<number>`count(*)` }).from(orders).groupBy(orders.status).all();
+  for (const row of rows) counts[row.status] = row.n;
+  return counts;
+}
+
+/**
+ * The status changes recorded on timelines after entry `afterId`, counted by event, and the last
+ * entry seen: lets a reader keep running totals by reading only what is new.
+ */
+export function transitionsSince(db: Db, afterId: number): { lastId: number; byEvent: Map<string, number> } {
+  // Fix the upper bound first: entries written meanwhile are counted by the next read.
+  const lastId = db.select({ last: sql<number | null>`max(${orderEvents.id})` }).from(orderEvents).get()?.last ?? afterId;
+  const rows = db
+    .select({ type: orderEvents.type, n: sql<number>`count(*)` })
+    .from(orderEvents)
+    .where(
+      and(
+        gt(orderEvents.id, afterId),
+        lte(orderEvents.id, lastId),
+        // Facts (a refund, a stock release) keep the status; OrderPlaced comes from nowhere.
+        sql`${orderEvents.fromStatus} IS NOT ${orderEvents.toStatus}`,
+      ),
+    )
+    .groupBy(orderEvents.type)
+    .all();
+  return { lastId, byEvent: new Map(rows.map((r) => [r.type, r.n])) };
+}

@@ -1,0 +1,143 @@
+/**
+ * Placing an order: prices from the catalog, the refusals that come before anything is written,
+ * and the one transaction that writes the order with its first timeline entry and OrderPlaced.
+ */
+import { ulid } from 'ulid';
+import { ConflictError, UnprocessableError } from '../domain/errors.ts';
+import { INITIAL_STATUS, INITIAL_STOCK } from '../domain/order-machine.ts';
+import { quote } from '../domain/text.ts';
+import { writeTx, type Db } from './client.ts';
+import { findReplay, rememberResponse, type IdempotencyRequest } from './idempotency.ts';
+import type { OrderWithItems } from './orders.ts';
+import { emit } from './outbox.ts';
+import type { OrderItemRow, OrderRow, ShippingAddress } from './schema.ts';
+import { statements } from './statements.ts';
+import { appendTimeline } from './transitions.ts';
+
+const CURRENCY = 'USD';
+
+export interface NewOrder {
+  customerId: string;
+  /** Where the customer's messages go by email, when they gave one. */
+  email?: string | null;
+  items: { sku: string; quantity: number }[];
+  paymentToken: string;
+  shippingAddress: ShippingAddress;
+}
+
+export type PlaceOrderResult =
+  | { replayed: false; order: OrderWithItems }
+  | { replayed: true; orderId: string; statusCode: number; body: string };
+
+/** What an order must keep to, beyond its shape. */
+export interface PlacementRules {
+  /** An order whose total is over this is refused (422). */
+  maxTotalCents?: number;
+}
+
+/** An idempotency key, and how to turn the new order into the response body kept for replays. */
+export interface PlaceOrderIdempotency extends IdempotencyRequest {
+  render: (order: OrderWithItems) => string;
+}
+
+/**
+ * Places an order: prices come from the catalog, and the order, its first timeline entry, its
+ * OrderPlaced event and its idempotency key (with the response to replay) are written in one
+ * transaction. An order for unknown products, over the total allowed, or for more than is
+ * available is refused before anything is written (so nothing is ever charged for it); the
+ * reservation after payment still decides between orders that race for the last units.
+ */
+export function placeOrder(
+  db: Db,
+  input: NewOrder,
+  now: number,
+  idempotency?: PlaceOrderIdempotency,
+  rules: PlacementRules = {},
+): PlaceOrderResult {
+  return writeTx(db, (tx) => {
+    if (idempotency) {
+      const replay = findReplay(tx, idempotency, now);
+      if (replay) return { replayed: true, ...replay };
+    }
+
+    const skus = [...new Set(input.items.map((i) => i.sku))];
+    const rows = statements(tx).prices.all({ skus: JSON.stringify(skus) });
+    const catalog = new Map(rows.map((p) => [p.sku, p.priceCents]));
+    const unknown = input.items
+      .map((item, index) => ({ item, index }))
+      .filter(({ item }) => !catalog.has(item.sku))
+      .map(({ item, index }) => ({
+        field: `items.${index}.sku`,
+        message: `unknown SKU ${quote(item.sku)}`,
+      }));
+    if (unknown.length > 0) throw new UnprocessableError('The order names unknown products.', unknown);
+    refuseOverTotal(input, catalog, rules.maxTotalCents);
+    refuseShortStock(input, new Map(rows.map((p) => [p.sku, p.available])));
+
+    const id = `ord_${ulid(now)}`;
+    const items: OrderItemRow[] = input.items.map((item, line) => ({
+      orderId: id,
+      line,
+      sku: item.sku,
+      quantity: item.quantity,
+      unitPriceCents: catalog.get(item.sku)!,
+    }));
+    const totalCents = items.reduce((sum, i) => sum + i.unitPriceCents * i.quantity, 0);
+    const order: OrderRow = {
+      id,
+      status: INITIAL_STATUS,
+      paymentStatus: 'PENDING',
+      stockStatus: INITIAL_STOCK,
+      reason: null,
+      customerId: input.customerId,
+      email: input.email ?? null,
+      totalCents,
+      currency: CURRENCY,
+      paymentToken: input.paymentToken,
+      chargeId: null,
+      shippingAddress: input.shippingAddress,
+      trackingNumber: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    const prepared = statements(tx);
+    prepared.insertOrder.run(order);
+    for (const item of items) prepared.insertItem.run(item);
+    appendTimeline(tx, id, 'OrderPlaced', null, INITIAL_STATUS, now, { totalCents });
+    emit(tx, id, 'OrderPlaced', now);
+
+    const created = { ...order, items };
+    if (idempotency) {
+      rememberResponse(tx, idempotency, { orderId: id, statusCode: 201, body: idempotency.render(created) }, now);
+    }
+    return { replayed: false, order: created };
+  });
+}
+
+function refuseOverTotal(input: NewOrder, prices: Map<string, number>, maxTotalCents: number | undefined): void {
+  if (maxTotalCents === undefined) return;
+  const total = input.items.reduce((sum, i) => sum + prices.get(i.sku)! * i.quantity, 0);
+  if (total > maxTotalCents) {
+    throw new UnprocessableError(`The order's total, ${total} cents, is over the ${maxTotalCents} cents allowed for one order.`, [
+      { field: 'items', message: `total ${total} cents is over the limit of ${maxTotalCents} cents` },
+    ]);
+  }
+}
+
+/** Refuses (409) an order asking for more units of a SKU, over all its lines, than are available. */
+function refuseShortStock(input: NewOrder, available: Map<string, number>): void {
+  const wanted = new Map<string, { quantity: number; line: number }>();
+  input.items.forEach((item, line) => {
+    const seen = wanted.get(item.sku);
+    wanted.set(item.sku, { quantity: (seen?.quantity ?? 0) + item.quantity, line: seen?.line ?? line });
+  });
+  const short = [...wanted].filter(([sku, w]) => w.quantity > available.get(sku)!);
+  if (short.length === 0) return;
+  throw new ConflictError(
+    `Not enough stock for ${short.map(([sku]) => sku).join(', ')}.`,
+    short.map(([sku, w]) => ({
+      field: `items.${w.line}.sku`,
+      message: `${sku}: ${w.quantity} asked for, ${available.get(sku)!} available`,
+    })),
+  );
+}

@@ -1,0 +1,147 @@
+/**
+ * The one function that writes an order's status (`transition`), always beside its timeline entry
+ * and the events and compensation it causes; the facts that keep the status (`recordFact`); and
+ * a job that gave up, put on the timeline.
+ */
+import { isOutboxEvent, type Fact } from '../domain/events.ts';
+import {
+  applyEvent,
+  compensationFor,
+  FACT_EFFECTS,
+  STOCK_MOVES,
+  type OrderEvent,
+  type OrderStatus,
+  type StockStatus,
+} from '../domain/order-machine.ts';
+import { canMovePayment, type PaymentStatus } from '../domain/payment.ts';
+import { writeTx, type Db, type Tx } from './client.ts';
+import { findOrder } from './orders.ts';
+import { emit } from './outbox.ts';
+import type { OrderRow } from './schema.ts';
+import { statements } from './statements.ts';
+
+export interface TransitionChanges {
+  paymentStatus?: PaymentStatus;
+  trackingNumber?: string;
+  chargeId?: string;
+  /** Extra detail kept on the timeline entry. */
+  data?: Record<string, unknown>;
+}
+
+/**
+ * Moves `order` by `event`, the only write of an order's status in the service. Writes the
+ * timeline entry, the event itself to the outbox and, when the order ends badly, the compensation
+ * it owes (domain/compensation.ts). Call inside a write transaction, after checking the order's
+ * current state.
+ */
+export function transition(
+  tx: Tx,
+  order: OrderRow,
+  event: OrderEvent,
+  now: number,
+  changes: TransitionChanges = {},
+): OrderRow {
+  const result = applyEvent(order.status, event);
+  if (!result.ok) throw new Error(`order ${order.id}: ${result.refusal.message}`);
+  const compensation = compensationFor(order, event);
+  const paymentStatus = changes.paymentStatus ?? compensation.paymentStatus ?? order.paymentStatus;
+  if (paymentStatus !== order.paymentStatus) assertPaymentMove(order, paymentStatus);
+  const next: OrderRow = {
+    ...order,
+    status: result.to,
+    reason: result.reason ?? order.reason,
+    paymentStatus,
+    stockStatus: stockAfter(order, event),
+    trackingNumber: changes.trackingNumber ?? order.trackingNumber,
+    chargeId: changes.chargeId ?? order.chargeId,
+    updatedAt: now,
+  };
+  writeOrder(tx, next);
+  appendTimeline(tx, order.id, event, result.from, result.to, now, changes.data);
+  if (isOutboxEvent(event)) emit(tx, order.id, event, now);
+  for (const request of compensation.requests) emit(tx, order.id, request, now);
+  return next;
+}
+
+/**
+ * Records a fact that does not move the status (a refund, a stock release) on the timeline, with
+ * the payment and stock status it settles and the work it hands on (order-machine.ts FACT_EFFECTS).
+ */
+export function recordFact(
+  tx: Tx,
+  order: OrderRow,
+  fact: Fact,
+  now: number,
+  changes: Pick<TransitionChanges, 'chargeId' | 'data'> = {},
+): OrderRow {
+  const effect = FACT_EFFECTS[fact];
+  const paymentStatus = effect.paymentStatus ?? order.paymentStatus;
+  if (paymentStatus !== order.paymentStatus) assertPaymentMove(order, paymentStatus);
+  const stockStatus = stockAfter(order, fact);
+  const next: OrderRow = {
+    ...order,
+    paymentStatus,
+    stockStatus,
+    chargeId: changes.chargeId ?? order.chargeId,
+    updatedAt: now,
+  };
+  writeOrder(tx, next);
+  appendTimeline(tx, order.id, fact, order.status, order.status, now, changes.data);
+  for (const request of effect.requests ?? []) emit(tx, order.id, request, now);
+  if (effect.publishes) emit(tx, order.id, effect.publishes, now);
+  return next;
+}
+
+/** The stock status after `step`, by the stock table; a step that does not move stock keeps it. */
+function stockAfter(order: OrderRow, step: OrderEvent | Fact): StockStatus {
+  return STOCK_MOVES[order.stockStatus][step] ?? order.stockStatus;
+}
+
+/** Appends an entry to the order's timeline; every status change and fact writes one. */
+export function appendTimeline(
+  tx: Tx,
+  orderId: string,
+  type: string,
+  from: OrderStatus | null,
+  to: OrderStatus,
+  at: number,
+  data: Record<string, unknown> | undefined,
+): void {
+  statements(tx).appendTimeline.run({ orderId, type, from, to, at, data: data === undefined ? null : JSON.stringify(data) });
+}
+
+/** Writes the fields a transition or a fact may change. */
+function writeOrder(tx: Tx, next: OrderRow): void {
+  statements(tx).writeOrder.run({
+    id: next.id,
+    status: next.status,
+    reason: next.reason,
+    paymentStatus: next.paymentStatus,
+    stockStatus: next.stockStatus,
+    trackingNumber: next.trackingNumber,
+    chargeId: next.chargeId,
+    updatedAt: next.updatedAt,
+  });
+}
+
+function assertPaymentMove(order: OrderRow, to: PaymentStatus): void {
+  if (!canMovePayment(order.paymentStatus, to)) {
+    throw new Error(`order ${order.id}: payment cannot move from ${order.paymentStatus} to ${to}`);
+  }
+}
+
+/**
+ * Puts a job that gave up on the order's timeline, so that an operator reading the order sees why
+ * it stopped (the job itself waits in the failed set until someone requeues it).
+ */
+export function recordJobFailure(
+  db: Db,
+  orderId: string,
+  failure: { queue: string; event: string; jobId: string | undefined; attempts: number; reason: string },
+  now: number,
+): void {
+  writeTx(db, (tx) => {
+    const order = findOrder(tx, orderId);
+    if (order) recordFact(tx, order, 'JobFailed', now, { data: failure });
+  });
+}
