@@ -23,7 +23,9 @@ function openDb(path: string): Database.Database {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 10000');
-  db.exec('CREATE TABLE IF NOT EXISTS items (id TEXT PRIMARY KEY, stage INTEGER NOT NULL, created_at INTEGER NOT NULL, done_at INTEGER)');
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS items (id TEXT PRIMARY KEY, stage INTEGER NOT NULL, created_at INTEGER NOT NULL, done_at INTEGER)',
+  );
   return db;
 }
 
@@ -38,7 +40,8 @@ async function workerMain(): Promise<void> {
   const producer = new Redis(REDIS_URL!, { maxRetriesPerRequest: 1 });
   const connection = new Redis(REDIS_URL!, { maxRetriesPerRequest: null });
   const next = new Map<number, Queue>();
-  for (let n = 2; n <= STAGES; n++) next.set(n, new Queue(stageName(n), { connection: producer, prefix: QUEUE_PREFIX!, defaultJobOptions: jobOptions }));
+  for (let n = 2; n <= STAGES; n++)
+    next.set(n, new Queue(stageName(n), { connection: producer, prefix: QUEUE_PREFIX!, defaultJobOptions: jobOptions }));
   const workers = Array.from({ length: STAGES }, (_, i) => {
     const stage = i + 1;
     return new Worker(
@@ -114,7 +117,10 @@ export async function runCeiling(options: {
     };
     await push('w', options.warmup);
     await push('m', options.items);
-    const span = db.prepare("SELECT min(created_at) AS start, max(done_at) AS end FROM items WHERE id LIKE 'm%'").get() as { start: number; end: number };
+    const span = db.prepare("SELECT min(created_at) AS start, max(done_at) AS end FROM items WHERE id LIKE 'm%'").get() as {
+      start: number;
+      end: number;
+    };
     return { items: options.items, jobsPerSecond: options.items / ((span.end - span.start) / 1_000) };
   } finally {
     await stopAll([child]);

@@ -21,7 +21,9 @@ export class ServiceDb {
 
   /** Waits until every order in `ids` is SHIPPED. */
   async waitShipped(ids: readonly string[], children: Child[], timeoutMs = 180_000): Promise<void> {
-    const count = this.db.prepare("SELECT count(*) AS n FROM orders WHERE id IN (SELECT value FROM json_each(?)) AND status = 'SHIPPED'");
+    const count = this.db.prepare(
+      "SELECT count(*) AS n FROM orders WHERE id IN (SELECT value FROM json_each(?)) AND status = 'SHIPPED'",
+    );
     const list = JSON.stringify(ids);
     const deadline = Date.now() + timeoutMs;
     while ((count.get(list) as { n: number }).n < ids.length) {

@@ -118,13 +118,20 @@ export async function startBenchService(t: ServiceTopology): Promise<RunningBenc
   };
   const embedded = t.workers === 0;
   const children = [
-    startNode(embedded ? 'all' : 'api', ['src/main.ts'], { ...env, ROLE: embedded ? 'all' : 'api', PORT: String(port) }, t.profile, t.root),
+    startNode(
+      embedded ? 'all' : 'api',
+      ['src/main.ts'],
+      { ...env, ROLE: embedded ? 'all' : 'api', PORT: String(port) },
+      t.profile,
+      t.root,
+    ),
   ];
   const url = `http://127.0.0.1:${port}`;
   try {
     // The API migrates the database first, so that workers do not race it.
     await waitFor('api', async () => (await fetch(`${url}/healthz`)).ok, children);
-    for (let i = 1; i <= t.workers; i++) children.push(startNode(`worker${i}`, ['src/main.ts'], { ...env, ROLE: 'worker' }, t.profile, t.root));
+    for (let i = 1; i <= t.workers; i++)
+      children.push(startNode(`worker${i}`, ['src/main.ts'], { ...env, ROLE: 'worker' }, t.profile, t.root));
     await waitForWorkers(t.redisUrl, t.prefix, 'notification', Math.max(1, t.workers), children);
   } catch (error) {
     await stopAll(children);
@@ -134,6 +141,11 @@ export async function startBenchService(t: ServiceTopology): Promise<RunningBenc
 }
 
 export async function putProduct(url: string, sku: string, stock: number): Promise<void> {
-  const { status, text } = await putProductOverHttp(url, ADMIN_TOKEN, { sku, name: `Benchmark ${sku}`, priceCents: 1_000, stock });
+  const { status, text } = await putProductOverHttp(url, ADMIN_TOKEN, {
+    sku,
+    name: `Benchmark ${sku}`,
+    priceCents: 1_000,
+    stock,
+  });
   if (status >= 300) throw new Error(`PUT /admin/products/${sku}: ${status} ${text}`);
 }

@@ -35,7 +35,7 @@ for (const file of positionals) {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
-  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  for (const [i, id] of profile.samples.entries()) self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   const fn = new Map<string, number>();
   const pkg = new Map<string, number>();
@@ -43,11 +43,17 @@ for (const file of positionals) {
     const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
     const key = `${functionName || '(anonymous)'} ${where(url)}:${lineNumber + 1}`;
     fn.set(key, (fn.get(key) ?? 0) + us);
-    const p = functionName === '(idle)' || functionName === '(program)' || functionName === '(garbage collector)' ? functionName : where(url);
+    const p =
+      functionName === '(idle)' || functionName === '(program)' || functionName === '(garbage collector)'
+        ? functionName
+        : where(url);
     pkg.set(p, (pkg.get(p) ?? 0) + us);
   }
   const show = (m: Map<string, number>, n: number) =>
-    [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, us]) => `  ${((100 * us) / total).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(6)} ms  ${k}`);
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, us]) => `  ${((100 * us) / total).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(6)} ms  ${k}`);
   console.log(`\n${file}: ${(total / 1e6).toFixed(1)} s sampled`);
   console.log(' by package:');
   console.log(show(pkg, 15).join('\n'));

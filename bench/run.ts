@@ -111,9 +111,18 @@ async function withService<T>(variant: Variant, workers: number, measure: (servi
   try {
     await putProduct(service.url, SKU, 100_000_000);
     const place: Place = async (count, rate) => {
-      const { placements } = await placeOrders({ url: service.url, count, concurrency: CONCURRENCY, rate, mix: VISA, skus: [SKU], apiKey: API_KEY });
+      const { placements } = await placeOrders({
+        url: service.url,
+        count,
+        concurrency: CONCURRENCY,
+        rate,
+        mix: VISA,
+        skus: [SKU],
+        apiKey: API_KEY,
+      });
       const refused = placements.filter((p) => !p.id);
-      if (refused.length > 0) throw new Error(`${refused.length} orders refused, e.g. ${refused[0]!.status} ${refused[0]!.error}`);
+      if (refused.length > 0)
+        throw new Error(`${refused.length} orders refused, e.g. ${refused[0]!.status} ${refused[0]!.error}`);
       const ids = placements.map((p) => p.id!);
       await db.waitShipped(ids, service.children);
       return { ids, placements };
@@ -152,7 +161,10 @@ async function slowProviderRun(variant: Variant) {
     });
     const refused = placements.filter((p) => !p.id);
     if (refused.length > 0) throw new Error(`${refused.length} orders refused, e.g. ${refused[0]!.status} ${refused[0]!.error}`);
-    const visa = db.paidWith(placements.map((p) => p.id!), 'tok_visa');
+    const visa = db.paidWith(
+      placements.map((p) => p.id!),
+      'tok_visa',
+    );
     await db.waitShipped(visa, children);
     return percentiles(db.placementToShipped(visa));
   });
@@ -262,7 +274,15 @@ function summarise(of: Round[]) {
 const summaries = variants.map((v, i) => ({ variant: v.name, ...summarise(rounds[i]!), rounds: rounds[i]! }));
 const results = {
   machine,
-  settings: { rounds: ROUNDS, orders: ORDERS, warmup: WARMUP, rate: RATE, seconds: SECONDS, concurrency: CONCURRENCY, workerConcurrency: WORKER_CONCURRENCY },
+  settings: {
+    rounds: ROUNDS,
+    orders: ORDERS,
+    warmup: WARMUP,
+    rate: RATE,
+    seconds: SECONDS,
+    concurrency: CONCURRENCY,
+    workerConcurrency: WORKER_CONCURRENCY,
+  },
   seconds: Math.round((Date.now() - started) / 1_000),
   variants: summaries,
   // Per round, this checkout over the baseline: the machine's noise hits both alike.
@@ -280,29 +300,69 @@ const results = {
 const f = (n: number, digits = 0) => n.toFixed(digits);
 const each = (of: Round[], pick: (r: Round) => number, digits = 0) => of.map((r) => f(pick(r), digits)).join(' / ');
 const table: string[][] = [['measurement', 'median', 'each round', 'vs ceiling']];
-table.push(['ceiling: bare 4-stage BullMQ chain, 1 worker process', `${f(summaries[0]!.ceilingChainsPerSecond)} chains/s`, each(rounds[0]!, (r) => r.ceiling), '1.00×']);
+table.push([
+  'ceiling: bare 4-stage BullMQ chain, 1 worker process',
+  `${f(summaries[0]!.ceilingChainsPerSecond)} chains/s`,
+  each(rounds[0]!, (r) => r.ceiling),
+  '1.00×',
+]);
 for (const [i, s] of summaries.entries()) {
   const of = rounds[i]!;
   const tag = variants.length > 1 ? ` [${s.variant}]` : '';
   table.push(
-    [`throughput, one process, ROLE=all (HTTP → SHIPPED)${tag}`, `${f(s.embeddedOrdersPerSecond)} orders/s`, each(of, (r) => r.embedded), `${f(s.embeddedRatioToCeiling, 2)}×`],
-    [`throughput, API + 1 worker process${tag}`, `${f(s.oneWorkerOrdersPerSecond)} orders/s`, each(of, (r) => r.one), `${f(s.ratioToCeiling, 2)}×`],
-    [`throughput, API + 2 worker processes${tag}`, `${f(s.twoWorkersOrdersPerSecond)} orders/s`, each(of, (r) => r.two), `${f(s.twoWorkersRatioToCeiling, 2)}×`],
+    [
+      `throughput, one process, ROLE=all (HTTP → SHIPPED)${tag}`,
+      `${f(s.embeddedOrdersPerSecond)} orders/s`,
+      each(of, (r) => r.embedded),
+      `${f(s.embeddedRatioToCeiling, 2)}×`,
+    ],
+    [
+      `throughput, API + 1 worker process${tag}`,
+      `${f(s.oneWorkerOrdersPerSecond)} orders/s`,
+      each(of, (r) => r.one),
+      `${f(s.ratioToCeiling, 2)}×`,
+    ],
+    [
+      `throughput, API + 2 worker processes${tag}`,
+      `${f(s.twoWorkersOrdersPerSecond)} orders/s`,
+      each(of, (r) => r.two),
+      `${f(s.twoWorkersRatioToCeiling, 2)}×`,
+    ],
     [`scale-out, 2 workers / 1${tag}`, `${f(s.scaleOut, 2)}×`, each(of, (r) => r.two / r.one, 2), ''],
-    [`POST /orders p50 / p99 at ${RATE}/s${tag}`, `${f(s.postP50Ms, 1)} / ${f(s.postP99Ms, 1)} ms`, each(of, (r) => r.postP99, 1), ''],
-    [`placement → SHIPPED p50 / p99 at ${RATE}/s${tag}`, `${f(s.shippedP50Ms)} / ${f(s.shippedP99Ms)} ms`, each(of, (r) => r.shippedP99), ''],
-    [`tok_visa placement → SHIPPED p99 at ${RATE}/s, ${SLOW_SHARE * 100}% tok_slow${tag}`, `${f(s.slowShareShippedP99Ms)} ms`, each(of, (r) => r.slowShareP99), ''],
+    [
+      `POST /orders p50 / p99 at ${RATE}/s${tag}`,
+      `${f(s.postP50Ms, 1)} / ${f(s.postP99Ms, 1)} ms`,
+      each(of, (r) => r.postP99, 1),
+      '',
+    ],
+    [
+      `placement → SHIPPED p50 / p99 at ${RATE}/s${tag}`,
+      `${f(s.shippedP50Ms)} / ${f(s.shippedP99Ms)} ms`,
+      each(of, (r) => r.shippedP99),
+      '',
+    ],
+    [
+      `tok_visa placement → SHIPPED p99 at ${RATE}/s, ${SLOW_SHARE * 100}% tok_slow${tag}`,
+      `${f(s.slowShareShippedP99Ms)} ms`,
+      each(of, (r) => r.slowShareP99),
+      '',
+    ],
   );
 }
 const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
 const line = (cells: string[]) => `| ${cells.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ')} |`;
-console.log(`\n${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, Redis ${machine.redis}; medians of ${ROUNDS} rounds (p99 columns list each round's p99); ${results.seconds} s\n`);
+console.log(
+  `\n${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, Redis ${machine.redis}; medians of ${ROUNDS} rounds (p99 columns list each round's p99); ${results.seconds} s\n`,
+);
 console.log(line(table[0]!));
 console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
 for (const row of table.slice(1)) console.log(line(row));
 if (results.vsBaseline) {
   const v = results.vsBaseline;
-  console.log(`\nthis checkout / ${variants[1]!.name}, median of per-round ratios: one process ${f(v.embedded, 2)}×, 1 worker ${f(v.oneWorker, 2)}×, 2 workers ${f(v.twoWorkers, 2)}×, placement → SHIPPED p99 ${f(v.shippedP99, 2)}×, with tok_slow ${f(v.slowShareShippedP99, 2)}×`);
+  console.log(
+    `\nthis checkout / ${variants[1]!.name}, median of per-round ratios: one process ${f(v.embedded, 2)}×, 1 worker ${f(v.oneWorker, 2)}×, 2 workers ${f(v.twoWorkers, 2)}×, placement → SHIPPED p99 ${f(v.shippedP99, 2)}×, with tok_slow ${f(v.slowShareShippedP99, 2)}×`,
+  );
 }
 if (args.json) writeFileSync(args.json, `${JSON.stringify(results, null, 2)}\n`);
-if (profile.dir) log(`\nCPU profiles in ${profile.dir} (open in Chrome DevTools or speedscope; or npx tsx bench/profile-summary.ts FILE)`);
+if (profile.dir)
+  log(`\nCPU profiles in ${profile.dir} (open in Chrome DevTools or speedscope; or npx tsx bench/profile-summary.ts FILE)`);

@@ -22,6 +22,9 @@ export function helpOf(commandLine: string): string {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const doc = readFileSync(CLI_DOC, 'utf8');
-  writeFileSync(CLI_DOC, doc.replace(HELP_BLOCK, (_, line: string) => `<!-- help: ${line} -->\n\`\`\`text\n${helpOf(line)}\`\`\``));
+  writeFileSync(
+    CLI_DOC,
+    doc.replace(HELP_BLOCK, (_, line: string) => `<!-- help: ${line} -->\n\`\`\`text\n${helpOf(line)}\`\`\``),
+  );
   console.log(`updated ${CLI_DOC}`);
 }

@@ -26,9 +26,7 @@ const httpUrl = () => z.url({ protocol: /^https?$/, error: 'must be an http:// o
 /** The OTLP encodings the service exports with; gRPC would need another exporter and its HTTP/2 stack. */
 const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
 const otlpProtocol = () =>
-  z
-    .enum(OTLP_PROTOCOLS, { error: 'must be http/protobuf or http/json (grpc is not supported)' })
-    .optional();
+  z.enum(OTLP_PROTOCOLS, { error: 'must be http/protobuf or http/json (grpc is not supported)' }).optional();
 
 export const SAMPLERS = [
   'always_on',
@@ -88,9 +86,7 @@ const OTEL_ENV = {
   OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: optionalMs(),
   OTEL_EXPORTER_OTLP_COMPRESSION: z.enum(['gzip', 'none'], { error: 'must be gzip or none' }).optional(),
   OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: z.enum(['gzip', 'none'], { error: 'must be gzip or none' }).optional(),
-  OTEL_TRACES_SAMPLER: z
-    .enum(SAMPLERS, { error: `must be one of ${SAMPLERS.join(', ')}` })
-    .default('parentbased_always_on'),
+  OTEL_TRACES_SAMPLER: z.enum(SAMPLERS, { error: `must be one of ${SAMPLERS.join(', ')}` }).default('parentbased_always_on'),
   OTEL_TRACES_SAMPLER_ARG: z.coerce
     .number({ error: 'must be a number' })
     .min(0, { error: 'must be between 0 and 1' })
@@ -112,9 +108,7 @@ const EnvSchema = z.object({
     .max(65535, { error: 'must be a port number (0-65535)' })
     .optional(),
   ROLE: z.enum(['all', 'api', 'worker'], { error: 'must be one of all, api, worker' }).default('all'),
-  REDIS_URL: z
-    .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })
-    .optional(),
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
   MANAGED_REDIS: z.enum(['auto', 'always'], { error: 'must be one of auto, always' }).default('auto'),
   DATABASE_PATH: z.string().min(1, { error: 'must not be empty' }).default('data/orders.db'),
   ADMIN_TOKEN: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
@@ -381,9 +375,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 function tracingConfig(e: z.infer<typeof EnvSchema>): TracingConfig | undefined {
   const url =
     e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
-    (e.OTEL_EXPORTER_OTLP_ENDPOINT === undefined
-      ? undefined
-      : `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`);
+    (e.OTEL_EXPORTER_OTLP_ENDPOINT === undefined ? undefined : `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`);
   if (url === undefined || e.OTEL_SDK_DISABLED === 'true' || e.OTEL_TRACES_EXPORTER === 'none') return undefined;
   if (e.OTEL_BSP_MAX_EXPORT_BATCH_SIZE > e.OTEL_BSP_MAX_QUEUE_SIZE) {
     throw new ConfigError(
@@ -430,11 +422,15 @@ function queueConcurrency(fallback: number, overrides: Partial<Record<QueueName,
 /** `payment=200,refund=20`: a queue name and a whole number of slots, comma-separated. */
 export function parseQueueConcurrency(text: string): Partial<Record<QueueName, number>> | string {
   const result: Partial<Record<QueueName, number>> = {};
-  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const match = /^([a-z-]+)=(\d{1,5})$/.exec(part);
     if (!match) return `must be a list like payment=200,refund=20 (bad entry ${JSON.stringify(part.slice(0, 40))})`;
     const [, name, count] = match;
-    if (!(QUEUE_NAMES as readonly string[]).includes(name!)) return `names an unknown queue ${JSON.stringify(name)} (queues: ${QUEUE_NAMES.join(', ')})`;
+    if (!(QUEUE_NAMES as readonly string[]).includes(name!))
+      return `names an unknown queue ${JSON.stringify(name)} (queues: ${QUEUE_NAMES.join(', ')})`;
     if (Number(count) < 1) return `${name} must run at least 1 job at once`;
     result[name as QueueName] = Number(count);
   }

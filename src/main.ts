@@ -73,7 +73,12 @@ async function main(): Promise<void> {
   const connections = new FollowedConnections();
   let service: RunningService;
   try {
-    service = await startService(config, redis.url, logger, redis.managed ? { onRedisConnection: (c) => connections.add(c) } : {});
+    service = await startService(
+      config,
+      redis.url,
+      logger,
+      redis.managed ? { onRedisConnection: (c) => connections.add(c) } : {},
+    );
   } catch (error) {
     await redis.managed?.leave();
     if (!(error instanceof PrefixTakenError)) throw error;

@@ -192,20 +192,23 @@ export class OutboxRelay {
 
   private markSoon(): void {
     if (this.markTimer) return;
-    this.markTimer = setTimeout(() => {
-      this.markTimer = undefined;
-      try {
-        this.writeMarks();
-        this.markRetryMs = 0;
-        this.failures.recovered('mark', 'outbox rows marked dispatched again');
-      } catch (err) {
-        // The rows were enqueued; unmarked, a sweep may enqueue them again, which is harmless.
-        // A full disk fails every try: back off, up to a few seconds.
-        this.failures.report('mark', 'warn', { err }, 'could not mark outbox rows dispatched; will try again');
-        this.markRetryMs = Math.min(Math.max(this.markRetryMs * 2, 50), 5_000);
-        this.markSoon();
-      }
-    }, this.markRetryMs || (this.options.markDelayMs ?? 10));
+    this.markTimer = setTimeout(
+      () => {
+        this.markTimer = undefined;
+        try {
+          this.writeMarks();
+          this.markRetryMs = 0;
+          this.failures.recovered('mark', 'outbox rows marked dispatched again');
+        } catch (err) {
+          // The rows were enqueued; unmarked, a sweep may enqueue them again, which is harmless.
+          // A full disk fails every try: back off, up to a few seconds.
+          this.failures.report('mark', 'warn', { err }, 'could not mark outbox rows dispatched; will try again');
+          this.markRetryMs = Math.min(Math.max(this.markRetryMs * 2, 50), 5_000);
+          this.markSoon();
+        }
+      },
+      this.markRetryMs || (this.options.markDelayMs ?? 10),
+    );
   }
 
   private writeMarks(): void {

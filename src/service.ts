@@ -65,13 +65,20 @@ export interface ServiceOptions {
 /** How often the queue prefix's claim is checked and, after Redis lost its data, made again. */
 const PREFIX_CLAIM_EVERY_MS = 5_000;
 
-export async function startService(config: Config, redisUrl: string, logger: Logger, options: ServiceOptions = {}): Promise<RunningService> {
+export async function startService(
+  config: Config,
+  redisUrl: string,
+  logger: Logger,
+  options: ServiceOptions = {},
+): Promise<RunningService> {
   const db = openDatabase(config.databasePath);
   const producer = createProducerConnection(redisUrl, config.redisCommandTimeoutMs);
   options.onRedisConnection?.(producer);
   // ioredis reconnects by itself; say so once, then with backoff, not ten times a second.
   const redisErrors = new RepeatedLog(logger.child({ component: 'redis' }));
-  producer.on('error', (err) => redisErrors.report('producer', 'warn', { err, redis: safeRedisUrl(redisUrl) }, 'cannot reach Redis; retrying'));
+  producer.on('error', (err) =>
+    redisErrors.report('producer', 'warn', { err, redis: safeRedisUrl(redisUrl) }, 'cannot reach Redis; retrying'),
+  );
   producer.on('ready', () => redisErrors.recovered('producer', 'connected to Redis again'));
 
   const claim = new PrefixClaim(
@@ -288,7 +295,10 @@ function listen(
  */
 async function drainWorkers(workers: Workers, graceMs: number, logger: Logger): Promise<void> {
   const running = workers.active();
-  logger.info({ graceMs, activeJobs: running }, running > 0 ? 'stopping workers: no new jobs, waiting for active ones' : 'stopping workers: no job running');
+  logger.info(
+    { graceMs, activeJobs: running },
+    running > 0 ? 'stopping workers: no new jobs, waiting for active ones' : 'stopping workers: no job running',
+  );
   let timer: NodeJS.Timeout | undefined;
   const closed = workers.close().then(() => true);
   // Wait the grace period while jobs run; with none running, a close that does not come quickly
@@ -307,9 +317,15 @@ async function drainWorkers(workers: Workers, graceMs: number, logger: Logger): 
   const left = workers.active();
   if (drained) logger.info({ finished: running }, running > 0 ? 'workers stopped; active jobs finished' : 'workers stopped');
   else if (left > 0) {
-    logger.warn({ graceMs, activeJobs: left }, 'active jobs did not finish in the grace period; another worker will run them once their lock expires');
+    logger.warn(
+      { graceMs, activeJobs: left },
+      'active jobs did not finish in the grace period; another worker will run them once their lock expires',
+    );
   } else {
-    logger.warn({ graceMs }, 'workers stopped without a job running, but could not close their Redis connections in the grace period (Redis unreachable?)');
+    logger.warn(
+      { graceMs },
+      'workers stopped without a job running, but could not close their Redis connections in the grace period (Redis unreachable?)',
+    );
   }
 }
 
@@ -377,15 +393,10 @@ function sweepIdempotencyKeysEvery(db: Db, ttlMs: number, logger: Logger): NodeJ
 
 async function warnOnEvictionPolicy(connection: ReturnType<typeof createProducerConnection>, logger: Logger) {
   try {
-    await new Promise<void>((resolve) =>
-      connection.status === 'ready' ? resolve() : connection.once('ready', () => resolve()),
-    );
+    await new Promise<void>((resolve) => (connection.status === 'ready' ? resolve() : connection.once('ready', () => resolve())));
     const policy = await maxmemoryPolicy(connection);
     if (policy && policy !== 'noeviction') {
-      logger.warn(
-        { policy },
-        `Redis maxmemory-policy is ${policy}: evicted job keys are lost jobs; set it to noeviction`,
-      );
+      logger.warn({ policy }, `Redis maxmemory-policy is ${policy}: evicted job keys are lost jobs; set it to noeviction`);
     }
   } catch (err) {
     logger.debug({ err }, 'could not read Redis maxmemory-policy');

@@ -160,7 +160,13 @@ describe('GET /admin/orders', () => {
     expect(op.operationId).toBe('listOrders');
     expect(op.description).toContain('stable');
     expect(op.security).toEqual([{ adminToken: [] }, { adminBasic: [] }]);
-    expect(op.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['cursor', 'customerId', 'limit', 'status', 'stuck']);
+    expect(op.parameters.map((p: { name: string }) => p.name).sort()).toEqual([
+      'cursor',
+      'customerId',
+      'limit',
+      'status',
+      'stuck',
+    ]);
     expect(Object.keys(op.responses).sort()).toEqual(['200', '400', '401']);
     expect(doc.components.schemas.OrderList.properties.nextCursor).toBeDefined();
   });

@@ -21,7 +21,6 @@ const documented = new Map([...readFileSync(CLI_DOC, 'utf8').matchAll(HELP_BLOCK
 const documentedHelp = (line: string) => documented.get(line) ?? '';
 
 describe('docs/cli.md', () => {
-
   it('quotes the help of the program and of every command, once each', () => {
     expect([...documented.keys()].sort()).toEqual([...COMMAND_LINES].sort());
   });
@@ -44,7 +43,10 @@ describe('docs/cli.md', () => {
 describe('a bad option value', () => {
   it('exits 2 and names the flag, for a command option or a global one', async () => {
     const cases: [string[], string][] = [
-      [['load', '--count', 'abc'], "option '-n, --count <orders>' argument 'abc' is invalid. It must be a whole number of at least 1."],
+      [
+        ['load', '--count', 'abc'],
+        "option '-n, --count <orders>' argument 'abc' is invalid. It must be a whole number of at least 1.",
+      ],
       [['load', '--concurrency', '-1'], "option '-c, --concurrency <clients>' argument '-1' is invalid"],
       [['load', '--mix', 'visa:90'], "option '--mix <token=weight,...>' argument 'visa:90' is invalid"],
       [['load', '--mix', 'visa=90,paypal=10'], '"paypal" is not a payment token'],

@@ -110,13 +110,18 @@ describe('seed', () => {
     const check = new Database(env.DATABASE_PATH, { readonly: true });
     const rows = check.prepare('SELECT sku, available FROM products ORDER BY sku').all();
     check.close();
-    expect(rows).toEqual(DEMO_CATALOG.map((p) => ({ sku: p.sku, available: p.stock })).sort((a, b) => a.sku.localeCompare(b.sku)));
+    expect(rows).toEqual(
+      DEMO_CATALOG.map((p) => ({ sku: p.sku, available: p.stock })).sort((a, b) => a.sku.localeCompare(b.sku)),
+    );
   });
 });
 
 describe('failed, requeue and show', () => {
   it('lists jobs that really failed, requeues one by id and the rest by queue, and shows the order', async () => {
-    h = await Harness.start({ queues: ['payment', 'payment-deadline', 'inventory', 'notification', 'refund'], env: { JOB_ATTEMPTS: '2' } });
+    h = await Harness.start({
+      queues: ['payment', 'payment-deadline', 'inventory', 'notification', 'refund'],
+      env: { JOB_ATTEMPTS: '2' },
+    });
     let carrierUp = false;
     const sandbox = new SandboxCarrier(h.db);
     const carrier: Carrier = {
@@ -137,7 +142,14 @@ describe('failed, requeue and show', () => {
 
     const listed = await runCli(['failed', '--json'], env);
     expect(listed.code).toBe(0);
-    expect(listed.json.counts).toEqual({ payment: 1, 'payment-deadline': 0, inventory: 0, shipping: 1, notification: 0, refund: 0 });
+    expect(listed.json.counts).toEqual({
+      payment: 1,
+      'payment-deadline': 0,
+      inventory: 0,
+      shipping: 1,
+      notification: 0,
+      refund: 0,
+    });
     const shippingJob = listed.json.jobs.find((j: { queue: string }) => j.queue === 'shipping');
     expect(shippingJob).toMatchObject({
       id: `${order.id}-InventoryReserved-shipping`,
@@ -156,7 +168,9 @@ describe('failed, requeue and show', () => {
 
     const text = await runCli(['failed', '--queue', 'shipping'], env);
     expect(text.stdout).toContain('1 failed job (shipping 1)');
-    expect(text.stdout).toMatch(new RegExp(`shipping\\s+${shippingJob.id}\\s+${order.id}\\s+2\\s+\\S+\\s+carrier API unavailable`));
+    expect(text.stdout).toMatch(
+      new RegExp(`shipping\\s+${shippingJob.id}\\s+${order.id}\\s+2\\s+\\S+\\s+carrier API unavailable`),
+    );
 
     const unknown = await runCli(['requeue', 'no-such-job'], env);
     expect(unknown).toMatchObject({ code: 1, stderr: 'orders: no job no-such-job in any queue\n' });
@@ -165,7 +179,11 @@ describe('failed, requeue and show', () => {
     carrierUp = true;
     const one = await runCli(['requeue', shippingJob.id, '--json'], env);
     expect(one.code).toBe(0);
-    expect(one.json).toEqual({ requeued: 1, byQueue: { shipping: 1 }, jobs: [{ queue: 'shipping', id: shippingJob.id, orderId: order.id }] });
+    expect(one.json).toEqual({
+      requeued: 1,
+      byQueue: { shipping: 1 },
+      jobs: [{ queue: 'shipping', id: shippingJob.id, orderId: order.id }],
+    });
     await h.waitForStatus(order.id, 'SHIPPED');
     const again = await runCli(['requeue', shippingJob.id], env);
     expect(again.code).toBe(1);
@@ -176,7 +194,10 @@ describe('failed, requeue and show', () => {
     // It fails again at once (its data is still bad); --all alone looks in every queue.
     for (let i = 0; i < 200 && !(await malformed.isFailed()); i++) await sleep(20);
     const everywhere = await runCli(['requeue', '--all', '--json'], env);
-    expect(everywhere.json).toMatchObject({ requeued: 1, byQueue: { payment: 1, 'payment-deadline': 0, inventory: 0, shipping: 0, notification: 0, refund: 0 } });
+    expect(everywhere.json).toMatchObject({
+      requeued: 1,
+      byQueue: { payment: 1, 'payment-deadline': 0, inventory: 0, shipping: 0, notification: 0, refund: 0 },
+    });
 
     await h.settle();
     const shown = await runCli(['show', order.id, '--json'], env);
@@ -206,7 +227,11 @@ describe('show, with hostile text in the database', () => {
     await h.putProduct('SKU-1', 5);
     // The API refuses such text; a row written before that rule, or by hand, may still hold it.
     const hostile = 'cus_\x1b]0;pwned\x07\x1b[2J\x1b[31mred\u009b1m\u202eexe.txt\x7f';
-    const { order } = placeOrder(h.db, { customerId: hostile, items: [{ sku: 'SKU-1', quantity: 1 }], paymentToken: 'tok_visa', shippingAddress: ADDRESS }, Date.now()) as { order: { id: string } };
+    const { order } = placeOrder(
+      h.db,
+      { customerId: hostile, items: [{ sku: 'SKU-1', quantity: 1 }], paymentToken: 'tok_visa', shippingAddress: ADDRESS },
+      Date.now(),
+    ) as { order: { id: string } };
     const UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
     const text = await runCli(['show', order.id], cliEnv(h));
     expect(text.code).toBe(0);
@@ -237,7 +262,10 @@ describe('reconcile', () => {
 
     const run = await runCli(['reconcile', '--stuck-after', '200', '--json'], cliEnv(h));
     expect(run.code).toBe(0);
-    expect(run.json).toEqual({ redriven: [{ orderId: order.id, status: 'PAID', events: ['PaymentSucceeded'] }], dispatched: true });
+    expect(run.json).toEqual({
+      redriven: [{ orderId: order.id, status: 'PAID', events: ['PaymentSucceeded'] }],
+      dispatched: true,
+    });
     const undispatched = h.db.$client
       .prepare("SELECT count(*) AS n FROM outbox WHERE type = 'PaymentSucceeded' AND dispatched_at IS NULL")
       .get() as { n: number };
@@ -285,7 +313,10 @@ describe('load', () => {
     const initialStock = Object.fromEntries(DEMO_CATALOG.map((p) => [p.sku, p.stock]));
     expect(invariantViolations(h.db, { initialStock })).toEqual([]);
 
-    const text = await runCli(['load', '--url', h.base, '--count', '3', '--mix', 'tok_visa', '--no-wait', '--api-key', OTHER_API_KEY], cliEnv(h));
+    const text = await runCli(
+      ['load', '--url', h.base, '--count', '3', '--mix', 'tok_visa', '--no-wait', '--api-key', OTHER_API_KEY],
+      cliEnv(h),
+    );
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/placed\s+3 of 3\n/);
     expect(text.stdout).toContain('POST /orders');
@@ -305,7 +336,10 @@ describe('load', () => {
     let service = await startServiceProcess(env);
     const base = `http://127.0.0.1:${service.port}`;
     expect(await putProductOver(base, 'SKU-1', 100, ADMIN_TOKEN)).toBe(201);
-    const load = runCli(['load', '--url', base, '--count', '40', '--rate', '10', '--sku', 'SKU-1', '--mix', 'visa', '--no-wait', '--json'], { API_KEY });
+    const load = runCli(
+      ['load', '--url', base, '--count', '40', '--rate', '10', '--sku', 'SKU-1', '--mix', 'visa', '--no-wait', '--json'],
+      { API_KEY },
+    );
     const sqlite = new Database(env.DATABASE_PATH, { readonly: true });
     const orders = () => (sqlite.prepare('SELECT count(*) AS n FROM orders').get() as { n: number }).n;
     try {
@@ -332,7 +366,10 @@ describe('load', () => {
     // The first order's answer is lost after the service took it (POST 2 is its retry); the
     // second order is told to come back.
     const flaky = await proxy(h.base, (n) => (n === 1 ? 'lose-answer' : n === 3 ? 'unavailable' : 'forward'));
-    const run = await runCli(['load', '--url', flaky.url, '--count', '3', '--concurrency', '1', '--sku', 'SKU-1', '--no-wait', '--json'], { API_KEY });
+    const run = await runCli(
+      ['load', '--url', flaky.url, '--count', '3', '--concurrency', '1', '--sku', 'SKU-1', '--no-wait', '--json'],
+      { API_KEY },
+    );
     expect(run.code).toBe(0);
     expect(run.json).toMatchObject({ placed: 3, replayed: 1, retried: 2, retries: 2, refused: 0, gaveUp: 0 });
     expect(h.rowCounts().orders).toBe(3);
@@ -347,7 +384,10 @@ describe('load', () => {
     expect(refusing.stderr).toBe('orders: 2 refused, of 2 orders\n');
 
     const down = await proxy(h.base, () => 'unavailable');
-    const givingUp = await runCli(['load', '--url', down.url, '--count', '2', '--sku', 'SKU-1', '--retry-for', '1500', '--no-wait'], { API_KEY });
+    const givingUp = await runCli(
+      ['load', '--url', down.url, '--count', '2', '--sku', 'SKU-1', '--retry-for', '1500', '--no-wait'],
+      { API_KEY },
+    );
     expect(givingUp.code).toBe(1);
     expect(givingUp.stdout).toMatch(/gave up\s+2 after retrying \(503: 2\)\n/);
     expect(givingUp.stderr).toBe('orders: 2 given up after retries, of 2 orders\n');
@@ -362,7 +402,10 @@ describe('load', () => {
     expect(down.stderr).toMatch(new RegExp(`^orders: cannot reach the service at ${url}: .*\\n$`));
     h = await Harness.start({ queues: [] });
     const noToken = await runCli(['load', '--url', h.base, '--seed', '--count', '1'], cliEnv(h, { API_KEY }));
-    expect(noToken).toMatchObject({ code: 2, stderr: '--seed needs the admin token: pass --admin-token or set ADMIN_TOKEN\n'.replace(/^/, 'orders: ') });
+    expect(noToken).toMatchObject({
+      code: 2,
+      stderr: '--seed needs the admin token: pass --admin-token or set ADMIN_TOKEN\n'.replace(/^/, 'orders: '),
+    });
   });
 
   it('exits 2 without an API key, and 1 when the service refuses the one it was given', async () => {
@@ -370,7 +413,10 @@ describe('load', () => {
     await h.putProduct('SKU-1', 10);
     const noKey = await runCli(['load', '--url', h.base, '--sku', 'SKU-1', '--count', '1'], cliEnv(h));
     expect(noKey).toMatchObject({ code: 2, stderr: 'orders: load needs an API key: pass --api-key or set API_KEY\n' });
-    const wrong = await runCli(['load', '--url', h.base, '--sku', 'SKU-1', '--count', '2', '--no-wait', '--json'], cliEnv(h, { API_KEY: 'not-a-key-of-this-service' }));
+    const wrong = await runCli(
+      ['load', '--url', h.base, '--sku', 'SKU-1', '--count', '2', '--no-wait', '--json'],
+      cliEnv(h, { API_KEY: 'not-a-key-of-this-service' }),
+    );
     expect(wrong.code).toBe(1);
     expect(wrong.json).toMatchObject({ placed: 0, refused: 2, refusals: { 401: 2 } });
     expect(h.rowCounts().orders).toBe(0);

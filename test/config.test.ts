@@ -87,11 +87,16 @@ describe('the security settings', () => {
   });
 
   it('read a list of keys and origins, and give the CLI API_KEY or else the first key', () => {
-    const config = loadConfig({ API_KEYS: 'storefront-one-0123456789, storefront-two-0123456789', CORS_ORIGINS: 'https://shop.example,http://localhost:5173' });
+    const config = loadConfig({
+      API_KEYS: 'storefront-one-0123456789, storefront-two-0123456789',
+      CORS_ORIGINS: 'https://shop.example,http://localhost:5173',
+    });
     expect(config.apiKeys).toEqual(['storefront-one-0123456789', 'storefront-two-0123456789']);
     expect(config.clientApiKey).toBe('storefront-one-0123456789');
     expect(config.corsOrigins).toEqual(['https://shop.example', 'http://localhost:5173']);
-    expect(loadConfig({ API_KEYS: 'storefront-one-0123456789', API_KEY: 'the-cli-key-0123456789' }).clientApiKey).toBe('the-cli-key-0123456789');
+    expect(loadConfig({ API_KEYS: 'storefront-one-0123456789', API_KEY: 'the-cli-key-0123456789' }).clientApiKey).toBe(
+      'the-cli-key-0123456789',
+    );
   });
 
   it('never print a secret that was refused', () => {

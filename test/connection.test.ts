@@ -39,7 +39,8 @@ describe('the statement cache', () => {
   });
 
   it('answers rows as objects after drizzle read the same statement in raw mode', () => {
-    const query = () => db.select({ sku: products.sku, available: products.available }).from(products).where(eq(products.sku, 'SKU-1'));
+    const query = () =>
+      db.select({ sku: products.sku, available: products.available }).from(products).where(eq(products.sku, 'SKU-1'));
     // drizzle reads a partial select with raw(true) and a full select as objects, on one SQL text.
     expect(query().all()).toEqual([{ sku: 'SKU-1', available: 5 }]);
     const text = query().toSQL().sql;
@@ -62,7 +63,7 @@ describe('the statement cache', () => {
 });
 
 describe('a write transaction', () => {
-  it('runs its after-commit hooks once it commits, and a savepoint\'s with it', () => {
+  it("runs its after-commit hooks once it commits, and a savepoint's with it", () => {
     const ran: string[] = [];
     writeTx(db, (tx) => {
       tx.afterCommit(() => ran.push('outer'));

@@ -61,7 +61,16 @@ beforeAll(async () => {
   await h.putProduct('MUG-001', 100, 1_250, 'Enamel mug');
   await h.putProduct('TEA-042', 100, 890, 'Breakfast tea');
 
-  held = await h.placeOrder(orderBody('tok_visa', [{ sku: 'MUG-001', quantity: 2 }, { sku: 'TEA-042', quantity: 1 }], 'cus_ada'));
+  held = await h.placeOrder(
+    orderBody(
+      'tok_visa',
+      [
+        { sku: 'MUG-001', quantity: 2 },
+        { sku: 'TEA-042', quantity: 1 },
+      ],
+      'cus_ada',
+    ),
+  );
   toCancel = await h.placeOrder(orderBody('tok_visa', [{ sku: 'TEA-042', quantity: 3 }], 'cus_grace'));
   declined = await h.placeOrder(orderBody('tok_chargeDeclined', [{ sku: 'MUG-001', quantity: 1 }], 'cus_grace'));
   await h.waitForStatus(declined.id, 'FAILED');
@@ -213,7 +222,10 @@ describe.skipIf(!available)('the operations console at /admin in a browser', () 
       expect(row).toContain('failed');
       expect(row).toContain('2');
       expect(row).toContain('carrier unreachable');
-      const payment = (await page.locator('h2:has-text("Jobs") ~ table tr', { hasText: 'payment' }).first().innerText()).replace(/\s+/g, ' ');
+      const payment = (await page.locator('h2:has-text("Jobs") ~ table tr', { hasText: 'payment' }).first().innerText()).replace(
+        /\s+/g,
+        ' ',
+      );
       expect(payment).toContain('completed');
       await screenshot(page, 'console-order-stuck');
 
@@ -228,7 +240,10 @@ describe.skipIf(!available)('the operations console at /admin in a browser', () 
       const after = await page.locator('h1').innerText();
       expect(after).toContain('SHIPPED');
       expect(after).not.toContain('STUCK');
-      const retried = (await page.locator('h2:has-text("Jobs") ~ table tr', { hasText: 'shipping' }).innerText()).replace(/\s+/g, ' ');
+      const retried = (await page.locator('h2:has-text("Jobs") ~ table tr', { hasText: 'shipping' }).innerText()).replace(
+        /\s+/g,
+        ' ',
+      );
       expect(retried).toContain('completed');
       await expect(page.locator('h2:has-text("Messages sent") + table').innerText()).resolves.toContain('shipped');
       // A shipped order offers no cancel.

@@ -170,7 +170,11 @@ describe('the console while Redis is away', () => {
       expect(text).toContain('Jobs unknown');
       expect(text).toContain('OrderPlaced');
 
-      const retry = await browse(own, `/admin/console/orders/${placed.id}/retry`, form({ job: `${placed.id}-OrderPlaced-payment` }));
+      const retry = await browse(
+        own,
+        `/admin/console/orders/${placed.id}/retry`,
+        form({ job: `${placed.id}-OrderPlaced-payment` }),
+      );
       expect(retry.status).toBe(303);
       expect(retry.headers.get('location')).toContain('done=redis-unavailable');
 

@@ -143,7 +143,11 @@ describe('email over SMTP', () => {
     await waitForMail(server, welcome.id, 2);
 
     const refusals = (await h.events(refused.id)).filter((e) => e.type === 'NotificationRefused');
-    expect(refusals.map((e) => e.data).sort((a, b) => String((a as { kind: string }).kind).localeCompare((b as { kind: string }).kind))).toEqual([
+    expect(
+      refusals
+        .map((e) => e.data)
+        .sort((a, b) => String((a as { kind: string }).kind).localeCompare((b as { kind: string }).kind)),
+    ).toEqual([
       { kind: 'order_confirmed', code: 550, reason: expect.stringContaining('No such mailbox here') },
       { kind: 'shipped', code: 550, reason: expect.stringContaining('No such mailbox here') },
     ]);

@@ -96,7 +96,10 @@ describe('the SMTP mailer against a real server', () => {
   });
 
   const mailer = (url: string) =>
-    new SmtpMailer({ smtpUrl: url, from: 'Shop <orders@shop.example>', fromAddress: 'orders@shop.example' }, createLogger('silent'));
+    new SmtpMailer(
+      { smtpUrl: url, from: 'Shop <orders@shop.example>', fromAddress: 'orders@shop.example' },
+      createLogger('silent'),
+    );
 
   it('delivers a message with its Message-ID, subject, text and HTML, after logging in', async () => {
     smtp = await TestSmtpServer.start();

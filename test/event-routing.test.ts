@@ -28,7 +28,9 @@ describe('the routing table', () => {
   });
 
   it('routes to notification exactly the events that send a message', () => {
-    const heard = Object.entries(ROUTES).filter(([, queues]) => (queues as readonly string[]).includes('notification')).map(([e]) => e);
+    const heard = Object.entries(ROUTES)
+      .filter(([, queues]) => (queues as readonly string[]).includes('notification'))
+      .map(([e]) => e);
     expect(heard.sort()).toEqual(Object.keys(NOTIFICATION_FOR_EVENT).sort());
   });
 

@@ -55,7 +55,8 @@ describe('a payment provider that hangs', () => {
     // Each hanging charge fails at its deadline, and its late capture is refunded once.
     await h.settle(60_000);
     const ended = await Promise.all(hanging.map((o) => h.getOrder(o.id)));
-    for (const o of ended) expect(o).toMatchObject({ status: 'FAILED', reason: 'PAYMENT_TIMEOUT', payment: { status: 'REFUNDED' } });
+    for (const o of ended)
+      expect(o).toMatchObject({ status: 'FAILED', reason: 'PAYMENT_TIMEOUT', payment: { status: 'REFUNDED' } });
     expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 1_000 } })).toEqual([]);
   });
 });
@@ -107,7 +108,10 @@ describe('two deployments on one Redis and one queue prefix', () => {
     const h = await start({ redisUrl: redis.url, queues: [] });
     const admin = new Redis(redis.url);
     try {
-      await admin.set(claimKey(h.config.queuePrefix), JSON.stringify({ database: 'someone-else', location: '/elsewhere.db', host: 'x' }));
+      await admin.set(
+        claimKey(h.config.queuePrefix),
+        JSON.stringify({ database: 'someone-else', location: '/elsewhere.db', host: 'x' }),
+      );
       await h.service.prefixClaim.check();
       const ready = await h.request('GET', '/readyz');
       expect(ready.status).toBe(503);
@@ -131,7 +135,10 @@ describe('a re-drive', () => {
     // Someone else's worker on the same prefix takes the inventory job and completes it, doing nothing.
     const jobId = jobIdFor(order.id, 'PaymentSucceeded', 'inventory');
     const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
-    const thief = new Worker('inventory', async () => 'nothing to do: order not found', { connection, prefix: h.config.queuePrefix });
+    const thief = new Worker('inventory', async () => 'nothing to do: order not found', {
+      connection,
+      prefix: h.config.queuePrefix,
+    });
     const inventory = new Queue('inventory', { connection, prefix: h.config.queuePrefix });
     try {
       for (let i = 0; i < 200 && (await inventory.getJobState(jobId)) !== 'completed'; i++) await sleep(25);
@@ -284,7 +291,12 @@ describe('a worker that dies mid-job', () => {
       JOB_STALLED_INTERVAL_MS: '500',
     };
     try {
-      const dying = await startServiceProcess({ ...env, REDIS_URL: inject('redisUrl'), ROLE: 'worker', PAYMENT_LATENCY_MS: '60000' });
+      const dying = await startServiceProcess({
+        ...env,
+        REDIS_URL: inject('redisUrl'),
+        ROLE: 'worker',
+        PAYMENT_LATENCY_MS: '60000',
+      });
       const h = await start({ queues: [], env });
       await h.putProduct('SKU-1', 5);
       const order = await h.placeOrder();

@@ -74,7 +74,11 @@ describe('a full disk under the database', () => {
     const base = `http://127.0.0.1:${service.port}`;
     const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
     const put = (stock: number) =>
-      fetch(`${base}/admin/products/SKU-1`, { method: 'PUT', headers: admin, body: JSON.stringify({ name: 'Mug', priceCents: 500, stock }) });
+      fetch(`${base}/admin/products/SKU-1`, {
+        method: 'PUT',
+        headers: admin,
+        body: JSON.stringify({ name: 'Mug', priceCents: 500, stock }),
+      });
     const place = () =>
       fetch(`${base}/orders`, {
         method: 'POST',
@@ -107,17 +111,24 @@ describe('a full disk under the database', () => {
 
     rmSync(filler);
     // No restart: writes work again, readiness comes back, and every accepted order settles.
-    let again: Response | undefined;
-    for (let i = 0; i < 50 && (again = await place()).status !== 201; i++) await sleep(100);
-    expect(again!.status).toBe(201);
-    accepted.push(((await again!.json()) as { id: string }).id);
-    let readyAgain = 0;
-    for (let i = 0; i < 100 && (readyAgain = (await fetch(`${base}/readyz`)).status) !== 200; i++) await sleep(100);
+    let again = await place();
+    for (let i = 0; i < 50 && again.status !== 201; i++) {
+      await sleep(100);
+      again = await place();
+    }
+    expect(again.status).toBe(201);
+    accepted.push(((await again.json()) as { id: string }).id);
+    let readyAgain = (await fetch(`${base}/readyz`)).status;
+    for (let i = 0; i < 100 && readyAgain !== 200; i++) {
+      await sleep(100);
+      readyAgain = (await fetch(`${base}/readyz`)).status;
+    }
     expect(readyAgain).toBe(200);
 
     const sqlite = new Database(databasePath, { readonly: true });
     try {
-      const statusOf = (id: string) => (sqlite.prepare('SELECT status FROM orders WHERE id = ?').get(id) as { status: string }).status;
+      const statusOf = (id: string) =>
+        (sqlite.prepare('SELECT status FROM orders WHERE id = ?').get(id) as { status: string }).status;
       for (let i = 0; i < 300 && accepted.some((id) => statusOf(id) !== 'SHIPPED'); i++) await sleep(100);
       expect(accepted.map(statusOf)).toEqual(accepted.map(() => 'SHIPPED'));
       expect(invariantViolations(sqlite, { initialStock: { 'SKU-1': 50 } })).toEqual([]);

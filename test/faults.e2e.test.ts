@@ -59,16 +59,22 @@ describe('the reconciler', () => {
     // Passes from several processes at once, and again: each stuck order is re-driven once.
     const passes = await Promise.all([h.reconcile(), h.reconcile(), h.reconcile()]);
     const redriven = passes.flat();
-    expect(redriven.map((r) => r.orderId).sort()).toEqual(
-      [orders[0]!.id, orders[1]!.id, orders[2]!.id, orders[3]!.id].sort(),
-    );
+    expect(redriven.map((r) => r.orderId).sort()).toEqual([orders[0]!.id, orders[1]!.id, orders[2]!.id, orders[3]!.id].sort());
     expect(redriven.find((r) => r.orderId === orders[2]!.id)?.events).toEqual(['PaymentFailed']); // the lost message
     await h.settle();
     const statuses = await Promise.all(orders.map((o) => h!.getOrder(o.id)));
     expect(statuses.map((o) => o.status)).toEqual(['SHIPPED', 'SHIPPED', 'FAILED', 'FAILED']);
     expect(statuses[3]).toMatchObject({ reason: 'OUT_OF_STOCK', payment: { status: 'REFUNDED' } });
     const kinds = (await h.admin('GET', '/sandbox/notifications')).json.messages.map((m: { kind: string }) => m.kind).sort();
-    expect(kinds).toEqual(['order_confirmed', 'order_confirmed', 'out_of_stock', 'payment_declined', 'refunded', 'shipped', 'shipped']);
+    expect(kinds).toEqual([
+      'order_confirmed',
+      'order_confirmed',
+      'out_of_stock',
+      'payment_declined',
+      'refunded',
+      'shipped',
+      'shipped',
+    ]);
 
     // Nothing is stuck any more: further passes do nothing.
     await sleep(350);
@@ -125,7 +131,12 @@ describe('Redis configuration', () => {
   it('warns at start when Redis may evict keys', async () => {
     redis = await startRedisServer(undefined, { evictionPolicy: 'allkeys-lru' });
     const dir = mkdtempSync(join(tmpdir(), 'orders-policy-'));
-    const api = await startServiceProcess({ ROLE: 'api', PORT: '0', REDIS_URL: redis.url, DATABASE_PATH: join(dir, 'orders.db') });
+    const api = await startServiceProcess({
+      ROLE: 'api',
+      PORT: '0',
+      REDIS_URL: redis.url,
+      DATABASE_PATH: join(dir, 'orders.db'),
+    });
     try {
       for (let i = 0; i < 100 && !api.logs.some((l) => l.policy); i++) await sleep(20);
       expect(api.logs.find((l) => l.policy)).toMatchObject({ level: 40, policy: 'allkeys-lru' });
@@ -158,7 +169,10 @@ describe('shutdown', () => {
       const place = async (port: number | undefined) => (await placeOrderOver(`http://127.0.0.1:${port}`, orderBody())).id!;
       const sqlite = new Database(env.DATABASE_PATH, { readonly: true });
       const read = (id: string) =>
-        sqlite.prepare('SELECT status, payment_status AS payment FROM orders WHERE id = ?').get(id) as { status: string; payment: string };
+        sqlite.prepare('SELECT status, payment_status AS payment FROM orders WHERE id = ?').get(id) as {
+          status: string;
+          payment: string;
+        };
       /** The order has entered PAYMENT_PENDING: its charge is at the gateway for 1.5 s. */
       const chargeInFlight = async (id: string) => {
         for (let i = 0; i < 500 && read(id).status !== 'PAYMENT_PENDING'; i++) await sleep(10);
@@ -267,7 +281,12 @@ describe('a job that exhausts its attempts', () => {
       type: 'JobFailed',
       from: 'PAYMENT_PENDING',
       to: 'PAYMENT_PENDING',
-      data: { queue: 'payment', event: 'OrderPlaced', attempts: 1, reason: expect.stringMatching(/voided a charge still in use/) },
+      data: {
+        queue: 'payment',
+        event: 'OrderPlaced',
+        attempts: 1,
+        reason: expect.stringMatching(/voided a charge still in use/),
+      },
     });
     expect((await h.getOrder(order.id)).status).toBe('PAYMENT_PENDING');
   });

@@ -60,7 +60,15 @@ const REFUSALS: [string, unknown, number, string][] = [
   ['a SKU with a space', withItems([{ sku: 'SKU 1', quantity: 1 }]), 400, 'items.0.sku'],
   ['an empty SKU', withItems([{ sku: '', quantity: 1 }]), 400, 'items.0.sku'],
   ['a SKU of 65 characters', withItems([{ sku: 'S'.repeat(65), quantity: 1 }]), 400, 'items.0.sku'],
-  ['a SKU that is not in the catalog', withItems([{ sku: 'SKU-1', quantity: 1 }, { sku: 'NOPE', quantity: 1 }]), 422, 'items.1.sku'],
+  [
+    'a SKU that is not in the catalog',
+    withItems([
+      { sku: 'SKU-1', quantity: 1 },
+      { sku: 'NOPE', quantity: 1 },
+    ]),
+    422,
+    'items.1.sku',
+  ],
   ['a missing payment', (({ payment: _, ...rest }) => rest)(valid()), 400, 'payment'],
   ['an empty payment token', { ...valid(), payment: { token: '' } }, 400, 'payment.token'],
   ['a missing address', (({ shippingAddress: _, ...rest }) => rest)(valid()), 400, 'shippingAddress'],

@@ -37,12 +37,9 @@ describe('Idempotency-Key on POST /orders', () => {
     await h.request('POST', `/orders/${first.json.id}/cancel`);
     // Same request, fields in another order and spaced differently.
     const { shippingAddress, payment, items, customerId } = orderBody();
-    const replay = await h.request(
-      'POST',
-      '/orders',
-      JSON.stringify({ shippingAddress, payment, items, customerId }, null, 2),
-      { 'idempotency-key': 'key-replay' },
-    );
+    const replay = await h.request('POST', '/orders', JSON.stringify({ shippingAddress, payment, items, customerId }, null, 2), {
+      'idempotency-key': 'key-replay',
+    });
     expect(replay.status).toBe(201);
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
     expect(replay.headers.get('location')).toBe(`/orders/${first.json.id}`);

@@ -4,13 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import {
-  importCycles,
-  importGraph,
-  layerViolations,
-  type AllowedViolation,
-  type LayerRule,
-} from './support/import-graph.ts';
+import { importCycles, importGraph, layerViolations, type AllowedViolation, type LayerRule } from './support/import-graph.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -22,7 +16,11 @@ const LAYER_RULES: readonly LayerRule[] = [
   { rule: 'api/ gets the sandbox as a dependency, never imports sandbox/', from: 'src/api/', forbidden: ['src/sandbox/'] },
   // Not even through other modules: `orders show` must not load the HTTP layer.
   { rule: 'cli/ renders without loading api/', from: 'src/cli/', forbidden: ['src/api/', 'src/server.ts'], transitive: true },
-  { rule: 'metrics.ts defines what it counts without importing processors/', from: 'src/metrics.ts', forbidden: ['src/processors/'] },
+  {
+    rule: 'metrics.ts defines what it counts without importing processors/',
+    from: 'src/metrics.ts',
+    forbidden: ['src/processors/'],
+  },
 ];
 
 /** Known violations, each to be removed with the change that ends it. */

@@ -46,9 +46,7 @@ describe('order lifecycle through the real queues', () => {
 
     await h.settle();
     const products = (await h.admin('GET', '/products')).json;
-    expect(products.products).toEqual([
-      expect.objectContaining({ sku: 'SKU-1', available: 3, reserved: 0, shipped: 2 }),
-    ]);
+    expect(products.products).toEqual([expect.objectContaining({ sku: 'SKU-1', available: 3, reserved: 0, shipped: 2 })]);
     const notifications = (await h.admin('GET', '/sandbox/notifications')).json;
     const kinds = notifications.messages
       .filter((n: { orderId: string }) => n.orderId === placed.id)
@@ -69,7 +67,10 @@ describe('order lifecycle through the real queues', () => {
     const bad = await h.deliver(shipped.shipment!.trackingNumber, 'not-the-secret');
     expect(bad.status).toBe(401);
     expect(bad.headers.get('content-type')).toContain('application/problem+json');
-    const unsigned = await h.request('POST', '/webhooks/carrier', { trackingNumber: shipped.shipment!.trackingNumber, status: 'delivered' });
+    const unsigned = await h.request('POST', '/webhooks/carrier', {
+      trackingNumber: shipped.shipment!.trackingNumber,
+      status: 'delivered',
+    });
     expect(unsigned.status).toBe(401);
     expect((await h.getOrder(placed.id)).status).toBe('SHIPPED');
   });

@@ -10,7 +10,14 @@ const answer = (status: number, extra: Partial<Placement> = {}): Placement => ({
 describe('retrying an order', () => {
   it('retries no answer, 503 and 429, and takes any other answer as final', () => {
     expect([0, 503, 429].map((status) => retryable(answer(status)))).toEqual([true, true, true]);
-    expect([201, 400, 401, 409, 422, 500].map((status) => retryable(answer(status)))).toEqual([false, false, false, false, false, false]);
+    expect([201, 400, 401, 409, 422, 500].map((status) => retryable(answer(status)))).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
 
   it('waits between half and all of a doubling ceiling, capped, or what Retry-After says up to 10 s', () => {
@@ -24,10 +31,18 @@ describe('retrying an order', () => {
   it('stops at the first final answer, and gives up once the retry window is spent', async () => {
     const policy = { ...DEFAULT_RETRY, baseDelayMs: 10, maxDelayMs: 20, retryForMs: 300 };
     const answers = [answer(0, { error: 'ECONNREFUSED' }), answer(503), answer(201, { id: 'ord_1', replayed: true })];
-    expect(await withRetries(policy, async () => answers.shift()!)).toMatchObject({ status: 201, id: 'ord_1', replayed: true, attempts: 3 });
+    expect(await withRetries(policy, async () => answers.shift()!)).toMatchObject({
+      status: 201,
+      id: 'ord_1',
+      replayed: true,
+      attempts: 3,
+    });
 
     let attempts = 0;
-    const gaveUp = await withRetries(policy, async () => (attempts++, answer(0, { error: 'ECONNRESET' })));
+    const gaveUp = await withRetries(policy, async () => {
+      attempts++;
+      return answer(0, { error: 'ECONNRESET' });
+    });
     expect(gaveUp).toMatchObject({ status: 0, error: 'ECONNRESET', attempts });
     expect(attempts).toBeGreaterThan(1);
 

@@ -87,7 +87,9 @@ describe('the managed redis-server', () => {
     expect(await redisAnswers(server.url)).toBe(true);
 
     const next = await start();
-    expect(next.logs.find((l) => l.url === server.url)?.msg).toBe('adopted the managed redis-server its last process left running');
+    expect(next.logs.find((l) => l.url === server.url)?.msg).toBe(
+      'adopted the managed redis-server its last process left running',
+    );
     expect(managed()).toEqual(server);
     const base = `http://127.0.0.1:${next.port}`;
     expect(await putProductOver(base, 'SKU-1', 5, ADMIN_TOKEN)).toBe(201);
@@ -128,7 +130,10 @@ describe('the managed redis-server', () => {
     expect(worker.logs.find((l) => l.url === server.url)?.msg).toBe('using the managed redis-server of this deployment');
 
     expect(await api.kill('SIGTERM')).toBe(0);
-    expect(api.logs.find((l) => String(l.msg).startsWith('left the managed'))).toMatchObject({ msg: 'left the managed redis-server running for the other processes using it', others: 1 });
+    expect(api.logs.find((l) => String(l.msg).startsWith('left the managed'))).toMatchObject({
+      msg: 'left the managed redis-server running for the other processes using it',
+      others: 1,
+    });
     expect(await redisAnswers(server.url)).toBe(true);
 
     // The stopped API's orders are still carried by the worker, on the same Redis.
@@ -181,6 +186,9 @@ describe('the managed redis-server', () => {
     const second = await placeOrderOver(base, orderBody());
     expect(second.status).toBe(201);
     expect(await waitForShipped(base, second.id!)).toBe('SHIPPED');
-    expect(worker.logs.find((l) => l.msg === 'the managed redis-server moved; following it')).toMatchObject({ from: old.url, to: moved.url });
+    expect(worker.logs.find((l) => l.msg === 'the managed redis-server moved; following it')).toMatchObject({
+      from: old.url,
+      to: moved.url,
+    });
   });
 });

@@ -100,7 +100,16 @@ describe('outbox lag', () => {
       let now = 1_000_000;
       const metrics = new ServiceMetrics({ db, now: () => now });
       upsertProduct(db, { sku: 'SKU-1', name: 'One', priceCents: 100, stock: 5 }, now);
-      placeOrder(db, { customerId: 'c', items: [{ sku: 'SKU-1', quantity: 1 }], paymentToken: 'tok_visa', shippingAddress: orderBody().shippingAddress }, now);
+      placeOrder(
+        db,
+        {
+          customerId: 'c',
+          items: [{ sku: 'SKU-1', quantity: 1 }],
+          paymentToken: 'tok_visa',
+          shippingAddress: orderBody().shippingAddress,
+        },
+        now,
+      );
       now += 7_500;
       const m = samples(await metrics.registry.metrics());
       expect(m.get('orders_outbox_lag_seconds')).toBe(7.5);

@@ -105,7 +105,8 @@ describe('GET /openapi.json', () => {
     expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(Object.keys(SECURITY_SCHEMES).sort());
     const asked = new Set<string>();
     for (const ops of Object.values(doc.paths as Record<string, Record<string, any>>)) {
-      for (const op of Object.values(ops)) for (const requirement of op.security ?? []) for (const name of Object.keys(requirement)) asked.add(name);
+      for (const op of Object.values(ops))
+        for (const requirement of op.security ?? []) for (const name of Object.keys(requirement)) asked.add(name);
     }
     for (const name of asked) expect(doc.components.securitySchemes[name], name).toBeDefined();
   });

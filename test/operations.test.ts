@@ -99,7 +99,9 @@ describe('request ids in the logs', () => {
     );
 
     closeDatabase(db); // a fault of ours, not the client's: a 500 and an error line
-    const res = await app.request('/orders/ord_x', { headers: { 'x-request-id': 'req-failed', authorization: `Bearer ${API_KEY}` } });
+    const res = await app.request('/orders/ord_x', {
+      headers: { 'x-request-id': 'req-failed', authorization: `Bearer ${API_KEY}` },
+    });
     expect(res.status).toBe(500);
     expect(await res.json()).toMatchObject({ status: 500, requestId: 'req-failed' });
     const mine = lines.filter((l) => l.requestId === 'req-failed');

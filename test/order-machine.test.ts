@@ -87,14 +87,18 @@ describe('payment statuses', () => {
 
 describe('compensation owed when an order ends badly', () => {
   it('refunds a captured payment and releases reserved stock on cancellation', () => {
-    expect(compensationFor({ status: 'AWAITING_SHIPMENT', paymentStatus: 'CAPTURED', stockStatus: 'RESERVED' }, 'Cancelled')).toEqual({
+    expect(
+      compensationFor({ status: 'AWAITING_SHIPMENT', paymentStatus: 'CAPTURED', stockStatus: 'RESERVED' }, 'Cancelled'),
+    ).toEqual({
       paymentStatus: 'REFUND_PENDING',
       requests: ['RefundRequested', 'StockReleaseRequested'],
     });
   });
 
   it('refunds a paid order that finds the shelf empty', () => {
-    expect(compensationFor({ status: 'PAID', paymentStatus: 'CAPTURED', stockStatus: 'NONE' }, 'InventoryReservationFailed')).toEqual({
+    expect(
+      compensationFor({ status: 'PAID', paymentStatus: 'CAPTURED', stockStatus: 'NONE' }, 'InventoryReservationFailed'),
+    ).toEqual({
       paymentStatus: 'REFUND_PENDING',
       requests: ['RefundRequested'],
     });
@@ -114,13 +118,17 @@ describe('compensation owed when an order ends badly', () => {
   });
 
   it('waits for the gateway after a timeout, so that a late success is refunded', () => {
-    expect(compensationFor({ status: 'PAYMENT_PENDING', paymentStatus: 'PENDING', stockStatus: 'NONE' }, 'PaymentTimedOut')).toEqual({
+    expect(
+      compensationFor({ status: 'PAYMENT_PENDING', paymentStatus: 'PENDING', stockStatus: 'NONE' }, 'PaymentTimedOut'),
+    ).toEqual({
       requests: [],
     });
   });
 
   it('owes nothing on the way forward', () => {
-    expect(compensationFor({ status: 'PAID', paymentStatus: 'CAPTURED', stockStatus: 'NONE' }, 'InventoryReserved')).toEqual({ requests: [] });
+    expect(compensationFor({ status: 'PAID', paymentStatus: 'CAPTURED', stockStatus: 'NONE' }, 'InventoryReserved')).toEqual({
+      requests: [],
+    });
   });
 });
 
@@ -183,7 +191,9 @@ describe('what each transition causes', () => {
       'PaymentVoidRequested',
       'StockReleaseRequested',
     ]);
-    expect(redriveEvents({ status: 'FAILED', paymentStatus: 'REFUND_PENDING', stockStatus: 'NONE' })).toEqual(['RefundRequested']);
+    expect(redriveEvents({ status: 'FAILED', paymentStatus: 'REFUND_PENDING', stockStatus: 'NONE' })).toEqual([
+      'RefundRequested',
+    ]);
   });
 
   it('calls an order at rest when nothing of ours is left to do for it', () => {
@@ -209,9 +219,15 @@ describe('what each transition causes', () => {
 
 describe('stock beside the status', () => {
   it('is reserved by InventoryReserved, then shipped or released, and moves no other way', () => {
-    const moves = Object.entries(STOCK_MOVES).flatMap(([from, steps]) => Object.entries(steps).map(([step, to]) => `${from} --${step}--> ${to}`));
+    const moves = Object.entries(STOCK_MOVES).flatMap(([from, steps]) =>
+      Object.entries(steps).map(([step, to]) => `${from} --${step}--> ${to}`),
+    );
     expect(moves.sort()).toEqual(
-      ['NONE --InventoryReserved--> RESERVED', 'RESERVED --ShipmentCreated--> SHIPPED', 'RESERVED --StockReleased--> RELEASED'].sort(),
+      [
+        'NONE --InventoryReserved--> RESERVED',
+        'RESERVED --ShipmentCreated--> SHIPPED',
+        'RESERVED --StockReleased--> RELEASED',
+      ].sort(),
     );
   });
 });
@@ -219,7 +235,15 @@ describe('stock beside the status', () => {
 describe('facts on the timeline', () => {
   it('keep the status, and settle the payment as the design says', () => {
     expect([...FACTS].sort()).toEqual(
-      ['JobFailed', 'NotificationRefused', 'PaymentCapturedLate', 'PaymentDeclined', 'PaymentVoided', 'RefundIssued', 'StockReleased'].sort(),
+      [
+        'JobFailed',
+        'NotificationRefused',
+        'PaymentCapturedLate',
+        'PaymentDeclined',
+        'PaymentVoided',
+        'RefundIssued',
+        'StockReleased',
+      ].sort(),
     );
     expect(FACT_EFFECTS.PaymentCapturedLate).toEqual({ paymentStatus: 'REFUND_PENDING', requests: ['RefundRequested'] });
     expect(FACT_EFFECTS.RefundIssued).toMatchObject({ paymentStatus: 'REFUNDED', message: 'refunded' });

@@ -61,7 +61,10 @@ describe.skipIf(!available)('Bull Board at /admin/queues in a browser', () => {
       await page.getByText('broken-job').first().waitFor();
       await expect(page.getByRole('button', { name: 'Clean all' }).count()).resolves.toBe(1);
       await page.getByRole('button', { name: 'Retry all' }).click();
-      await page.getByRole('button', { name: /^(confirm|retry|yes|ok)/i }).last().click();
+      await page
+        .getByRole('button', { name: /^(confirm|retry|yes|ok)/i })
+        .last()
+        .click();
       // The job runs again (and, its payload being broken, fails again).
       const deadline = Date.now() + 10_000;
       let runs = 0;
@@ -97,8 +100,8 @@ describe.skipIf(!available)('Bull Board at /admin/queues in a browser', () => {
       await page.goto(evilUrl);
       const res = await answer;
       const sent = await res.request().allHeaders();
-      expect(sent['authorization']).toMatch(/^Basic /);
-      expect(sent['origin']).toBe(evilUrl.slice(0, -1));
+      expect(sent.authorization).toMatch(/^Basic /);
+      expect(sent.origin).toBe(evilUrl.slice(0, -1));
       expect(res.status()).toBe(403);
       expect(await h.service.queues.notification.getJobCounts()).toEqual(before);
     } finally {

@@ -66,7 +66,8 @@ describe.skipIf(!available)('the API reference at /docs in a browser without net
       expect(res?.status()).toBe(200);
       await page.locator('.swagger-ui .info .title').getByText('Order service').waitFor();
       // Every operation is on the page, by its path and its id.
-      for (const id of operations) await page.locator(`.opblock .opblock-summary-operation-id`, { hasText: new RegExp(`^${id}$`) }).waitFor();
+      for (const id of operations)
+        await page.locator(`.opblock .opblock-summary-operation-id`, { hasText: new RegExp(`^${id}$`) }).waitFor();
       await expect(page.locator('.opblock').count()).resolves.toBe(operations.length);
 
       // Opening an operation shows its description and responses.

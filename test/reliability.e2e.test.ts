@@ -44,7 +44,9 @@ async function placeMixedLoad(harness: Harness): Promise<void> {
   await harness.putProduct('SKU-1', 6);
   await harness.putProduct('SKU-2', 2);
   const placed = await Promise.all([
-    ...Array.from({ length: 6 }, (_, i) => harness.placeOrder(orderBody('tok_visa', [{ sku: 'SKU-1', quantity: 1 }], `cus_${i}`))),
+    ...Array.from({ length: 6 }, (_, i) =>
+      harness.placeOrder(orderBody('tok_visa', [{ sku: 'SKU-1', quantity: 1 }], `cus_${i}`)),
+    ),
     ...Array.from({ length: 3 }, () => harness.placeOrder(orderBody('tok_visa', [{ sku: 'SKU-2', quantity: 1 }]))),
     harness.placeOrder(orderBody('tok_chargeDeclined')),
     harness.placeOrder(orderBody('tok_flaky', [{ sku: 'SKU-2', quantity: 1 }])),
@@ -75,7 +77,9 @@ describe('a job delivered twice changes nothing the second time', () => {
     await h.settle();
     expect(copies).toBeGreaterThan(20);
 
-    const shipped = (h.db.$client.prepare("SELECT tracking_number AS t FROM orders WHERE status = 'SHIPPED'").all() as { t: string }[]).map((r) => r.t);
+    const shipped = (
+      h.db.$client.prepare("SELECT tracking_number AS t FROM orders WHERE status = 'SHIPPED'").all() as { t: string }[]
+    ).map((r) => r.t);
     for (const t of shipped) expect((await h.deliver(t)).status).toBe(200);
     await h.settle();
     const before = snapshot(h);

@@ -78,12 +78,19 @@ describe('limits across two API processes', () => {
     });
     expect(order.status).toBe(201);
     // Another address has its own count.
-    const elsewhere = await rawRequest(`${bases[1]}/orders/ord_guess`, { headers: bearer('guessed-key-x-0123456789'), localAddress: '127.0.0.2' });
+    const elsewhere = await rawRequest(`${bases[1]}/orders/ord_guess`, {
+      headers: bearer('guessed-key-x-0123456789'),
+      localAddress: '127.0.0.2',
+    });
     expect(elsewhere.status).toBe(401);
   });
 
   it('throttle wrong admin credentials per address, across both processes, even for the right token then', async () => {
-    const wrong = await Promise.all([0, 1, 2].map((i) => rawRequest(`${bases[i % 2]}/admin/products`, { headers: basic(`wrong-${i}`), localAddress: '127.0.0.3' })));
+    const wrong = await Promise.all(
+      [0, 1, 2].map((i) =>
+        rawRequest(`${bases[i % 2]}/admin/products`, { headers: basic(`wrong-${i}`), localAddress: '127.0.0.3' }),
+      ),
+    );
     expect(wrong.map((r) => r.status)).toEqual([401, 401, 401]);
     const fourth = await rawRequest(`${bases[1]}/admin/products`, { headers: basic('wrong-3'), localAddress: '127.0.0.3' });
     expect(fourth.status).toBe(429);
@@ -97,7 +104,9 @@ describe('limits across two API processes', () => {
     for (let i = 0; i < 5; i++) {
       expect((await rawRequest(`${bases[i % 2]}/admin/products`, { localAddress: '127.0.0.4' })).status).toBe(401);
     }
-    expect((await rawRequest(`${bases[1]}/admin/products`, { headers: bearer(ADMIN_TOKEN), localAddress: '127.0.0.4' })).status).toBe(200);
+    expect(
+      (await rawRequest(`${bases[1]}/admin/products`, { headers: bearer(ADMIN_TOKEN), localAddress: '127.0.0.4' })).status,
+    ).toBe(200);
   });
 
   it('limit requests per API key, across both processes, without touching another key', async () => {
@@ -133,7 +142,8 @@ describe('a limiter that cannot reach Redis', () => {
     redis = await startRedisServer();
     h = await Harness.start({ redisUrl: redis.url, queues: [], env: { ADDRESS_RATE_LIMIT: '1' } });
     await h.putProduct('SKU-1', 10);
-    const guess = (address: string) => rawRequest(`${h!.base}/orders/ord_x`, { headers: bearer('guessed-key-0123456789'), localAddress: address });
+    const guess = (address: string) =>
+      rawRequest(`${h!.base}/orders/ord_x`, { headers: bearer('guessed-key-0123456789'), localAddress: address });
 
     expect((await guess('127.0.0.5')).status).toBe(401);
     expect((await guess('127.0.0.5')).status).toBe(429);

@@ -73,7 +73,9 @@ describe('API keys on the client routes', () => {
     const b = await h.request('POST', '/orders', orderBody(), { authorization: bearer(OTHER_API_KEY) });
     expect([a.status, b.status]).toEqual([201, 201]);
     // One shop, several storefronts: any valid key reads any order.
-    expect((await h.request('GET', `/orders/${a.json.id}`, undefined, { authorization: bearer(OTHER_API_KEY) })).status).toBe(200);
+    expect((await h.request('GET', `/orders/${a.json.id}`, undefined, { authorization: bearer(OTHER_API_KEY) })).status).toBe(
+      200,
+    );
   });
 
   it('does not open /admin with an API key', async () => {
@@ -100,13 +102,20 @@ describe('Idempotency-Key scoped per API key', () => {
     const otherReplay = await h.request('POST', '/orders', orderBody(), headers(OTHER_API_KEY));
     expect(otherReplay.json.id).toBe(other.json.id);
     // Another body under the same key is still refused, within one storefront.
-    const mismatch = await h.request('POST', '/orders', orderBody('tok_visa', [{ sku: 'SKU-1', quantity: 2 }]), headers(OTHER_API_KEY));
+    const mismatch = await h.request(
+      'POST',
+      '/orders',
+      orderBody('tok_visa', [{ sku: 'SKU-1', quantity: 2 }]),
+      headers(OTHER_API_KEY),
+    );
     expect(mismatch.status).toBe(422);
   });
 
   it('stores a short id of the API key beside the Idempotency-Key, never the key itself', () => {
     const stored = (h.db.$client.prepare('SELECT key FROM idempotency_keys').all() as { key: string }[]).map((r) => r.key);
-    expect(stored).toEqual(expect.arrayContaining([`${apiKeyId(API_KEY)}:checkout-42`, `${apiKeyId(OTHER_API_KEY)}:checkout-42`]));
+    expect(stored).toEqual(
+      expect.arrayContaining([`${apiKeyId(API_KEY)}:checkout-42`, `${apiKeyId(OTHER_API_KEY)}:checkout-42`]),
+    );
     for (const key of stored) {
       expect(key).not.toContain(API_KEY);
       expect(key).not.toContain(OTHER_API_KEY);
@@ -149,18 +158,33 @@ describe('admin is safe from other sites', () => {
   });
 
   it('lets the same origin, and clients that send no Origin (curl, the CLI), write', async () => {
-    const own = await h.request('PUT', '/admin/products/OWN-1', { name: 'Own', priceCents: 1, stock: 1 }, forged({ origin: h.base, 'sec-fetch-site': 'same-origin' }));
+    const own = await h.request(
+      'PUT',
+      '/admin/products/OWN-1',
+      { name: 'Own', priceCents: 1, stock: 1 },
+      forged({ origin: h.base, 'sec-fetch-site': 'same-origin' }),
+    );
     expect(own.status).toBe(201);
     const curl = await h.request('PUT', '/admin/products/CURL-1', { name: 'Curl', priceCents: 1, stock: 1 }, forged({}));
     expect(curl.status).toBe(201);
     // A form on our own page, under Referrer-Policy: no-referrer, says Origin: null; the browser's
     // own Sec-Fetch-Site says where it really comes from.
-    const ownForm = await h.request('PUT', '/admin/products/FORM-1', { name: 'Form', priceCents: 1, stock: 1 }, forged({ origin: 'null', 'sec-fetch-site': 'same-origin' }));
+    const ownForm = await h.request(
+      'PUT',
+      '/admin/products/FORM-1',
+      { name: 'Form', priceCents: 1, stock: 1 },
+      forged({ origin: 'null', 'sec-fetch-site': 'same-origin' }),
+    );
     expect(ownForm.status).toBe(201);
   });
 
   it('lets reads through from anywhere (they change nothing, and CORS keeps their answers from the other site)', async () => {
-    const res = await h.request('GET', '/admin/products', undefined, forged({ origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' }));
+    const res = await h.request(
+      'GET',
+      '/admin/products',
+      undefined,
+      forged({ origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' }),
+    );
     expect(res.status).toBe(200);
   });
 
@@ -238,21 +262,31 @@ describe('text hygiene', () => {
       const res = await h.request('POST', '/orders', make(bad));
       expect(res.status).toBe(400);
       expectProblem(res, 400);
-      expect(res.json.errors).toContainEqual(expect.objectContaining({ field, message: expect.stringMatching(/control|bidirectional/) }));
+      expect(res.json.errors).toContainEqual(
+        expect.objectContaining({ field, message: expect.stringMatching(/control|bidirectional/) }),
+      );
       expect(h.rowCounts()).toEqual(before);
     });
   }
 
   it('refuses unsafe text in a field name, in a product name, and a lone surrogate', async () => {
-    const key = await h.request('POST', '/orders', { ...orderBody(), ['evil\u202efield']: 1 });
+    const key = await h.request('POST', '/orders', { ...orderBody(), 'evil\u202efield': 1 });
     expect(key.status).toBe(400);
     expect(key.json.errors[0].field).toBe('evil\\u{202e}field');
     const product = await h.admin('PUT', '/products/SKU-9', { name: 'Mug\u001b]0;title\u0007', priceCents: 1, stock: 1 });
     expect(product.status).toBe(400);
     expect(product.json.errors).toContainEqual(expect.objectContaining({ field: 'name' }));
-    const surrogate = await h.request('POST', '/orders', '{"customerId":"cus_\\ud800","items":[{"sku":"SKU-1","quantity":1}],"payment":{"token":"tok_visa"},"shippingAddress":' + JSON.stringify(ADDRESS) + '}');
+    const surrogate = await h.request(
+      'POST',
+      '/orders',
+      '{"customerId":"cus_\\ud800","items":[{"sku":"SKU-1","quantity":1}],"payment":{"token":"tok_visa"},"shippingAddress":' +
+        JSON.stringify(ADDRESS) +
+        '}',
+    );
     expect(surrogate.status).toBe(400);
-    expect(surrogate.json.errors).toContainEqual(expect.objectContaining({ field: 'customerId', message: expect.stringMatching(/surrogate/) }));
+    expect(surrogate.json.errors).toContainEqual(
+      expect.objectContaining({ field: 'customerId', message: expect.stringMatching(/surrogate/) }),
+    );
   });
 
   it('refuses a body nested thousands of levels deep with a 4xx, not a 500', async () => {
@@ -320,7 +354,9 @@ describe('text hygiene', () => {
   });
 
   it('takes charset=utf-8 in any case', async () => {
-    const res = await h.request('POST', '/orders', JSON.stringify(orderBody()), { 'content-type': 'application/json;charset=UTF-8' });
+    const res = await h.request('POST', '/orders', JSON.stringify(orderBody()), {
+      'content-type': 'application/json;charset=UTF-8',
+    });
     expect(res.status).toBe(201);
   });
 });
@@ -348,13 +384,27 @@ describe('placement refuses what cannot be sold', () => {
   it('refuses an order for more than is available with a 409 naming the SKU, before any charge', async () => {
     const before = h.rowCounts();
     const charges = count('sandbox_payment_intents');
-    const res = await h.request('POST', '/orders', orderBody('tok_visa', [{ sku: 'SKU-1', quantity: 1 }, { sku: 'LAST-2', quantity: 3 }]));
+    const res = await h.request(
+      'POST',
+      '/orders',
+      orderBody('tok_visa', [
+        { sku: 'SKU-1', quantity: 1 },
+        { sku: 'LAST-2', quantity: 3 },
+      ]),
+    );
     expect(res.status).toBe(409);
     expectProblem(res, 409);
     expect(res.json.detail).toContain('LAST-2');
     expect(res.json.errors).toEqual([{ field: 'items.1.sku', message: 'LAST-2: 3 asked for, 2 available' }]);
     // Two lines of one SKU count together.
-    const split = await h.request('POST', '/orders', orderBody('tok_visa', [{ sku: 'LAST-2', quantity: 1 }, { sku: 'LAST-2', quantity: 2 }]));
+    const split = await h.request(
+      'POST',
+      '/orders',
+      orderBody('tok_visa', [
+        { sku: 'LAST-2', quantity: 1 },
+        { sku: 'LAST-2', quantity: 2 },
+      ]),
+    );
     expect(split.status).toBe(409);
     expect(h.rowCounts()).toEqual(before);
     expect(count('sandbox_payment_intents')).toBe(charges);
@@ -407,9 +457,17 @@ describe('problem documents quote only a short prefix of what they were sent', (
 describe('the carrier webhook', () => {
   it('checks its HMAC over the raw bytes of the body, not over their decoding', async () => {
     // Bytes that are not UTF-8: a signature over their decoded text would differ.
-    const raw = Buffer.concat([Buffer.from('{"trackingNumber":"TRK'), Buffer.from([0xff, 0xfe]), Buffer.from('","status":"delivered"}')]);
+    const raw = Buffer.concat([
+      Buffer.from('{"trackingNumber":"TRK'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('","status":"delivered"}'),
+    ]);
     const send = (signature: string) =>
-      rawRequest(`${h.base}/webhooks/carrier`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-signature': signature }, body: raw });
+      rawRequest(`${h.base}/webhooks/carrier`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-signature': signature },
+        body: raw,
+      });
     const overText = await send(signBody(raw.toString('utf8'), WEBHOOK_SECRET));
     expect(overText.status).toBe(401);
     const overBytes = await send(signBody(raw, WEBHOOK_SECRET));
@@ -418,7 +476,7 @@ describe('the carrier webhook', () => {
     expect(overBytes.json.errors).toEqual([{ field: '(body)', message: 'must be UTF-8 text' }]);
   });
 
-  it('answers a bad signature with its own challenge, not the admin realm nor the storefronts\'', async () => {
+  it("answers a bad signature with its own challenge, not the admin realm nor the storefronts'", async () => {
     const raw = JSON.stringify({ trackingNumber: 'TRK-1', status: 'delivered' });
     for (const signature of [signBody(raw, 'not-the-secret'), '']) {
       const res = await h.request('POST', '/webhooks/carrier', raw, { 'x-signature': signature });

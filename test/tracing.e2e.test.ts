@@ -112,14 +112,21 @@ function one(spans: ReceivedSpan[], what: string, match: (s: ReceivedSpan) => bo
  */
 function orderTrace(spans: ReceivedSpan[], orderId: string) {
   const child = (parent: ReceivedSpan, name: string, kind: number, event?: string) =>
-    one(spans, `${name} under ${parent.name}`, (s) =>
-      s.parentSpanId === parent.spanId &&
-      s.traceId === parent.traceId &&
-      s.name === name &&
-      s.kind === kind &&
-      (event === undefined || s.attributes['order.event'] === event),
+    one(
+      spans,
+      `${name} under ${parent.name}`,
+      (s) =>
+        s.parentSpanId === parent.spanId &&
+        s.traceId === parent.traceId &&
+        s.name === name &&
+        s.kind === kind &&
+        (event === undefined || s.attributes['order.event'] === event),
     );
-  const server = one(spans, `POST /orders of ${orderId}`, (s) => s.kind === SPAN_KIND.SERVER && s.attributes['order.id'] === orderId);
+  const server = one(
+    spans,
+    `POST /orders of ${orderId}`,
+    (s) => s.kind === SPAN_KIND.SERVER && s.attributes['order.id'] === orderId,
+  );
   const sendPayment = child(server, 'send payment', SPAN_KIND.PRODUCER, 'OrderPlaced');
   const processPayment = child(sendPayment, 'process payment', SPAN_KIND.CONSUMER, 'OrderPlaced');
   const charge = child(processPayment, 'payment-gateway charge', SPAN_KIND.CLIENT);
@@ -192,7 +199,10 @@ describe('traces over OTLP/HTTP', { timeout: 180_000 }, () => {
     const redis = new Redis(inject('redisUrl'));
     const jobData = await redis.hget(`${app.queuePrefix}:payment:${first}-OrderPlaced-payment`, 'data');
     await redis.quit();
-    expect(JSON.parse(jobData!)).toMatchObject({ orderId: first, traceparent: `00-${a.server.traceId}-${a.sendPayment.spanId}-01` });
+    expect(JSON.parse(jobData!)).toMatchObject({
+      orderId: first,
+      traceparent: `00-${a.server.traceId}-${a.sendPayment.spanId}-01`,
+    });
 
     // Log lines carry the trace: the request's access line, and the message the job sent.
     const accessLine = app.service.logs.find((l) => l.msg === 'request' && l.method === 'POST' && l.path === '/orders');
@@ -219,7 +229,9 @@ describe('traces over OTLP/HTTP', { timeout: 180_000 }, () => {
       id,
     );
     const runs = spans
-      .filter((s) => s.name === 'process payment' && s.attributes['order.event'] === 'OrderPlaced' && s.attributes['order.id'] === id)
+      .filter(
+        (s) => s.name === 'process payment' && s.attributes['order.event'] === 'OrderPlaced' && s.attributes['order.id'] === id,
+      )
       .sort((a, b) => Number(a.attributes['job.attempt']) - Number(b.attributes['job.attempt']));
     expect(runs.map((r) => [r.attributes['job.attempt'], r.statusCode])).toEqual([
       [1, 2],

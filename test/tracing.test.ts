@@ -24,7 +24,8 @@ describe('tracing configuration', () => {
   it('is off without an OTLP endpoint, whatever else is set', () => {
     expect(loadConfig({}).tracing).toBeUndefined();
     expect(
-      loadConfig({ OTEL_SERVICE_NAME: 'shop', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_HEADERS: 'a=b' }).tracing,
+      loadConfig({ OTEL_SERVICE_NAME: 'shop', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_HEADERS: 'a=b' })
+        .tracing,
     ).toBeUndefined();
   });
 

@@ -55,11 +55,10 @@ export function requireApiKey(options: ApiKeyOptions): MiddlewareHandler<AppEnv>
 
     if (!match) {
       const wait = await options.limits?.address?.consume(options.clientAddress(c));
-      if (wait !== undefined) throw new TooManyRequestsError('Too many requests without a valid API key from this address.', wait);
+      if (wait !== undefined)
+        throw new TooManyRequestsError('Too many requests without a valid API key from this address.', wait);
       throw new ApiKeyError(
-        offered === undefined
-          ? 'This route needs an API key: Authorization: Bearer <API key>.'
-          : 'The API key is not valid.',
+        offered === undefined ? 'This route needs an API key: Authorization: Bearer <API key>.' : 'The API key is not valid.',
       );
     }
     const wait = await options.limits?.apiKey?.consume(match.id);

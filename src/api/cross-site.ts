@@ -33,7 +33,8 @@ class CrossSiteRequestError extends RequestRefusal {
 /** Why a request comes from another site, or undefined when it does not (or does not say). */
 export function crossSiteReason(headers: { origin?: string; secFetchSite?: string; host?: string }): string | undefined {
   const site = headers.secFetchSite?.trim().toLowerCase();
-  if (site === 'cross-site' || site === 'same-site') return `the browser says it comes from another site (Sec-Fetch-Site: ${site})`;
+  if (site === 'cross-site' || site === 'same-site')
+    return `the browser says it comes from another site (Sec-Fetch-Site: ${site})`;
   if (site === 'same-origin' || site === 'none') return undefined;
   if (headers.origin === undefined) return undefined;
   let originHost: string;

@@ -18,7 +18,9 @@ const ReadinessSchema = z
   .object({
     status: z.enum(['ready', 'unavailable']),
     checks: z.object({
-      database: z.enum(['ok', 'down', 'unwritable']).openapi({ description: '`unwritable`: reads work, writes fail (a full disk, an I/O error).' }),
+      database: z
+        .enum(['ok', 'down', 'unwritable'])
+        .openapi({ description: '`unwritable`: reads work, writes fail (a full disk, an I/O error).' }),
       redis: Check,
       queuePrefix: z
         .enum(['ok', 'conflict'])
@@ -89,9 +91,7 @@ export function healthRoutes(deps: HealthDeps) {
       queuePrefix: deps.prefixConflict?.() ? ('conflict' as const) : ('ok' as const),
     };
     const ready = checks.database === 'ok' && checks.redis !== 'down' && checks.queuePrefix === 'ok';
-    return ready
-      ? c.json({ status: 'ready' as const, checks }, 200)
-      : c.json({ status: 'unavailable' as const, checks }, 503);
+    return ready ? c.json({ status: 'ready' as const, checks }, 200) : c.json({ status: 'unavailable' as const, checks }, 503);
   });
 
   const { metrics } = deps;

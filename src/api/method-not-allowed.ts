@@ -34,8 +34,13 @@ export function notFoundOrNotAllowed(app: { routes: readonly RouteEntry[] }) {
     if (allowed.length === 0 || allowed.includes(c.req.method)) {
       return problemResponse(c, 'not-found', `No route for ${c.req.method} ${c.req.path}.`);
     }
-    return problemResponse(c, 'method-not-allowed', `${c.req.path} does not answer ${c.req.method}; it answers ${allowed.join(', ')}.`, {
-      headers: { Allow: allowed.join(', ') },
-    });
+    return problemResponse(
+      c,
+      'method-not-allowed',
+      `${c.req.path} does not answer ${c.req.method}; it answers ${allowed.join(', ')}.`,
+      {
+        headers: { Allow: allowed.join(', ') },
+      },
+    );
   };
 }

@@ -14,14 +14,7 @@ import { API_KEY_SECURITY } from './security.ts';
 import { jsonBody } from './body.ts';
 import { problemResponses } from './problem.ts';
 import { createRouter } from './router.ts';
-import {
-  OrderIdParam,
-  OrderSchema,
-  PlaceOrderBody,
-  PlaceOrderHeaders,
-  TimelineSchema,
-  json,
-} from './schemas.ts';
+import { OrderIdParam, OrderSchema, PlaceOrderBody, PlaceOrderHeaders, TimelineSchema, json } from './schemas.ts';
 
 export interface OrdersDeps {
   db: Db;
@@ -83,7 +76,8 @@ const timelineRoute = createRoute({
   operationId: 'getOrderTimeline',
   tags: ['Orders'],
   summary: 'Read an order’s timeline, oldest first',
-  description: 'Every transition of the order (from, to, when) and the facts recorded with it, oldest first. The timeline is append-only.',
+  description:
+    'Every transition of the order (from, to, when) and the facts recorded with it, oldest first. The timeline is append-only.',
   security,
   request: { params: OrderIdParam },
   responses: {
@@ -149,9 +143,7 @@ export function ordersRoutes(deps: OrdersDeps) {
 
   app.openapi(getOrderRoute, (c) => c.json(orderView(getOrder(db, c.req.valid('param').id)), 200));
 
-  app.openapi(timelineRoute, (c) =>
-    c.json({ events: getTimeline(db, c.req.valid('param').id).map(eventView) }, 200),
-  );
+  app.openapi(timelineRoute, (c) => c.json({ events: getTimeline(db, c.req.valid('param').id).map(eventView) }, 200));
 
   app.openapi(cancelRoute, (c) => {
     const before = cancelOrder(db, c.req.valid('param').id, now());

@@ -20,10 +20,14 @@ const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
 const ProblemSchema = z
   .object({
-    type: z.string().openapi({ description: 'A URI reference naming the kind of problem.', example: '/problems/invalid-request' }),
+    type: z
+      .string()
+      .openapi({ description: 'A URI reference naming the kind of problem.', example: '/problems/invalid-request' }),
     title: z.string().openapi({ example: 'Invalid request' }),
     status: z.int().openapi({ example: 400 }),
-    detail: z.string().openapi({ example: 'The request body has an invalid field: items.0.quantity: Too big: expected number to be <=1000.' }),
+    detail: z
+      .string()
+      .openapi({ example: 'The request body has an invalid field: items.0.quantity: Too big: expected number to be <=1000.' }),
     instance: z.string().optional().openapi({ description: 'The path of the refused request.', example: '/orders' }),
     requestId: z.string().openapi({ description: 'The X-Request-Id of the refused request.' }),
     errors: z

@@ -5,7 +5,12 @@
  */
 import type { FieldIssue } from '../domain/errors.ts';
 
-export type RequestRefusalKind = 'unauthorized' | 'forbidden' | 'payload-too-large' | 'unsupported-media-type' | 'too-many-requests';
+export type RequestRefusalKind =
+  | 'unauthorized'
+  | 'forbidden'
+  | 'payload-too-large'
+  | 'unsupported-media-type'
+  | 'too-many-requests';
 
 export class RequestRefusal extends Error {
   constructor(

@@ -66,7 +66,8 @@ export const PlaceOrderBody = z
         .string()
         .regex(/^[A-Z]{2}$/, { error: 'must be an ISO 3166-1 alpha-2 code, e.g. "US"', abort: true })
         .refine((code) => COUNTRY_CODES.has(code), {
-          error: 'must be an assigned ISO 3166-1 alpha-2 code, e.g. "US" (user-assigned and reserved codes such as "ZZ" or "UK" are not)',
+          error:
+            'must be an assigned ISO 3166-1 alpha-2 code, e.g. "US" (user-assigned and reserved codes such as "ZZ" or "UK" are not)',
         })
         .openapi({ description: 'An assigned ISO 3166-1 alpha-2 country code.', example: 'GB' }),
     }),
@@ -77,7 +78,10 @@ export type PlaceOrderBody = z.infer<typeof PlaceOrderBody>;
 const IdempotencyKeySchema = z
   .string()
   .regex(/^[\x21-\x7e]{1,255}$/, { error: 'must be 1-255 visible ASCII characters' })
-  .openapi({ description: 'Makes the request safe to retry: a replay answers the first response.', example: 'c3b1d7e2-order-42' });
+  .openapi({
+    description: 'Makes the request safe to retry: a replay answers the first response.',
+    example: 'c3b1d7e2-order-42',
+  });
 
 export const PlaceOrderHeaders = z.object({ 'idempotency-key': IdempotencyKeySchema.optional() });
 

@@ -32,7 +32,10 @@ function verifySignature(secret: string): MiddlewareHandler {
     // The bytes as sent, before any decoding: the size limit is enforced for every route in server.ts.
     const raw = new Uint8Array(await c.req.arrayBuffer());
     // Accept both a bare hex digest and the common "sha256=<hex>" form.
-    const signature = (c.req.header('x-signature') ?? '').replace(/^sha256=/i, '').trim().toLowerCase();
+    const signature = (c.req.header('x-signature') ?? '')
+      .replace(/^sha256=/i, '')
+      .trim()
+      .toLowerCase();
     if (!signature || !sameSecret(signature, signBody(raw, secret))) {
       throw new UnauthorizedError('The X-Signature header is missing or does not match the body.', SIGNATURE_CHALLENGE);
     }

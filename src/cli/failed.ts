@@ -62,7 +62,14 @@ export function failedCommand(program: Command): void {
           '',
           ...table(
             ['QUEUE', 'JOB', 'ORDER', 'ATTEMPTS', 'AGE', 'REASON'],
-            result.jobs.map((j) => [j.queue, j.id, j.orderId ?? '-', j.attempts, j.ageMs === null ? '-' : humanDuration(j.ageMs), clip(j.reason)]),
+            result.jobs.map((j) => [
+              j.queue,
+              j.id,
+              j.orderId ?? '-',
+              j.attempts,
+              j.ageMs === null ? '-' : humanDuration(j.ageMs),
+              clip(j.reason),
+            ]),
           ),
         ]);
       }),

@@ -131,7 +131,9 @@ export async function placeOrders(options: PlaceOptions): Promise<PlaceResult> {
     const { apiKey } = options;
     if (!retry) return placeOrderOverHttp(options.url, body, {}, { apiKey });
     const headers = { 'idempotency-key': `load-${run}-${i}` };
-    return withRetries(retry, () => placeOrderOverHttp(options.url, body, headers, { apiKey, timeoutMs: retry.requestTimeoutMs }));
+    return withRetries(retry, () =>
+      placeOrderOverHttp(options.url, body, headers, { apiKey, timeoutMs: retry.requestTimeoutMs }),
+    );
   };
   const started = performance.now();
   if (options.rate) {
@@ -158,7 +160,11 @@ export async function placeOrders(options: PlaceOptions): Promise<PlaceResult> {
 }
 
 /** Puts a product on sale through the admin API; answers the HTTP status and body. */
-export async function putProductOverHttp(url: string, adminToken: string, product: ProductInput): Promise<{ status: number; text: string }> {
+export async function putProductOverHttp(
+  url: string,
+  adminToken: string,
+  product: ProductInput,
+): Promise<{ status: number; text: string }> {
   const { status, text } = await new OrdersClient(url, { adminToken }).putProduct(product);
   return { status, text };
 }
@@ -170,7 +176,6 @@ export interface SettledOrder {
   settleMs: number;
   settledAt: number;
 }
-
 
 /** Polls each order until it is at rest or `timeoutMs` passes; returns those that settled. */
 export async function waitForSettled(

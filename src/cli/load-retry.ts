@@ -39,7 +39,12 @@ export function retryable(placement: AttemptAnswer): boolean {
  * The wait before attempt `attempt + 1`: full jitter over an exponential ceiling, or the
  * service's Retry-After (capped) when it gave one.
  */
-export function retryDelayMs(attempt: number, policy: RetryPolicy, retryAfterS?: number, random: () => number = Math.random): number {
+export function retryDelayMs(
+  attempt: number,
+  policy: RetryPolicy,
+  retryAfterS?: number,
+  random: () => number = Math.random,
+): number {
   if (retryAfterS !== undefined) return Math.min(retryAfterS * 1_000, MAX_RETRY_AFTER_MS);
   const ceiling = Math.min(policy.baseDelayMs * 2 ** (attempt - 1), policy.maxDelayMs);
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);

@@ -8,7 +8,14 @@ import { Presets, SingleBar } from 'cli-progress';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { CliError, UsageError } from './context.ts';
 import { DEFAULT_RETRY, retryable } from './load-retry.ts';
-import { percentiles, placeOrders, putProductOverHttp, waitForSettled, type Percentiles, type TokenShare } from './load-engine.ts';
+import {
+  percentiles,
+  placeOrders,
+  putProductOverHttp,
+  waitForSettled,
+  type Percentiles,
+  type TokenShare,
+} from './load-engine.ts';
 import { printJson, printLines, table } from './output.ts';
 import { httpUrl, positiveInt, runWith } from './run.ts';
 import { DEMO_CATALOG } from './seed.ts';
@@ -30,7 +37,9 @@ export function parseMix(value: string): TokenShare[] {
     if (!match) throw new InvalidArgumentError(`"${part}" is not token=weight: it takes ${MIX_FORMAT}.`);
     const token = TOKEN_ALIASES[match[1]!] ?? match[1]!;
     if (!token.startsWith('tok_')) {
-      throw new InvalidArgumentError(`"${match[1]}" is not a payment token: name ${Object.keys(TOKEN_ALIASES).join(', ')} or any tok_*.`);
+      throw new InvalidArgumentError(
+        `"${match[1]}" is not a payment token: name ${Object.keys(TOKEN_ALIASES).join(', ')} or any tok_*.`,
+      );
     }
     return { token, weight: match[2] === undefined ? 1 : Number(match[2]) };
   });
@@ -116,7 +125,12 @@ export function loadCommand(program: Command): void {
       nonNegativeInt,
       DEFAULT_RETRY.retryForMs,
     )
-    .option('--request-timeout <ms>', 'give up waiting for one answer after this long (then retry)', positiveInt, DEFAULT_RETRY.requestTimeoutMs)
+    .option(
+      '--request-timeout <ms>',
+      'give up waiting for one answer after this long (then retry)',
+      positiveInt,
+      DEFAULT_RETRY.requestTimeoutMs,
+    )
     .option('--json', 'print the summary as JSON')
     .addHelpText(
       'after',
@@ -147,7 +161,8 @@ after its retries, or an order has not come to rest in time.`,
           summary.gaveUp > 0 ? `${summary.gaveUp} given up after retries` : '',
         ].filter(Boolean);
         if (lost.length > 0) throw new CliError(`${lost.join(' and ')}, of ${summary.requested} orders`);
-        if (summary.unsettled > 0) throw new CliError(`${summary.unsettled} orders had not come to rest after ${options.timeout} ms`);
+        if (summary.unsettled > 0)
+          throw new CliError(`${summary.unsettled} orders had not come to rest after ${options.timeout} ms`);
       }),
     );
 }
@@ -190,14 +205,23 @@ async function runLoad(url: string, options: LoadOptions): Promise<LoadSummary> 
   if (options.wait && ids.length > 0) {
     const settling = bar('settling');
     if (showBars) settling.start(ids.length, 0);
-    settled = await waitForSettled(url, ids, { timeoutMs: options.timeout, apiKey: options.apiKey, onSettled: (n) => showBars && settling.update(n) });
+    settled = await waitForSettled(url, ids, {
+      timeoutMs: options.timeout,
+      apiKey: options.apiKey,
+      onSettled: (n) => showBars && settling.update(n),
+    });
     if (showBars) settling.stop();
   }
   const byStatus: Record<string, number> = {};
   for (const o of settled.values()) byStatus[o.status] = (byStatus[o.status] ?? 0) + 1;
   const lastSettled = Math.max(startedAt, ...[...settled.values()].map((o) => o.settledAt));
   const round = (n: number) => Math.round(n * 10) / 10;
-  const roundAll = (p: Percentiles): Percentiles => ({ p50: round(p.p50), p90: round(p.p90), p99: round(p.p99), max: round(p.max) });
+  const roundAll = (p: Percentiles): Percentiles => ({
+    p50: round(p.p50),
+    p90: round(p.p90),
+    p99: round(p.p99),
+    max: round(p.max),
+  });
   return {
     url,
     requested: options.count,
@@ -223,16 +247,25 @@ async function runLoad(url: string, options: LoadOptions): Promise<LoadSummary> 
 
 function summaryLines(s: LoadSummary): string[] {
   const pct = (p: Percentiles) => `p50 ${p.p50} ms, p90 ${p.p90} ms, p99 ${p.p99} ms, max ${p.max} ms`;
-  const byKey = (counts: Record<string, number>) => Object.entries(counts).map(([key, n]) => `${key}: ${n}`).join(', ');
+  const byKey = (counts: Record<string, number>) =>
+    Object.entries(counts)
+      .map(([key, n]) => `${key}: ${n}`)
+      .join(', ');
   const rows: string[][] = [
-    ['placed', `${s.placed} of ${s.requested}${s.replayed ? ` (${s.replayed} answered as replays: an earlier attempt had gone through)` : ''}`],
+    [
+      'placed',
+      `${s.placed} of ${s.requested}${s.replayed ? ` (${s.replayed} answered as replays: an earlier attempt had gone through)` : ''}`,
+    ],
   ];
   if (s.retried) rows.push(['retried', `${s.retried} orders, ${s.retries} retries with the same Idempotency-Key`]);
   if (s.refused) rows.push(['refused', `${s.refused} (${byKey(s.refusals)})`]);
   if (s.gaveUp) rows.push(['gave up', `${s.gaveUp} after retrying (${byKey(s.gaveUpOn)})`]);
   rows.push(['placing', `${s.placeSeconds} s, ${s.placedPerSecond} orders/s`], ['POST /orders', pct(s.postLatencyMs)]);
   if (s.waited) {
-    const statuses = Object.entries(s.byStatus).sort().map(([status, n]) => `${status} ${n}`).join(', ');
+    const statuses = Object.entries(s.byStatus)
+      .sort()
+      .map(([status, n]) => `${status} ${n}`)
+      .join(', ');
     rows.push(
       ['settled', `${s.settled}${statuses ? ` (${statuses})` : ''}${s.unsettled ? `; ${s.unsettled} not at rest` : ''}`],
       ['throughput', `${s.settledPerSecond} orders/s placed to settled`],

@@ -38,7 +38,10 @@ export function buildProgram(): Command {
   const program = new Command('orders')
     .description('Operate the order service: failed jobs, orders, the reconciler, the demo catalog, load.')
     .configureHelp({ helpWidth: HELP_WIDTH })
-    .option('--redis-url <url>', 'Redis of the service (default: REDIS_URL, else the one `npm start` runs, else redis://127.0.0.1:6379; see below)')
+    .option(
+      '--redis-url <url>',
+      'Redis of the service (default: REDIS_URL, else the one `npm start` runs, else redis://127.0.0.1:6379; see below)',
+    )
     .option('--database <path>', 'SQLite file of the service (default: DATABASE_PATH, else data/orders.db)')
     .option('--queue-prefix <prefix>', 'queue prefix of the service (default: QUEUE_PREFIX, else orders)')
     .showHelpAfterError('(run with --help for usage)')

@@ -37,15 +37,22 @@ export function reconcileCommand(program: Command): void {
           const relay = new OutboxRelay(db, queues, createLogger('silent'), { sweepMs: session.config.relaySweepMs });
           await relay.flush();
         } catch (error) {
-          const cause = error instanceof CliError ? error.message : `cannot dispatch to ${safeUrl(session.redisUrl)}: ${(error as Error).message}`;
+          const cause =
+            error instanceof CliError
+              ? error.message
+              : `cannot dispatch to ${safeUrl(session.redisUrl)}: ${(error as Error).message}`;
           throw new CliError(`re-drove ${redriven.length} orders, but their events wait in the outbox (${cause})`);
         }
         if (options.json) return printJson({ redriven, dispatched: true });
-        if (redriven.length === 0) return printLines(['nothing to re-drive: no order has been still for longer than ' + `${stuckAfterMs} ms`]);
+        if (redriven.length === 0)
+          return printLines([`nothing to re-drive: no order has been still for longer than ${stuckAfterMs} ms`]);
         printLines([
           `re-drove ${redriven.length} order${redriven.length === 1 ? '' : 's'}; events dispatched`,
           '',
-          ...table(['ORDER', 'STATUS', 'EVENTS'], redriven.map((r) => [r.orderId, r.status, r.events.join(', ')])),
+          ...table(
+            ['ORDER', 'STATUS', 'EVENTS'],
+            redriven.map((r) => [r.orderId, r.status, r.events.join(', ')]),
+          ),
         ]);
       }),
     );

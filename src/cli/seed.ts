@@ -33,7 +33,10 @@ export function seedCommand(program: Command): void {
         printLines([
           `demo catalog in ${session.config.databasePath}: ${products.filter((p) => p.created).length} created, ${products.filter((p) => !p.created).length} reset`,
           '',
-          ...table(['SKU', 'NAME', 'PRICE', 'AVAILABLE'], products.map((p) => [p.sku, p.name, (p.priceCents / 100).toFixed(2), p.available])),
+          ...table(
+            ['SKU', 'NAME', 'PRICE', 'AVAILABLE'],
+            products.map((p) => [p.sku, p.name, (p.priceCents / 100).toFixed(2), p.available]),
+          ),
         ]);
       }),
     );

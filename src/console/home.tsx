@@ -123,7 +123,10 @@ export function HomePage(props: { data: HomeData }) {
       )}
 
       <h2>
-        Latest orders <small><a href={`${CONSOLE_PATH}/orders`}>all orders →</a></small>
+        Latest orders{' '}
+        <small>
+          <a href={`${CONSOLE_PATH}/orders`}>all orders →</a>
+        </small>
       </h2>
       <OrdersTable orders={props.data.recent} now={now} empty="No order yet." />
     </Layout>

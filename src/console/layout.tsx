@@ -28,6 +28,7 @@ export function Layout(props: { title: string; children?: Child; search?: string
             <a href="/admin/queues">Queues</a>
             <a href="/docs">API</a>
           </nav>
+          {/* biome-ignore lint/a11y/useSemanticElements: the <search> element is too new for the browsers operators may use */}
           <form method="get" action={`${CONSOLE_PATH}/search`} role="search">
             <input
               type="search"
@@ -95,7 +96,10 @@ export function orderHref(id: string): string {
 
 export function time(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '—';
-  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 /** "3 min ago", for how long an order has been still. */

@@ -91,7 +91,9 @@ export function OrderPage(props: { data: OrderData; outcome?: ActionOutcome | un
             </form>
           ) : (
             <p class="muted">
-              {isReachedBy(order.status, 'Cancelled') ? 'Already cancelled.' : `A ${order.status} order can no longer be cancelled.`}
+              {isReachedBy(order.status, 'Cancelled')
+                ? 'Already cancelled.'
+                : `A ${order.status} order can no longer be cancelled.`}
             </p>
           )}
         </section>
@@ -149,7 +151,11 @@ export function OrderPage(props: { data: OrderData; outcome?: ActionOutcome | un
               <td class="mono">{entry.type}</td>
               <td>{entry.fromStatus ? <StatusBadge status={entry.fromStatus} /> : '—'}</td>
               <td>
-                {entry.fromStatus === entry.toStatus ? <span class="muted">unchanged</span> : <StatusBadge status={entry.toStatus} />}
+                {entry.fromStatus === entry.toStatus ? (
+                  <span class="muted">unchanged</span>
+                ) : (
+                  <StatusBadge status={entry.toStatus} />
+                )}
               </td>
               <td class="data mono">{entry.data && Object.keys(entry.data).length > 0 ? JSON.stringify(entry.data) : ''}</td>
             </tr>
@@ -256,8 +262,7 @@ function JobsTable(props: { data: OrderData }) {
       </table>
       {absent ? (
         <p class="muted">
-          <em>absent</em>: Redis keeps no such job: it finished and was cleaned up (after an hour), or it was never
-          sent.
+          <em>absent</em>: Redis keeps no such job: it finished and was cleaned up (after an hour), or it was never sent.
         </p>
       ) : (
         ''

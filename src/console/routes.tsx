@@ -79,9 +79,7 @@ export function consoleRoutes(deps: ConsoleDeps): Hono {
       const issues = fieldIssues(parsed.error);
       return page(
         c,
-        <MessagePage title="Invalid filter">
-          {issues.map((i) => `${i.field}: ${i.message}`).join('; ')}
-        </MessagePage>,
+        <MessagePage title="Invalid filter">{issues.map((i) => `${i.field}: ${i.message}`).join('; ')}</MessagePage>,
         400,
       );
     }
@@ -111,7 +109,7 @@ export function consoleRoutes(deps: ConsoleDeps): Hono {
       <OrderPage
         data={data}
         outcome={isActionOutcome(done) ? done : undefined}
-        job={job && job.startsWith(`${id}-`) ? job : undefined}
+        job={job?.startsWith(`${id}-`) ? job : undefined}
       />,
     );
   });

@@ -51,7 +51,10 @@ export class Connection {
    */
   statements<T>(build: (db: Db) => T): T {
     let found = this.prepared.get(build) as T | undefined;
-    if (found === undefined) this.prepared.set(build, (found = build(this.db)));
+    if (found === undefined) {
+      found = build(this.db);
+      this.prepared.set(build, found);
+    }
     return found;
   }
 
@@ -143,7 +146,13 @@ export function writeTx<T>(db: Db | Tx, fn: (tx: Tx) => T): T {
   const outer = 'afterCommit' in db ? db : undefined;
   const hooks: (() => void)[] = [];
   const run = (handle: DrizzleTx): T =>
-    fn(Object.assign(handle, { $client: db.$client, connection: db.connection, afterCommit: (hook: () => void) => void hooks.push(hook) }));
+    fn(
+      Object.assign(handle, {
+        $client: db.$client,
+        connection: db.connection,
+        afterCommit: (hook: () => void) => void hooks.push(hook),
+      }),
+    );
   try {
     const result = outer ? outer.transaction(run) : db.transaction(run, { behavior: 'immediate' });
     // Committed (or, for a savepoint, released into the outer transaction).

@@ -22,7 +22,11 @@ export function planNotification(db: Db, orderId: string, kind: NotificationKind
 
 /** The kinds of message already sent for an order. */
 export function sentKinds(db: Db, orderId: string): Set<NotificationKind> {
-  const rows = db.select({ kind: sentNotifications.kind }).from(sentNotifications).where(eq(sentNotifications.orderId, orderId)).all();
+  const rows = db
+    .select({ kind: sentNotifications.kind })
+    .from(sentNotifications)
+    .where(eq(sentNotifications.orderId, orderId))
+    .all();
   return new Set(rows.map((r) => r.kind));
 }
 
@@ -70,6 +74,10 @@ function build(db: Db) {
       .from(sentNotifications)
       .where(and(eq(sentNotifications.orderId, placeholder('orderId')), eq(sentNotifications.kind, placeholderSql('kind'))))
       .prepare(),
-    record: db.insert(sentNotifications).values({ orderId: placeholder('orderId'), kind: placeholder('kind'), sentAt: placeholder('sentAt') }).onConflictDoNothing().prepare(),
+    record: db
+      .insert(sentNotifications)
+      .values({ orderId: placeholder('orderId'), kind: placeholder('kind'), sentAt: placeholder('sentAt') })
+      .onConflictDoNothing()
+      .prepare(),
   };
 }

@@ -28,7 +28,8 @@ export interface OrderPage {
 
 export function listOrders(db: Db, query: OrderListQuery): OrderPage {
   const conditions: SQL[] = [];
-  if (query.status) conditions.push(statusIs(db, query.status, query.customerId === undefined && query.stuckBefore === undefined));
+  if (query.status)
+    conditions.push(statusIs(db, query.status, query.customerId === undefined && query.stuckBefore === undefined));
   if (query.customerId !== undefined) conditions.push(eq(orders.customerId, query.customerId));
   // Stuck orders are few and found by index; reading them first spares a walk over all orders.
   if (query.stuckBefore !== undefined) {
@@ -112,5 +113,11 @@ export function sentMessages(db: Db, orderId: string) {
 
 /** Whether one order is stuck since `cutoff`, by the same test as the list. */
 export function isStuck(db: Db, orderId: string, cutoff: number): boolean {
-  return db.select({ id: orders.id }).from(orders).where(and(eq(orders.id, orderId), stuckSince(cutoff))).get() !== undefined;
+  return (
+    db
+      .select({ id: orders.id })
+      .from(orders)
+      .where(and(eq(orders.id, orderId), stuckSince(cutoff)))
+      .get() !== undefined
+  );
 }

@@ -21,7 +21,11 @@ export function countOrdersByStatus(db: Db): Record<OrderStatus, number> {
  */
 export function transitionsSince(db: Db, afterId: number): { lastId: number; byEvent: Map<string, number> } {
   // Fix the upper bound first: entries written meanwhile are counted by the next read.
-  const lastId = db.select({ last: sql<number | null>`max(${orderEvents.id})` }).from(orderEvents).get()?.last ?? afterId;
+  const lastId =
+    db
+      .select({ last: sql<number | null>`max(${orderEvents.id})` })
+      .from(orderEvents)
+      .get()?.last ?? afterId;
   const rows = db
     .select({ type: orderEvents.type, n: sql<number>`count(*)` })
     .from(orderEvents)

@@ -26,14 +26,7 @@ export interface OutboxRow {
  * reconciler's rows, whose jobs must run again even when an earlier one with their id is kept.
  * Where traces are exported, the row carries the active span's context (the request's, or the job's).
  */
-export function emit(
-  tx: Tx,
-  orderId: string,
-  type: OutboxEvent,
-  now: number,
-  delayMs = 0,
-  redrive = false,
-): void {
+export function emit(tx: Tx, orderId: string, type: OutboxEvent, now: number, delayMs = 0, redrive = false): void {
   const flag = redrive ? 1 : 0;
   const traceparent = currentTraceparent();
   const { id } = statements(tx).emit.get({ orderId, type, createdAt: now, runAt: now + delayMs, redrive: flag, traceparent })!;

@@ -50,16 +50,11 @@ function planVoidFor(order: OrderRow): PaymentPlan {
  * Records the gateway's answer. An answer for an order that has moved on (cancelled, timed out)
  * still settles the payment: a capture it can no longer use is refunded, never kept.
  */
-export function recordPaymentOutcome(
-  db: Db,
-  orderId: string,
-  outcome: ChargeOutcome,
-  now: number,
-): OrderRow | undefined {
+export function recordPaymentOutcome(db: Db, orderId: string, outcome: ChargeOutcome, now: number): OrderRow | undefined {
   return writeTx(db, (tx) => {
     const order = findOrder(tx, orderId);
     // Another job already settled this payment: the answer is the same, by the gateway's key.
-    if (!order || order.paymentStatus !== 'PENDING') return order;
+    if (order?.paymentStatus !== 'PENDING') return order;
     const live = canApply(order.status, 'PaymentSucceeded');
     switch (outcome.outcome) {
       case 'captured':

@@ -122,13 +122,7 @@ function stuckOrders(db: Db, cutoff: number, limit: number): OrderRow[] {
   const moving = db
     .select()
     .from(orders)
-    .where(
-      and(
-        inArray(orders.status, MOVING_STATUSES),
-        lt(orders.updatedAt, cutoff),
-        nothingOnItsWay(cutoff),
-      ),
-    )
+    .where(and(inArray(orders.status, MOVING_STATUSES), lt(orders.updatedAt, cutoff), nothingOnItsWay(cutoff)))
     .orderBy(asc(orders.updatedAt))
     .limit(limit)
     .all();
@@ -168,10 +162,13 @@ function recentlySettled(db: Db, cutoff: number, since: number, limit: number): 
           // One clause per piece of evidence that a message is owed (order-machine.ts).
           ...MESSAGE_EVIDENCE.map((e) => {
             const owes =
-              'statuses' in e ? inArray(orders.status, e.statuses)
-              : 'reason' in e ? and(eq(orders.status, e.status), eq(orders.reason, e.reason))
-              : 'stockNot' in e ? sql`${orders.stockStatus} <> ${literals([e.stockNot])}`
-              : eq(orders.paymentStatus, e.paymentStatus);
+              'statuses' in e
+                ? inArray(orders.status, e.statuses)
+                : 'reason' in e
+                  ? and(eq(orders.status, e.status), eq(orders.reason, e.reason))
+                  : 'stockNot' in e
+                    ? sql`${orders.stockStatus} <> ${literals([e.stockNot])}`
+                    : eq(orders.paymentStatus, e.paymentStatus);
             return and(owes, notSent(sql`${e.kind}`));
           }),
         ),

@@ -10,7 +10,7 @@ import type { OrderRow } from './schema.ts';
 /** The order to refund, if it still waits for its refund. */
 export function planRefund(db: Db, orderId: string): (OrderRow & { chargeId: string }) | undefined {
   const order = findOrder(db, orderId);
-  if (!order || order.paymentStatus !== 'REFUND_PENDING') return undefined;
+  if (order?.paymentStatus !== 'REFUND_PENDING') return undefined;
   if (!order.chargeId) throw new InvariantViolation(`order ${orderId}: refund pending without a charge`);
   return order as OrderRow & { chargeId: string };
 }
@@ -18,7 +18,7 @@ export function planRefund(db: Db, orderId: string): (OrderRow & { chargeId: str
 export function recordRefund(db: Db, orderId: string, refundId: string, now: number): void {
   writeTx(db, (tx) => {
     const order = findOrder(tx, orderId);
-    if (!order || order.paymentStatus !== 'REFUND_PENDING') return;
+    if (order?.paymentStatus !== 'REFUND_PENDING') return;
     recordFact(tx, order, 'RefundIssued', now, { data: { refundId, amountCents: order.totalCents } });
   });
 }

@@ -5,15 +5,7 @@
  * world keeps its own ledgers in the same file (src/sandbox/schema.ts).
  */
 import { sql } from 'drizzle-orm';
-import {
-  check,
-  index,
-  integer,
-  primaryKey,
-  sqliteTable,
-  text,
-  uniqueIndex,
-} from 'drizzle-orm/sqlite-core';
+import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import { ORDER_STATUSES, FAILURE_REASONS, STOCK_STATUSES } from '../domain/order-machine.ts';
 import { PAYMENT_STATUSES } from '../domain/payment.ts';
 import { NOTIFICATION_KINDS } from '../domain/events.ts';
@@ -53,9 +45,7 @@ export const orders = sqliteTable(
     paymentToken: text('payment_token').notNull(),
     /** The gateway's id for the captured charge, kept so that a refund can name it. */
     chargeId: text('charge_id'),
-    shippingAddress: text('shipping_address', { mode: 'json' })
-      .$type<ShippingAddress>()
-      .notNull(),
+    shippingAddress: text('shipping_address', { mode: 'json' }).$type<ShippingAddress>().notNull(),
     trackingNumber: text('tracking_number'),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),

@@ -42,10 +42,25 @@ function build(db: Db) {
       .prepare(),
     insertItem: db
       .insert(orderItems)
-      .values({ orderId: placeholder('orderId'), line: placeholder('line'), sku: placeholder('sku'), quantity: placeholder('quantity'), unitPriceCents: placeholder('unitPriceCents') })
+      .values({
+        orderId: placeholder('orderId'),
+        line: placeholder('line'),
+        sku: placeholder('sku'),
+        quantity: placeholder('quantity'),
+        unitPriceCents: placeholder('unitPriceCents'),
+      })
       .prepare(),
-    findOrder: db.select().from(orders).where(eq(orders.id, placeholder('id'))).prepare(),
-    orderItems: db.select().from(orderItems).where(eq(orderItems.orderId, placeholder('id'))).orderBy(asc(orderItems.line)).prepare(),
+    findOrder: db
+      .select()
+      .from(orders)
+      .where(eq(orders.id, placeholder('id')))
+      .prepare(),
+    orderItems: db
+      .select()
+      .from(orderItems)
+      .where(eq(orderItems.orderId, placeholder('id')))
+      .orderBy(asc(orderItems.line))
+      .prepare(),
     writeOrder: db
       .update(orders)
       .set({
@@ -62,7 +77,14 @@ function build(db: Db) {
     /** `data` is the JSON text of the entry's data, or null. */
     appendTimeline: db
       .insert(orderEvents)
-      .values({ orderId: placeholder('orderId'), type: placeholder('type'), fromStatus: placeholder('from'), toStatus: placeholder('to'), at: placeholder('at'), data: placeholderSql('data') })
+      .values({
+        orderId: placeholder('orderId'),
+        type: placeholder('type'),
+        fromStatus: placeholder('from'),
+        toStatus: placeholder('to'),
+        at: placeholder('at'),
+        data: placeholderSql('data'),
+      })
       .prepare(),
     emit: db
       .insert(outbox)

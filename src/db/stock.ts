@@ -88,7 +88,8 @@ export function releaseStock(db: Db, orderId: string, now: number): boolean {
 
 /** Reserved units leave the warehouse with the shipment; call in the shipment's transaction. */
 export function shipReservedStock(tx: Tx, order: OrderRow): void {
-  if (!STOCK_MOVES[order.stockStatus].ShipmentCreated) throw new InvariantViolation(`order ${order.id}: no reserved stock to ship`);
+  if (!STOCK_MOVES[order.stockStatus].ShipmentCreated)
+    throw new InvariantViolation(`order ${order.id}: no reserved stock to ship`);
   moveReserved(tx, orderItemsOf(tx, order.id), 'shipped');
 }
 

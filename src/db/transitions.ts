@@ -34,13 +34,7 @@ export interface TransitionChanges {
  * it owes (domain/compensation.ts). Call inside a write transaction, after checking the order's
  * current state.
  */
-export function transition(
-  tx: Tx,
-  order: OrderRow,
-  event: OrderEvent,
-  now: number,
-  changes: TransitionChanges = {},
-): OrderRow {
+export function transition(tx: Tx, order: OrderRow, event: OrderEvent, now: number, changes: TransitionChanges = {}): OrderRow {
   const result = applyEvent(order.status, event);
   if (!result.ok) throw new Error(`order ${order.id}: ${result.refusal.message}`);
   const compensation = compensationFor(order, event);

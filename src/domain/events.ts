@@ -39,8 +39,9 @@ export const TIMELINE_ONLY_EVENTS = ['PaymentRequested'] as const satisfies read
 
 /** The events written to the outbox, each routed to at least one queue (queues/routing.ts). */
 export const OUTBOX_EVENTS = [
-  ...ORDER_EVENTS.filter((e): e is Exclude<OrderEvent, (typeof TIMELINE_ONLY_EVENTS)[number]> =>
-    !(TIMELINE_ONLY_EVENTS as readonly string[]).includes(e),
+  ...ORDER_EVENTS.filter(
+    (e): e is Exclude<OrderEvent, (typeof TIMELINE_ONLY_EVENTS)[number]> =>
+      !(TIMELINE_ONLY_EVENTS as readonly string[]).includes(e),
   ),
   ...REQUEST_EVENTS,
 ];

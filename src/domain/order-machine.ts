@@ -12,13 +12,7 @@
  * Everything else in this module is read off those tables. Pure: no I/O, no clock, no imports from
  * outside domain/.
  */
-import {
-  NOTIFICATION_KINDS,
-  type Fact,
-  type NotificationKind,
-  type OrderEvent,
-  type OutboxEvent,
-} from './events.ts';
+import { NOTIFICATION_KINDS, type Fact, type NotificationKind, type OrderEvent, type OutboxEvent } from './events.ts';
 import type { PaymentStatus } from './payment.ts';
 
 export { ORDER_EVENTS, type OrderEvent } from './events.ts';
@@ -38,12 +32,7 @@ export type OrderStatus = (typeof ORDER_STATUSES)[number];
 /** Where every order starts: placement writes it with an OrderPlaced entry from nowhere. */
 export const INITIAL_STATUS: OrderStatus = 'CREATED';
 
-export const FAILURE_REASONS = [
-  'PAYMENT_DECLINED',
-  'PAYMENT_TIMEOUT',
-  'OUT_OF_STOCK',
-  'CUSTOMER_CANCELLED',
-] as const;
+export const FAILURE_REASONS = ['PAYMENT_DECLINED', 'PAYMENT_TIMEOUT', 'OUT_OF_STOCK', 'CUSTOMER_CANCELLED'] as const;
 export type OrderReason = (typeof FAILURE_REASONS)[number];
 
 /**
@@ -71,9 +60,7 @@ export interface Transition {
 const CANCEL = { to: 'CANCELLED', reason: 'CUSTOMER_CANCELLED', message: 'cancelled' } as const;
 
 /** (status, event) → next status and its consequences. A pair missing here is refused. */
-export const TRANSITIONS: Readonly<
-  Record<OrderStatus, Partial<Readonly<Record<OrderEvent, Transition>>>>
-> = {
+export const TRANSITIONS: Readonly<Record<OrderStatus, Partial<Readonly<Record<OrderEvent, Transition>>>>> = {
   CREATED: {
     PaymentRequested: { to: 'PAYMENT_PENDING' },
     Cancelled: { ...CANCEL, compensation: ['voidUnasked'] },
@@ -217,9 +204,7 @@ export function isReachedBy(status: OrderStatus, event: OrderEvent): boolean {
   return ORDER_STATUSES.some((from) => TRANSITIONS[from][event]?.to === status);
 }
 
-export const TERMINAL_STATUSES: readonly OrderStatus[] = ORDER_STATUSES.filter(
-  (s) => Object.keys(TRANSITIONS[s]).length === 0,
-);
+export const TERMINAL_STATUSES: readonly OrderStatus[] = ORDER_STATUSES.filter((s) => Object.keys(TRANSITIONS[s]).length === 0);
 
 export function isTerminal(status: OrderStatus): boolean {
   return TERMINAL_STATUSES.includes(status);
@@ -251,7 +236,10 @@ export function waitsOnOutside(status: OrderStatus): boolean {
 
 /** A payment or stock still to settle (the compensation of an ended order, say). */
 export function hasSomethingToSettle(order: { paymentStatus: PaymentStatus; stockStatus?: StockStatus }): boolean {
-  return UNSETTLED_PAYMENTS.includes(order.paymentStatus) || (order.stockStatus !== undefined && HELD_STOCK.includes(order.stockStatus));
+  return (
+    UNSETTLED_PAYMENTS.includes(order.paymentStatus) ||
+    (order.stockStatus !== undefined && HELD_STOCK.includes(order.stockStatus))
+  );
 }
 
 /**
@@ -383,10 +371,15 @@ export const MESSAGE_EVIDENCE: readonly MessageEvidence[] = (() => {
 export function owedNotifications(order: OrderPosition & { reason: OrderReason | null }): NotificationKind[] {
   const owed = new Set<NotificationKind>();
   for (const e of MESSAGE_EVIDENCE) {
-    if ('statuses' in e ? e.statuses.includes(order.status)
-      : 'reason' in e ? order.status === e.status && order.reason === e.reason
-      : 'stockNot' in e ? order.stockStatus !== e.stockNot
-      : order.paymentStatus === e.paymentStatus) {
+    if (
+      'statuses' in e
+        ? e.statuses.includes(order.status)
+        : 'reason' in e
+          ? order.status === e.status && order.reason === e.reason
+          : 'stockNot' in e
+            ? order.stockStatus !== e.stockNot
+            : order.paymentStatus === e.paymentStatus
+    ) {
       owed.add(e.kind);
     }
   }

@@ -6,14 +6,7 @@
  * is the only place that says which payment status may follow which.
  */
 
-export const PAYMENT_STATUSES = [
-  'PENDING',
-  'CAPTURED',
-  'DECLINED',
-  'VOIDED',
-  'REFUND_PENDING',
-  'REFUNDED',
-] as const;
+export const PAYMENT_STATUSES = ['PENDING', 'CAPTURED', 'DECLINED', 'VOIDED', 'REFUND_PENDING', 'REFUNDED'] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 
 const NEXT: Readonly<Record<PaymentStatus, readonly PaymentStatus[]>> = {

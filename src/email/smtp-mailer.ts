@@ -62,7 +62,10 @@ export class SmtpMailer implements Mailer {
     } catch (error) {
       const refusal = refusalOf(error);
       if (refusal) {
-        this.logger.warn({ orderId, kind: message.kind, code: refusal.code, reason: refusal.reason }, 'mail server refused the message');
+        this.logger.warn(
+          { orderId, kind: message.kind, code: refusal.code, reason: refusal.reason },
+          'mail server refused the message',
+        );
         return { outcome: 'refused', ...refusal };
       }
       throw new TransientMailError(`mail not sent, will retry: ${describe(error)}`, { cause: error });

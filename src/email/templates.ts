@@ -23,7 +23,10 @@ interface Template {
 const TEMPLATES: Readonly<Record<NotificationKind, Template>> = {
   order_confirmed: {
     subject: (f) => `Order ${f.orderId} confirmed`,
-    body: () => ['Thank you: your payment went through and your items are set aside for you.', 'We will write again when the parcel leaves.'],
+    body: () => [
+      'Thank you: your payment went through and your items are set aside for you.',
+      'We will write again when the parcel leaves.',
+    ],
     withItems: true,
   },
   payment_declined: {
@@ -41,7 +44,9 @@ const TEMPLATES: Readonly<Record<NotificationKind, Template>> = {
   },
   out_of_stock: {
     subject: (f) => `Order ${f.orderId}: out of stock`,
-    body: () => ['We are sorry: an item of your order ran out of stock before we could set it aside. Your payment will be refunded in full.'],
+    body: () => [
+      'We are sorry: an item of your order ran out of stock before we could set it aside. Your payment will be refunded in full.',
+    ],
     withItems: true,
   },
   shipped: {
@@ -70,14 +75,18 @@ export function renderMessage(kind: NotificationKind, facts: MessageFacts): Rend
   const template = TEMPLATES[kind];
   const greeting = `Hello ${facts.customerName},`;
   const paragraphs = template.body(facts);
-  const lines = template.withItems ? facts.items.map((i) => ({ ...i, amount: money(i.unitPriceCents * i.quantity, facts.currency) })) : [];
+  const lines = template.withItems
+    ? facts.items.map((i) => ({ ...i, amount: money(i.unitPriceCents * i.quantity, facts.currency) }))
+    : [];
   const total = money(facts.totalCents, facts.currency);
   const footer = `Order reference: ${facts.orderId}`;
 
   const text = [
     greeting,
     ...paragraphs,
-    ...(template.withItems ? [[...lines.map((l) => `  ${l.quantity} x ${l.sku}  ${l.amount}`), `  Total  ${total}`].join('\n')] : []),
+    ...(template.withItems
+      ? [[...lines.map((l) => `  ${l.quantity} x ${l.sku}  ${l.amount}`), `  Total  ${total}`].join('\n')]
+      : []),
     footer,
   ].join('\n\n');
 
@@ -89,7 +98,8 @@ export function renderMessage(kind: NotificationKind, facts: MessageFacts): Rend
       ? [
           '<table>',
           ...lines.map(
-            (l) => `<tr><td>${escapeHtml(String(l.quantity))} &times; ${escapeHtml(l.sku)}</td><td>${escapeHtml(l.amount)}</td></tr>`,
+            (l) =>
+              `<tr><td>${escapeHtml(String(l.quantity))} &times; ${escapeHtml(l.sku)}</td><td>${escapeHtml(l.amount)}</td></tr>`,
           ),
           `<tr><th>Total</th><th>${escapeHtml(total)}</th></tr>`,
           '</table>',

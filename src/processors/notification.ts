@@ -52,7 +52,8 @@ async function notify(deps: NotificationDeps, job: Job<JobPayload>, token: strin
   const { orderId } = parsePayload(job);
   const order = planNotification(deps.db, orderId, kind);
   if (!order) return `${kind} already sent`;
-  if (!owedNotifications(order).includes(kind)) return `${kind} not owed: order is ${order.status}, payment ${order.paymentStatus}`;
+  if (!owedNotifications(order).includes(kind))
+    return `${kind} not owed: order is ${order.status}, payment ${order.paymentStatus}`;
   if (order.email && deps.mailer) {
     const result = await email(deps, deps.mailer, order, order.email, kind);
     if (result !== BUSY) return result;

@@ -9,7 +9,11 @@ import { isReachedBy } from '../domain/order-machine.ts';
 import type { Handlers } from '../queues/routing.ts';
 import { parsePayload } from './job.ts';
 
-export function paymentDeadlineHandlers(deps: { db: Db; paymentTimeoutMs: number; now: () => number }): Handlers<'payment-deadline'> {
+export function paymentDeadlineHandlers(deps: {
+  db: Db;
+  paymentTimeoutMs: number;
+  now: () => number;
+}): Handlers<'payment-deadline'> {
   const { db, now } = deps;
   return {
     PaymentTimeoutDue: async (job, token) => {

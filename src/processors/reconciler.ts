@@ -64,7 +64,10 @@ export class Reconciler {
     // Orders that came to rest before this pass's cut-off have had their messages checked.
     this.settledSince = cutoff - this.options.intervalMs;
     for (const order of redriven) {
-      this.logger.warn({ orderId: order.orderId, status: order.status, events: order.events }, 'reconciler re-drove a stuck order');
+      this.logger.warn(
+        { orderId: order.orderId, status: order.status, events: order.events },
+        'reconciler re-drove a stuck order',
+      );
     }
     if (redriven.length > 0) this.options.onRedrive?.();
     if (now - this.lastPrune >= PRUNE_EVERY_MS) {

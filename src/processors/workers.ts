@@ -122,7 +122,12 @@ export function startWorkers(deps: WorkerDeps): Workers {
           // Our own database cannot write (a full disk): an outage, not the job's fault. The job
           // waits and runs again without spending an attempt, however long the outage lasts.
           if (storageFailureCode(error) && token) {
-            connectionErrors.report('storage', 'error', { queue, err: error }, 'the database cannot take writes; jobs wait for it');
+            connectionErrors.report(
+              'storage',
+              'error',
+              { queue, err: error },
+              'the database cannot take writes; jobs wait for it',
+            );
             await job.moveToDelayed(Date.now() + STORAGE_RETRY_MS, token);
             outcome = 'delayed';
             throw new DelayedError();

@@ -26,20 +26,25 @@ export class SandboxCarrier implements Carrier {
   }
 
   async cancelShipment(request: { orderId: string }): Promise<void> {
-    this.db
-      .update(sandboxShipments)
-      .set({ status: 'cancelled' })
-      .where(eq(sandboxShipments.orderId, request.orderId))
-      .run();
+    this.db.update(sandboxShipments).set({ status: 'cancelled' }).where(eq(sandboxShipments.orderId, request.orderId)).run();
   }
 }
 
 function build(db: Db) {
   return {
-    shipment: db.select().from(sandboxShipments).where(eq(sandboxShipments.orderId, placeholderSql('orderId'))).prepare(),
+    shipment: db
+      .select()
+      .from(sandboxShipments)
+      .where(eq(sandboxShipments.orderId, placeholderSql('orderId')))
+      .prepare(),
     create: db
       .insert(sandboxShipments)
-      .values({ orderId: placeholder('orderId'), trackingNumber: placeholder('trackingNumber'), status: 'created', createdAt: placeholder('createdAt') })
+      .values({
+        orderId: placeholder('orderId'),
+        trackingNumber: placeholder('trackingNumber'),
+        status: 'created',
+        createdAt: placeholder('createdAt'),
+      })
       .prepare(),
   };
 }

@@ -86,11 +86,7 @@ export class SandboxPaymentGateway implements PaymentGateway {
   async refund(request: RefundRequest): Promise<{ refundId: string }> {
     await this.latency();
     return writeTx(this.db, (tx) => {
-      const existing = tx
-        .select()
-        .from(sandboxRefunds)
-        .where(eq(sandboxRefunds.idempotencyKey, request.idempotencyKey))
-        .get();
+      const existing = tx.select().from(sandboxRefunds).where(eq(sandboxRefunds.idempotencyKey, request.idempotencyKey)).get();
       if (existing) return { refundId: existing.id };
       const charge = tx.select().from(sandboxCharges).where(eq(sandboxCharges.id, request.chargeId)).get();
       if (!charge) throw new Error(`sandbox gateway: no charge ${request.chargeId} to refund`);
@@ -174,7 +170,11 @@ function build(db: Db) {
   const excluded = (column: { name: string }) => sql.raw(`excluded.${column.name}`);
   const t = sandboxPaymentIntents;
   return {
-    intent: db.select().from(t).where(eq(t.idempotencyKey, placeholderSql('key'))).prepare(),
+    intent: db
+      .select()
+      .from(t)
+      .where(eq(t.idempotencyKey, placeholderSql('key')))
+      .prepare(),
     capture: db
       .insert(sandboxCharges)
       .values({

@@ -26,10 +26,7 @@ export const sandboxCharges = sqliteTable(
     amountCents: integer('amount_cents').notNull(),
     createdAt: integer('created_at').notNull(),
   },
-  (t) => [
-    uniqueIndex('sandbox_charges_key_idx').on(t.idempotencyKey),
-    index('sandbox_charges_order_idx').on(t.orderId),
-  ],
+  (t) => [uniqueIndex('sandbox_charges_key_idx').on(t.idempotencyKey), index('sandbox_charges_order_idx').on(t.orderId)],
 );
 
 export const sandboxRefunds = sqliteTable(
@@ -42,10 +39,7 @@ export const sandboxRefunds = sqliteTable(
     amountCents: integer('amount_cents').notNull(),
     createdAt: integer('created_at').notNull(),
   },
-  (t) => [
-    uniqueIndex('sandbox_refunds_key_idx').on(t.idempotencyKey),
-    index('sandbox_refunds_order_idx').on(t.orderId),
-  ],
+  (t) => [uniqueIndex('sandbox_refunds_key_idx').on(t.idempotencyKey), index('sandbox_refunds_order_idx').on(t.orderId)],
 );
 
 export const sandboxShipments = sqliteTable(

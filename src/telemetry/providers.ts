@@ -47,7 +47,9 @@ export function traceProviders({ gateway, carrier, notifier }: Providers): Provi
     },
     notifier: {
       send: (message) =>
-        call('notifier', 'send', { 'order.id': message.orderId, 'notification.kind': message.kind }, () => notifier.send(message)),
+        call('notifier', 'send', { 'order.id': message.orderId, 'notification.kind': message.kind }, () =>
+          notifier.send(message),
+        ),
     },
   };
 }

@@ -20,7 +20,7 @@ function dependencyTree(root: string, under: string) {
 
 export async function importGraph(root: string, under = 'src'): Promise<ImportGraph> {
   const tree = await dependencyTree(root, under);
-  const ours = (id: string | null): id is string => id !== null && id.startsWith(`${under}/`);
+  const ours = (id: string | null): id is string => id?.startsWith(`${under}/`) === true;
   const graph: ImportGraph = new Map();
   for (const [file, deps] of Object.entries(tree)) {
     if (!ours(file)) continue;
@@ -74,7 +74,11 @@ function reachable(graph: ImportGraph, start: string): Set<string> {
   return seen;
 }
 
-export function layerViolations(graph: ImportGraph, rules: readonly LayerRule[], allowed: readonly AllowedViolation[] = []): Violation[] {
+export function layerViolations(
+  graph: ImportGraph,
+  rules: readonly LayerRule[],
+  allowed: readonly AllowedViolation[] = [],
+): Violation[] {
   const violations: Violation[] = [];
   for (const rule of rules) {
     for (const [file, imports] of graph) {

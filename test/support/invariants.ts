@@ -3,7 +3,13 @@
  * Returns the list of violations (empty when all hold), so a failing test shows them all.
  */
 import type { Db } from '../../src/db/client.ts';
-import { INITIAL_STATUS, owedNotifications, waitsOnService, endedUnfulfilled, type OrderStatus } from '../../src/domain/order-machine.ts';
+import {
+  INITIAL_STATUS,
+  owedNotifications,
+  waitsOnService,
+  endedUnfulfilled,
+  type OrderStatus,
+} from '../../src/domain/order-machine.ts';
 
 /** The service's Db, or a bare better-sqlite3 handle on its file (from a test watching child processes). */
 export type DbLike = Db | Db['$client'];
@@ -24,8 +30,18 @@ export function invariantViolations(db: DbLike, options: InvariantOptions): stri
   const orders = sql
     .prepare('SELECT id, status, payment_status AS payment, stock_status AS stock, total_cents AS total FROM orders')
     .all() as { id: string; status: OrderStatus; payment: string; stock: string; total: number }[];
-  const charges = groupBy(sql.prepare('SELECT order_id AS orderId, amount_cents AS amount FROM sandbox_charges').all() as { orderId: string; amount: number }[]);
-  const refunds = groupBy(sql.prepare('SELECT order_id AS orderId, amount_cents AS amount FROM sandbox_refunds').all() as { orderId: string; amount: number }[]);
+  const charges = groupBy(
+    sql.prepare('SELECT order_id AS orderId, amount_cents AS amount FROM sandbox_charges').all() as {
+      orderId: string;
+      amount: number;
+    }[],
+  );
+  const refunds = groupBy(
+    sql.prepare('SELECT order_id AS orderId, amount_cents AS amount FROM sandbox_refunds').all() as {
+      orderId: string;
+      amount: number;
+    }[],
+  );
 
   for (const o of orders) {
     if (waitsOnService(o.status)) problems.push(`${o.id} stuck in ${o.status}`);
@@ -126,7 +142,9 @@ export function unsentNotifications(db: DbLike): string[] {
     .prepare('SELECT id, status, payment_status AS paymentStatus, stock_status AS stockStatus, reason FROM orders')
     .all() as (Parameters<typeof owedNotifications>[0] & { id: string })[];
   const sent = new Set(
-    (sql.prepare('SELECT order_id AS id, kind FROM sent_notifications').all() as { id: string; kind: string }[]).map((r) => `${r.id}/${r.kind}`),
+    (sql.prepare('SELECT order_id AS id, kind FROM sent_notifications').all() as { id: string; kind: string }[]).map(
+      (r) => `${r.id}/${r.kind}`,
+    ),
   );
   const problems: string[] = [];
   for (const order of orders) {

@@ -215,7 +215,16 @@ function protoKeyValue(buf: Uint8Array): [string, AttributeValue] {
 
 /** Span: 1 trace_id, 2 span_id, 4 parent_span_id, 5 name, 6 kind, 9 attributes, 15 status (3 code). */
 function protoSpan(buf: Uint8Array, serviceName: string): ReceivedSpan {
-  const span: ReceivedSpan = { traceId: '', spanId: '', parentSpanId: '', name: '', kind: 0, attributes: {}, statusCode: 0, serviceName };
+  const span: ReceivedSpan = {
+    traceId: '',
+    spanId: '',
+    parentSpanId: '',
+    name: '',
+    kind: 0,
+    attributes: {},
+    statusCode: 0,
+    serviceName,
+  };
   for (const f of fields(buf)) {
     if (f.no === 1) span.traceId = hex(f.bytes);
     else if (f.no === 2) span.spanId = hex(f.bytes);

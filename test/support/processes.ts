@@ -78,7 +78,13 @@ export async function startServiceProcess(env: Record<string, string>, timeoutMs
 }
 
 /** Puts a product on sale through a process's admin API; answers the HTTP status. */
-export async function putProductOver(base: string, sku: string, stock: number, adminToken: string, priceCents = 500): Promise<number> {
+export async function putProductOver(
+  base: string,
+  sku: string,
+  stock: number,
+  adminToken: string,
+  priceCents = 500,
+): Promise<number> {
   return (await putProductOverHttp(base, adminToken, { sku, name: `Product ${sku}`, priceCents, stock })).status;
 }
 
