@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import * as schema from './schema.ts';
-import type { OutboxRow } from './outbox.ts';
+import type { OutboxRow } from './outbox-row.ts';
 import { storageFailureCode } from './storage-health.ts';
 
 /** A connection to the database: drizzle's handle, with what the connection owns beside it. */

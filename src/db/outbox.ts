@@ -6,20 +6,9 @@ import { and, asc, isNull, lt, sql } from 'drizzle-orm';
 import type { OutboxEvent } from '../domain/events.ts';
 import { currentTraceparent } from '../telemetry/tracing.ts';
 import type { Db, Tx } from './client.ts';
+import type { OutboxRow } from './outbox-row.ts';
 import { statements } from './statements.ts';
 import { outbox } from './schema.ts';
-
-export interface OutboxRow {
-  id: number;
-  orderId: string;
-  type: OutboxEvent;
-  createdAt: number;
-  runAt: number;
-  /** Written by the reconciler: must reach a worker even past a kept job with the same id. */
-  redrive: number;
-  /** The span that wrote the row (W3C traceparent), so that its jobs continue that trace; null untraced. */
-  traceparent: string | null;
-}
 
 /**
  * Writes an event to the outbox; call inside the transaction that causes it. `redrive` marks the

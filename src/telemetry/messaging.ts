@@ -15,7 +15,7 @@
 import type { Job } from 'bullmq';
 import { DelayedError } from 'bullmq';
 import type { Span } from '@opentelemetry/api';
-import type { OutboxRow } from '../db/outbox.ts';
+import type { OutboxRow } from '../db/outbox-row.ts';
 import type { JobPayload } from '../domain/events.ts';
 import { SpanKind, contextFromTraceparent, failSpan, formatTraceparent, inSpan, tracer } from './tracing.ts';
 
