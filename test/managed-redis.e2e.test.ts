@@ -58,7 +58,7 @@ function managed(): { url: string; pid: number } {
   return { url: url!, pid: pid! };
 }
 
-async function gone(pid: number, withinMs = 10_000): Promise<boolean> {
+async function gone(pid: number, withinMs = 20_000): Promise<boolean> {
   for (let waited = 0; waited < withinMs && processAlive(pid); waited += 50) await sleep(50);
   return !processAlive(pid);
 }
