@@ -158,7 +158,9 @@ describe('the managed redis-server', () => {
     const before = managed();
     expect(await first.kill('SIGTERM')).toBe(0);
     const said = first.logs.map((l) => String(l.msg)).slice(-6);
-    expect(await gone(before.pid), `redis-server ${before.pid} still runs; the process last said ${JSON.stringify(said)}`).toBe(true);
+    expect(await gone(before.pid), `redis-server ${before.pid} still runs; the process last said ${JSON.stringify(said)}`).toBe(
+      true,
+    );
     await start();
     const after = managed();
     expect(after.pid).not.toBe(before.pid);
