@@ -5,28 +5,17 @@
  * cancel another order. Screenshots are taken and checked, and kept in test-results/
  * (`UPDATE_SCREENSHOTS=1` also writes the home page to docs/console.png, the README's picture).
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Carrier } from '../src/domain/ports.ts';
 import { SandboxCarrier } from '../src/sandbox/carrier.ts';
+import { browserAvailable, launchBrowser } from './support/browser.ts';
 import { ADMIN_TOKEN, Harness, orderBody, type OrderJson } from './support/harness.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const LAUNCH_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-// CI installs Chromium (.ci/run) and must not skip; elsewhere a missing browser skips the file.
-const available = existsSync(CHROMIUM) || process.env.REQUIRE_BROWSER === '1';
+const available = browserAvailable;
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const STUCK_AFTER_MS = 1_500;
@@ -86,7 +75,7 @@ beforeAll(async () => {
   }
   await new Promise((resolve) => setTimeout(resolve, STUCK_AFTER_MS + 300));
 
-  if (available) browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+  if (available) browser = await launchBrowser();
 });
 
 afterAll(async () => {

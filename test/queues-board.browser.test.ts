@@ -4,27 +4,15 @@
  * cannot make that browser add a job; without credentials, or with wrong ones, the browser gets
  * nothing.
  */
-import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUE_NAMES } from '../src/queues/routing.ts';
+import { browserAvailable, launchBrowser } from './support/browser.ts';
 import { ADMIN_TOKEN, Harness } from './support/harness.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const LAUNCH_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-// CI installs Chromium (.ci/run) and must not skip; elsewhere a missing browser skips the file.
-const available = existsSync(CHROMIUM) || process.env.REQUIRE_BROWSER === '1';
+const available = browserAvailable;
 
 let h: Harness;
 let browser: Browser;
@@ -38,7 +26,7 @@ beforeAll(async () => {
     if (Date.now() > deadline) throw new Error('the broken job did not fail');
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  if (available) browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+  if (available) browser = await launchBrowser();
 });
 
 afterAll(async () => {

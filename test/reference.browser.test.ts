@@ -3,31 +3,19 @@
  * request to anything but the service is aborted, and the page still renders every operation of
  * /openapi.json, without a Content-Security-Policy violation.
  */
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { browserAvailable, launchBrowser } from './support/browser.ts';
 import { Harness } from './support/harness.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const LAUNCH_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-// CI installs Chromium (.ci/run) and must not skip; elsewhere a missing browser skips the file.
-const available = existsSync(CHROMIUM) || process.env.REQUIRE_BROWSER === '1';
+const available = browserAvailable;
 
 let h: Harness;
 let browser: Browser;
 
 beforeAll(async () => {
   h = await Harness.start({ queues: [] });
-  if (available) browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+  if (available) browser = await launchBrowser();
 });
 
 afterAll(async () => {
