@@ -5,6 +5,7 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Redis } from 'ioredis';
+import { withDeadline } from '../deadline.ts';
 import type { Db } from '../db/client.ts';
 import { checkStorage } from '../db/service-meta.ts';
 import type { ServiceMetrics } from '../metrics.ts';
@@ -106,18 +107,10 @@ export function healthRoutes(deps: HealthDeps) {
 
 async function checkRedis(redis: Redis | undefined): Promise<'ok' | 'down' | 'not used'> {
   if (!redis) return 'not used';
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const answer = await Promise.race([
-      redis.ping(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('timeout')), CHECK_TIMEOUT_MS);
-      }),
-    ]);
+    const answer = await withDeadline(redis.ping(), CHECK_TIMEOUT_MS, () => new Error('timeout'));
     return answer === 'PONG' ? 'ok' : 'down';
   } catch {
     return 'down';
-  } finally {
-    clearTimeout(timer);
   }
 }

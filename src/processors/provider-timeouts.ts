@@ -3,6 +3,7 @@
  * hangs then fails the call like a network error would: the job retries with backoff, and the
  * provider's idempotency key makes the retry safe whatever became of the call that hung.
  */
+import { withDeadline } from '../deadline.ts';
 import { TransientGatewayError, type Carrier, type Notifier, type PaymentGateway } from '../domain/ports.ts';
 
 export class ProviderTimeoutError extends TransientGatewayError {
@@ -10,16 +11,8 @@ export class ProviderTimeoutError extends TransientGatewayError {
 }
 
 /** `call`'s answer, or a ProviderTimeoutError once `ms` have passed without one. */
-async function withTimeout<T>(what: string, ms: number, call: () => Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ProviderTimeoutError(`${what} did not answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([call(), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+function withTimeout<T>(what: string, ms: number, call: () => Promise<T>): Promise<T> {
+  return withDeadline(call(), ms, () => new ProviderTimeoutError(`${what} did not answer within ${ms} ms`));
 }
 
 export function timedGateway(gateway: PaymentGateway, ms: number): PaymentGateway {

@@ -4,6 +4,7 @@
  * knows when Redis is down or frozen instead of waiting on it.
  */
 import type { Job } from 'bullmq';
+import { withDeadline } from '../deadline.ts';
 import type { JobPayload, OutboxEvent } from '../domain/events.ts';
 import type { Queues } from './queues.ts';
 import { QUEUE_NAMES, ROUTES, jobIdFor, type QueueName } from './routing.ts';
@@ -18,27 +19,12 @@ class RedisDeadlineError extends Error {
   }
 }
 
-/** `work`, or a RedisDeadlineError once `ms` have passed. */
-async function withDeadline<T>(work: Promise<T>, ms = REDIS_DEADLINE_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RedisDeadlineError(ms)), ms);
-  });
-  // A late answer (or failure) after the deadline is of no interest to anyone.
-  work.catch(() => {});
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** What Redis told us, or why it told us nothing. */
 export type Answer<T> = { ok: true; value: T } | { ok: false; error: string };
 
 export async function ask<T>(work: () => Promise<T>, ms = REDIS_DEADLINE_MS): Promise<Answer<T>> {
   try {
-    return { ok: true, value: await withDeadline(work(), ms) };
+    return { ok: true, value: await withDeadline(work(), ms, () => new RedisDeadlineError(ms)) };
   } catch (err) {
     return { ok: false, error: err instanceof RedisDeadlineError ? err.message : `Redis refused: ${(err as Error).message}` };
   }
