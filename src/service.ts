@@ -14,7 +14,7 @@ import { PrefixClaim } from './prefix-claim.ts';
 import { RepeatedLog } from './repeated-log.ts';
 import { ServiceMetrics } from './metrics.ts';
 import { startWorkers, type WorkerDeps, type Workers } from './processors/workers.ts';
-import { createProducerConnection, createWorkerConnection, maxmemoryPolicy } from './queues/connection.ts';
+import { createProducerConnection, createWorkerConnection, maxmemoryPolicy, safeUrl } from './queues/connection.ts';
 import { closeQueues, createQueues, queueSettings, type Queues } from './queues/queues.ts';
 import { OutboxRelay } from './relay.ts';
 import type { QueueName } from './queues/routing.ts';
@@ -77,7 +77,7 @@ export async function startService(
   // ioredis reconnects by itself; say so once, then with backoff, not ten times a second.
   const redisErrors = new RepeatedLog(logger.child({ component: 'redis' }));
   producer.on('error', (err) =>
-    redisErrors.report('producer', 'warn', { err, redis: safeRedisUrl(redisUrl) }, 'cannot reach Redis; retrying'),
+    redisErrors.report('producer', 'warn', { err, redis: safeUrl(redisUrl) }, 'cannot reach Redis; retrying'),
   );
   producer.on('ready', () => redisErrors.recovered('producer', 'connected to Redis again'));
 
@@ -363,17 +363,6 @@ async function waitForReady(redis: Redis, timeoutMs: number): Promise<void> {
       resolve();
     }
   });
-}
-
-/** A Redis URL fit for the log: any password replaced. */
-function safeRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'invalid URL';
-  }
 }
 
 /** Deletes expired idempotency keys periodically; an expired key is free for a new request. */

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { closeDatabase, openDatabase, type Db } from '../db/client.ts';
-import { DEFAULT_REDIS_URL } from '../queues/connection.ts';
+import { DEFAULT_REDIS_URL, safeUrl } from '../queues/connection.ts';
 import { managedRedisDir, managedRedisUrl } from '../queues/managed-redis.ts';
 import { closeQueues, createQueues, queueSettings, type Queues } from '../queues/queues.ts';
 
@@ -57,17 +57,6 @@ export function cliConfig(options: GlobalOptions, env: NodeJS.ProcessEnv = proce
       if (complaint) throw new UsageError(`option '${flag}' ${complaint[1]}`);
     }
     throw new CliError(error.message);
-  }
-}
-
-/** A URL fit to print: any password replaced. */
-export function safeUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString().replace(/\/$/, '');
-  } catch {
-    return url;
   }
 }
 

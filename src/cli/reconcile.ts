@@ -9,7 +9,8 @@ import { createLogger } from '../logger.ts';
 import { Reconciler } from '../processors/reconciler.ts';
 import { waitsOnFailedJob } from '../queues/parked.ts';
 import { OutboxRelay } from '../relay.ts';
-import { CliError, safeUrl } from './context.ts';
+import { safeUrl } from '../queues/connection.ts';
+import { CliError } from './context.ts';
 import { printJson, printLines, table } from './output.ts';
 import { positiveInt, runWith } from './run.ts';
 

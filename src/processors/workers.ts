@@ -166,10 +166,11 @@ export function startWorkers(deps: WorkerDeps): Workers {
         return;
       }
       if (error instanceof ForeignOrderError) {
+        // No timeline to write it on: the order is not in this database.
         log.error(context, 'job for an order this database does not know: is QUEUE_PREFIX shared with another deployment?');
-      } else {
-        log.error(context, 'job failed for good; it waits in the failed set until requeued');
+        return;
       }
+      log.error(context, 'job failed for good; it waits in the failed set until requeued');
       if (typeof job.data?.orderId !== 'string') return;
       try {
         recordJobFailure(

@@ -69,3 +69,14 @@ export async function maxmemoryPolicy(connection: Redis): Promise<string | undef
   const reply = (await connection.config('GET', 'maxmemory-policy')) as string[];
   return reply[1];
 }
+
+/** A URL fit to print: any password replaced. */
+export function safeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString().replace(/\/$/, '');
+  } catch {
+    return url;
+  }
+}
