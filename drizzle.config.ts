@@ -1,8 +1,12 @@
+/**
+ * drizzle-kit's settings for the SQLite migrations (drizzle/sqlite/), generated from the SQLite
+ * tables; the PostgreSQL migrations have their own settings (drizzle.postgres.config.ts).
+ */
 import { defineConfig } from 'drizzle-kit';
 
 export default defineConfig({
   dialect: 'sqlite',
-  schema: ['./src/db/schema.ts', './src/sandbox/schema.ts'],
-  out: './drizzle',
+  schema: ['./src/db/tables/sqlite.ts', './src/sandbox/tables/sqlite.ts'],
+  out: './drizzle/sqlite',
   dbCredentials: { url: process.env.DATABASE_PATH ?? 'data/orders.db' },
 });
