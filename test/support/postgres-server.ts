@@ -125,15 +125,6 @@ async function answers(url: string, timeoutMs: number): Promise<boolean> {
   }
 }
 
-/** Sends `name` to `pid`, ignoring that it may be gone. */
-function signal(pid: number, name: NodeJS.Signals): void {
-  try {
-    process.kill(pid, name);
-  } catch {
-    // Already gone.
-  }
-}
-
 /** A process, told apart from a later one with the same pid by its start time. */
 interface Proc {
   pid: number;
@@ -155,6 +146,16 @@ function stat(pid: number): { ppid: number; started: string } | undefined {
 /** True while `proc` runs (not a later process that got its pid). */
 function alive(proc: Proc): boolean {
   return stat(proc.pid)?.started === proc.started;
+}
+
+/** Sends `name` to `proc` if it still runs: never to a later process that got its pid. */
+function signal(proc: Proc, name: NodeJS.Signals): void {
+  if (!alive(proc)) return;
+  try {
+    process.kill(proc.pid, name);
+  } catch {
+    // Gone in the meantime.
+  }
 }
 
 /**
@@ -179,7 +180,7 @@ async function allGone(procs: Proc[], graceMs: number): Promise<void> {
   for (;;) {
     const left = procs.filter(alive);
     if (left.length === 0) return;
-    if (Date.now() > deadline) for (const proc of left) signal(proc.pid, 'SIGKILL');
+    if (Date.now() > deadline) for (const proc of left) signal(proc, 'SIGKILL');
     await sleep(10);
   }
 }
@@ -254,15 +255,15 @@ export async function startPostgresServer(options: PostgresServerOptions = {}): 
   let orphans: Proc[] = [];
   const current = () => (child?.pid && child.exitCode === null && child.signalCode === null ? serverProcesses(child.pid) : []);
   const thaw = () => {
-    for (const proc of [...frozen, ...current()]) signal(proc.pid, 'SIGCONT');
+    for (const proc of [...frozen, ...current()]) signal(proc, 'SIGCONT');
     frozen = [];
   };
   const shutDown = async (): Promise<void> => {
     thaw();
-    const procs = [...current(), ...orphans];
-    // SIGINT is PostgreSQL's fast shutdown.
-    if (child?.pid) signal(child.pid, 'SIGINT');
-    await allGone(procs, 10_000);
+    const procs = current();
+    // The postmaster comes first; SIGINT is PostgreSQL's fast shutdown.
+    if (procs[0]) signal(procs[0], 'SIGINT');
+    await allGone([...procs, ...orphans], 10_000);
     orphans = [];
   };
 
@@ -285,10 +286,11 @@ export async function startPostgresServer(options: PostgresServerOptions = {}): 
     },
     async kill() {
       const postmaster = child;
-      if (!postmaster?.pid || postmaster.exitCode !== null || postmaster.signalCode !== null) return;
-      orphans = [...orphans, ...current().slice(1)];
+      const [own, ...children] = current();
+      if (!postmaster || !own) return;
+      orphans = [...orphans, ...children];
       const exited = new Promise((done) => postmaster.once('exit', done));
-      signal(postmaster.pid, 'SIGKILL');
+      signal(own, 'SIGKILL');
       await exited;
     },
     async restart() {
@@ -300,9 +302,11 @@ export async function startPostgresServer(options: PostgresServerOptions = {}): 
     },
     freeze() {
       // The postmaster first, so that it forks nothing new while its children are being stopped.
-      if (child?.pid) signal(child.pid, 'SIGSTOP');
+      const [own] = current();
+      if (!own) return;
+      signal(own, 'SIGSTOP');
       frozen = [...frozen, ...current()];
-      for (const proc of frozen) signal(proc.pid, 'SIGSTOP');
+      for (const proc of frozen) signal(proc, 'SIGSTOP');
     },
     thaw,
     createDatabase(name?: string) {
