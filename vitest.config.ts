@@ -1,12 +1,51 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/** Every test file, run once per storage engine. */
+const TEST_FILES = ['test/**/*.test.ts', 'src/**/*.test.ts'];
+
+/**
+ * Files that never open a database (pure code, the import graph, config parsing): running them a
+ * second time on PostgreSQL would prove nothing new.
+ */
+const STORE_INDEPENDENT_FILES = [
+  'test/order-machine.test.ts',
+  'test/layers.test.ts',
+  'test/text.test.ts',
+  'test/config*.test.ts',
+  'test/failure-policy.test.ts',
+  'test/event-routing.test.ts',
+  'test/tracing.test.ts',
+];
+
+/** Checks the private PostgreSQL server the postgres project runs on; nothing to check on SQLite. */
+const POSTGRES_ONLY_FILES = ['test/postgres-server.test.ts'];
+
+/** What both projects share; projects do not inherit the root's options (nor, so, its global setup). */
+const PER_PROJECT = { include: TEST_FILES, testTimeout: 60_000, hookTimeout: 60_000 };
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
-    globalSetup: ['test/support/global-redis.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // One private redis-server and, when the postgres project runs, one private PostgreSQL per run.
+    globalSetup: ['test/support/global-redis.ts', 'test/support/global-postgres.ts'],
     // Two cores: files run two at a time, each on its own database and queue prefix.
     maxWorkers: 2,
+    projects: [
+      {
+        test: {
+          name: 'sqlite',
+          ...PER_PROJECT,
+          exclude: [...configDefaults.exclude, ...POSTGRES_ONLY_FILES],
+          env: { TEST_STORE: 'sqlite' },
+        },
+      },
+      {
+        test: {
+          name: 'postgres',
+          ...PER_PROJECT,
+          exclude: [...configDefaults.exclude, ...STORE_INDEPENDENT_FILES],
+          env: { TEST_STORE: 'postgres' },
+        },
+      },
+    ],
   },
 });
