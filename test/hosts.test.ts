@@ -4,7 +4,7 @@
  * silent (timeouts, stalled connections, no resets) until restored, kills reach the programs, and
  * destroy leaves nothing behind.
  */
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -45,9 +45,8 @@ async function firstLine(child: ChildProcess): Promise<string> {
 }
 
 /** Our names still present on the machine: namespaces and links starting with the network's tag. */
-async function leftovers(network: TestNetwork): Promise<string[]> {
+function leftovers(network: TestNetwork): string[] {
   const tag = network.namespace(network.hosts[0]!).split('-')[0]!;
-  const { execFileSync } = await import('node:child_process');
   const namespaces = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
   const links = execFileSync('ip', ['-br', 'link'], { encoding: 'utf8' });
   return `${namespaces}\n${links}`
@@ -165,23 +164,22 @@ describe.runIf(withHosts)('a test network of separate hosts', () => {
 describe.runIf(withHosts)('destroying a test network', () => {
   it('removes namespaces, links and the bridge, kills what runs in the hosts, and may be called twice', async () => {
     const network = await createTestNetwork({ hosts: ['db', 'api', 'worker'] });
-    expect(await leftovers(network)).toHaveLength(5); // three hosts, the switch, the root namespace's link
+    expect(leftovers(network)).toHaveLength(5); // three hosts, the switch, the root namespace's link
     // A daemon that left its parent: only the namespace still knows it.
     const started = await network.exec('db', 'sh', ['-c', 'sleep 300 >/dev/null 2>&1 & echo $!']);
     const daemon = Number(started.stdout.trim());
     expect(alive(daemon)).toBe(true);
 
     await network.destroy();
-    expect(await leftovers(network)).toEqual([]);
+    expect(leftovers(network)).toEqual([]);
     await expect.poll(() => alive(daemon), { timeout: 2_000 }).toBe(false);
     await network.destroy();
   });
 
   it('removes the rest when parts are already gone', async () => {
     const network = await createTestNetwork({ hosts: ['one', 'two'] });
-    const { execFileSync } = await import('node:child_process');
     execFileSync('ip', ['netns', 'del', network.namespace('one')]);
     await network.destroy();
-    expect(await leftovers(network)).toEqual([]);
+    expect(leftovers(network)).toEqual([]);
   });
 });
