@@ -111,6 +111,8 @@ const EnvSchema = z.object({
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
   MANAGED_REDIS: z.enum(['auto', 'always'], { error: 'must be one of auto, always' }).default('auto'),
   DATABASE_PATH: z.string().min(1, { error: 'must not be empty' }).default('data/orders.db'),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' }).optional(),
+  DATABASE_POOL_SIZE: int(10, 1).refine((n) => n <= 1000, { error: 'must be at most 1000' }),
   ADMIN_TOKEN: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
   WEBHOOK_SECRET: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
   API_KEYS: z
@@ -206,7 +208,7 @@ function isOrigin(value: string): boolean {
 }
 
 /** Variables whose values are secrets, or hold one: never echoed in an error. */
-const SECRETS = new Set(['ADMIN_TOKEN', 'WEBHOOK_SECRET', 'API_KEYS', 'API_KEY', 'SMTP_URL']);
+const SECRETS = new Set(['ADMIN_TOKEN', 'WEBHOOK_SECRET', 'API_KEYS', 'API_KEY', 'SMTP_URL', 'DATABASE_URL']);
 
 export type Role = 'all' | 'api' | 'worker';
 
@@ -235,7 +237,12 @@ export interface Config {
   redisUrl: string | undefined;
   /** With REDIS_URL unset: `auto` tries 127.0.0.1:6379 before the managed redis-server, `always` goes straight to it. */
   managedRedis: 'auto' | 'always';
+  /** The SQLite file, when DATABASE_URL is unset. */
   databasePath: string;
+  /** A PostgreSQL URL: the store is PostgreSQL, and `databasePath` is unused but for the managed Redis's folder. */
+  databaseUrl: string | undefined;
+  /** PostgreSQL connections each process may hold. */
+  databasePoolSize: number;
   adminToken: string;
   /** True when the token was made up at start and must be shown to the operator. */
   adminTokenGenerated: boolean;
@@ -326,6 +333,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL,
     managedRedis: e.MANAGED_REDIS,
     databasePath: e.DATABASE_PATH,
+    databaseUrl: e.DATABASE_URL,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
     adminToken: e.ADMIN_TOKEN ?? randomBytes(24).toString('base64url'),
     adminTokenGenerated: e.ADMIN_TOKEN === undefined,
     webhookSecret: e.WEBHOOK_SECRET ?? randomBytes(24).toString('base64url'),

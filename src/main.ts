@@ -10,6 +10,8 @@ import { managedRedisDir, redisServerOnPath, runningManagedRedis } from './queue
 import { useManagedRedis, type ManagedRedisUse } from './queues/managed-redis-users.ts';
 import { FollowedConnections, followManagedRedis, type RedisFollower } from './queues/redis-follow.ts';
 import { startService, type RunningService } from './service.ts';
+import { StoreOpenError } from './db/open.ts';
+import { safeUrl } from './safe-url.ts';
 import { startTracing, type Tracing } from './telemetry/tracing.ts';
 
 async function findRedis(config: Config, logger: Logger): Promise<{ url: string; managed?: ManagedRedisUse }> {
@@ -81,7 +83,7 @@ async function main(): Promise<void> {
     );
   } catch (error) {
     await redis.managed?.leave();
-    if (!(error instanceof PrefixTakenError)) throw error;
+    if (!(error instanceof PrefixTakenError || error instanceof StoreOpenError)) throw error;
     process.stderr.write(`${error.message}\n`);
     process.exit(1);
   }
@@ -93,7 +95,7 @@ async function main(): Promise<void> {
       port: service.port,
       metricsPort: service.metricsPort,
       redis: redis.url,
-      database: config.databasePath,
+      database: config.databaseUrl ? safeUrl(config.databaseUrl) : config.databasePath,
     },
     service.port ? `order service listening on ${httpAddress(service.host!, service.port)}` : 'order workers running',
   );
@@ -117,6 +119,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down: finishing active jobs');
     service
       .stop()
+      // biome-ignore lint/nursery/noMisusedPromises: finally() waits for the promise its callback returns
       .finally(() => leaveManagedRedis(redis.managed, follower, logger))
       .then(() => tracing?.shutdown())
       .then(() => {

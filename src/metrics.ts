@@ -50,8 +50,8 @@ export class ServiceMetrics {
       help: 'Orders resting in each status.',
       labelNames: ['status'],
       registers,
-      collect() {
-        for (const [status, n] of Object.entries(countOrdersByStatus(db))) this.set({ status }, n);
+      async collect() {
+        for (const [status, n] of Object.entries(await countOrdersByStatus(db))) this.set({ status }, n);
       },
     });
 
@@ -62,8 +62,8 @@ export class ServiceMetrics {
       help: 'Order status transitions recorded, by event.',
       labelNames: ['event'],
       registers,
-      collect() {
-        const { lastId, byEvent } = transitionsSince(db, lastEntry);
+      async collect() {
+        const { lastId, byEvent } = await transitionsSince(db, lastEntry);
         lastEntry = lastId;
         for (const [event, n] of byEvent) this.inc({ event }, n);
       },
@@ -73,8 +73,8 @@ export class ServiceMetrics {
       name: 'orders_outbox_lag_seconds',
       help: 'Age of the oldest outbox event not yet handed to a queue (0 when drained).',
       registers,
-      collect() {
-        this.set(outboxLagMs(db, now()) / 1000);
+      async collect() {
+        this.set((await outboxLagMs(db, now())) / 1000);
       },
     });
 
@@ -82,8 +82,8 @@ export class ServiceMetrics {
       name: 'orders_outbox_pending',
       help: 'Outbox events not yet handed to a queue.',
       registers,
-      collect() {
-        this.set(pendingOutboxCount(db));
+      async collect() {
+        this.set(await pendingOutboxCount(db));
       },
     });
 

@@ -6,7 +6,9 @@
  *   (db/outbox.ts remembers them per connection once their transaction commits), so that the
  *   relays of an API and two workers do not all race for every row.
  * - Every `sweepMs` it also dispatches any row still waiting after `sweepMs`: left behind by a
- *   process that died between its commit and its enqueue, or written while Redis was away.
+ *   process that died between its commit and its enqueue, or written while Redis was away. On
+ *   PostgreSQL the sweep takes its rows FOR UPDATE SKIP LOCKED, enqueues them and marks them in
+ *   that one transaction, so that the relays of several hosts never sweep the same rows.
  * - Dispatch marks are written in batches, one short transaction for many rows, a few
  *   milliseconds after the enqueue. A row enqueued twice (a crash before its mark, two relays)
  *   is dropped by its job id, and every processor checks the order's state anyway.
@@ -17,7 +19,7 @@
  */
 import type { Logger } from 'pino';
 import type { JobsOptions } from 'bullmq';
-import type { Db } from './db/client.ts';
+import { writeTx, type Db } from './db/client.ts';
 import { RepeatedLog } from './repeated-log.ts';
 import { markDispatched, pendingOutbox, takeCommittedOutbox } from './db/outbox.ts';
 import type { OutboxRow } from './db/outbox-row.ts';
@@ -78,22 +80,22 @@ export class OutboxRelay {
 
   /** Dispatches every row pending now, whoever wrote it, and writes the marks (shutdown, tests, CLI). */
   async flush(): Promise<void> {
-    while (this.running) await this.running;
+    while (this.running !== undefined) await this.running;
     takeCommittedOutbox(this.db); // all pending rows go below, these among them
     // What is pending now, in batches; rows written meanwhile are for the next kick or sweep.
     for (let full = true; full; ) {
-      const batch = pendingOutbox(this.db, this.batchSize);
+      const batch = await pendingOutbox(this.db, this.batchSize);
       full = batch.length === this.batchSize;
       await this.dispatch(batch.filter((r) => !this.unmarked.has(r.id)));
-      this.writeMarks();
+      await this.writeMarks();
     }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    while (this.running) await this.running;
-    this.writeMarks();
+    while (this.running !== undefined) await this.running;
+    await this.writeMarks();
   }
 
   private sweep(): void {
@@ -102,7 +104,7 @@ export class OutboxRelay {
   }
 
   private run(): void {
-    if (this.stopped || this.running) return;
+    if (this.stopped || this.running !== undefined) return;
     // Kicked from inside a request or a job: the passes belong to no one's trace.
     this.running = detached(() => this.loop()).finally(() => {
       this.running = undefined;
@@ -138,13 +140,42 @@ export class OutboxRelay {
   }
 
   private async dispatchStale(): Promise<void> {
-    const rows = pendingOutbox(this.db, this.batchSize, this.now() - this.options.sweepMs).filter(
-      (r) => !this.unmarked.has(r.id),
+    const before = this.now() - this.options.sweepMs;
+    if (this.db.connection.engine === 'sqlite') {
+      // One writer at a time: no other process sweeps while this one reads.
+      const rows = await pendingOutbox(this.db, this.batchSize, before);
+      await this.dispatch(rows.filter((r) => !this.unmarked.has(r.id)));
+      return;
+    }
+    // The rows stay locked while they are enqueued; READ COMMITTED, since this transaction waits
+    // on Redis and must not run again for a serialization conflict with the writers it overlaps.
+    await writeTx(
+      this.db,
+      async (tx) => {
+        const rows = (await pendingOutbox(tx, this.batchSize, before, { skipLocked: true })).filter(
+          (r) => !this.unmarked.has(r.id),
+        );
+        await this.enqueue(rows);
+        await markDispatched(
+          tx,
+          rows.map((r) => r.id),
+          this.now(),
+        );
+      },
+      { isolation: 'read committed' },
     );
-    await this.dispatch(rows);
   }
 
+  /** Enqueues the rows, then marks them dispatched a few milliseconds later, in a batch. */
   private async dispatch(rows: OutboxRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.enqueue(rows);
+    for (const row of rows) this.unmarked.add(row.id);
+    this.markSoon();
+  }
+
+  /** Adds each row's jobs to the queues that subscribe to its event. */
+  private async enqueue(rows: OutboxRow[]): Promise<void> {
     if (rows.length === 0) return;
     const now = this.now();
     const byQueue = new Map<QueueName, Job[]>();
@@ -171,8 +202,6 @@ export class OutboxRelay {
       throw error;
     }
     sends?.end();
-    for (const row of rows) this.unmarked.add(row.id);
-    this.markSoon();
   }
 
   /**
@@ -196,28 +225,33 @@ export class OutboxRelay {
     this.markTimer = setTimeout(
       () => {
         this.markTimer = undefined;
-        try {
-          this.writeMarks();
-          this.markRetryMs = 0;
-          this.failures.recovered('mark', 'outbox rows marked dispatched again');
-        } catch (err) {
-          // The rows were enqueued; unmarked, a sweep may enqueue them again, which is harmless.
-          // A full disk fails every try: back off, up to a few seconds.
-          this.failures.report('mark', 'warn', { err }, 'could not mark outbox rows dispatched; will try again');
-          this.markRetryMs = Math.min(Math.max(this.markRetryMs * 2, 50), 5_000);
-          this.markSoon();
-        }
+        this.writeMarks().then(
+          () => {
+            this.markRetryMs = 0;
+            this.failures.recovered('mark', 'outbox rows marked dispatched again');
+          },
+          (err) => {
+            // The rows were enqueued; unmarked, a sweep may enqueue them again, which is harmless.
+            // A full disk fails every try: back off, up to a few seconds.
+            this.failures.report('mark', 'warn', { err }, 'could not mark outbox rows dispatched; will try again');
+            this.markRetryMs = Math.min(Math.max(this.markRetryMs * 2, 50), 5_000);
+            this.markSoon();
+          },
+        );
       },
       this.markRetryMs || (this.options.markDelayMs ?? 10),
     );
   }
 
-  private writeMarks(): void {
+  private async writeMarks(): Promise<void> {
     if (this.markTimer) clearTimeout(this.markTimer);
     this.markTimer = undefined;
     if (this.unmarked.size === 0) return;
     const ids = [...this.unmarked];
-    for (let i = 0; i < ids.length; i += this.batchSize) markDispatched(this.db, ids.slice(i, i + this.batchSize), this.now());
-    for (const id of ids) this.unmarked.delete(id);
+    for (let i = 0; i < ids.length; i += this.batchSize) {
+      const batch = ids.slice(i, i + this.batchSize);
+      await markDispatched(this.db, batch, this.now());
+      for (const id of batch) this.unmarked.delete(id);
+    }
   }
 }

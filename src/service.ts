@@ -7,7 +7,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Carrier, PaymentGateway } from './domain/ports.ts';
-import { closeDatabase, openDatabase, type Db } from './db/client.ts';
+import type { Db } from './db/client.ts';
+import { closeDatabase, openDatabase } from './db/open.ts';
 import { sweepIdempotencyKeys } from './db/idempotency.ts';
 import { databaseIdentity } from './db/service-meta.ts';
 import { PrefixClaim } from './prefix-claim.ts';
@@ -71,7 +72,14 @@ export async function startService(
   logger: Logger,
   options: ServiceOptions = {},
 ): Promise<RunningService> {
-  const db = openDatabase(config.databasePath);
+  const dbErrors = new RepeatedLog(logger.child({ component: 'database' }));
+  const db = await openDatabase({
+    url: config.databaseUrl,
+    path: config.databasePath,
+    poolSize: config.databasePoolSize,
+    onIdleError: (err) =>
+      dbErrors.report('idle', 'warn', { err }, 'a database connection broke while idle; the pool opens another'),
+  });
   const producer = createProducerConnection(redisUrl, config.redisCommandTimeoutMs);
   options.onRedisConnection?.(producer);
   // ioredis reconnects by itself; say so once, then with backoff, not ten times a second.
@@ -84,7 +92,7 @@ export async function startService(
   const claim = new PrefixClaim(
     producer,
     config.queuePrefix,
-    PrefixClaim.describe(databaseIdentity(db), config.databasePath),
+    PrefixClaim.describe(await databaseIdentity(db), config.databaseUrl ? safeUrl(config.databaseUrl) : config.databasePath),
     logger.child({ component: 'prefix-claim' }),
   );
   try {
@@ -92,7 +100,7 @@ export async function startService(
     await claim.claimAtStart();
   } catch (error) {
     producer.disconnect();
-    closeDatabase(db);
+    await closeDatabase(db);
     throw error;
   }
 
@@ -183,7 +191,7 @@ export async function startService(
       await relay.flush().catch((err) => logger.warn({ err }, 'outbox not flushed; the next start will send it'));
       await closeQueues(queues);
       await Promise.allSettled([closeRedis(producer), workerConnection && closeRedis(workerConnection)]);
-      closeDatabase(db);
+      await closeDatabase(db);
     },
   };
 }
@@ -369,12 +377,12 @@ async function waitForReady(redis: Redis, timeoutMs: number): Promise<void> {
 function sweepIdempotencyKeysEvery(db: Db, ttlMs: number, logger: Logger): NodeJS.Timeout {
   const everyMs = Math.min(Math.max(ttlMs, IDEMPOTENCY_SWEEP_MIN_MS), IDEMPOTENCY_SWEEP_MAX_MS);
   const timer = setInterval(() => {
-    try {
-      const swept = sweepIdempotencyKeys(db, Date.now());
-      if (swept > 0) logger.debug({ swept }, 'expired idempotency keys deleted');
-    } catch (err) {
-      logger.warn({ err }, 'could not sweep expired idempotency keys; will try again');
-    }
+    sweepIdempotencyKeys(db, Date.now()).then(
+      (swept) => {
+        if (swept > 0) logger.debug({ swept }, 'expired idempotency keys deleted');
+      },
+      (err) => logger.warn({ err }, 'could not sweep expired idempotency keys; will try again'),
+    );
   }, everyMs);
   timer.unref();
   return timer;

@@ -109,7 +109,7 @@ async function placeOrders(count: number, concurrency = 10): Promise<void> {
 
 async function expectSettledAndSound(): Promise<void> {
   await waitUntilSettled(sqlite, queues, { timeoutMs: 60_000, owedMessages: true });
-  expect(invariantViolations(sqlite, { initialStock: STOCK })).toEqual([]);
+  expect(await invariantViolations(sqlite, { initialStock: STOCK })).toEqual([]);
   const { n } = sqlite.prepare('SELECT count(*) AS n FROM orders').get() as { n: number };
   expect(n).toBe(placed);
 }

@@ -217,7 +217,7 @@ describe('failed, requeue and show', () => {
     expect(shownText.stdout).toMatch(/ShipmentCreated\s+AWAITING_SHIPMENT\s+SHIPPED/);
     const missing = await runCli(['show', 'ord_nope'], env);
     expect(missing).toMatchObject({ code: 1, stdout: '', stderr: 'orders: no order ord_nope\n' });
-    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 5 } })).toEqual([]);
+    expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 5 } })).toEqual([]);
   });
 });
 
@@ -278,7 +278,7 @@ describe('reconcile', () => {
     await h.settle();
     const quiet = await runCli(['reconcile'], cliEnv(h, { STUCK_AFTER_MS: '60000' }));
     expect(quiet).toMatchObject({ code: 0, stdout: 'nothing to re-drive: no order has been still for longer than 60000 ms\n' });
-    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 2 } })).toEqual([]);
+    expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 2 } })).toEqual([]);
   });
 
   it('exits 1 and says the events wait in the outbox when Redis is away', async () => {
@@ -311,7 +311,7 @@ describe('load', () => {
     expect(run.json.settleLatencyMs.p50).toBeGreaterThan(0);
     await h.settle();
     const initialStock = Object.fromEntries(DEMO_CATALOG.map((p) => [p.sku, p.stock]));
-    expect(invariantViolations(h.db, { initialStock })).toEqual([]);
+    expect(await invariantViolations(h.db, { initialStock })).toEqual([]);
 
     const text = await runCli(
       ['load', '--url', h.base, '--count', '3', '--mix', 'tok_visa', '--no-wait', '--api-key', OTHER_API_KEY],
@@ -372,7 +372,7 @@ describe('load', () => {
     );
     expect(run.code).toBe(0);
     expect(run.json).toMatchObject({ placed: 3, replayed: 1, retried: 2, retries: 2, refused: 0, gaveUp: 0 });
-    expect(h.rowCounts().orders).toBe(3);
+    expect((await h.rowCounts()).orders).toBe(3);
     const text = await runCli(['load', '--url', flaky.url, '--count', '1', '--sku', 'SKU-1', '--no-wait'], { API_KEY });
     expect(text.stdout).toMatch(/placed\s+1 of 1\n/);
     await flaky.close();
@@ -392,7 +392,7 @@ describe('load', () => {
     expect(givingUp.stdout).toMatch(/gave up\s+2 after retrying \(503: 2\)\n/);
     expect(givingUp.stderr).toBe('orders: 2 given up after retries, of 2 orders\n');
     await down.close();
-    expect(h.rowCounts().orders).toBe(4);
+    expect((await h.rowCounts()).orders).toBe(4);
   });
 
   it('exits 1 when the service cannot be reached, and 2 when --seed has no admin token', async () => {
@@ -419,7 +419,7 @@ describe('load', () => {
     );
     expect(wrong.code).toBe(1);
     expect(wrong.json).toMatchObject({ placed: 0, refused: 2, refusals: { 401: 2 } });
-    expect(h.rowCounts().orders).toBe(0);
+    expect((await h.rowCounts()).orders).toBe(0);
   });
 });
 

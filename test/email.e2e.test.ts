@@ -98,7 +98,7 @@ describe('email over SMTP', () => {
     expect(await ledger(h, placed.id)).toEqual(['delivered/smtp', 'order_confirmed/smtp', 'shipped/smtp']);
     expect(await ledger(h, silent.id)).toEqual(['order_confirmed/email', 'shipped/email']);
     expect(server.received.every((m) => m.to.join() === 'ada@example.com')).toBe(true);
-    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 5 } })).toEqual([]);
+    expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 5 } })).toEqual([]);
   });
 
   it('retries while the mail server is down, and the emails arrive once it is up', async () => {
@@ -126,7 +126,7 @@ describe('email over SMTP', () => {
     const failed = await h.service.queues.notification.getJobs(['failed']);
     expect(failed).toEqual([]);
     expect((await h.events(placed.id)).map((e) => e.type)).not.toContain('NotificationRefused');
-    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 5 } })).toEqual([]);
+    expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 5 } })).toEqual([]);
   });
 
   it('puts a permanent refusal (550) on the timeline and does not try that message again', async () => {
@@ -171,7 +171,7 @@ describe('email over SMTP', () => {
     // The reconciler counts a refused message as settled, not as owed.
     await sleep(300);
     expect(await h.reconcile()).toEqual([]);
-    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 5 } })).toEqual([]);
+    expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 5 } })).toEqual([]);
   });
 });
 
@@ -186,12 +186,12 @@ describe('the email of POST /orders', () => {
     const server = await TestSmtpServer.start();
     const h = await start(server, { queues: [] });
     await h.putProduct('SKU-1', 5);
-    const before = h.rowCounts();
+    const before = await h.rowCounts();
     const res = await h.request('POST', '/orders', { ...orderBody(), email });
     expect(res.status, res.text).toBe(400);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
     expect(res.json.errors).toEqual([expect.objectContaining({ field: 'email' })]);
-    expect(h.rowCounts()).toEqual(before);
+    expect(await h.rowCounts()).toEqual(before);
   });
 
   it('keeps the address on the order and shows it when the order is read', async () => {

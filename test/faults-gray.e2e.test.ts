@@ -57,7 +57,7 @@ describe('a payment provider that hangs', () => {
     const ended = await Promise.all(hanging.map((o) => h.getOrder(o.id)));
     for (const o of ended)
       expect(o).toMatchObject({ status: 'FAILED', reason: 'PAYMENT_TIMEOUT', payment: { status: 'REFUNDED' } });
-    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 1_000 } })).toEqual([]);
+    expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 1_000 } })).toEqual([]);
   });
 });
 
@@ -155,7 +155,7 @@ describe('a re-drive', () => {
       await connection.quit();
     }
     await h.settle();
-    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 5 } })).toEqual([]);
+    expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 5 } })).toEqual([]);
   });
 });
 
@@ -193,7 +193,7 @@ describe('a Redis frozen in place (SIGSTOP)', () => {
       redis.process.kill('SIGCONT');
     }
     await h.settle();
-    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 10 } })).toEqual([]);
+    expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 10 } })).toEqual([]);
   });
 });
 
@@ -227,7 +227,7 @@ describe('clients that vanish or trickle', () => {
 
   it('a client that aborts mid-body is not a server error', async () => {
     const h = await start({ queues: [] });
-    const before = h.rowCounts();
+    const before = await h.rowCounts();
     const socket = await openUpload(h, 1_000);
     await sleep(100);
     socket.destroy();
@@ -235,7 +235,7 @@ describe('clients that vanish or trickle', () => {
     const metrics = (await h.request('GET', '/metrics')).text;
     expect(metrics).not.toMatch(/orders_http_request_duration_seconds_count\{[^}]*status="500"/);
     expect(metrics).toMatch(/orders_http_request_duration_seconds_count\{method="POST",route="[^"]*",status="499"\} 1/);
-    expect(h.rowCounts()).toEqual(before);
+    expect(await h.rowCounts()).toEqual(before);
   });
 
   it('a body that trickles in is cut off after HTTP_REQUEST_TIMEOUT_MS', async () => {
@@ -308,7 +308,7 @@ describe('a worker that dies mid-job', () => {
       // The lock runs out at most JOB_LOCK_MS after the kill; the next check comes within the interval.
       expect(performance.now() - killedAt).toBeLessThan(2_000 + 500 + 2_000);
       await h.settle();
-      expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 5 } })).toEqual([]);
+      expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 5 } })).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

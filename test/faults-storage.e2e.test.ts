@@ -131,7 +131,7 @@ describe('a full disk under the database', () => {
         (sqlite.prepare('SELECT status FROM orders WHERE id = ?').get(id) as { status: string }).status;
       for (let i = 0; i < 300 && accepted.some((id) => statusOf(id) !== 'SHIPPED'); i++) await sleep(100);
       expect(accepted.map(statusOf)).toEqual(accepted.map(() => 'SHIPPED'));
-      expect(invariantViolations(sqlite, { initialStock: { 'SKU-1': 50 } })).toEqual([]);
+      expect(await invariantViolations(sqlite, { initialStock: { 'SKU-1': 50 } })).toEqual([]);
     } finally {
       sqlite.close();
     }

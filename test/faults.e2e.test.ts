@@ -79,7 +79,7 @@ describe('the reconciler', () => {
     // Nothing is stuck any more: further passes do nothing.
     await sleep(350);
     expect(await h.reconcile()).toEqual([]);
-    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 4 } })).toEqual([]);
+    expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 4 } })).toEqual([]);
   });
 
   it('re-arms a payment deadline lost with Redis, so the order still times out', async () => {
@@ -98,7 +98,7 @@ describe('the reconciler', () => {
     expect(failed.reason).toBe('PAYMENT_TIMEOUT');
     await h.waitForOrder(order.id, (o) => o.payment.status === 'REFUNDED');
     await h.settle();
-    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 1 } })).toEqual([]);
+    expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 1 } })).toEqual([]);
   });
 });
 
@@ -123,7 +123,7 @@ describe('Redis outages', () => {
     await sleep(350);
     await h.reconcile();
     await h.settle();
-    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 10 } })).toEqual([]);
+    expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 10 } })).toEqual([]);
   });
 });
 
@@ -197,7 +197,7 @@ describe('shutdown', () => {
       h = await Harness.start({ env: { DATABASE_PATH: env.DATABASE_PATH, QUEUE_PREFIX: env.QUEUE_PREFIX, JOB_LOCK_MS: '1000' } });
       for (const id of [drained, interrupted]) await h.waitForStatus(id, 'SHIPPED', 20_000);
       await h.settle();
-      expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 5 } })).toEqual([]);
+      expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 5 } })).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -242,7 +242,7 @@ describe('a job that exhausts its attempts', () => {
     await h.waitForStatus(order.id, 'SHIPPED');
     await h.settle();
     expect(await shipping.getFailedCount()).toBe(0);
-    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 1 } })).toEqual([]);
+    expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 1 } })).toEqual([]);
   });
 
   it('fails a job that meets a broken invariant at once, with JobFailed on the timeline, instead of retrying it', async () => {

@@ -52,14 +52,14 @@ describe('Idempotency-Key on POST /orders', () => {
   it('refuses the same key with another body with a 422, and writes nothing', async () => {
     const h = await start();
     await h.placeOrder(orderBody(), { 'idempotency-key': 'key-mismatch' });
-    const before = h.rowCounts();
+    const before = await h.rowCounts();
     const other = await h.request('POST', '/orders', orderBody('tok_visa', [{ sku: 'SKU-2', quantity: 3 }]), {
       'idempotency-key': 'key-mismatch',
     });
     expect(other.status).toBe(422);
     expect(other.headers.get('content-type')).toBe('application/problem+json');
     expect(other.json.errors).toEqual([expect.objectContaining({ field: 'Idempotency-Key' })]);
-    expect(h.rowCounts()).toEqual(before);
+    expect(await h.rowCounts()).toEqual(before);
   });
 
   it('keeps keys apart: another key with the same body is another order', async () => {

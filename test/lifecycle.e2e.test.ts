@@ -56,7 +56,7 @@ describe('order lifecycle through the real queues', () => {
     // The same delivery webhook again changes nothing.
     expect((await h.deliver(shipped.shipment!.trackingNumber)).status).toBe(200);
     expect(path(await h.events(placed.id))).toHaveLength(6);
-    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 5 } })).toEqual([]);
+    expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 5 } })).toEqual([]);
   });
 
   it('refuses a delivery webhook with a bad or missing signature and leaves the order shipped', async () => {
@@ -85,7 +85,7 @@ describe('order lifecycle through the real queues', () => {
     await h.settle();
     const kinds = (await h.admin('GET', '/sandbox/notifications')).json.messages.map((n: { kind: string }) => n.kind);
     expect(kinds).toEqual(['payment_declined']);
-    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 3 } })).toEqual([]);
+    expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 3 } })).toEqual([]);
   });
 
   it('refunds a paid order when the shelf is empty by the time it is reserved', async () => {
@@ -105,7 +105,7 @@ describe('order lifecycle through the real queues', () => {
     const payments = (await h.admin('GET', '/sandbox/payments')).json;
     expect(payments.charges).toHaveLength(1);
     expect(payments.refunds).toEqual([expect.objectContaining({ orderId: placed.id, amountCents: failed.totalCents })]);
-    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 1 } })).toEqual([]);
+    expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 1 } })).toEqual([]);
   });
 
   it('retries a flaky gateway and then ships, charging once', async () => {
@@ -117,7 +117,7 @@ describe('order lifecycle through the real queues', () => {
     const payments = (await h.admin('GET', '/sandbox/payments')).json;
     expect(payments.charges).toHaveLength(1);
     expect(payments.refunds).toHaveLength(0);
-    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 1 } })).toEqual([]);
+    expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 1 } })).toEqual([]);
   });
 });
 
@@ -134,7 +134,7 @@ describe('cancellation', () => {
     await h.settle();
     expect((await h.admin('GET', '/sandbox/payments')).json.charges).toHaveLength(0);
     expect(path(await h.events(placed.id))).toEqual(['CREATED', 'CANCELLED']);
-    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 2 } })).toEqual([]);
+    expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 2 } })).toEqual([]);
   });
 
   it('cancels while payment is in flight and refunds the capture that lands afterwards', async () => {
@@ -151,7 +151,7 @@ describe('cancellation', () => {
     expect(payments.charges).toHaveLength(1);
     expect(payments.refunds).toHaveLength(1);
     expect((await h.admin('GET', '/products')).json.products[0]).toMatchObject({ available: 2, reserved: 0 });
-    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 2 } })).toEqual([]);
+    expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 2 } })).toEqual([]);
   });
 
   it('cancels a PAID order and refunds it', async () => {
@@ -165,7 +165,7 @@ describe('cancellation', () => {
     expect(refunded.status).toBe('CANCELLED');
     await h.settle();
     expect((await h.admin('GET', '/products')).json.products[0]).toMatchObject({ available: 2, reserved: 0 });
-    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 2 } })).toEqual([]);
+    expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 2 } })).toEqual([]);
   });
 
   it('cancels an order awaiting shipment, refunds it and puts the stock back', async () => {
@@ -181,7 +181,7 @@ describe('cancellation', () => {
     expect((await h.admin('GET', '/products')).json.products[0]).toMatchObject({ available: 2, reserved: 0, shipped: 0 });
     const order = await h.getOrder(placed.id);
     expect(order.shipment).toBeNull();
-    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 2 } })).toEqual([]);
+    expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 2 } })).toEqual([]);
   });
 
   it('refuses to cancel a shipped or failed order with 409, and a second cancel is harmless', async () => {
@@ -204,7 +204,7 @@ describe('cancellation', () => {
     const second = await h.request('POST', `/orders/${third.id}/cancel`);
     expect([first.json.status, second.status, second.json.status]).toEqual(['CANCELLED', 200, 'CANCELLED']);
     await h.settle();
-    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 2 } })).toEqual([]);
+    expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 2 } })).toEqual([]);
   });
 
   it('answers 404 problem documents for unknown orders', async () => {
@@ -231,6 +231,6 @@ describe('payment timeout', () => {
     const refunded = await h.waitForOrder(placed.id, (o) => o.payment.status === 'REFUNDED');
     expect(refunded.status).toBe('FAILED');
     await h.settle();
-    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 1 } })).toEqual([]);
+    expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 1 } })).toEqual([]);
   });
 });

@@ -83,14 +83,14 @@ describe('a job delivered twice changes nothing the second time', () => {
     for (const t of shipped) expect((await h.deliver(t)).status).toBe(200);
     await h.settle();
     const before = snapshot(h);
-    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 6, 'SKU-2': 2 } })).toEqual([]);
+    expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 6, 'SKU-2': 2 } })).toEqual([]);
 
     // Every job, delivered once more after everything has settled.
     const again = await duplicateJobs(queues, '-late', new Set());
     expect(again).toBeGreaterThan(copies);
     await h.settle();
     expect(snapshot(h)).toEqual(before);
-    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 6, 'SKU-2': 2 } })).toEqual([]);
+    expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 6, 'SKU-2': 2 } })).toEqual([]);
 
     const statuses = (before.orders as { status: string }[]).map((o) => o.status).sort();
     expect(new Set(statuses)).toEqual(new Set(['CANCELLED', 'COMPLETED', 'FAILED']));
@@ -134,7 +134,7 @@ describe('the last units of stock', () => {
     });
     expect(lowest).toBeGreaterThanOrEqual(0);
     expect((sql.prepare('SELECT count(*) AS n FROM sandbox_refunds').get() as { n: number }).n).toBe(150);
-    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 50 } })).toEqual([]);
+    expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 50 } })).toEqual([]);
   });
 });
 
@@ -172,6 +172,6 @@ describe('a process killed between its commit and its enqueue', () => {
     h = await Harness.start({ env: { DATABASE_PATH: databasePath } });
     for (const id of ids) await h.waitForStatus(id, 'SHIPPED');
     await h.settle();
-    expect(invariantViolations(h.db, { initialStock: { 'SKU-1': 10 } })).toEqual([]);
+    expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 10 } })).toEqual([]);
   });
 });

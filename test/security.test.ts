@@ -59,12 +59,12 @@ describe('API keys on the client routes', () => {
 
   for (const [method, path, body] of CLIENT_ROUTES) {
     it.each(WRONG)(`${method} ${path} is refused with %s`, async (_what, authorization) => {
-      const before = h.rowCounts();
+      const before = await h.rowCounts();
       const res = await h.request(method, path, body, authorization === undefined ? { authorization: '' } : { authorization });
       expect(res.status).toBe(401);
       expectProblem(res, 401);
       expect(res.headers.get('www-authenticate')).toBe('Bearer realm="orders"');
-      expect(h.rowCounts()).toEqual(before);
+      expect(await h.rowCounts()).toEqual(before);
     });
   }
 
@@ -146,7 +146,7 @@ describe('admin is safe from other sites', () => {
     ['Sec-Fetch-Site: cross-site', { 'sec-fetch-site': 'cross-site' }],
     ['Sec-Fetch-Site: same-site (a sibling host)', { 'sec-fetch-site': 'same-site' }],
   ])('refuses a product write with %s, and writes nothing', async (_what, headers) => {
-    const before = h.rowCounts();
+    const before = await h.rowCounts();
     for (const method of ['PUT', 'POST', 'DELETE', 'PATCH']) {
       const res = await h.request(method, '/admin/products/EVIL-1', { name: 'Free', priceCents: 0, stock: 1 }, forged(headers));
       expect(res.status, method).toBe(403);
@@ -154,7 +154,7 @@ describe('admin is safe from other sites', () => {
     }
     // Any route mounted under /admin later is covered too.
     expect((await h.request('POST', '/admin/orders/ord_x/cancel', undefined, forged(headers))).status).toBe(403);
-    expect(h.rowCounts()).toEqual(before);
+    expect(await h.rowCounts()).toEqual(before);
   });
 
   it('lets the same origin, and clients that send no Origin (curl, the CLI), write', async () => {
@@ -258,14 +258,14 @@ describe('text hygiene', () => {
 
   for (const [field, make] of FIELDS) {
     it.each(CLASSES)(`refuses ${field} with %s, with a 400 naming it`, async (_what, bad) => {
-      const before = h.rowCounts();
+      const before = await h.rowCounts();
       const res = await h.request('POST', '/orders', make(bad));
       expect(res.status).toBe(400);
       expectProblem(res, 400);
       expect(res.json.errors).toContainEqual(
         expect.objectContaining({ field, message: expect.stringMatching(/control|bidirectional/) }),
       );
-      expect(h.rowCounts()).toEqual(before);
+      expect(await h.rowCounts()).toEqual(before);
     });
   }
 
@@ -326,7 +326,7 @@ describe('text hygiene', () => {
   });
 
   it('refuses a body that is not UTF-8 with a 400, instead of storing replacement characters', async () => {
-    const before = h.rowCounts();
+    const before = await h.rowCounts();
     const text = JSON.stringify({ ...orderBody(), customerId: 'cus_XX' });
     for (const bad of [[0xc3, 0x28], [0xff], [0xed, 0xa0, 0x80] /* an encoded surrogate */, [0xe2, 0x82]]) {
       const [head, tail] = text.split('XX') as [string, string];
@@ -339,7 +339,7 @@ describe('text hygiene', () => {
       expect(res.status, JSON.stringify(bad)).toBe(400);
       expect(res.json.errors).toEqual([{ field: '(body)', message: 'must be UTF-8 text' }]);
     }
-    expect(h.rowCounts()).toEqual(before);
+    expect(await h.rowCounts()).toEqual(before);
   });
 
   it.each([
@@ -382,7 +382,7 @@ describe('countries', () => {
 
 describe('placement refuses what cannot be sold', () => {
   it('refuses an order for more than is available with a 409 naming the SKU, before any charge', async () => {
-    const before = h.rowCounts();
+    const before = await h.rowCounts();
     const charges = count('sandbox_payment_intents');
     const res = await h.request(
       'POST',
@@ -406,7 +406,7 @@ describe('placement refuses what cannot be sold', () => {
       ]),
     );
     expect(split.status).toBe(409);
-    expect(h.rowCounts()).toEqual(before);
+    expect(await h.rowCounts()).toEqual(before);
     expect(count('sandbox_payment_intents')).toBe(charges);
   });
 
@@ -416,11 +416,11 @@ describe('placement refuses what cannot be sold', () => {
   });
 
   it('refuses an order over MAX_ORDER_TOTAL_CENTS with a 422, and takes one at the limit', async () => {
-    const before = h.rowCounts();
+    const before = await h.rowCounts();
     const over = await h.request('POST', '/orders', orderBody('tok_visa', [{ sku: 'SKU-1', quantity: 51 }]));
     expect(over.status).toBe(422);
     expect(over.json.errors).toEqual([expect.objectContaining({ field: 'items', message: expect.stringContaining('51000') })]);
-    expect(h.rowCounts()).toEqual(before);
+    expect(await h.rowCounts()).toEqual(before);
     const at = await h.request('POST', '/orders', orderBody('tok_visa', [{ sku: 'SKU-1', quantity: 50 }]));
     expect(at.status).toBe(201);
   });

@@ -83,8 +83,8 @@ export function orderListQuery(query: OrderListQueryInput, now: number, stuckAft
 export function adminOrdersRoutes(deps: AdminOrdersDeps) {
   const app = createRouter();
 
-  app.openapi(listRoute, (c) => {
-    const page = listOrders(deps.db, orderListQuery(c.req.valid('query'), deps.now(), deps.stuckAfterMs));
+  app.openapi(listRoute, async (c) => {
+    const page = await listOrders(deps.db, orderListQuery(c.req.valid('query'), deps.now(), deps.stuckAfterMs));
     return c.json({ orders: page.orders.map(orderView), nextCursor: page.nextBefore }, 200);
   });
 

@@ -84,23 +84,23 @@ const notificationsRoute = sandboxRoute(
 
 /** What the simulated outside world recorded, all of it or one order's. */
 export interface SandboxLedgers {
-  payments(orderId?: string): z.infer<typeof SandboxPaymentsSchema>;
-  messages(orderId?: string): z.infer<typeof SandboxMessagesSchema>;
+  payments(orderId?: string): Promise<z.infer<typeof SandboxPaymentsSchema>>;
+  messages(orderId?: string): Promise<z.infer<typeof SandboxMessagesSchema>>;
 }
 
 export function adminRoutes(deps: { db: Db; now: () => number; ledgers?: SandboxLedgers }) {
   const { db, ledgers } = deps;
   const app = createRouter();
-  app.openapi(putProductRoute, (c) => {
-    const { product, created } = upsertProduct(db, { sku: c.req.valid('param').sku, ...c.req.valid('json') }, deps.now());
+  app.openapi(putProductRoute, async (c) => {
+    const { product, created } = await upsertProduct(db, { sku: c.req.valid('param').sku, ...c.req.valid('json') }, deps.now());
     return created ? c.json(productView(product), 201) : c.json(productView(product), 200);
   });
 
-  app.openapi(listProductsRoute, (c) => c.json({ products: listProducts(db).map(productView) }, 200));
+  app.openapi(listProductsRoute, async (c) => c.json({ products: (await listProducts(db)).map(productView) }, 200));
 
   if (ledgers) {
-    app.openapi(paymentsRoute, (c) => c.json(ledgers.payments(c.req.valid('query').orderId), 200));
-    app.openapi(notificationsRoute, (c) => c.json(ledgers.messages(c.req.valid('query').orderId), 200));
+    app.openapi(paymentsRoute, async (c) => c.json(await ledgers.payments(c.req.valid('query').orderId), 200));
+    app.openapi(notificationsRoute, async (c) => c.json(await ledgers.messages(c.req.valid('query').orderId), 200));
   }
 
   return app;

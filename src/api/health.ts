@@ -87,7 +87,7 @@ export function healthRoutes(deps: HealthDeps) {
 
   app.openapi(readyRoute, async (c) => {
     const checks = {
-      database: checkStorage(deps.db),
+      database: await checkStorage(deps.db),
       redis: await checkRedis(deps.redis),
       queuePrefix: deps.prefixConflict?.() ? ('conflict' as const) : ('ok' as const),
     };

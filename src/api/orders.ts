@@ -105,10 +105,10 @@ export function ordersRoutes(deps: OrdersDeps) {
   const { db, now } = deps;
   const app = createRouter();
 
-  app.openapi(placeOrderRoute, (c) => {
+  app.openapi(placeOrderRoute, async (c) => {
     const key = c.req.valid('header')['idempotency-key'];
     const body = c.req.valid('json');
-    const result = placeOrder(
+    const result = await placeOrder(
       db,
       {
         customerId: body.customerId,
@@ -141,14 +141,16 @@ export function ordersRoutes(deps: OrdersDeps) {
     });
   });
 
-  app.openapi(getOrderRoute, (c) => c.json(orderView(getOrder(db, c.req.valid('param').id)), 200));
+  app.openapi(getOrderRoute, async (c) => c.json(orderView(await getOrder(db, c.req.valid('param').id)), 200));
 
-  app.openapi(timelineRoute, (c) => c.json({ events: getTimeline(db, c.req.valid('param').id).map(eventView) }, 200));
+  app.openapi(timelineRoute, async (c) =>
+    c.json({ events: (await getTimeline(db, c.req.valid('param').id)).map(eventView) }, 200),
+  );
 
-  app.openapi(cancelRoute, (c) => {
-    const before = cancelOrder(db, c.req.valid('param').id, now());
+  app.openapi(cancelRoute, async (c) => {
+    const before = await cancelOrder(db, c.req.valid('param').id, now());
     deps.onCommit();
-    return c.json(orderView(getOrder(db, before.id)), 200);
+    return c.json(orderView(await getOrder(db, before.id)), 200);
   });
 
   return app;

@@ -61,10 +61,10 @@ export function webhookRoutes(deps: { db: Db; webhookSecret: string; now: () => 
     },
   });
 
-  app.openapi(carrierRoute, (c) => {
-    const order = markDelivered(deps.db, c.req.valid('json').trackingNumber, deps.now());
+  app.openapi(carrierRoute, async (c) => {
+    const order = await markDelivered(deps.db, c.req.valid('json').trackingNumber, deps.now());
     deps.onCommit();
-    return c.json(orderView(getOrder(deps.db, order.id)), 200);
+    return c.json(orderView(await getOrder(deps.db, order.id)), 200);
   });
 
   return app;

@@ -6,7 +6,8 @@
 import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
-import { closeDatabase, openDatabase, type Db } from '../db/client.ts';
+import type { Db } from '../db/client.ts';
+import { closeDatabase, openDatabase, StoreOpenError } from '../db/open.ts';
 import { DEFAULT_REDIS_URL, safeUrl } from '../queues/connection.ts';
 import { managedRedisDir, managedRedisUrl } from '../queues/managed-redis.ts';
 import { closeQueues, createQueues, queueSettings, type Queues } from '../queues/queues.ts';
@@ -73,17 +74,27 @@ export class Session {
     return this.config.redisUrl ?? managedRedisUrl(managedRedisDir(this.config)) ?? DEFAULT_REDIS_URL;
   }
 
+  /** The database as an operator names it: its PostgreSQL URL (password hidden) or its file. */
+  get databaseName(): string {
+    return this.config.databaseUrl ? safeUrl(this.config.databaseUrl) : this.config.databasePath;
+  }
+
   /**
-   * The service's database. Only `create` may make a new file: anything else pointed at a wrong
-   * path would otherwise report on an empty database as if all were well.
+   * The service's database. Only `create` may make a new SQLite file: anything else pointed at a
+   * wrong path would otherwise report on an empty database as if all were well.
    */
-  db(options: { create?: boolean } = {}): Db {
+  async db(options: { create?: boolean } = {}): Promise<Db> {
     if (!this.database) {
-      const path = this.config.databasePath;
-      if (!options.create && path !== ':memory:' && !existsSync(path)) {
+      const { databaseUrl: url, databasePath: path } = this.config;
+      if (!url && !options.create && path !== ':memory:' && !existsSync(path)) {
         throw new CliError(`no database at ${path}: set DATABASE_PATH or pass --database`);
       }
-      this.database = openDatabase(path);
+      try {
+        this.database = await openDatabase({ url, path, poolSize: 2 });
+      } catch (error) {
+        if (error instanceof StoreOpenError) throw new CliError(error.message);
+        throw error;
+      }
     }
     return this.database;
   }
@@ -98,7 +109,7 @@ export class Session {
   async close(): Promise<void> {
     if (this.openQueues) await closeQueues(this.openQueues);
     if (this.redis) await this.redis.quit().catch(() => this.redis?.disconnect());
-    if (this.database) closeDatabase(this.database);
+    if (this.database) await closeDatabase(this.database);
   }
 
   /** One attempt, a few seconds at most: an operator wants to hear that Redis is away, now. */

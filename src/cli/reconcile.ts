@@ -22,7 +22,7 @@ export function reconcileCommand(program: Command): void {
     .option('--json', 'print JSON: {redriven: [{orderId, status, events}], dispatched}')
     .action(
       runWith(async (session, options: { stuckAfter?: number; json?: boolean }) => {
-        const db = session.db();
+        const db = await session.db();
         const stuckAfterMs = options.stuckAfter ?? session.config.stuckAfterMs;
         // Without Redis, orders parked on a failed job cannot be told apart: re-drive them all and
         // report that the events wait in the outbox.

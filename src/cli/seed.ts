@@ -22,16 +22,23 @@ export function seedCommand(program: Command): void {
     .description('create the demo catalog, or reset it: re-running sets units for sale back to the demo levels')
     .option('--json', 'print JSON: {products: [{sku, name, priceCents, available, created}]}')
     .action(
-      runWith((session, options: { json?: boolean }) => {
-        const db = session.db({ create: true });
+      runWith(async (session, options: { json?: boolean }) => {
+        const db = await session.db({ create: true });
         const now = Date.now();
-        const products = DEMO_CATALOG.map((input) => {
-          const { product, created } = upsertProduct(db, input, now);
-          return { sku: product.sku, name: product.name, priceCents: product.priceCents, available: product.available, created };
-        });
+        const products = [];
+        for (const input of DEMO_CATALOG) {
+          const { product, created } = await upsertProduct(db, input, now);
+          products.push({
+            sku: product.sku,
+            name: product.name,
+            priceCents: product.priceCents,
+            available: product.available,
+            created,
+          });
+        }
         if (options.json) return printJson({ products });
         printLines([
-          `demo catalog in ${session.config.databasePath}: ${products.filter((p) => p.created).length} created, ${products.filter((p) => !p.created).length} reset`,
+          `demo catalog in ${session.databaseName}: ${products.filter((p) => p.created).length} created, ${products.filter((p) => !p.created).length} reset`,
           '',
           ...table(
             ['SKU', 'NAME', 'PRICE', 'AVAILABLE'],

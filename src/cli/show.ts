@@ -11,9 +11,9 @@ import { CliError } from './context.ts';
 import { clip, printJson, printLines, table } from './output.ts';
 import { runWith } from './run.ts';
 
-function orderWithTimeline(db: Db, orderId: string) {
+async function orderWithTimeline(db: Db, orderId: string) {
   try {
-    return { order: orderView(getOrder(db, orderId)), events: getTimeline(db, orderId).map(eventView) };
+    return { order: orderView(await getOrder(db, orderId)), events: (await getTimeline(db, orderId)).map(eventView) };
   } catch (error) {
     if (error instanceof NotFoundError) throw new CliError(`no order ${orderId}`);
     throw error;
@@ -29,8 +29,8 @@ export function showCommand(program: Command): void {
     .argument('<orderId>', 'the order id, e.g. ord_01J...')
     .option('--json', 'print JSON: {order, events}, the shapes of GET /orders/{id} and /orders/{id}/events')
     .action(
-      runWith((session, orderId: string, options: { json?: boolean }) => {
-        const { order, events } = orderWithTimeline(session.db(), orderId);
+      runWith(async (session, orderId: string, options: { json?: boolean }) => {
+        const { order, events } = await orderWithTimeline(await session.db(), orderId);
         if (options.json) return printJson({ order, events });
         printLines([
           ...table(

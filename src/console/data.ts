@@ -28,11 +28,11 @@ const FAILED_PER_QUEUE = 5;
 /** The counts of the home page, which its script also refreshes. */
 export async function consoleCounts(deps: ConsoleDeps) {
   const failed = deps.queues ? await ask(() => failedCounts(deps.queues!)) : NO_QUEUES;
-  const ordersByStatus = countOrdersByStatus(deps.db);
+  const ordersByStatus = await countOrdersByStatus(deps.db);
   return {
     ordersByStatus,
     total: Object.values(ordersByStatus).reduce((a, b) => a + b, 0),
-    stuck: countStuck(deps.db, deps.now() - deps.stuckAfterMs),
+    stuck: await countStuck(deps.db, deps.now() - deps.stuckAfterMs),
     stuckAfterMs: deps.stuckAfterMs,
     failedJobs: failed.ok ? failed.value : null,
     redisError: failed.ok ? null : failed.error,
@@ -49,8 +49,8 @@ export async function homeData(deps: ConsoleDeps) {
     now,
     counts,
     failedJobs,
-    stuck: listOrders(deps.db, { stuckBefore: now - deps.stuckAfterMs, limit: HOME_LIST_SIZE }).orders,
-    recent: listOrders(deps.db, { limit: HOME_LIST_SIZE }).orders,
+    stuck: (await listOrders(deps.db, { stuckBefore: now - deps.stuckAfterMs, limit: HOME_LIST_SIZE })).orders,
+    recent: (await listOrders(deps.db, { limit: HOME_LIST_SIZE })).orders,
   };
 }
 export type HomeData = Awaited<ReturnType<typeof homeData>>;
@@ -58,11 +58,11 @@ export type HomeData = Awaited<ReturnType<typeof homeData>>;
 const IS_OUTBOX_EVENT = new Set<string>(OUTBOX_EVENTS);
 
 export async function orderData(deps: ConsoleDeps, orderId: string) {
-  const order = findOrder(deps.db, orderId);
+  const order = await findOrder(deps.db, orderId);
   if (!order) return undefined;
   const now = deps.now();
-  const timeline = getTimeline(deps.db, orderId);
-  const outbox = outboxOf(deps.db, orderId);
+  const timeline = await getTimeline(deps.db, orderId);
+  const outbox = await outboxOf(deps.db, orderId);
   // The outbox forgets dispatched rows after a while; the timeline keeps the order's own events.
   const events = [...outbox.map((row) => row.type), ...timeline.map((entry) => entry.type)].filter((type): type is OutboxEvent =>
     IS_OUTBOX_EVENT.has(type),
@@ -70,13 +70,13 @@ export async function orderData(deps: ConsoleDeps, orderId: string) {
   const jobs = deps.queues ? await ask(() => jobsOf(deps.queues!, orderId, events)) : NO_QUEUES;
   return {
     now,
-    order: { ...order, items: orderItemsOf(deps.db, orderId) },
-    stuck: isStuck(deps.db, orderId, now - deps.stuckAfterMs),
+    order: { ...order, items: await orderItemsOf(deps.db, orderId) },
+    stuck: await isStuck(deps.db, orderId, now - deps.stuckAfterMs),
     stuckAfterMs: deps.stuckAfterMs,
     timeline,
     waitingForRelay: outbox.filter((row) => row.dispatchedAt === null).map((row) => row.type),
     jobs,
-    messages: sentMessages(deps.db, orderId),
+    messages: await sentMessages(deps.db, orderId),
   };
 }
 export type OrderData = NonNullable<Awaited<ReturnType<typeof orderData>>>;

@@ -63,15 +63,15 @@ export function consoleRoutes(deps: ConsoleDeps): Hono {
   );
 
   // An order id opens its page; anything else is taken for a customer id.
-  app.get(`${sub}/search`, (c) => {
+  app.get(`${sub}/search`, async (c) => {
     const q = (c.req.query('q') ?? '').trim();
     if (q === '') return c.redirect(CONSOLE_HOME, 303);
-    if (ORDER_ID_PATTERN.test(q) && findOrder(deps.db, q)) return c.redirect(orderHref(q), 303);
+    if (ORDER_ID_PATTERN.test(q) && (await findOrder(deps.db, q))) return c.redirect(orderHref(q), 303);
     if (ORDER_ID_PATTERN.test(q)) return unknownOrder(c, q);
     return c.redirect(`${CONSOLE_PATH}/orders?${new URLSearchParams({ customerId: q })}`, 303);
   });
 
-  app.get(`${sub}/orders`, (c) => {
+  app.get(`${sub}/orders`, async (c) => {
     // An empty field of the filter form means "any".
     const raw = Object.fromEntries(Object.entries(c.req.query()).filter(([, v]) => v !== ''));
     const parsed = OrderListQuerySchema.safeParse(raw);
@@ -85,7 +85,7 @@ export function consoleRoutes(deps: ConsoleDeps): Hono {
     }
     const query = parsed.data;
     const now = deps.now();
-    const result = listOrders(deps.db, orderListQuery(query, now, deps.stuckAfterMs));
+    const result = await listOrders(deps.db, orderListQuery(query, now, deps.stuckAfterMs));
     return page(
       c,
       <ListPage
@@ -115,13 +115,13 @@ export function consoleRoutes(deps: ConsoleDeps): Hono {
   });
 
   // The same rules as POST /orders/{id}/cancel: the same function decides.
-  app.post(`${sub}/orders/:id/cancel`, (c) => {
+  app.post(`${sub}/orders/:id/cancel`, async (c) => {
     const id = c.req.param('id');
-    const before = findOrder(deps.db, id);
+    const before = await findOrder(deps.db, id);
     if (!before) return unknownOrder(c, id);
     if (isReachedBy(before.status, 'Cancelled')) return backToOrder(c, id, 'already-cancelled');
     try {
-      cancelOrder(deps.db, id, deps.now());
+      await cancelOrder(deps.db, id, deps.now());
     } catch (err) {
       if (err instanceof ConflictError) return backToOrder(c, id, 'cancel-refused');
       throw err;

@@ -10,9 +10,9 @@ import { transition } from './transitions.ts';
 import type { OrderRow } from './schema.ts';
 
 /** Cancels an order; cancelling a cancelled order answers it as it is. */
-export function cancelOrder(db: Db, orderId: string, now: number): OrderRow {
-  return writeTx(db, (tx) => {
-    const order = findOrder(tx, orderId);
+export function cancelOrder(db: Db, orderId: string, now: number): Promise<OrderRow> {
+  return writeTx(db, async (tx) => {
+    const order = await findOrder(tx, orderId);
     if (!order) throw new NotFoundError(`No order has the id ${JSON.stringify(orderId)}.`);
     if (isReachedBy(order.status, 'Cancelled')) return order;
     if (!canApply(order.status, 'Cancelled')) {

@@ -6,7 +6,8 @@
  */
 import { eq, lte } from 'drizzle-orm';
 import { UnprocessableError } from '../domain/errors.ts';
-import type { Db, Tx } from './client.ts';
+import { writeTx, type Db, type Tx } from './client.ts';
+import { rowsChanged } from './dialect.ts';
 import { idempotencyKeys } from './schema.ts';
 
 export interface IdempotencyRequest {
@@ -27,11 +28,11 @@ export interface StoredResponse {
  * in which case it is deleted and free again). Throws a 422 when the key was used with another
  * request.
  */
-export function findReplay(tx: Tx, request: IdempotencyRequest, now: number): StoredResponse | undefined {
-  const seen = tx.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, request.key)).get();
+export async function findReplay(tx: Tx, request: IdempotencyRequest, now: number): Promise<StoredResponse | undefined> {
+  const [seen] = await tx.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, request.key));
   if (!seen) return undefined;
   if (seen.expiresAt <= now) {
-    tx.delete(idempotencyKeys).where(eq(idempotencyKeys.key, request.key)).run();
+    await tx.delete(idempotencyKeys).where(eq(idempotencyKeys.key, request.key));
     return undefined;
   }
   if (seen.fingerprint !== request.fingerprint) {
@@ -43,21 +44,24 @@ export function findReplay(tx: Tx, request: IdempotencyRequest, now: number): St
 }
 
 /** Stores the response to a key's first request, for its replays until the key expires. */
-export function rememberResponse(tx: Tx, request: IdempotencyRequest, response: StoredResponse, now: number): void {
-  tx.insert(idempotencyKeys)
-    .values({
-      key: request.key,
-      fingerprint: request.fingerprint,
-      orderId: response.orderId,
-      statusCode: response.statusCode,
-      responseBody: response.body,
-      createdAt: now,
-      expiresAt: now + request.ttlMs,
-    })
-    .run();
+export async function rememberResponse(
+  tx: Tx,
+  request: IdempotencyRequest,
+  response: StoredResponse,
+  now: number,
+): Promise<void> {
+  await tx.insert(idempotencyKeys).values({
+    key: request.key,
+    fingerprint: request.fingerprint,
+    orderId: response.orderId,
+    statusCode: response.statusCode,
+    responseBody: response.body,
+    createdAt: now,
+    expiresAt: now + request.ttlMs,
+  });
 }
 
 /** Deletes the keys that expired at or before `now`; answers how many. */
-export function sweepIdempotencyKeys(db: Db, now: number): number {
-  return db.delete(idempotencyKeys).where(lte(idempotencyKeys.expiresAt, now)).run().changes;
+export function sweepIdempotencyKeys(db: Db, now: number): Promise<number> {
+  return writeTx(db, async (tx) => rowsChanged(await tx.delete(idempotencyKeys).where(lte(idempotencyKeys.expiresAt, now))));
 }

@@ -8,34 +8,33 @@
 import { and, eq } from 'drizzle-orm';
 import type { NotificationKind } from '../domain/events.ts';
 import type { MessageFacts } from '../domain/ports.ts';
-import { writeTx, type Db } from './client.ts';
+import { prepared, writeTx, type Db, type Tx } from './client.ts';
 import { findOrder, orderItemsOf } from './orders.ts';
 import { recordFact } from './transitions.ts';
 import { placeholder, placeholderSql } from './statements.ts';
 import { sentNotifications, type OrderRow } from './schema.ts';
 
 /** The order to notify, unless this kind was already sent for it. */
-export function planNotification(db: Db, orderId: string, kind: NotificationKind): OrderRow | undefined {
-  const sent = db.connection.statements(build).sent.get({ orderId, kind });
+export async function planNotification(db: Db, orderId: string, kind: NotificationKind): Promise<OrderRow | undefined> {
+  const [sent] = await prepared(db, build).sent.execute({ orderId, kind });
   return sent ? undefined : findOrder(db, orderId);
 }
 
 /** The kinds of message already sent for an order. */
-export function sentKinds(db: Db, orderId: string): Set<NotificationKind> {
-  const rows = db
+export async function sentKinds(db: Db | Tx, orderId: string): Promise<Set<NotificationKind>> {
+  const rows = await db
     .select({ kind: sentNotifications.kind })
     .from(sentNotifications)
-    .where(eq(sentNotifications.orderId, orderId))
-    .all();
+    .where(eq(sentNotifications.orderId, orderId));
   return new Set(rows.map((r) => r.kind));
 }
 
 /** What a message to the customer of `order` says about it. */
-export function messageFacts(db: Db, order: OrderRow): MessageFacts {
+export async function messageFacts(db: Db, order: OrderRow): Promise<MessageFacts> {
   return {
     orderId: order.id,
     customerName: order.shippingAddress.name,
-    items: orderItemsOf(db, order.id),
+    items: await orderItemsOf(db, order.id),
     totalCents: order.totalCents,
     currency: order.currency,
     trackingNumber: order.trackingNumber,
@@ -43,27 +42,29 @@ export function messageFacts(db: Db, order: OrderRow): MessageFacts {
   };
 }
 
-export function recordNotification(db: Db, orderId: string, kind: NotificationKind, now: number): void {
-  db.connection.statements(build).record.run({ orderId, kind, sentAt: now });
+export async function recordNotification(db: Db, orderId: string, kind: NotificationKind, now: number): Promise<void> {
+  await writeTx(db, async (tx) => {
+    await prepared(tx, build).record.execute({ orderId, kind, sentAt: now });
+  });
 }
 
 /**
  * A message the mail server refused for good (a 5xx reply): the refusal goes on the order's
  * timeline and the (order, kind) is settled, in one transaction, so it is never sent again.
  */
-export function recordNotificationRefused(
+export async function recordNotificationRefused(
   db: Db,
   orderId: string,
   kind: NotificationKind,
   refusal: { code: number; reason: string },
   now: number,
-): void {
-  writeTx(db, (tx) => {
-    if (tx.connection.statements(build).sent.get({ orderId, kind })) return;
-    const order = findOrder(tx, orderId);
+): Promise<void> {
+  await writeTx(db, async (tx) => {
+    if ((await prepared(tx, build).sent.execute({ orderId, kind })).length > 0) return;
+    const order = await findOrder(tx, orderId);
     if (!order) return;
-    recordFact(tx, order, 'NotificationRefused', now, { data: { kind, code: refusal.code, reason: refusal.reason } });
-    tx.connection.statements(build).record.run({ orderId, kind, sentAt: now });
+    await recordFact(tx, order, 'NotificationRefused', now, { data: { kind, code: refusal.code, reason: refusal.reason } });
+    await prepared(tx, build).record.execute({ orderId, kind, sentAt: now });
   });
 }
 
@@ -73,11 +74,11 @@ function build(db: Db) {
       .select({ kind: sentNotifications.kind })
       .from(sentNotifications)
       .where(and(eq(sentNotifications.orderId, placeholder('orderId')), eq(sentNotifications.kind, placeholderSql('kind'))))
-      .prepare(),
+      .prepare('notification_sent'),
     record: db
       .insert(sentNotifications)
       .values({ orderId: placeholder('orderId'), kind: placeholder('kind'), sentAt: placeholder('sentAt') })
       .onConflictDoNothing()
-      .prepare(),
+      .prepare('notification_record'),
   };
 }

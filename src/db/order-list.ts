@@ -26,10 +26,10 @@ export interface OrderPage {
   nextBefore: string | null;
 }
 
-export function listOrders(db: Db, query: OrderListQuery): OrderPage {
+export async function listOrders(db: Db, query: OrderListQuery): Promise<OrderPage> {
   const conditions: SQL[] = [];
   if (query.status)
-    conditions.push(statusIs(db, query.status, query.customerId === undefined && query.stuckBefore === undefined));
+    conditions.push(await statusIs(db, query.status, query.customerId === undefined && query.stuckBefore === undefined));
   if (query.customerId !== undefined) conditions.push(eq(orders.customerId, query.customerId));
   // Stuck orders are few and found by index; reading them first spares a walk over all orders.
   if (query.stuckBefore !== undefined) {
@@ -37,16 +37,15 @@ export function listOrders(db: Db, query: OrderListQuery): OrderPage {
   }
   if (query.before !== undefined) conditions.push(lt(orders.id, query.before));
   // One more than asked says whether another page follows.
-  const rows = db
+  const rows = await db
     .select()
     .from(orders)
     .where(and(...conditions))
     .orderBy(desc(orders.id))
-    .limit(query.limit + 1)
-    .all();
+    .limit(query.limit + 1);
   const page = rows.slice(0, query.limit);
   const more = rows.length > query.limit;
-  return { orders: withItems(db, page), nextBefore: more ? page.at(-1)!.id : null };
+  return { orders: await withItems(db, page), nextBefore: more ? page.at(-1)!.id : null };
 }
 
 /** Above this many orders in a status, a page of them is found by walking ids rather than by status. */
@@ -57,27 +56,30 @@ export const FEW_IN_STATUS = 10_000;
  * The (status, updated_at) index finds a status's orders, but not in id order: fine for a status
  * that holds few orders, which are then sorted; for a common one, walking ids newest first and
  * skipping the others fills a page sooner (`+status` keeps SQLite off the status index).
+ * PostgreSQL's planner weighs the two paths by its statistics, and has no `+` for text.
  */
-function statusIs(db: Db, status: OrderStatus, alone: boolean): SQL {
-  if (!alone) return eq(orders.status, status);
+async function statusIs(db: Db, status: OrderStatus, alone: boolean): Promise<SQL> {
+  if (!alone || db.connection.engine === 'postgres') return eq(orders.status, status);
   const some = db
     .select({ one: sql`1` })
     .from(orders)
     .where(eq(orders.status, status))
     .limit(FEW_IN_STATUS + 1)
     .as('some');
-  const n = db.select({ n: sql<number>`count(*)` }).from(some).get()?.n ?? 0;
+  const [row] = await db.select({ n: sql<number>`count(*)` }).from(some);
+  const n = row?.n ?? 0;
   return n <= FEW_IN_STATUS ? eq(orders.status, status) : sql`+${orders.status} = ${status}`;
 }
 
 /** How many orders are stuck since `cutoff`. */
-export function countStuck(db: Db, cutoff: number): number {
-  return db.select({ n: sql<number>`count(*)` }).from(orders).where(stuckSince(cutoff)).get()?.n ?? 0;
+export async function countStuck(db: Db, cutoff: number): Promise<number> {
+  const [row] = await db.select({ n: sql<number>`count(*)` }).from(orders).where(stuckSince(cutoff));
+  return row?.n ?? 0;
 }
 
-function withItems(db: Db, rows: (typeof orders.$inferSelect)[]): OrderWithItems[] {
+async function withItems(db: Db, rows: (typeof orders.$inferSelect)[]): Promise<OrderWithItems[]> {
   if (rows.length === 0) return [];
-  const items = db
+  const items = await db
     .select()
     .from(orderItems)
     .where(
@@ -86,8 +88,7 @@ function withItems(db: Db, rows: (typeof orders.$inferSelect)[]): OrderWithItems
         rows.map((r) => r.id),
       ),
     )
-    .orderBy(asc(orderItems.orderId), asc(orderItems.line))
-    .all();
+    .orderBy(asc(orderItems.orderId), asc(orderItems.line));
   return rows.map((row) => ({ ...row, items: items.filter((i) => i.orderId === row.id) }));
 }
 
@@ -97,8 +98,7 @@ export function outboxOf(db: Db, orderId: string) {
     .select({ type: outbox.type, createdAt: outbox.createdAt, dispatchedAt: outbox.dispatchedAt })
     .from(outbox)
     .where(eq(outbox.orderId, orderId))
-    .orderBy(asc(outbox.id))
-    .all();
+    .orderBy(asc(outbox.id));
 }
 
 /** The customer messages sent for an order, in the order they went out. */
@@ -107,17 +107,14 @@ export function sentMessages(db: Db, orderId: string) {
     .select({ kind: sentNotifications.kind, sentAt: sentNotifications.sentAt })
     .from(sentNotifications)
     .where(eq(sentNotifications.orderId, orderId))
-    .orderBy(asc(sentNotifications.sentAt))
-    .all();
+    .orderBy(asc(sentNotifications.sentAt));
 }
 
 /** Whether one order is stuck since `cutoff`, by the same test as the list. */
-export function isStuck(db: Db, orderId: string, cutoff: number): boolean {
-  return (
-    db
-      .select({ id: orders.id })
-      .from(orders)
-      .where(and(eq(orders.id, orderId), stuckSince(cutoff)))
-      .get() !== undefined
-  );
+export async function isStuck(db: Db, orderId: string, cutoff: number): Promise<boolean> {
+  const rows = await db
+    .select({ id: orders.id })
+    .from(orders)
+    .where(and(eq(orders.id, orderId), stuckSince(cutoff)));
+  return rows.length > 0;
 }

@@ -8,9 +8,9 @@ import type { Db } from './client.ts';
 import { orderEvents, orders } from './schema.ts';
 
 /** How many orders rest in each status (every status, zero included). */
-export function countOrdersByStatus(db: Db): Record<OrderStatus, number> {
+export async function countOrdersByStatus(db: Db): Promise<Record<OrderStatus, number>> {
   const counts = Object.fromEntries(ORDER_STATUSES.map((s) => [s, 0])) as Record<OrderStatus, number>;
-  const rows = db.select({ status: orders.status, n: sql<number>`count(*)` }).from(orders).groupBy(orders.status).all();
+  const rows = await db.select({ status: orders.status, n: sql<number>`count(*)` }).from(orders).groupBy(orders.status);
   for (const row of rows) counts[row.status] = row.n;
   return counts;
 }
@@ -19,14 +19,11 @@ export function countOrdersByStatus(db: Db): Record<OrderStatus, number> {
  * The status changes recorded on timelines after entry `afterId`, counted by event, and the last
  * entry seen: lets a reader keep running totals by reading only what is new.
  */
-export function transitionsSince(db: Db, afterId: number): { lastId: number; byEvent: Map<string, number> } {
+export async function transitionsSince(db: Db, afterId: number): Promise<{ lastId: number; byEvent: Map<string, number> }> {
   // Fix the upper bound first: entries written meanwhile are counted by the next read.
-  const lastId =
-    db
-      .select({ last: sql<number | null>`max(${orderEvents.id})` })
-      .from(orderEvents)
-      .get()?.last ?? afterId;
-  const rows = db
+  const [top] = await db.select({ last: sql<number | null>`max(${orderEvents.id})` }).from(orderEvents);
+  const lastId = top?.last ?? afterId;
+  const rows = await db
     .select({ type: orderEvents.type, n: sql<number>`count(*)` })
     .from(orderEvents)
     .where(
@@ -34,10 +31,9 @@ export function transitionsSince(db: Db, afterId: number): { lastId: number; byE
         gt(orderEvents.id, afterId),
         lte(orderEvents.id, lastId),
         // Facts (a refund, a stock release) keep the status; OrderPlaced comes from nowhere.
-        sql`${orderEvents.fromStatus} IS NOT ${orderEvents.toStatus}`,
+        sql`${orderEvents.fromStatus} IS DISTINCT FROM ${orderEvents.toStatus}`,
       ),
     )
-    .groupBy(orderEvents.type)
-    .all();
+    .groupBy(orderEvents.type);
   return { lastId, byEvent: new Map(rows.map((r) => [r.type, r.n])) };
 }

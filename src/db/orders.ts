@@ -4,7 +4,7 @@
 import { asc, eq } from 'drizzle-orm';
 import { NotFoundError } from '../domain/errors.ts';
 import { quote } from '../domain/text.ts';
-import type { Db } from './client.ts';
+import type { Db, Tx } from './client.ts';
 import { orderEvents, type OrderEventRow, type OrderItemRow, type OrderRow } from './schema.ts';
 import { statements } from './statements.ts';
 
@@ -12,25 +12,25 @@ export interface OrderWithItems extends OrderRow {
   items: OrderItemRow[];
 }
 
-export function findOrder(db: Db, id: string): OrderRow | undefined {
-  return statements(db).findOrder.get({ id });
+export async function findOrder(db: Db | Tx, id: string): Promise<OrderRow | undefined> {
+  return (await statements(db).findOrder.execute({ id }))[0];
 }
 
-export function getOrder(db: Db, id: string): OrderWithItems {
-  return { ...existingOrder(db, id), items: orderItemsOf(db, id) };
+export async function getOrder(db: Db | Tx, id: string): Promise<OrderWithItems> {
+  return { ...(await existingOrder(db, id)), items: await orderItemsOf(db, id) };
 }
 
-function existingOrder(db: Db, id: string): OrderRow {
-  const order = findOrder(db, id);
+async function existingOrder(db: Db | Tx, id: string): Promise<OrderRow> {
+  const order = await findOrder(db, id);
   if (!order) throw new NotFoundError(`No order has the id ${quote(id)}.`);
   return order;
 }
 
-export function orderItemsOf(db: Db, id: string): OrderItemRow[] {
-  return statements(db).orderItems.all({ id });
+export function orderItemsOf(db: Db | Tx, id: string): Promise<OrderItemRow[]> {
+  return statements(db).orderItems.execute({ id });
 }
 
-export function getTimeline(db: Db, id: string): OrderEventRow[] {
-  existingOrder(db, id);
-  return db.select().from(orderEvents).where(eq(orderEvents.orderId, id)).orderBy(asc(orderEvents.id)).all();
+export async function getTimeline(db: Db | Tx, id: string): Promise<OrderEventRow[]> {
+  await existingOrder(db, id);
+  return db.select().from(orderEvents).where(eq(orderEvents.orderId, id)).orderBy(asc(orderEvents.id));
 }

@@ -5,7 +5,8 @@
 import { and, asc, isNull, lt, sql } from 'drizzle-orm';
 import type { OutboxEvent } from '../domain/events.ts';
 import { currentTraceparent } from '../telemetry/tracing.ts';
-import type { Db, Tx } from './client.ts';
+import { writeTx, type Db, type Tx } from './client.ts';
+import { listValue, rowsChanged, skipLocked } from './dialect.ts';
 import type { OutboxRow } from './outbox-row.ts';
 import { statements } from './statements.ts';
 import { outbox } from './schema.ts';
@@ -15,10 +16,17 @@ import { outbox } from './schema.ts';
  * reconciler's rows, whose jobs must run again even when an earlier one with their id is kept.
  * Where traces are exported, the row carries the active span's context (the request's, or the job's).
  */
-export function emit(tx: Tx, orderId: string, type: OutboxEvent, now: number, delayMs = 0, redrive = false): void {
+export async function emit(tx: Tx, orderId: string, type: OutboxEvent, now: number, delayMs = 0, redrive = false): Promise<void> {
   const flag = redrive ? 1 : 0;
   const traceparent = currentTraceparent();
-  const { id } = statements(tx).emit.get({ orderId, type, createdAt: now, runAt: now + delayMs, redrive: flag, traceparent })!;
+  const [{ id }] = (await statements(tx).emit.execute({
+    orderId,
+    type,
+    createdAt: now,
+    runAt: now + delayMs,
+    redrive: flag,
+    traceparent,
+  })) as [{ id: number }];
   const row: OutboxRow = { id, orderId, type, createdAt: now, runAt: now + delayMs, redrive: flag, traceparent };
   // Each connection keeps the rows it committed: a process's relay sends its own rows at once,
   // without reading them back, and leaves other processes' rows to them.
@@ -42,40 +50,53 @@ const OUTBOX_ROW = {
 
 /**
  * The oldest events not yet handed to a queue; with `writtenBefore`, only those written before
- * then (left behind by someone).
+ * then (left behind by someone). With `skipLocked`, inside a transaction, the rows are locked
+ * and those another transaction holds are skipped (PostgreSQL; dialect.ts `skipLocked`).
  */
-export function pendingOutbox(db: Db, limit: number, writtenBefore?: number): OutboxRow[] {
-  return db
+export async function pendingOutbox(
+  db: Db | Tx,
+  limit: number,
+  writtenBefore?: number,
+  options: { skipLocked?: boolean } = {},
+): Promise<OutboxRow[]> {
+  const query = db
     .select(OUTBOX_ROW)
     .from(outbox)
     .where(and(isNull(outbox.dispatchedAt), writtenBefore === undefined ? undefined : lt(outbox.createdAt, writtenBefore)))
     .orderBy(asc(outbox.id))
-    .limit(limit)
-    .all() as OutboxRow[];
+    .limit(limit);
+  return (await (options.skipLocked ? skipLocked(db, query) : query)) as OutboxRow[];
 }
 
-export function markDispatched(db: Db, ids: readonly number[], now: number): void {
+/** Marks rows handed to a queue; `db` may be a transaction (the sweep's) or a handle. */
+export async function markDispatched(db: Db | Tx, ids: readonly number[], now: number): Promise<void> {
   if (ids.length === 0) return;
-  statements(db).markDispatched.run({ ids: JSON.stringify(ids), at: now });
+  if ('afterCommit' in db) {
+    await statements(db).markDispatched.execute({ ids: listValue(db, ids), at: now });
+    return;
+  }
+  await writeTx(db, async (tx) => {
+    await statements(tx).markDispatched.execute({ ids: listValue(tx, ids), at: now });
+  });
 }
 
 /** Age in ms of the oldest undispatched event, or 0 when the outbox is drained. */
-export function outboxLagMs(db: Db, now: number): number {
-  const row = db
+export async function outboxLagMs(db: Db, now: number): Promise<number> {
+  const [row] = await db
     .select({ oldest: sql<number | null>`min(${outbox.createdAt})` })
     .from(outbox)
-    .where(isNull(outbox.dispatchedAt))
-    .get();
+    .where(isNull(outbox.dispatchedAt));
   return row?.oldest == null ? 0 : Math.max(0, now - row.oldest);
 }
 
 /** How many events wait for the relay. */
-export function pendingOutboxCount(db: Db): number {
-  return db.select({ n: sql<number>`count(*)` }).from(outbox).where(isNull(outbox.dispatchedAt)).get()?.n ?? 0;
+export async function pendingOutboxCount(db: Db): Promise<number> {
+  const [row] = await db.select({ n: sql<number>`count(*)` }).from(outbox).where(isNull(outbox.dispatchedAt));
+  return row?.n ?? 0;
 }
 
 /** Deletes dispatched events older than `before`, so the table does not grow without end. */
-export function pruneOutbox(db: Db, before: number): number {
+export async function pruneOutbox(db: Db, before: number): Promise<number> {
   // A NULL dispatched_at (still waiting) is never less than `before`.
-  return db.delete(outbox).where(lt(outbox.dispatchedAt, before)).run().changes;
+  return writeTx(db, async (tx) => rowsChanged(await tx.delete(outbox).where(lt(outbox.dispatchedAt, before))));
 }

@@ -19,13 +19,13 @@ export type PaymentPlan =
   | { action: 'none'; why: string };
 
 /** For an OrderPlaced job: request the payment, or find that it was already asked for. */
-export function planCharge(db: Db, orderId: string, now: number, timeoutMs: number): PaymentPlan {
-  return writeTx(db, (tx) => {
-    const order = findOrder(tx, orderId);
+export function planCharge(db: Db, orderId: string, now: number, timeoutMs: number): Promise<PaymentPlan> {
+  return writeTx(db, async (tx): Promise<PaymentPlan> => {
+    const order = await findOrder(tx, orderId);
     if (!order) return { action: 'none', why: 'order not found' };
     if (canApply(order.status, 'PaymentRequested')) {
-      const pending = transition(tx, order, 'PaymentRequested', now);
-      emit(tx, orderId, 'PaymentTimeoutDue', now, timeoutMs);
+      const pending = await transition(tx, order, 'PaymentRequested', now);
+      await emit(tx, orderId, 'PaymentTimeoutDue', now, timeoutMs);
       return { action: 'charge', order: pending };
     }
     // A retry of a charge whose answer was lost: the gateway's key makes asking again safe.
@@ -35,8 +35,8 @@ export function planCharge(db: Db, orderId: string, now: number, timeoutMs: numb
 }
 
 /** For a PaymentVoidRequested job: an order that ended while its charge was in flight. */
-export function planVoid(db: Db, orderId: string): PaymentPlan {
-  const order = findOrder(db, orderId);
+export async function planVoid(db: Db, orderId: string): Promise<PaymentPlan> {
+  const order = await findOrder(db, orderId);
   if (!order) return { action: 'none', why: 'order not found' };
   return planVoidFor(order);
 }
@@ -50,9 +50,14 @@ function planVoidFor(order: OrderRow): PaymentPlan {
  * Records the gateway's answer. An answer for an order that has moved on (cancelled, timed out)
  * still settles the payment: a capture it can no longer use is refunded, never kept.
  */
-export function recordPaymentOutcome(db: Db, orderId: string, outcome: ChargeOutcome, now: number): OrderRow | undefined {
-  return writeTx(db, (tx) => {
-    const order = findOrder(tx, orderId);
+export function recordPaymentOutcome(
+  db: Db,
+  orderId: string,
+  outcome: ChargeOutcome,
+  now: number,
+): Promise<OrderRow | undefined> {
+  return writeTx(db, async (tx) => {
+    const order = await findOrder(tx, orderId);
     // Another job already settled this payment: the answer is the same, by the gateway's key.
     if (order?.paymentStatus !== 'PENDING') return order;
     const live = canApply(order.status, 'PaymentSucceeded');
@@ -87,19 +92,19 @@ export function recordPaymentOutcome(db: Db, orderId: string, outcome: ChargeOut
 export type TimeoutCheck = { due: true; order: OrderRow | undefined } | { due: false; dueAt: number };
 
 /** For a PaymentTimeoutDue job: fail an order whose gateway has not answered in time. */
-export function timeOutPayment(db: Db, orderId: string, now: number, timeoutMs: number): TimeoutCheck {
-  return writeTx(db, (tx) => {
-    const order = findOrder(tx, orderId);
+export function timeOutPayment(db: Db, orderId: string, now: number, timeoutMs: number): Promise<TimeoutCheck> {
+  return writeTx(db, async (tx): Promise<TimeoutCheck> => {
+    const order = await findOrder(tx, orderId);
     if (!order || !canApply(order.status, 'PaymentTimedOut')) return { due: true, order };
     // The deadline runs from the timeline's PaymentRequested entry; updatedAt also moves with
     // facts recorded while the order waits (a job that gave up, say).
-    const requested = tx
+    const [requested] = await tx
       .select({ at: orderEvents.at })
       .from(orderEvents)
       .where(and(eq(orderEvents.orderId, orderId), eq(orderEvents.type, 'PaymentRequested')))
-      .get();
+      .limit(1);
     const dueAt = (requested?.at ?? order.updatedAt) + timeoutMs;
     if (now < dueAt) return { due: false, dueAt };
-    return { due: true, order: transition(tx, order, 'PaymentTimedOut', now, { data: { timeoutMs } }) };
+    return { due: true, order: await transition(tx, order, 'PaymentTimedOut', now, { data: { timeoutMs } }) };
   });
 }

@@ -7,6 +7,7 @@ import { ConflictError, UnprocessableError } from '../domain/errors.ts';
 import { INITIAL_STATUS, INITIAL_STOCK } from '../domain/order-machine.ts';
 import { quote } from '../domain/text.ts';
 import { writeTx, type Db } from './client.ts';
+import { listValue } from './dialect.ts';
 import { findReplay, rememberResponse, type IdempotencyRequest } from './idempotency.ts';
 import type { OrderWithItems } from './orders.ts';
 import { emit } from './outbox.ts';
@@ -53,15 +54,15 @@ export function placeOrder(
   now: number,
   idempotency?: PlaceOrderIdempotency,
   rules: PlacementRules = {},
-): PlaceOrderResult {
-  return writeTx(db, (tx) => {
+): Promise<PlaceOrderResult> {
+  return writeTx(db, async (tx): Promise<PlaceOrderResult> => {
     if (idempotency) {
-      const replay = findReplay(tx, idempotency, now);
+      const replay = await findReplay(tx, idempotency, now);
       if (replay) return { replayed: true, ...replay };
     }
 
     const skus = [...new Set(input.items.map((i) => i.sku))];
-    const rows = statements(tx).prices.all({ skus: JSON.stringify(skus) });
+    const rows = await statements(tx).prices.execute({ skus: listValue(tx, skus) });
     const catalog = new Map(rows.map((p) => [p.sku, p.priceCents]));
     const unknown = input.items
       .map((item, index) => ({ item, index }))
@@ -101,14 +102,14 @@ export function placeOrder(
       updatedAt: now,
     };
     const prepared = statements(tx);
-    prepared.insertOrder.run(order);
-    for (const item of items) prepared.insertItem.run(item);
-    appendTimeline(tx, id, 'OrderPlaced', null, INITIAL_STATUS, now, { totalCents });
-    emit(tx, id, 'OrderPlaced', now);
+    await prepared.insertOrder.execute(order);
+    for (const item of items) await prepared.insertItem.execute(item);
+    await appendTimeline(tx, id, 'OrderPlaced', null, INITIAL_STATUS, now, { totalCents });
+    await emit(tx, id, 'OrderPlaced', now);
 
     const created = { ...order, items };
     if (idempotency) {
-      rememberResponse(tx, idempotency, { orderId: id, statusCode: 201, body: idempotency.render(created) }, now);
+      await rememberResponse(tx, idempotency, { orderId: id, statusCode: 201, body: idempotency.render(created) }, now);
     }
     return { replayed: false, order: created };
   });

@@ -18,7 +18,8 @@ import {
   redriveEvents,
   UNSETTLED_PAYMENTS,
 } from '../domain/order-machine.ts';
-import { writeTx, type Db } from './client.ts';
+import { writeTx, type Db, type Tx } from './client.ts';
+import { skipLocked } from './dialect.ts';
 import { sentKinds } from './notifications.ts';
 import { emit } from './outbox.ts';
 import { orders, outbox, sentNotifications, type OrderRow } from './schema.ts';
@@ -45,16 +46,16 @@ export interface ReconcileOptions {
 const HOUR_MS = 60 * 60 * 1000;
 
 /** The orders that stopped moving, each with the events it waits for. Reads only. */
-export function findStuck(db: Db, options: ReconcileOptions): RedrivenOrder[] {
+export async function findStuck(db: Db, options: ReconcileOptions): Promise<RedrivenOrder[]> {
   const cutoff = options.now - options.stuckAfterMs;
   const limit = options.batchSize ?? 500;
   const candidates = [
-    ...stuckOrders(db, cutoff, limit),
-    ...recentlySettled(db, cutoff, options.settledSince ?? cutoff - HOUR_MS, limit),
+    ...(await stuckOrders(db, cutoff, limit)),
+    ...(await recentlySettled(db, cutoff, options.settledSince ?? cutoff - HOUR_MS, limit)),
   ];
   const found = new Map<string, RedrivenOrder>();
   for (const order of candidates) {
-    const events = eventsFor(db, order);
+    const events = await eventsFor(db, order);
     if (events.length > 0) found.set(order.id, { orderId: order.id, status: order.status, events });
   }
   return [...found.values()];
@@ -62,33 +63,45 @@ export function findStuck(db: Db, options: ReconcileOptions): RedrivenOrder[] {
 
 /**
  * Re-emits what each of these orders waits for, in one transaction that re-reads every order:
- * another process may have moved it, or re-driven it, since it was found.
+ * another process may have moved it, or re-driven it, since it was found. On PostgreSQL each order
+ * is taken FOR UPDATE SKIP LOCKED: one another host's batch holds is left to that batch.
  */
-export function redrive(db: Db, stuck: readonly RedrivenOrder[], options: ReconcileOptions): RedrivenOrder[] {
-  if (stuck.length === 0) return [];
+export function redrive(db: Db, stuck: readonly RedrivenOrder[], options: ReconcileOptions): Promise<RedrivenOrder[]> {
+  if (stuck.length === 0) return Promise.resolve([]);
   const cutoff = options.now - options.stuckAfterMs;
-  return writeTx(db, (tx) => {
+  return writeTx(db, async (tx) => {
     const done: RedrivenOrder[] = [];
-    for (const { orderId } of stuck) {
-      // Still stuck by the same test that found it: still, and nothing on its way.
-      const order = tx
+    const still = await skipLocked(
+      tx,
+      tx
         .select()
         .from(orders)
-        .where(and(eq(orders.id, orderId), lt(orders.updatedAt, cutoff), nothingOnItsWay(cutoff)))
-        .get();
-      if (!order) continue;
-      const events = eventsFor(tx, order);
+        .where(
+          and(
+            inArray(
+              orders.id,
+              stuck.map((s) => s.orderId),
+            ),
+            // Still stuck by the same test that found it: still, and nothing on its way.
+            lt(orders.updatedAt, cutoff),
+            nothingOnItsWay(cutoff),
+          ),
+        )
+        .orderBy(asc(orders.id)),
+    );
+    for (const order of still) {
+      const events = await eventsFor(tx, order);
       if (events.length === 0) continue;
-      for (const event of events) emit(tx, order.id, event, options.now, 0, true);
+      for (const event of events) await emit(tx, order.id, event, options.now, 0, true);
       done.push({ orderId: order.id, status: order.status, events });
     }
     return done;
   });
 }
 
-function eventsFor(db: Db, order: OrderRow): OutboxEvent[] {
+async function eventsFor(db: Db | Tx, order: OrderRow): Promise<OutboxEvent[]> {
   // An order awaiting shipment may need InventoryReserved for both its shipment and its confirmation.
-  return [...new Set([...redriveEvents(order), ...missingNotifications(db, order)])];
+  return [...new Set([...redriveEvents(order), ...(await missingNotifications(db, order))])];
 }
 
 /** The statuses in which an order has come to rest (ended, or waiting on the carrier's delivery). */
@@ -118,15 +131,14 @@ export function stuckSince(cutoff: number): SQL {
 }
 
 /** Not ended, or ended with a payment or stock still to settle, and still since the cut-off. */
-function stuckOrders(db: Db, cutoff: number, limit: number): OrderRow[] {
-  const moving = db
+async function stuckOrders(db: Db, cutoff: number, limit: number): Promise<OrderRow[]> {
+  const moving = await db
     .select()
     .from(orders)
     .where(and(inArray(orders.status, MOVING_STATUSES), lt(orders.updatedAt, cutoff), nothingOnItsWay(cutoff)))
     .orderBy(asc(orders.updatedAt))
-    .limit(limit)
-    .all();
-  const unsettled = db
+    .limit(limit);
+  const unsettled = await db
     .select()
     .from(orders)
     .where(
@@ -138,8 +150,7 @@ function stuckOrders(db: Db, cutoff: number, limit: number): OrderRow[] {
       ),
     )
     .orderBy(asc(orders.updatedAt))
-    .limit(limit)
-    .all();
+    .limit(limit);
   return [...moving, ...unsettled];
 }
 
@@ -147,7 +158,7 @@ function stuckOrders(db: Db, cutoff: number, limit: number): OrderRow[] {
  * Orders that came to rest within the look-back window without a message they are owed. The SQL
  * narrows the search; `owedNotifications` decides, inside the transaction.
  */
-function recentlySettled(db: Db, cutoff: number, since: number, limit: number): OrderRow[] {
+function recentlySettled(db: Db, cutoff: number, since: number, limit: number): Promise<OrderRow[]> {
   const notSent = (kind: SQL) =>
     sql`NOT EXISTS (SELECT 1 FROM ${sentNotifications} WHERE ${sentNotifications.orderId} = ${orders.id} AND ${sentNotifications.kind} = ${kind})`;
   return db
@@ -176,8 +187,7 @@ function recentlySettled(db: Db, cutoff: number, since: number, limit: number): 
       ),
     )
     .orderBy(asc(orders.updatedAt))
-    .limit(limit)
-    .all();
+    .limit(limit);
 }
 
 /** No event for the order waits for the relay, and none was written since the cut-off. */
@@ -185,9 +195,9 @@ function nothingOnItsWay(cutoff: number): SQL {
   return sql`NOT EXISTS (SELECT 1 FROM ${outbox} WHERE ${outbox.orderId} = ${orders.id} AND (${outbox.dispatchedAt} IS NULL OR ${outbox.createdAt} > ${cutoff}))`;
 }
 
-function missingNotifications(db: Db, order: OrderRow): OutboxEvent[] {
+async function missingNotifications(db: Db | Tx, order: OrderRow): Promise<OutboxEvent[]> {
   const owed = owedNotifications(order);
   if (owed.length === 0) return [];
-  const sent = sentKinds(db, order.id);
+  const sent = await sentKinds(db, order.id);
   return owed.filter((kind) => !sent.has(kind)).map(eventForNotification);
 }

@@ -8,17 +8,17 @@ import { recordFact } from './transitions.ts';
 import type { OrderRow } from './schema.ts';
 
 /** The order to refund, if it still waits for its refund. */
-export function planRefund(db: Db, orderId: string): (OrderRow & { chargeId: string }) | undefined {
-  const order = findOrder(db, orderId);
+export async function planRefund(db: Db, orderId: string): Promise<(OrderRow & { chargeId: string }) | undefined> {
+  const order = await findOrder(db, orderId);
   if (order?.paymentStatus !== 'REFUND_PENDING') return undefined;
   if (!order.chargeId) throw new InvariantViolation(`order ${orderId}: refund pending without a charge`);
   return order as OrderRow & { chargeId: string };
 }
 
-export function recordRefund(db: Db, orderId: string, refundId: string, now: number): void {
-  writeTx(db, (tx) => {
-    const order = findOrder(tx, orderId);
+export async function recordRefund(db: Db, orderId: string, refundId: string, now: number): Promise<void> {
+  await writeTx(db, async (tx) => {
+    const order = await findOrder(tx, orderId);
     if (order?.paymentStatus !== 'REFUND_PENDING') return;
-    recordFact(tx, order, 'RefundIssued', now, { data: { refundId, amountCents: order.totalCents } });
+    await recordFact(tx, order, 'RefundIssued', now, { data: { refundId, amountCents: order.totalCents } });
   });
 }

@@ -1,7 +1,35 @@
 /**
- * The tables the service runs on today (SQLite), with their row types, under the name the rest of
- * the code imports them by. The definitions are in ./tables/.
+ * The service's tables, as the business code names them: the source of truth for every order
+ * (DESIGN.md principle 1). Each engine defines them (src/db/tables/sqlite.ts and postgres.ts,
+ * with identical row types: test/tables.test.ts); these bindings point at the definitions of the
+ * engine the process opened (src/db/engine-binding.ts), typed as PostgreSQL's.
+ *
+ * Times are integer milliseconds since the epoch; money is integer cents. The simulated outside
+ * world keeps its own ledgers in the same database (src/sandbox/schema.ts).
  */
-export * from './tables/sqlite.ts';
-export type { OrderEventRow, OrderItemRow, OrderRow, ProductRow } from './tables/rows.ts';
+import { onEngine } from './engine-binding.ts';
+import * as postgres from './tables/postgres.ts';
+import * as sqlite from './tables/sqlite.ts';
+
 export type { ShippingAddress } from './tables/shipping-address.ts';
+export type { OrderEventRow, OrderItemRow, OrderRow, ProductRow } from './tables/rows.ts';
+
+type Tables = Pick<
+  typeof postgres,
+  'products' | 'orders' | 'orderItems' | 'orderEvents' | 'outbox' | 'serviceMeta' | 'idempotencyKeys' | 'sentNotifications'
+>;
+
+export let products: Tables['products'] = postgres.products;
+export let orders: Tables['orders'] = postgres.orders;
+export let orderItems: Tables['orderItems'] = postgres.orderItems;
+export let orderEvents: Tables['orderEvents'] = postgres.orderEvents;
+export let outbox: Tables['outbox'] = postgres.outbox;
+export let serviceMeta: Tables['serviceMeta'] = postgres.serviceMeta;
+export let idempotencyKeys: Tables['idempotencyKeys'] = postgres.idempotencyKeys;
+export let sentNotifications: Tables['sentNotifications'] = postgres.sentNotifications;
+
+onEngine((engine) => {
+  // The SQLite definitions have the PostgreSQL ones' row types; only drizzle's dialect tag differs.
+  const chosen = (engine === 'sqlite' ? sqlite : postgres) as unknown as Tables;
+  ({ products, orders, orderItems, orderEvents, outbox, serviceMeta, idempotencyKeys, sentNotifications } = chosen);
+});

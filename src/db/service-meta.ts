@@ -6,15 +6,18 @@
 import { randomUUID } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { writeTx, type Db } from './client.ts';
-import { serviceMeta } from './schema.ts';
+import { orders, serviceMeta } from './schema.ts';
 import { storageFailureCode } from './storage-health.ts';
 
 const IDENTITY_KEY = 'database_id';
 const PROBE_KEY = 'write_probe';
 
-export function databaseIdentity(db: Db): string {
-  db.insert(serviceMeta).values({ key: IDENTITY_KEY, value: randomUUID() }).onConflictDoNothing().run();
-  return db.select({ value: serviceMeta.value }).from(serviceMeta).where(eq(serviceMeta.key, IDENTITY_KEY)).get()!.value;
+export async function databaseIdentity(db: Db): Promise<string> {
+  await writeTx(db, async (tx) => {
+    await tx.insert(serviceMeta).values({ key: IDENTITY_KEY, value: randomUUID() }).onConflictDoNothing();
+  });
+  const [row] = await db.select({ value: serviceMeta.value }).from(serviceMeta).where(eq(serviceMeta.key, IDENTITY_KEY));
+  return row!.value;
 }
 
 export type StorageState = 'ok' | 'down' | 'unwritable';
@@ -24,19 +27,19 @@ export type StorageState = 'ok' | 'down' | 'unwritable';
  * write, and no storage failure in the last few seconds (a write that fits in space the file
  * already has can succeed while an order's insert fails).
  */
-export function checkStorage(db: Db, now = Date.now()): StorageState {
+export async function checkStorage(db: Db, now = Date.now()): Promise<StorageState> {
   try {
     // Reads a table, not a constant, so that the file itself must be there and readable.
-    db.get(sql`select count(*) from (select 1 from orders limit 1)`);
+    await db.select({ one: sql`1` }).from(orders).limit(1);
   } catch {
     return 'down';
   }
   try {
-    writeTx(db, (tx) => {
-      tx.insert(serviceMeta)
+    await writeTx(db, async (tx) => {
+      await tx
+        .insert(serviceMeta)
         .values({ key: PROBE_KEY, value: String(now) })
-        .onConflictDoUpdate({ target: serviceMeta.key, set: { value: String(now) } })
-        .run();
+        .onConflictDoUpdate({ target: serviceMeta.key, set: { value: String(now) } });
     });
   } catch (error) {
     if (storageFailureCode(error)) return 'unwritable';

@@ -12,8 +12,8 @@ import { orders, type OrderRow } from './schema.ts';
 import { shipReservedStock } from './stock.ts';
 
 /** The order to ship, if it is still waiting for its shipment. */
-export function planShipment(db: Db, orderId: string): OrderRow | undefined {
-  const order = findOrder(db, orderId);
+export async function planShipment(db: Db, orderId: string): Promise<OrderRow | undefined> {
+  const order = await findOrder(db, orderId);
   return order && canApply(order.status, 'ShipmentCreated') ? order : undefined;
 }
 
@@ -23,13 +23,13 @@ export type ShipmentResult = 'shipped' | 'order_ended' | 'skipped';
  * Records the carrier's shipment. When the order was cancelled while the carrier worked, the
  * answer is 'order_ended' and the caller cancels the shipment at the carrier.
  */
-export function recordShipment(db: Db, orderId: string, trackingNumber: string, now: number): ShipmentResult {
-  return writeTx(db, (tx) => {
-    const order = findOrder(tx, orderId);
+export function recordShipment(db: Db, orderId: string, trackingNumber: string, now: number): Promise<ShipmentResult> {
+  return writeTx(db, async (tx) => {
+    const order = await findOrder(tx, orderId);
     if (!order) return 'skipped';
     if (canApply(order.status, 'ShipmentCreated')) {
-      shipReservedStock(tx, order);
-      transition(tx, order, 'ShipmentCreated', now, {
+      await shipReservedStock(tx, order);
+      await transition(tx, order, 'ShipmentCreated', now, {
         trackingNumber,
         data: { trackingNumber },
       });
@@ -41,9 +41,9 @@ export function recordShipment(db: Db, orderId: string, trackingNumber: string, 
 }
 
 /** The carrier says the parcel arrived. Idempotent: a repeated webhook answers the same order. */
-export function markDelivered(db: Db, trackingNumber: string, now: number): OrderRow {
-  return writeTx(db, (tx) => {
-    const order = tx.select().from(orders).where(eq(orders.trackingNumber, trackingNumber)).get();
+export function markDelivered(db: Db, trackingNumber: string, now: number): Promise<OrderRow> {
+  return writeTx(db, async (tx) => {
+    const [order] = await tx.select().from(orders).where(eq(orders.trackingNumber, trackingNumber));
     if (!order) throw new NotFoundError(`No shipment has the tracking number ${JSON.stringify(trackingNumber)}.`);
     if (isReachedBy(order.status, 'Delivered')) return order;
     if (!canApply(order.status, 'Delivered')) throw new ConflictError(`The order is ${order.status}; it cannot be delivered.`);

@@ -4,7 +4,8 @@
  * query's SQL costs more than running it, and these run dozens of times per order.
  */
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
-import type { Db } from './client.ts';
+import { prepared, type Db, type Tx } from './client.ts';
+import { oneOf } from './dialect.ts';
 import { orderEvents, orderItems, orders, outbox, products } from './schema.ts';
 
 /** A named placeholder of a prepared statement, given its value at each run. */
@@ -14,12 +15,12 @@ export const placeholderSql = (name: string) => sql`${placeholder(name)}`;
 
 function build(db: Db) {
   return {
-    /** `skus` is a JSON array. */
+    /** `skus` is a list (dialect.ts `listValue`). */
     prices: db
       .select({ sku: products.sku, priceCents: products.priceCents, available: products.available })
       .from(products)
-      .where(sql`${products.sku} IN (SELECT value FROM json_each(${placeholder('skus')}))`)
-      .prepare(),
+      .where(oneOf(db, products.sku, 'skus'))
+      .prepare('order_prices'),
     insertOrder: db
       .insert(orders)
       .values({
@@ -39,7 +40,7 @@ function build(db: Db) {
         createdAt: placeholder('createdAt'),
         updatedAt: placeholder('updatedAt'),
       })
-      .prepare(),
+      .prepare('order_insert'),
     insertItem: db
       .insert(orderItems)
       .values({
@@ -49,18 +50,18 @@ function build(db: Db) {
         quantity: placeholder('quantity'),
         unitPriceCents: placeholder('unitPriceCents'),
       })
-      .prepare(),
+      .prepare('order_item_insert'),
     findOrder: db
       .select()
       .from(orders)
       .where(eq(orders.id, placeholder('id')))
-      .prepare(),
+      .prepare('order_find'),
     orderItems: db
       .select()
       .from(orderItems)
       .where(eq(orderItems.orderId, placeholder('id')))
       .orderBy(asc(orderItems.line))
-      .prepare(),
+      .prepare('order_items'),
     writeOrder: db
       .update(orders)
       .set({
@@ -73,7 +74,7 @@ function build(db: Db) {
         updatedAt: placeholderSql('updatedAt'),
       })
       .where(eq(orders.id, placeholder('id')))
-      .prepare(),
+      .prepare('order_write'),
     /** `data` is the JSON text of the entry's data, or null. */
     appendTimeline: db
       .insert(orderEvents)
@@ -85,7 +86,7 @@ function build(db: Db) {
         at: placeholder('at'),
         data: placeholderSql('data'),
       })
-      .prepare(),
+      .prepare('timeline_append'),
     emit: db
       .insert(outbox)
       .values({
@@ -97,19 +98,19 @@ function build(db: Db) {
         traceparent: placeholder('traceparent'),
       })
       .returning({ id: outbox.id })
-      .prepare(),
-    /** `ids` is a JSON array: one statement for any number of rows. */
+      .prepare('outbox_emit'),
+    /** `ids` is a list (dialect.ts `listValue`): one statement for any number of rows. */
     markDispatched: db
       .update(outbox)
       .set({ dispatchedAt: placeholderSql('at') })
-      .where(and(sql`${outbox.id} IN (SELECT value FROM json_each(${placeholder('ids')}))`, isNull(outbox.dispatchedAt)))
-      .prepare(),
+      .where(and(oneOf(db, outbox.id, 'ids'), isNull(outbox.dispatchedAt)))
+      .prepare('outbox_mark_dispatched'),
   };
 }
 
 export type Statements = ReturnType<typeof build>;
 
-/** The order statements of the connection `db` (or the transaction `db`) runs on. */
-export function statements(db: Db): Statements {
-  return db.connection.statements(build);
+/** The order statements of the session `db` (a handle or a transaction) runs on. */
+export function statements(db: Db | Tx): Statements {
+  return prepared(db, build);
 }

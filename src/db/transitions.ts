@@ -34,7 +34,13 @@ export interface TransitionChanges {
  * it owes (domain/compensation.ts). Call inside a write transaction, after checking the order's
  * current state.
  */
-export function transition(tx: Tx, order: OrderRow, event: OrderEvent, now: number, changes: TransitionChanges = {}): OrderRow {
+export async function transition(
+  tx: Tx,
+  order: OrderRow,
+  event: OrderEvent,
+  now: number,
+  changes: TransitionChanges = {},
+): Promise<OrderRow> {
   const result = applyEvent(order.status, event);
   if (!result.ok) throw new Error(`order ${order.id}: ${result.refusal.message}`);
   const compensation = compensationFor(order, event);
@@ -50,10 +56,10 @@ export function transition(tx: Tx, order: OrderRow, event: OrderEvent, now: numb
     chargeId: changes.chargeId ?? order.chargeId,
     updatedAt: now,
   };
-  writeOrder(tx, next);
-  appendTimeline(tx, order.id, event, result.from, result.to, now, changes.data);
-  if (isOutboxEvent(event)) emit(tx, order.id, event, now);
-  for (const request of compensation.requests) emit(tx, order.id, request, now);
+  await writeOrder(tx, next);
+  await appendTimeline(tx, order.id, event, result.from, result.to, now, changes.data);
+  if (isOutboxEvent(event)) await emit(tx, order.id, event, now);
+  for (const request of compensation.requests) await emit(tx, order.id, request, now);
   return next;
 }
 
@@ -61,13 +67,13 @@ export function transition(tx: Tx, order: OrderRow, event: OrderEvent, now: numb
  * Records a fact that does not move the status (a refund, a stock release) on the timeline, with
  * the payment and stock status it settles and the work it hands on (order-machine.ts FACT_EFFECTS).
  */
-export function recordFact(
+export async function recordFact(
   tx: Tx,
   order: OrderRow,
   fact: Fact,
   now: number,
   changes: Pick<TransitionChanges, 'chargeId' | 'data'> = {},
-): OrderRow {
+): Promise<OrderRow> {
   const effect = FACT_EFFECTS[fact];
   const paymentStatus = effect.paymentStatus ?? order.paymentStatus;
   if (paymentStatus !== order.paymentStatus) assertPaymentMove(order, paymentStatus);
@@ -79,10 +85,10 @@ export function recordFact(
     chargeId: changes.chargeId ?? order.chargeId,
     updatedAt: now,
   };
-  writeOrder(tx, next);
-  appendTimeline(tx, order.id, fact, order.status, order.status, now, changes.data);
-  for (const request of effect.requests ?? []) emit(tx, order.id, request, now);
-  if (effect.publishes) emit(tx, order.id, effect.publishes, now);
+  await writeOrder(tx, next);
+  await appendTimeline(tx, order.id, fact, order.status, order.status, now, changes.data);
+  for (const request of effect.requests ?? []) await emit(tx, order.id, request, now);
+  if (effect.publishes) await emit(tx, order.id, effect.publishes, now);
   return next;
 }
 
@@ -92,7 +98,7 @@ function stockAfter(order: OrderRow, step: OrderEvent | Fact): StockStatus {
 }
 
 /** Appends an entry to the order's timeline; every status change and fact writes one. */
-export function appendTimeline(
+export async function appendTimeline(
   tx: Tx,
   orderId: string,
   type: string,
@@ -100,13 +106,20 @@ export function appendTimeline(
   to: OrderStatus,
   at: number,
   data: Record<string, unknown> | undefined,
-): void {
-  statements(tx).appendTimeline.run({ orderId, type, from, to, at, data: data === undefined ? null : JSON.stringify(data) });
+): Promise<void> {
+  await statements(tx).appendTimeline.execute({
+    orderId,
+    type,
+    from,
+    to,
+    at,
+    data: data === undefined ? null : JSON.stringify(data),
+  });
 }
 
 /** Writes the fields a transition or a fact may change. */
-function writeOrder(tx: Tx, next: OrderRow): void {
-  statements(tx).writeOrder.run({
+async function writeOrder(tx: Tx, next: OrderRow): Promise<void> {
+  await statements(tx).writeOrder.execute({
     id: next.id,
     status: next.status,
     reason: next.reason,
@@ -128,14 +141,14 @@ function assertPaymentMove(order: OrderRow, to: PaymentStatus): void {
  * Puts a job that gave up on the order's timeline, so that an operator reading the order sees why
  * it stopped (the job itself waits in the failed set until someone requeues it).
  */
-export function recordJobFailure(
+export async function recordJobFailure(
   db: Db,
   orderId: string,
   failure: { queue: string; event: string; jobId: string | undefined; attempts: number; reason: string },
   now: number,
-): void {
-  writeTx(db, (tx) => {
-    const order = findOrder(tx, orderId);
-    if (order) recordFact(tx, order, 'JobFailed', now, { data: failure });
+): Promise<void> {
+  await writeTx(db, async (tx) => {
+    const order = await findOrder(tx, orderId);
+    if (order) await recordFact(tx, order, 'JobFailed', now, { data: failure });
   });
 }

@@ -10,6 +10,6 @@ export function inventoryHandlers(deps: { db: Db; now: () => number }): Handlers
   return {
     PaymentSucceeded: async (job) => reserveStock(deps.db, parsePayload(job).orderId, deps.now()),
     StockReleaseRequested: async (job) =>
-      releaseStock(deps.db, parsePayload(job).orderId, deps.now()) ? 'released' : 'nothing to release',
+      (await releaseStock(deps.db, parsePayload(job).orderId, deps.now())) ? 'released' : 'nothing to release',
   };
 }

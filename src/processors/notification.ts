@@ -50,7 +50,7 @@ async function notify(deps: NotificationDeps, job: Job<JobPayload>, token: strin
   const kind = NOTIFICATION_FOR_EVENT[job.name as OutboxEvent];
   if (!kind) throw new UnrecoverableError(`${job.name} sends no message`);
   const { orderId } = parsePayload(job);
-  const order = planNotification(deps.db, orderId, kind);
+  const order = await planNotification(deps.db, orderId, kind);
   if (!order) return `${kind} already sent`;
   if (!owedNotifications(order).includes(kind))
     return `${kind} not owed: order is ${order.status}, payment ${order.paymentStatus}`;
@@ -69,7 +69,7 @@ async function notify(deps: NotificationDeps, job: Job<JobPayload>, token: strin
     channel: 'email',
     recipient: order.customerId,
   });
-  recordNotification(deps.db, orderId, kind, deps.now());
+  await recordNotification(deps.db, orderId, kind, deps.now());
   return `${kind} sent`;
 }
 
@@ -89,14 +89,14 @@ async function email(
   if (!release) return BUSY;
   try {
     // Checked again under the lease: the other run may have finished just before we took it.
-    if (!planNotification(deps.db, order.id, kind)) return `${kind} already sent`;
-    const outcome = await mailer.send({ to, kind, facts: messageFacts(deps.db, order) });
+    if (!(await planNotification(deps.db, order.id, kind))) return `${kind} already sent`;
+    const outcome = await mailer.send({ to, kind, facts: await messageFacts(deps.db, order) });
     if (outcome.outcome === 'refused') {
-      recordNotificationRefused(deps.db, order.id, kind, outcome, deps.now());
+      await recordNotificationRefused(deps.db, order.id, kind, outcome, deps.now());
       return `${kind} refused by the mail server (${outcome.code})`;
     }
     await deps.notifier.send({ idempotencyKey: `${order.id}-${kind}`, orderId: order.id, kind, channel: 'smtp', recipient: to });
-    recordNotification(deps.db, order.id, kind, deps.now());
+    await recordNotification(deps.db, order.id, kind, deps.now());
     return `${kind} emailed`;
   } finally {
     // A lease not given back (Redis away) expires by itself.

@@ -18,7 +18,7 @@ export function paymentDeadlineHandlers(deps: {
   return {
     PaymentTimeoutDue: async (job, token) => {
       const { orderId } = parsePayload(job);
-      const check = timeOutPayment(db, orderId, now(), deps.paymentTimeoutMs);
+      const check = await timeOutPayment(db, orderId, now(), deps.paymentTimeoutMs);
       if (check.due) return check.order && isReachedBy(check.order.status, 'PaymentTimedOut') ? 'timed out' : 'answered in time';
       // Re-created early (by the reconciler, say): wait for the real deadline.
       await job.moveToDelayed(check.dueAt, token);

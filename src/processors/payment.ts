@@ -32,12 +32,12 @@ export function paymentHandlers(deps: PaymentDeps): Handlers<'payment'> {
             token: order.paymentToken,
           })
         : await gateway.void({ idempotencyKey: order.id, orderId: order.id });
-    recordPaymentOutcome(db, order.id, outcome, now());
+    await recordPaymentOutcome(db, order.id, outcome, now());
     return `${plan.action}: ${outcome.outcome}`;
   }
 
   return {
-    OrderPlaced: async (job) => carryOut(planCharge(db, parsePayload(job).orderId, now(), deps.paymentTimeoutMs)),
-    PaymentVoidRequested: async (job) => carryOut(planVoid(db, parsePayload(job).orderId)),
+    OrderPlaced: async (job) => carryOut(await planCharge(db, parsePayload(job).orderId, now(), deps.paymentTimeoutMs)),
+    PaymentVoidRequested: async (job) => carryOut(await planVoid(db, parsePayload(job).orderId)),
   };
 }

@@ -59,8 +59,8 @@ export class Reconciler {
     const now = this.now();
     const cutoff = now - this.options.stuckAfterMs;
     const options = { now, stuckAfterMs: this.options.stuckAfterMs, settledSince: this.settledSince };
-    const stuck = await this.withoutParked(findStuck(this.db, options));
-    const redriven = redrive(this.db, stuck, options);
+    const stuck = await this.withoutParked(await findStuck(this.db, options));
+    const redriven = await redrive(this.db, stuck, options);
     // Orders that came to rest before this pass's cut-off have had their messages checked.
     this.settledSince = cutoff - this.options.intervalMs;
     for (const order of redriven) {
@@ -72,7 +72,7 @@ export class Reconciler {
     if (redriven.length > 0) this.options.onRedrive?.();
     if (now - this.lastPrune >= PRUNE_EVERY_MS) {
       this.lastPrune = now;
-      const pruned = pruneOutbox(this.db, now - (this.options.outboxRetentionMs ?? WEEK_MS));
+      const pruned = await pruneOutbox(this.db, now - (this.options.outboxRetentionMs ?? WEEK_MS));
       if (pruned > 0) this.logger.info({ pruned }, 'pruned dispatched outbox rows');
     }
     return redriven;
@@ -92,7 +92,7 @@ export class Reconciler {
   }
 
   private runSafely(): void {
-    if (this.running) return;
+    if (this.running !== undefined) return;
     this.running = (async () => {
       try {
         await this.runOnce();

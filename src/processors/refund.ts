@@ -13,7 +13,7 @@ export function refundHandlers(deps: { db: Db; gateway: PaymentGateway; now: () 
 
   async function refund(job: Parameters<Handlers<'refund'>['RefundRequested']>[0]): Promise<string> {
     const { orderId } = parsePayload(job);
-    const order = planRefund(deps.db, orderId);
+    const order = await planRefund(deps.db, orderId);
     if (!order) return 'nothing to refund';
     const { refundId } = await deps.gateway.refund({
       idempotencyKey: `refund-${orderId}`,
@@ -21,7 +21,7 @@ export function refundHandlers(deps: { db: Db; gateway: PaymentGateway; now: () 
       chargeId: order.chargeId,
       amountCents: order.totalCents,
     });
-    recordRefund(deps.db, orderId, refundId, deps.now());
+    await recordRefund(deps.db, orderId, refundId, deps.now());
     return `refunded ${refundId}`;
   }
 }

@@ -13,10 +13,10 @@ export function shippingHandlers(deps: { db: Db; carrier: Carrier; now: () => nu
 
   async function ship(job: Parameters<Handlers<'shipping'>['InventoryReserved']>[0]): Promise<string> {
     const { orderId } = parsePayload(job);
-    const order = planShipment(deps.db, orderId);
+    const order = await planShipment(deps.db, orderId);
     if (!order) return 'nothing to ship';
     const { trackingNumber } = await deps.carrier.createShipment({ orderId, address: order.shippingAddress });
-    const result = recordShipment(deps.db, orderId, trackingNumber, deps.now());
+    const result = await recordShipment(deps.db, orderId, trackingNumber, deps.now());
     if (result === 'order_ended') await deps.carrier.cancelShipment({ orderId });
     return result;
   }

@@ -109,7 +109,7 @@ export function startWorkers(deps: WorkerDeps): Workers {
         try {
           // Every job is caused by an order of this database; one that is not is another
           // deployment's, on the same Redis and prefix: say so loudly rather than "nothing to do".
-          if (typeof job.data?.orderId === 'string' && !findOrder(db, job.data.orderId)) {
+          if (typeof job.data?.orderId === 'string' && !(await findOrder(db, job.data.orderId))) {
             deps.onForeignJob?.(queue);
             throw new ForeignOrderError(
               `order ${job.data.orderId.slice(0, 64)} is not in this database: another deployment uses queue prefix ${deps.prefix}`,
@@ -172,16 +172,12 @@ export function startWorkers(deps: WorkerDeps): Workers {
       }
       log.error(context, 'job failed for good; it waits in the failed set until requeued');
       if (typeof job.data?.orderId !== 'string') return;
-      try {
-        recordJobFailure(
-          db,
-          job.data.orderId,
-          { queue, event: job.name, jobId: job.id, attempts: job.attemptsMade, reason: error.message },
-          now(),
-        );
-      } catch (err) {
-        log.error({ ...context, err }, 'could not record the failure on the order');
-      }
+      recordJobFailure(
+        db,
+        job.data.orderId,
+        { queue, event: job.name, jobId: job.id, attempts: job.attemptsMade, reason: error.message },
+        now(),
+      ).catch((err) => log.error({ ...context, err }, 'could not record the failure on the order'));
     });
     worker.on('error', (error) =>
       connectionErrors.report(queue, 'warn', { queue, err: error }, 'worker cannot reach Redis; retrying'),

@@ -4,6 +4,8 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 
+export { safeUrl } from '../safe-url.ts';
+
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
 const reconnect: RedisOptions = {
@@ -68,15 +70,4 @@ export async function redisAnswers(url: string, timeoutMs = 1_000): Promise<bool
 export async function maxmemoryPolicy(connection: Redis): Promise<string | undefined> {
   const reply = (await connection.config('GET', 'maxmemory-policy')) as string[];
   return reply[1];
-}
-
-/** A URL fit to print: any password replaced. */
-export function safeUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString().replace(/\/$/, '');
-  } catch {
-    return url;
-  }
 }

@@ -62,7 +62,7 @@ export function followManagedRedis(
     const named = managedRedisUrl(dataDir);
     if (checking || !named || named === current) return;
     checking = true;
-    redisAnswers(named, 500)
+    void redisAnswers(named, 500)
       .then((answers) => {
         if (!answers || managedRedisUrl(dataDir) !== named) return;
         logger.info({ from: current, to: named, connections: connections.size }, 'the managed redis-server moved; following it');

@@ -4,7 +4,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { eq } from 'drizzle-orm';
-import { writeTx, type Db } from '../db/client.ts';
+import { prepared, writeTx, type Db } from '../db/client.ts';
 import { placeholder, placeholderSql } from '../db/statements.ts';
 import { sandboxShipments } from './schema.ts';
 import type { Carrier } from '../domain/ports.ts';
@@ -16,17 +16,19 @@ export class SandboxCarrier implements Carrier {
   ) {}
 
   async createShipment(request: { orderId: string }): Promise<{ trackingNumber: string }> {
-    return writeTx(this.db, (tx) => {
-      const existing = tx.connection.statements(build).shipment.get({ orderId: request.orderId });
+    return writeTx(this.db, async (tx) => {
+      const [existing] = await prepared(tx, build).shipment.execute({ orderId: request.orderId });
       if (existing) return { trackingNumber: existing.trackingNumber };
       const trackingNumber = `TRK${randomInt(1e9, 1e10)}${randomInt(1e3, 1e4)}`;
-      tx.connection.statements(build).create.run({ orderId: request.orderId, trackingNumber, createdAt: this.now() });
+      await prepared(tx, build).create.execute({ orderId: request.orderId, trackingNumber, createdAt: this.now() });
       return { trackingNumber };
     });
   }
 
   async cancelShipment(request: { orderId: string }): Promise<void> {
-    this.db.update(sandboxShipments).set({ status: 'cancelled' }).where(eq(sandboxShipments.orderId, request.orderId)).run();
+    await writeTx(this.db, async (tx) => {
+      await tx.update(sandboxShipments).set({ status: 'cancelled' }).where(eq(sandboxShipments.orderId, request.orderId));
+    });
   }
 }
 
@@ -36,7 +38,7 @@ function build(db: Db) {
       .select()
       .from(sandboxShipments)
       .where(eq(sandboxShipments.orderId, placeholderSql('orderId')))
-      .prepare(),
+      .prepare('sandbox_shipment'),
     create: db
       .insert(sandboxShipments)
       .values({
@@ -45,6 +47,6 @@ function build(db: Db) {
         status: 'created',
         createdAt: placeholder('createdAt'),
       })
-      .prepare(),
+      .prepare('sandbox_shipment_create'),
   };
 }

@@ -5,7 +5,7 @@ import { asc, eq } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { sandboxCharges, sandboxNotifications, sandboxRefunds } from './schema.ts';
 
-export function sandboxPayments(db: Db, orderId?: string) {
+export async function sandboxPayments(db: Db, orderId?: string) {
   const chargeRows = db
     .select({ id: sandboxCharges.id, orderId: sandboxCharges.orderId, amountCents: sandboxCharges.amountCents })
     .from(sandboxCharges);
@@ -13,23 +13,23 @@ export function sandboxPayments(db: Db, orderId?: string) {
     .select({ id: sandboxRefunds.id, orderId: sandboxRefunds.orderId, amountCents: sandboxRefunds.amountCents })
     .from(sandboxRefunds);
   return {
-    charges: (orderId ? chargeRows.where(eq(sandboxCharges.orderId, orderId)) : chargeRows)
-      .orderBy(asc(sandboxCharges.createdAt))
-      .all(),
-    refunds: (orderId ? refundRows.where(eq(sandboxRefunds.orderId, orderId)) : refundRows)
-      .orderBy(asc(sandboxRefunds.createdAt))
-      .all(),
+    charges: await (orderId ? chargeRows.where(eq(sandboxCharges.orderId, orderId)) : chargeRows).orderBy(
+      asc(sandboxCharges.createdAt),
+    ),
+    refunds: await (orderId ? refundRows.where(eq(sandboxRefunds.orderId, orderId)) : refundRows).orderBy(
+      asc(sandboxRefunds.createdAt),
+    ),
   };
 }
 
-export function sandboxMessages(db: Db, orderId?: string) {
+export async function sandboxMessages(db: Db, orderId?: string) {
   const rows = db
     .select({ orderId: sandboxNotifications.orderId, kind: sandboxNotifications.kind, channel: sandboxNotifications.channel })
     .from(sandboxNotifications);
   return {
-    messages: (orderId ? rows.where(eq(sandboxNotifications.orderId, orderId)) : rows)
-      .orderBy(asc(sandboxNotifications.id))
-      .all(),
+    messages: await (orderId ? rows.where(eq(sandboxNotifications.orderId, orderId)) : rows).orderBy(
+      asc(sandboxNotifications.id),
+    ),
   };
 }
 

@@ -3,7 +3,8 @@
  * message whose idempotency key was seen before is not sent again.
  */
 import type { Logger } from 'pino';
-import type { Db } from '../db/client.ts';
+import { prepared, writeTx, type Db } from '../db/client.ts';
+import { rowsChanged } from '../db/dialect.ts';
 import { placeholder } from '../db/statements.ts';
 import { sandboxNotifications } from './schema.ts';
 import type { Notifier } from '../domain/ports.ts';
@@ -16,7 +17,9 @@ export class SandboxNotifier implements Notifier {
   ) {}
 
   async send(message: Parameters<Notifier['send']>[0]): Promise<void> {
-    const { changes } = this.db.connection.statements(build).record.run({ ...message, sentAt: this.now() });
+    const changes = await writeTx(this.db, async (tx) =>
+      rowsChanged(await prepared(tx, build).record.execute({ ...message, sentAt: this.now() })),
+    );
     if (changes > 0) {
       this.logger.info(
         { orderId: message.orderId, kind: message.kind, channel: message.channel, recipient: message.recipient },
@@ -39,6 +42,6 @@ function build(db: Db) {
         sentAt: placeholder('sentAt'),
       })
       .onConflictDoNothing({ target: sandboxNotifications.idempotencyKey })
-      .prepare(),
+      .prepare('sandbox_notification_record'),
   };
 }

@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eq, sql } from 'drizzle-orm';
-import { writeTx, type Db, type Tx } from '../db/client.ts';
+import { prepared, writeTx, type Db, type Tx } from '../db/client.ts';
 import { placeholder, placeholderSql } from '../db/statements.ts';
 import { sandboxCharges, sandboxPaymentIntents, sandboxRefunds } from './schema.ts';
 import {
@@ -45,7 +45,7 @@ export class SandboxPaymentGateway implements PaymentGateway {
 
   async charge(request: ChargeRequest): Promise<ChargeOutcome> {
     await this.latency();
-    const decision = writeTx(this.db, (tx) => this.decide(tx, request));
+    const decision = await writeTx(this.db, (tx) => this.decide(tx, request));
     if (request.token === 'tok_slow' && decision.outcome === 'captured') {
       await sleep(this.options.slowAnswerMs);
     }
@@ -57,26 +57,24 @@ export class SandboxPaymentGateway implements PaymentGateway {
 
   async void(request: { idempotencyKey: string; orderId: string }): Promise<ChargeOutcome> {
     await this.latency();
-    return writeTx(this.db, (tx) => {
-      const intent = tx.connection.statements(build).intent.get({ key: request.idempotencyKey });
+    return writeTx(this.db, async (tx): Promise<ChargeOutcome> => {
+      const [intent] = await prepared(tx, build).intent.execute({ key: request.idempotencyKey });
       if (!intent) {
-        tx.insert(sandboxPaymentIntents)
-          .values({
-            idempotencyKey: request.idempotencyKey,
-            orderId: request.orderId,
-            amountCents: 0,
-            outcome: 'voided',
-            attempts: 0,
-            createdAt: this.now(),
-          })
-          .run();
+        await tx.insert(sandboxPaymentIntents).values({
+          idempotencyKey: request.idempotencyKey,
+          orderId: request.orderId,
+          amountCents: 0,
+          outcome: 'voided',
+          attempts: 0,
+          createdAt: this.now(),
+        });
         return { outcome: 'voided' };
       }
       if (intent.outcome === 'pending') {
-        tx.update(sandboxPaymentIntents)
+        await tx
+          .update(sandboxPaymentIntents)
           .set({ outcome: 'voided' })
-          .where(eq(sandboxPaymentIntents.idempotencyKey, request.idempotencyKey))
-          .run();
+          .where(eq(sandboxPaymentIntents.idempotencyKey, request.idempotencyKey));
         return { outcome: 'voided' };
       }
       return toOutcome(intent);
@@ -85,31 +83,29 @@ export class SandboxPaymentGateway implements PaymentGateway {
 
   async refund(request: RefundRequest): Promise<{ refundId: string }> {
     await this.latency();
-    return writeTx(this.db, (tx) => {
-      const existing = tx.select().from(sandboxRefunds).where(eq(sandboxRefunds.idempotencyKey, request.idempotencyKey)).get();
+    return writeTx(this.db, async (tx) => {
+      const [existing] = await tx.select().from(sandboxRefunds).where(eq(sandboxRefunds.idempotencyKey, request.idempotencyKey));
       if (existing) return { refundId: existing.id };
-      const charge = tx.select().from(sandboxCharges).where(eq(sandboxCharges.id, request.chargeId)).get();
+      const [charge] = await tx.select().from(sandboxCharges).where(eq(sandboxCharges.id, request.chargeId));
       if (!charge) throw new Error(`sandbox gateway: no charge ${request.chargeId} to refund`);
       if (request.amountCents > charge.amountCents) {
         throw new Error(`sandbox gateway: refund of ${request.amountCents} exceeds charge ${charge.amountCents}`);
       }
       const refundId = `re_${randomBytes(8).toString('hex')}`;
-      tx.insert(sandboxRefunds)
-        .values({
-          id: refundId,
-          idempotencyKey: request.idempotencyKey,
-          orderId: request.orderId,
-          chargeId: charge.id,
-          amountCents: request.amountCents,
-          createdAt: this.now(),
-        })
-        .run();
+      await tx.insert(sandboxRefunds).values({
+        id: refundId,
+        idempotencyKey: request.idempotencyKey,
+        orderId: request.orderId,
+        chargeId: charge.id,
+        amountCents: request.amountCents,
+        createdAt: this.now(),
+      });
       return { refundId };
     });
   }
 
-  private decide(tx: Tx, request: ChargeRequest): Decision {
-    const intent = tx.connection.statements(build).intent.get({ key: request.idempotencyKey });
+  private async decide(tx: Tx, request: ChargeRequest): Promise<Decision> {
+    const [intent] = await prepared(tx, build).intent.execute({ key: request.idempotencyKey });
     if (intent && request.token === 'tok_slow' && this.now() < intent.createdAt + this.options.slowAnswerMs) {
       return { outcome: 'transient' };
     }
@@ -119,7 +115,7 @@ export class SandboxPaymentGateway implements PaymentGateway {
     let outcome: ChargeOutcome | { outcome: 'pending' };
     if (request.token === 'tok_flaky' && attempts <= FLAKY_FAILURES) outcome = { outcome: 'pending' };
     else if (request.token === 'tok_visa' || request.token === 'tok_slow' || request.token === 'tok_flaky') {
-      outcome = { outcome: 'captured', chargeId: this.capture(tx, request) };
+      outcome = { outcome: 'captured', chargeId: await this.capture(tx, request) };
     } else if (request.token === 'tok_chargeDeclined') outcome = { outcome: 'declined', code: 'card_declined' };
     else outcome = { outcome: 'declined', code: 'invalid_token' };
 
@@ -133,13 +129,13 @@ export class SandboxPaymentGateway implements PaymentGateway {
       declineCode: outcome.outcome === 'declined' ? outcome.code : null,
       createdAt: this.now(),
     };
-    tx.connection.statements(build).recordIntent.run(row);
+    await prepared(tx, build).recordIntent.execute(row);
     return outcome.outcome === 'pending' ? { outcome: 'transient' } : outcome;
   }
 
-  private capture(tx: Tx, request: ChargeRequest): string {
+  private async capture(tx: Tx, request: ChargeRequest): Promise<string> {
     const id = `ch_${randomBytes(8).toString('hex')}`;
-    tx.connection.statements(build).capture.run({
+    await prepared(tx, build).capture.execute({
       id,
       idempotencyKey: request.idempotencyKey,
       orderId: request.orderId,
@@ -174,7 +170,7 @@ function build(db: Db) {
       .select()
       .from(t)
       .where(eq(t.idempotencyKey, placeholderSql('key')))
-      .prepare(),
+      .prepare('sandbox_intent'),
     capture: db
       .insert(sandboxCharges)
       .values({
@@ -184,7 +180,7 @@ function build(db: Db) {
         amountCents: placeholder('amountCents'),
         createdAt: placeholder('createdAt'),
       })
-      .prepare(),
+      .prepare('sandbox_capture'),
     recordIntent: db
       .insert(t)
       .values({
@@ -209,6 +205,6 @@ function build(db: Db) {
           createdAt: excluded(t.createdAt),
         },
       })
-      .prepare(),
+      .prepare('sandbox_intent_record'),
   };
 }

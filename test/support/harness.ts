@@ -21,6 +21,7 @@ import { createReconciler, startService, startServiceWorkers, type RunningServic
 import { signBody } from '../../src/api/webhooks.ts';
 import { OrdersClient } from '../../src/cli/http-client.ts';
 import { waitUntilSettled } from './settle.ts';
+import { sqlNumber, storeEnv } from './store.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 export const WEBHOOK_SECRET = 'test-webhook-secret-0123456789';
@@ -57,10 +58,10 @@ export function orderBody(token = 'tok_visa', items = [{ sku: 'SKU-1', quantity:
 
 const WRITTEN_TABLES = ['orders', 'order_items', 'order_events', 'outbox', 'idempotency_keys', 'products'] as const;
 
-export function rowCounts(db: Db): Record<string, number> {
-  return Object.fromEntries(
-    WRITTEN_TABLES.map((table) => [table, (db.$client.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n]),
-  );
+export async function rowCounts(db: Db): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const table of WRITTEN_TABLES) counts[table] = await sqlNumber(db, `SELECT count(*) AS n FROM ${table}`);
+  return counts;
 }
 
 export class Harness {
@@ -83,7 +84,7 @@ export class Harness {
     const dir = mkdtempSync(join(tmpdir(), 'orders-test-'));
     const redisUrl = options.redisUrl ?? inject('redisUrl');
     const config = loadConfig({
-      DATABASE_PATH: join(dir, 'orders.db'),
+      ...(await storeEnv(dir)),
       QUEUE_PREFIX: `t${randomBytes(6).toString('hex')}`,
       PORT: '0',
       ROLE: 'api',
@@ -176,7 +177,7 @@ export class Harness {
   }
 
   /** Row counts of every table a request could write, to show that a refused one wrote nothing. */
-  rowCounts(): Record<string, number> {
+  rowCounts(): Promise<Record<string, number>> {
     return rowCounts(this.db);
   }
 

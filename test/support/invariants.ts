@@ -3,6 +3,7 @@
  * Returns the list of violations (empty when all hold), so a failing test shows them all.
  */
 import type { Db } from '../../src/db/client.ts';
+import { sqlRows } from './store.ts';
 import {
   INITIAL_STATUS,
   owedNotifications,
@@ -11,33 +12,26 @@ import {
   type OrderStatus,
 } from '../../src/domain/order-machine.ts';
 
-/** The service's Db, or a bare better-sqlite3 handle on its file (from a test watching child processes). */
-export type DbLike = Db | Db['$client'];
-
-function clientOf(db: DbLike): Db['$client'] {
-  return '$client' in db ? db.$client : db;
-}
-
 export interface InvariantOptions {
   /** Units of each SKU put up for sale (the sum of PUT stock when products are set once). */
   initialStock: Record<string, number>;
 }
 
-export function invariantViolations(db: DbLike, options: InvariantOptions): string[] {
-  const sql = clientOf(db);
+export async function invariantViolations(db: Db, options: InvariantOptions): Promise<string[]> {
   const problems: string[] = [];
 
-  const orders = sql
-    .prepare('SELECT id, status, payment_status AS payment, stock_status AS stock, total_cents AS total FROM orders')
-    .all() as { id: string; status: OrderStatus; payment: string; stock: string; total: number }[];
+  const orders = (await sqlRows(
+    db,
+    'SELECT id, status, payment_status AS payment, stock_status AS stock, total_cents AS total FROM orders',
+  )) as { id: string; status: OrderStatus; payment: string; stock: string; total: number }[];
   const charges = groupBy(
-    sql.prepare('SELECT order_id AS orderId, amount_cents AS amount FROM sandbox_charges').all() as {
+    (await sqlRows(db, 'SELECT order_id AS "orderId", amount_cents AS amount FROM sandbox_charges')) as {
       orderId: string;
       amount: number;
     }[],
   );
   const refunds = groupBy(
-    sql.prepare('SELECT order_id AS orderId, amount_cents AS amount FROM sandbox_refunds').all() as {
+    (await sqlRows(db, 'SELECT order_id AS "orderId", amount_cents AS amount FROM sandbox_refunds')) as {
       orderId: string;
       amount: number;
     }[],
@@ -64,23 +58,31 @@ export function invariantViolations(db: DbLike, options: InvariantOptions): stri
     if (o.payment === 'REFUNDED' && r.length !== 1) problems.push(`${o.id} REFUNDED with ${r.length} refunds`);
   }
 
-  const dupes = sql
-    .prepare('SELECT order_id AS id, kind, count(*) AS n FROM sandbox_notifications GROUP BY order_id, kind HAVING n > 1')
-    .all() as { id: string; kind: string; n: number }[];
+  const dupes = (await sqlRows(
+    db,
+    'SELECT order_id AS id, kind, count(*) AS n FROM sandbox_notifications GROUP BY order_id, kind HAVING count(*) > 1',
+  )) as { id: string; kind: string; n: number }[];
   for (const d of dupes) problems.push(`${d.id} notified ${d.kind} ${d.n} times`);
   // A message recorded as sent is in the ledger, whatever its channel, unless the mail server
   // refused it for good, which the order's timeline then says.
-  const unrecorded = sql
-    .prepare(
+  const refused = new Set(
+    (
+      (await sqlRows(db, `SELECT order_id AS id, data FROM order_events WHERE type = 'NotificationRefused'`)) as {
+        id: string;
+        data: string | { kind: string };
+      }[]
+    ).map((e) => `${e.id}/${(typeof e.data === 'string' ? JSON.parse(e.data) : e.data).kind}`),
+  );
+  const unrecorded = (
+    (await sqlRows(
+      db,
       `SELECT s.order_id AS id, s.kind FROM sent_notifications s
-       WHERE NOT EXISTS (SELECT 1 FROM sandbox_notifications n WHERE n.order_id = s.order_id AND n.kind = s.kind)
-         AND NOT EXISTS (SELECT 1 FROM order_events e WHERE e.order_id = s.order_id AND e.type = 'NotificationRefused'
-                         AND json_extract(e.data, '$.kind') = s.kind)`,
-    )
-    .all() as { id: string; kind: string }[];
+       WHERE NOT EXISTS (SELECT 1 FROM sandbox_notifications n WHERE n.order_id = s.order_id AND n.kind = s.kind)`,
+    )) as { id: string; kind: string }[]
+  ).filter((u) => !refused.has(`${u.id}/${u.kind}`));
   for (const u of unrecorded) problems.push(`${u.id} recorded ${u.kind} as sent, but neither the ledger nor a refusal shows it`);
 
-  const products = sql.prepare('SELECT sku, available, reserved, shipped FROM products').all() as {
+  const products = (await sqlRows(db, 'SELECT sku, available, reserved, shipped FROM products')) as {
     sku: string;
     available: number;
     reserved: number;
@@ -93,26 +95,26 @@ export function invariantViolations(db: DbLike, options: InvariantOptions): stri
       problems.push(`${p.sku} not conserved: ${JSON.stringify(p)} from ${initial}`);
     }
   }
-  const heldBy = sql
-    .prepare(
-      `SELECT i.sku, sum(i.quantity) AS q FROM order_items i JOIN orders o ON o.id = i.order_id
+  const heldBy = (await sqlRows(
+    db,
+    `SELECT i.sku, sum(i.quantity) AS q FROM order_items i JOIN orders o ON o.id = i.order_id
        WHERE o.stock_status = 'RESERVED' GROUP BY i.sku`,
-    )
-    .all() as { sku: string; q: number }[];
+  )) as { sku: string; q: number }[];
   for (const h of heldBy) {
     const p = products.find((x) => x.sku === h.sku);
     if (p && p.reserved !== h.q) problems.push(`${h.sku} reserved ${p.reserved} but orders hold ${h.q}`);
   }
 
-  problems.push(...timelineViolations(db), ...unsentNotifications(db));
+  problems.push(...(await timelineViolations(db)), ...(await unsentNotifications(db)));
   return problems;
 }
 
 /** Each order's timeline starts at CREATED and every entry leaves from where the last arrived. */
-function timelineViolations(db: DbLike): string[] {
-  const rows = clientOf(db)
-    .prepare('SELECT order_id AS id, type, from_status AS "from", to_status AS "to" FROM order_events ORDER BY order_id, id')
-    .all() as { id: string; type: string; from: string | null; to: string }[];
+async function timelineViolations(db: Db): Promise<string[]> {
+  const rows = (await sqlRows(
+    db,
+    'SELECT order_id AS id, type, from_status AS "from", to_status AS "to" FROM order_events e ORDER BY e.order_id, e.id',
+  )) as { id: string; type: string; from: string | null; to: string }[];
   const problems: string[] = [];
   let current: string | undefined;
   let at: string | null = null;
@@ -125,24 +127,23 @@ function timelineViolations(db: DbLike): string[] {
     }
     at = row.to;
   }
-  const statuses = clientOf(db)
-    .prepare(
-      `SELECT o.id, o.status, (SELECT to_status FROM order_events e WHERE e.order_id = o.id ORDER BY e.id DESC LIMIT 1) AS last
+  const statuses = (await sqlRows(
+    db,
+    `SELECT o.id, o.status, (SELECT to_status FROM order_events e WHERE e.order_id = o.id ORDER BY e.id DESC LIMIT 1) AS last
        FROM orders o`,
-    )
-    .all() as { id: string; status: string; last: string }[];
+  )) as { id: string; status: string; last: string }[];
   for (const s of statuses) if (s.status !== s.last) problems.push(`${s.id} is ${s.status} but its timeline ends at ${s.last}`);
   return problems;
 }
 
 /** Every order at rest has had each message its state owes the customer. */
-export function unsentNotifications(db: DbLike): string[] {
-  const sql = clientOf(db);
-  const orders = sql
-    .prepare('SELECT id, status, payment_status AS paymentStatus, stock_status AS stockStatus, reason FROM orders')
-    .all() as (Parameters<typeof owedNotifications>[0] & { id: string })[];
+export async function unsentNotifications(db: Db): Promise<string[]> {
+  const orders = (await sqlRows(
+    db,
+    'SELECT id, status, payment_status AS "paymentStatus", stock_status AS "stockStatus", reason FROM orders',
+  )) as (Parameters<typeof owedNotifications>[0] & { id: string })[];
   const sent = new Set(
-    (sql.prepare('SELECT order_id AS id, kind FROM sent_notifications').all() as { id: string; kind: string }[]).map(
+    ((await sqlRows(db, 'SELECT order_id AS id, kind FROM sent_notifications')) as { id: string; kind: string }[]).map(
       (r) => `${r.id}/${r.kind}`,
     ),
   );

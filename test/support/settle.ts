@@ -5,7 +5,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Queue } from 'bullmq';
 import { HELD_STOCK, SERVICE_STATUSES, TERMINAL_STATUSES, UNSETTLED_PAYMENTS } from '../../src/domain/order-machine.ts';
-import { unsentNotifications, type DbLike } from './invariants.ts';
+import type { Db } from '../../src/db/client.ts';
+import { unsentNotifications } from './invariants.ts';
+import { sqlNumber, sqlRow } from './store.ts';
 
 const list = (words: readonly string[]) => words.map((w) => `'${w}'`).join(',');
 
@@ -17,17 +19,15 @@ const NOT_AT_REST = `status IN (${list(SERVICE_STATUSES)})
    OR (status IN (${list(TERMINAL_STATUSES)}) AND (payment_status IN (${list(UNSETTLED_PAYMENTS)}) OR stock_status IN (${list(HELD_STOCK)})))`;
 
 /** Why the system is not settled yet, or '' when it is. */
-export async function unsettled(db: DbLike, queues: readonly Queue[]): Promise<string> {
-  const sqlite = '$client' in db ? db.$client : db;
-  const pending = sqlite.prepare('SELECT count(*) AS n FROM outbox WHERE dispatched_at IS NULL').get() as { n: number };
-  if (pending.n > 0) return `${pending.n} outbox rows undispatched`;
-  const moving = sqlite
-    .prepare(
-      `SELECT id, status, payment_status, stock_status FROM orders
-       WHERE ${NOT_AT_REST}
-       LIMIT 1`,
-    )
-    .get();
+export async function unsettled(db: Db, queues: readonly Queue[]): Promise<string> {
+  const pending = await sqlNumber(db, 'SELECT count(*) AS n FROM outbox WHERE dispatched_at IS NULL');
+  if (pending > 0) return `${pending} outbox rows undispatched`;
+  const moving = await sqlRow(
+    db,
+    `SELECT id, status, payment_status, stock_status FROM orders
+     WHERE ${NOT_AT_REST}
+     LIMIT 1`,
+  );
   if (moving) return `order not at rest: ${JSON.stringify(moving)}`;
   for (const queue of queues) {
     const counts = await queue.getJobCounts('waiting', 'active', 'prioritized', 'waiting-children');
@@ -39,7 +39,7 @@ export async function unsettled(db: DbLike, queues: readonly Queue[]): Promise<s
 
 /** Waits until settled; with `owedMessages`, also until every message owed has been sent. */
 export async function waitUntilSettled(
-  db: DbLike,
+  db: Db,
   queues: readonly Queue[],
   { timeoutMs = 30_000, owedMessages = false }: { timeoutMs?: number; owedMessages?: boolean } = {},
 ): Promise<void> {
@@ -47,7 +47,7 @@ export async function waitUntilSettled(
   let why = '';
   while (Date.now() < deadline) {
     why = await unsettled(db, queues);
-    if (!why && owedMessages) why = unsentNotifications(db)[0] ?? '';
+    if (!why && owedMessages) why = (await unsentNotifications(db))[0] ?? '';
     if (!why) return;
     await sleep(50);
   }

@@ -1,0 +1,40 @@
+/**
+ * The few things the two engines write differently, beside connecting and transactions (the
+ * engine modules): a list bound as one parameter, and the count of rows a write changed.
+ */
+import { sql, type AnyColumn, type SQL } from 'drizzle-orm';
+import type { Db, Tx } from './client.ts';
+
+/**
+ * `column` is one of the list bound to the placeholder `name` (give its value with `listValue`):
+ * one statement for any number of values, where IN (…) would compile one per length.
+ */
+export function oneOf(db: Db | Tx, column: AnyColumn, name: string): SQL {
+  const list = sql.placeholder(name);
+  return db.connection.engine === 'postgres'
+    ? sql`${column} = ANY(${list})`
+    : sql`${column} IN (SELECT value FROM json_each(${list}))`;
+}
+
+/** A list's value for a `oneOf` placeholder: an array for PostgreSQL, JSON text for SQLite. */
+export function listValue(db: Db | Tx, values: readonly (string | number)[]): unknown {
+  return db.connection.engine === 'postgres' ? values : JSON.stringify(values);
+}
+
+/** How many rows an UPDATE or DELETE without RETURNING changed, whichever engine ran it. */
+export function rowsChanged(result: unknown): number {
+  const { changes, rowCount } = result as { changes?: number; rowCount?: number | null };
+  return changes ?? rowCount ?? 0;
+}
+
+/**
+ * On PostgreSQL, takes the rows `query` selects FOR UPDATE SKIP LOCKED: rows another host's
+ * transaction holds are left to it, so that hosts sweeping the same table never do the same work.
+ * SQLite has one writer at a time, and no such clause: the query runs as it is.
+ */
+export function skipLocked<Q extends { for(strength: 'update', config: { skipLocked: true }): PromiseLike<unknown> }>(
+  db: Db | Tx,
+  query: Q,
+): Q | ReturnType<Q['for']> {
+  return db.connection.engine === 'postgres' ? (query.for('update', { skipLocked: true }) as ReturnType<Q['for']>) : query;
+}

@@ -1,0 +1,172 @@
+/**
+ * The SQLite engine: one file, better-sqlite3 (synchronous), the embedded default.
+ *
+ * A process holds two connections: a writer, on which write transactions run one at a time (an
+ * in-process lock queues them, and BEGIN IMMEDIATE takes the file's write lock up front so that
+ * two processes never deadlock upgrading read locks), and a read-only reader for everything else,
+ * so that a read never sees a transaction of the same process before it commits. SQLite writes
+ * are serial, so a transaction is serializable without retries.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { Connection, txParts, type Db, type Tx, type TxRunner } from '../client.ts';
+
+const MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../drizzle/sqlite');
+
+/** Opens (creating it if need be) and migrates the database file at `path`. */
+export function openSqlite(path: string): Db {
+  if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
+  const writerClient = new Database(path);
+  // WAL lets readers run beside the one writer; NORMAL sync is safe against a process crash
+  // (the case this service is built for) and loses at most the last commits on power loss.
+  writerClient.pragma('journal_mode = WAL');
+  writerClient.pragma('synchronous = NORMAL');
+  // Several processes (API, workers) write the same file: wait for the lock rather than fail.
+  writerClient.pragma('busy_timeout = 10000');
+  writerClient.pragma('foreign_keys = ON');
+  cacheStatements(writerClient);
+  const writer = drizzle(writerClient);
+  migrateWithRetry(writer);
+
+  // An in-memory database exists only on its one connection.
+  const readerClient = path === ':memory:' ? writerClient : new Database(path, { readonly: true });
+  if (readerClient !== writerClient) {
+    readerClient.pragma('busy_timeout = 10000');
+    cacheStatements(readerClient);
+  }
+  const reader = readerClient === writerClient ? writer : drizzle(readerClient);
+
+  const runner = new SqliteTxRunner(writer, writerClient, () => connection);
+  const connection = new Connection('sqlite', runner);
+  runner.onClose(() => {
+    if (readerClient.open) readerClient.close();
+    if (writerClient.open) writerClient.close();
+  });
+  // The one place a drizzle handle becomes a Db (the business code's PostgreSQL-typed calls
+  // are the same calls on this builder; src/db/client.ts).
+  return Object.assign(reader, { connection, statementCache: new Map() }) as unknown as Db;
+}
+
+/** Runs write transactions on the writer connection, one at a time. */
+class SqliteTxRunner implements TxRunner {
+  private tail: Promise<void> = Promise.resolve();
+  private depth = 0;
+  private readonly statementCache = new Map<(db: Db) => unknown, unknown>();
+  private closeHook: () => void = () => {};
+
+  constructor(
+    private readonly writer: BetterSQLite3Database,
+    private readonly client: Database.Database,
+    private readonly connection: () => Connection,
+  ) {}
+
+  onClose(hook: () => void): void {
+    this.closeHook = hook;
+  }
+
+  async run<T>(fn: (tx: Tx) => Promise<T>, hooks: (() => void)[]): Promise<T> {
+    const release = await this.lock();
+    try {
+      this.client.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await fn(this.handle(hooks));
+        this.client.exec('COMMIT');
+        return result;
+      } catch (error) {
+        // A failed COMMIT (a full disk) can leave the transaction open: end it.
+        if (this.client.inTransaction) this.client.exec('ROLLBACK');
+        throw error;
+      }
+    } finally {
+      release();
+    }
+  }
+
+  async savepoint<T>(_outer: Tx, fn: (tx: Tx) => Promise<T>, hooks: (() => void)[]): Promise<T> {
+    const name = `sp${++this.depth}`;
+    this.client.exec(`SAVEPOINT ${name}`);
+    try {
+      const result = await fn(this.handle(hooks));
+      this.client.exec(`RELEASE ${name}`);
+      return result;
+    } catch (error) {
+      this.client.exec(`ROLLBACK TO ${name}`);
+      this.client.exec(`RELEASE ${name}`);
+      throw error;
+    } finally {
+      this.depth--;
+    }
+  }
+
+  async close(): Promise<void> {
+    // Let the transaction under way finish first.
+    const release = await this.lock();
+    this.closeHook();
+    release();
+  }
+
+  /** A transaction handle: the writer, with the transaction's hooks. */
+  private handle(hooks: (() => void)[]): Tx {
+    return Object.assign(Object.create(this.writer), txParts(this.connection(), this.statementCache, hooks)) as Tx;
+  }
+
+  /** Waits for the transactions queued before this one; answers the release of the lock. */
+  private lock(): Promise<() => void> {
+    let release!: () => void;
+    const held = new Promise<void>((done) => {
+      release = done;
+    });
+    const before = this.tail;
+    this.tail = before.then(() => held);
+    return before.then(() => release);
+  }
+}
+
+/**
+ * drizzle asks better-sqlite3 to prepare (compile) every query each time it runs; the service runs
+ * the same few dozen statements over and over, so the connection keeps each compiled statement by
+ * its SQL text. A statement is used to completion at each call (run, get, all; never an open
+ * iterator), so sharing one is safe; its raw mode is reset because drizzle sets it per call.
+ */
+function cacheStatements(sqlite: Database.Database): void {
+  const prepare = sqlite.prepare.bind(sqlite);
+  const cache = new Map<string, Database.Statement>();
+  sqlite.prepare = ((source: string) => {
+    let statement = cache.get(source);
+    if (!statement) {
+      statement = prepare(source);
+      if (cache.size < STATEMENT_CACHE_SIZE) cache.set(source, statement);
+    } else if (statement.reader) {
+      statement.raw(false);
+    }
+    return statement;
+  }) as Database.Database['prepare'];
+}
+
+/** Far more than the service's distinct statements; a bound on what ad-hoc SQL could add. */
+const STATEMENT_CACHE_SIZE = 1_000;
+
+/**
+ * Applies pending migrations. When several processes start on one file at once, the loser of the
+ * race sees the winner's tables appear under it; it waits, then finds nothing left to apply.
+ */
+function migrateWithRetry(db: BetterSQLite3Database): void {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      migrate(db, { migrationsFolder: MIGRATIONS });
+      return;
+    } catch (error) {
+      if (attempt >= 20 || !isMigrationRace(error)) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50 * attempt);
+    }
+  }
+}
+
+function isMigrationRace(error: unknown): boolean {
+  const text = String((error as { cause?: unknown })?.cause ?? error);
+  return /already exists|SQLITE_BUSY|database is locked/i.test(text);
+}
