@@ -411,7 +411,9 @@ async function main(): Promise<void> {
         `${client}: ${t.retries} retries; SQLSTATE found on the error itself ${t.codeOnError} times, on its cause ${t.codeOnCause} times`,
       );
 
-    console.log(`\nmedians of ${rounds} rounds of ${seconds} s; ratios against node-postgres pool 10 at the same concurrency`);
+    console.log(
+      `\nmedians of ${rounds} rounds of ${seconds} s (± half the range over the rounds); ratios against node-postgres pool 10 at the same concurrency`,
+    );
     const columns: [string, (x: Sample) => number][] = [
       ['tx/s', (x) => x.writes],
       ['prepared tx/s', (x) => x.preparedWrites],
@@ -424,8 +426,10 @@ async function main(): Promise<void> {
       const s = samples.get(key(c)) as Sample[];
       const base = samples.get(key({ client: 'node-postgres', pool: 10, flows: c.flows })) ?? s;
       const cells = columns.map(([, f]) => {
-        const value = median(s.map(f));
-        return `${value.toFixed(0)} | ${(value / median(base.map(f))).toFixed(2)}`;
+        const values = s.map(f);
+        const value = median(values);
+        const spread = ((Math.max(...values) - Math.min(...values)) / 2 / value) * 100;
+        return `${value.toFixed(0)} ±${spread.toFixed(0)}% | ${(value / median(base.map(f))).toFixed(2)}`;
       });
       console.log(
         `| ${c.client} | ${c.pool} | ${c.flows} | ${cells.join(' | ')} | ${median(s.map((x) => x.retries)).toFixed(1)} |`,
