@@ -38,7 +38,8 @@ export function takeCommittedOutbox(db: Db): OutboxRow[] {
   return db.connection.committedOutbox.splice(0);
 }
 
-const OUTBOX_ROW = {
+/** The columns of an OutboxRow (read when called: the tables are bound when the database opens). */
+const outboxRow = () => ({
   id: outbox.id,
   orderId: outbox.orderId,
   type: outbox.type,
@@ -46,7 +47,7 @@ const OUTBOX_ROW = {
   runAt: outbox.runAt,
   redrive: outbox.redrive,
   traceparent: outbox.traceparent,
-};
+});
 
 /**
  * The oldest events not yet handed to a queue; with `writtenBefore`, only those written before
@@ -60,7 +61,7 @@ export async function pendingOutbox(
   options: { skipLocked?: boolean } = {},
 ): Promise<OutboxRow[]> {
   const query = db
-    .select(OUTBOX_ROW)
+    .select(outboxRow())
     .from(outbox)
     .where(and(isNull(outbox.dispatchedAt), writtenBefore === undefined ? undefined : lt(outbox.createdAt, writtenBefore)))
     .orderBy(asc(outbox.id))

@@ -2,7 +2,8 @@
  * The service's tables, as the business code names them: the source of truth for every order
  * (DESIGN.md principle 1). Each engine defines them (src/db/tables/sqlite.ts and postgres.ts,
  * with identical row types: test/tables.test.ts); these bindings point at the definitions of the
- * engine the process opened (src/db/engine-binding.ts), typed as PostgreSQL's.
+ * engine the process opened (src/db/engine-binding.ts), typed as PostgreSQL's. Read them when a
+ * query is built, never into a module-level constant, which would keep the binding of import time.
  *
  * Times are integer milliseconds since the epoch; money is integer cents. The simulated outside
  * world keeps its own ledgers in the same database (src/sandbox/schema.ts).
