@@ -26,6 +26,19 @@ export function useEngine(engine: Engine): void {
   for (const binder of binders) binder(engine);
 }
 
+/**
+ * What a table binding holds before a database is opened: any use throws, so that a query built
+ * too early (at import, into a module-level constant) fails at once instead of naming the wrong
+ * engine's table.
+ */
+export function unbound<T extends object>(name: string): T {
+  return new Proxy({} as T, {
+    get(_target, key) {
+      throw new Error(`table ${name} read (${String(key)}) before a database was opened`);
+    },
+  });
+}
+
 /** The engine this process opened, if it opened one. */
 export function boundEngine(): Engine | undefined {
   return bound;

@@ -8,7 +8,7 @@
  * Times are integer milliseconds since the epoch; money is integer cents. The simulated outside
  * world keeps its own ledgers in the same database (src/sandbox/schema.ts).
  */
-import { onEngine } from './engine-binding.ts';
+import { onEngine, unbound } from './engine-binding.ts';
 import * as postgres from './tables/postgres.ts';
 import * as sqlite from './tables/sqlite.ts';
 
@@ -20,14 +20,14 @@ type Tables = Pick<
   'products' | 'orders' | 'orderItems' | 'orderEvents' | 'outbox' | 'serviceMeta' | 'idempotencyKeys' | 'sentNotifications'
 >;
 
-export let products: Tables['products'] = postgres.products;
-export let orders: Tables['orders'] = postgres.orders;
-export let orderItems: Tables['orderItems'] = postgres.orderItems;
-export let orderEvents: Tables['orderEvents'] = postgres.orderEvents;
-export let outbox: Tables['outbox'] = postgres.outbox;
-export let serviceMeta: Tables['serviceMeta'] = postgres.serviceMeta;
-export let idempotencyKeys: Tables['idempotencyKeys'] = postgres.idempotencyKeys;
-export let sentNotifications: Tables['sentNotifications'] = postgres.sentNotifications;
+export let products: Tables['products'] = unbound('products');
+export let orders: Tables['orders'] = unbound('orders');
+export let orderItems: Tables['orderItems'] = unbound('orderItems');
+export let orderEvents: Tables['orderEvents'] = unbound('orderEvents');
+export let outbox: Tables['outbox'] = unbound('outbox');
+export let serviceMeta: Tables['serviceMeta'] = unbound('serviceMeta');
+export let idempotencyKeys: Tables['idempotencyKeys'] = unbound('idempotencyKeys');
+export let sentNotifications: Tables['sentNotifications'] = unbound('sentNotifications');
 
 onEngine((engine) => {
   // The SQLite definitions have the PostgreSQL ones' row types; only drizzle's dialect tag differs.

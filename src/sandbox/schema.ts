@@ -3,7 +3,7 @@
  * the process opened (src/db/engine-binding.ts; the definitions are in ./tables/, with the same
  * row types in both engines).
  */
-import { onEngine } from '../db/engine-binding.ts';
+import { onEngine, unbound } from '../db/engine-binding.ts';
 import * as postgres from './tables/postgres.ts';
 import * as sqlite from './tables/sqlite.ts';
 
@@ -12,11 +12,11 @@ type Ledgers = Pick<
   'sandboxPaymentIntents' | 'sandboxCharges' | 'sandboxRefunds' | 'sandboxShipments' | 'sandboxNotifications'
 >;
 
-export let sandboxPaymentIntents: Ledgers['sandboxPaymentIntents'] = postgres.sandboxPaymentIntents;
-export let sandboxCharges: Ledgers['sandboxCharges'] = postgres.sandboxCharges;
-export let sandboxRefunds: Ledgers['sandboxRefunds'] = postgres.sandboxRefunds;
-export let sandboxShipments: Ledgers['sandboxShipments'] = postgres.sandboxShipments;
-export let sandboxNotifications: Ledgers['sandboxNotifications'] = postgres.sandboxNotifications;
+export let sandboxPaymentIntents: Ledgers['sandboxPaymentIntents'] = unbound('sandboxPaymentIntents');
+export let sandboxCharges: Ledgers['sandboxCharges'] = unbound('sandboxCharges');
+export let sandboxRefunds: Ledgers['sandboxRefunds'] = unbound('sandboxRefunds');
+export let sandboxShipments: Ledgers['sandboxShipments'] = unbound('sandboxShipments');
+export let sandboxNotifications: Ledgers['sandboxNotifications'] = unbound('sandboxNotifications');
 
 onEngine((engine) => {
   // The SQLite definitions have the PostgreSQL ones' row types; only drizzle's dialect tag differs.
