@@ -43,8 +43,9 @@ export type Tx = DrizzleTx &
 const RECENT_FAILURE_MS = 5_000;
 
 /**
- * How an engine runs a write transaction: `begin` opens one on a handle and hands the `Tx`,
- * `savepoint` nests one in it. Each engine module provides one.
+ * How an engine runs write transactions: `run` runs `fn` in a new one and commits it (hooks
+ * gather the after-commit hooks of that run), `savepoint` nests one in an open transaction, and
+ * `close` closes the database once the transaction under way is done. Each engine provides one.
  */
 export interface TxRunner {
   run<T>(fn: (tx: Tx) => Promise<T>, hooks: (() => void)[], options: TxOptions): Promise<T>;
