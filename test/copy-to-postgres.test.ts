@@ -14,8 +14,11 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { signBody } from '../src/api/webhooks.ts';
 import { clientHeaders } from '../src/cli/http-client.ts';
-import { sql } from 'drizzle-orm';
-import { copyToPostgres, lockSqlite } from '../src/db/copy-to-postgres.ts';
+import { getTableName, sql } from 'drizzle-orm';
+import { getTableConfig } from 'drizzle-orm/pg-core';
+import { COPIED_TABLES, copyToPostgres, lockSqlite } from '../src/db/copy-to-postgres.ts';
+import * as serviceSqlite from '../src/db/tables/sqlite.ts';
+import * as sandboxSqlite from '../src/sandbox/tables/sqlite.ts';
 import { closeDatabase, openDatabase } from '../src/db/open.ts';
 import { freePort } from '../src/queues/managed-redis.ts';
 import { runCli } from './support/cli.ts';
@@ -205,6 +208,18 @@ describe.runIf(testStore() === 'postgres')('orders copy-to-postgres', () => {
     expect(await service.kill('SIGTERM')).toBe(0);
     service = undefined;
   }, 180_000);
+
+  it('copies every table of both schemas, each after the tables it references', () => {
+    const names = COPIED_TABLES.map((pair) => getTableName(pair.target));
+    const all = [serviceSqlite, sandboxSqlite].flatMap((m) => Object.values(m).map((t) => getTableName(t)));
+    expect([...names].sort()).toEqual([...all].sort());
+    expect(names).toEqual(TABLES);
+    for (const pair of COPIED_TABLES) {
+      for (const fk of getTableConfig(pair.target).foreignKeys) {
+        expect(names.indexOf(getTableName(fk.reference().foreignTable))).toBeLessThan(names.indexOf(getTableName(pair.target)));
+      }
+    }
+  });
 
   it('copies in batches with every value as it was, and says what it copied', async () => {
     const path = join(dir, 'orders.db');
