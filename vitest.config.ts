@@ -17,8 +17,8 @@ const STORE_INDEPENDENT_FILES = [
   'test/tracing.test.ts',
 ];
 
-/** Checks the private PostgreSQL server the postgres project runs on; nothing to check on SQLite. */
-const POSTGRES_ONLY_FILES = ['test/postgres-server.test.ts'];
+/** Checks the private PostgreSQL server, or needs it as a copy's target: nothing to run on SQLite. */
+const POSTGRES_ONLY_FILES = ['test/postgres-server.test.ts', 'test/copy-to-postgres.test.ts'];
 
 /** What both projects share; projects do not inherit the root's options (nor, so, its global setup). */
 const PER_PROJECT = { include: TEST_FILES, testTimeout: 60_000, hookTimeout: 60_000 };

@@ -3,6 +3,7 @@
  * override the service's environment variables.
  */
 import { Command } from 'commander';
+import { copyToPostgresCommand } from './copy-to-postgres.ts';
 import { failedCommand } from './failed.ts';
 import { loadCommand } from './load.ts';
 import { reconcileCommand } from './reconcile.ts';
@@ -46,6 +47,15 @@ export function buildProgram(): Command {
     .option('--queue-prefix <prefix>', 'queue prefix of the service (default: QUEUE_PREFIX, else orders)')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', AFTER_HELP);
-  for (const add of [failedCommand, requeueCommand, showCommand, reconcileCommand, seedCommand, loadCommand]) add(program);
+  for (const add of [
+    failedCommand,
+    requeueCommand,
+    showCommand,
+    reconcileCommand,
+    seedCommand,
+    loadCommand,
+    copyToPostgresCommand,
+  ])
+    add(program);
   return program;
 }
