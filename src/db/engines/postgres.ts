@@ -53,6 +53,11 @@ export async function openPostgres(url: string, options: PostgresOptions): Promi
   // A connection that breaks while idle is dropped by the pool; without a listener the error
   // would end the process.
   pool.on('error', (error) => options.onIdleError?.(error));
+  // A connection that breaks while checked out (a transaction between two statements, the server
+  // crashing) emits 'error' on its client too, and the pool listens only to idle ones: without this
+  // the process would end. The statements on it fail with the same error, and the pool drops the
+  // broken client when it is released.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = drizzle(pool);
   try {
     await migrateLocked(pool);
