@@ -17,7 +17,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Connection, txParts, type Db, type Tx, type TxOptions, type TxRunner } from '../client.ts';
-import { errorCode, storageFailureCode } from '../storage-health.ts';
+import { isContention, storageFailureCode } from '../storage-health.ts';
 
 const MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../drizzle/postgres');
 
@@ -157,7 +157,4 @@ class PostgresTxRunner implements TxRunner {
 }
 
 /** A serialization failure (40001) or a deadlock (40P01): the transaction may simply run again. */
-export function isSerializationFailure(error: unknown): boolean {
-  const code = errorCode(error);
-  return code === '40001' || code === '40P01';
-}
+export const isSerializationFailure = isContention;
