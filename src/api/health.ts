@@ -1,18 +1,21 @@
 /**
  * Liveness, readiness and metrics. /healthz answers while the process lives; /readyz says whether
  * the database takes writes, Redis answers and the queue prefix is this database's; /metrics is
- * the Prometheus scrape. None of them waits on a frozen Redis for more than a couple of seconds.
+ * the Prometheus scrape. None of them waits on a frozen Redis or database for more than a couple of seconds.
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Redis } from 'ioredis';
 import { withDeadline } from '../deadline.ts';
 import type { Db } from '../db/client.ts';
-import { checkStorage } from '../db/service-meta.ts';
+import { checkStorage, type StorageState } from '../db/service-meta.ts';
 import type { ServiceMetrics } from '../metrics.ts';
 import { createRouter } from './router.ts';
 import { json } from './schemas.ts';
 
 const CHECK_TIMEOUT_MS = 1_000;
+
+/** The database check writes in a transaction: a little longer, still well inside a probe's timeout. */
+const DATABASE_CHECK_TIMEOUT_MS = 2_000;
 
 const Check = z.enum(['ok', 'down', 'not used']);
 const ReadinessSchema = z
@@ -87,7 +90,7 @@ export function healthRoutes(deps: HealthDeps) {
 
   app.openapi(readyRoute, async (c) => {
     const checks = {
-      database: await checkStorage(deps.db),
+      database: await checkDatabase(deps.db),
       redis: await checkRedis(deps.redis),
       queuePrefix: deps.prefixConflict?.() ? ('conflict' as const) : ('ok' as const),
     };
@@ -103,6 +106,15 @@ export function healthRoutes(deps: HealthDeps) {
   }
 
   return app;
+}
+
+/** The database's state, or `down` when it does not answer in time (a frozen server). */
+async function checkDatabase(db: Db): Promise<StorageState> {
+  try {
+    return await withDeadline(checkStorage(db), DATABASE_CHECK_TIMEOUT_MS, () => new Error('timeout'));
+  } catch {
+    return 'down';
+  }
 }
 
 async function checkRedis(redis: Redis | undefined): Promise<'ok' | 'down' | 'not used'> {

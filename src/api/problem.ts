@@ -10,7 +10,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
 import type { z as zod } from 'zod';
-import { storageFailureCode } from '../db/storage-health.ts';
+import { isContention, storageFailureCode } from '../db/storage-health.ts';
 import { DomainError, type FieldIssue, type RefusalKind } from '../domain/errors.ts';
 import { QUOTE_MAX, escapeUnsafe } from '../domain/text.ts';
 import { RepeatedLog } from '../repeated-log.ts';
@@ -148,6 +148,9 @@ export function fieldIssues(error: zod.ZodError): FieldIssue[] {
 /** How long a client should wait before retrying a request refused by an outage. */
 const OUTAGE_RETRY_AFTER_S = 5;
 
+/** How long a client should wait before retrying a request that lost every race for the same rows. */
+const CONTENTION_RETRY_AFTER_S = 1;
+
 /** An error that says when to try again (a 429's Retry-After, in seconds). */
 export interface RetryLater {
   retryAfterSeconds: number;
@@ -165,6 +168,12 @@ export function errorHandler(fallbackLogger: Logger) {
       outages.report(storage, 'error', { err: error, code: storage }, 'the database cannot take writes; answering 503');
       return problemResponse(c, 'unavailable', 'The service cannot store anything right now; try again shortly.', {
         headers: { 'Retry-After': String(OUTAGE_RETRY_AFTER_S) },
+      });
+    }
+    if (isContention(error)) {
+      // Nothing was written (the transaction rolled back): a moment later it will likely go through.
+      return problemResponse(c, 'unavailable', 'The service is busy with conflicting requests; try again shortly.', {
+        headers: { 'Retry-After': String(CONTENTION_RETRY_AFTER_S) },
       });
     }
     if (error instanceof DomainError || error instanceof RequestRefusal) {

@@ -11,13 +11,13 @@
  * the level is what keeps every other read-then-write correct without a lock per statement.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Connection, txParts, type Db, type Tx, type TxOptions, type TxRunner } from '../client.ts';
-import { errorCode } from '../storage-health.ts';
+import { isContention, storageFailureCode } from '../storage-health.ts';
 
 const MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../drizzle/postgres');
 
@@ -26,6 +26,13 @@ const MIGRATION_LOCK = 0x6f726472; // "ordr"
 
 /** How long a process waits for a connection before the request counts as an outage. */
 const CONNECT_TIMEOUT_MS = 5_000;
+
+/**
+ * How long a statement may go unanswered before it counts as an outage. A frozen server keeps its
+ * connections open and answers nothing: without this bound a request would wait for it forever.
+ * Every statement of the service takes milliseconds; a lock wait of seconds is already trouble.
+ */
+const QUERY_TIMEOUT_MS = 3_000;
 
 /** A transaction that keeps failing on serialization gives up after this many runs. */
 const MAX_ATTEMPTS = 12;
@@ -43,24 +50,30 @@ pg.types.setTypeParser(pg.types.builtins.NUMERIC, (value) => Number(value));
 
 /** Opens a pool on `url`, checks the server answers, and applies pending migrations. */
 export async function openPostgres(url: string, options: PostgresOptions): Promise<Db> {
-  const pool = new pg.Pool({
+  const settings = {
     connectionString: url,
-    max: options.poolSize,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     keepAlive: true,
     application_name: 'order-service',
-  });
+  };
+  const pool = new pg.Pool({ ...settings, max: options.poolSize, query_timeout: QUERY_TIMEOUT_MS });
   // A connection that breaks while idle is dropped by the pool; without a listener the error
   // would end the process.
   pool.on('error', (error) => options.onIdleError?.(error));
+  // A connection that breaks while checked out (a transaction between two statements, the server
+  // crashing) emits 'error' on its client too, and the pool listens only to idle ones: without this
+  // the process would end. The statements on it fail with the same error, and the pool drops the
+  // broken client when it is released.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = drizzle(pool);
   try {
-    await migrateLocked(pool);
+    // Migrations may wait on another process's lock and may take long: their own connection, no statement timeout.
+    await migrateLocked(new pg.Client(settings));
   } catch (error) {
     await pool.end().catch(() => {});
     throw error;
   }
-  const runner = new PostgresTxRunner(db, pool, () => connection);
+  const runner = new PostgresTxRunner(pool, () => connection);
   const connection = new Connection('postgres', runner);
   return Object.assign(db, { connection, statementCache: new Map() }) as unknown as Db;
 }
@@ -69,8 +82,9 @@ export async function openPostgres(url: string, options: PostgresOptions): Promi
  * Applies pending migrations on one connection holding an advisory lock, so that processes that
  * start at once apply them one after another (the later ones find nothing left to do).
  */
-async function migrateLocked(pool: pg.Pool): Promise<void> {
-  const client = await pool.connect();
+async function migrateLocked(client: pg.Client): Promise<void> {
+  client.on('error', () => {}); // the statement under way fails with it
+  await client.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
@@ -81,14 +95,13 @@ async function migrateLocked(pool: pg.Pool): Promise<void> {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
     }
   } finally {
-    client.release();
+    await client.end().catch(() => {});
   }
 }
 
 /** Runs write transactions on a pooled connection, at SERIALIZABLE, again on a serialization failure. */
 class PostgresTxRunner implements TxRunner {
   constructor(
-    private readonly db: NodePgDatabase,
     private readonly pool: pg.Pool,
     private readonly connection: () => Connection,
   ) {}
@@ -100,14 +113,37 @@ class PostgresTxRunner implements TxRunner {
       // Statements compiled in a transaction run on its client: each transaction has its own.
       const cache = new Map();
       try {
-        return await this.db.transaction((tx) => fn(Object.assign(tx, txParts(this.connection(), cache, hooks)) as Tx), {
-          isolationLevel,
-        });
+        return await this.once(fn, hooks, cache, isolationLevel);
       } catch (error) {
         if (attempt >= MAX_ATTEMPTS || isolationLevel !== 'serializable' || !isSerializationFailure(error)) throw error;
         // Jittered backoff, so that the transactions that collided do not collide again.
         await sleep(Math.random() * Math.min(100, 2 ** attempt));
       }
+    }
+  }
+
+  /**
+   * One run of a transaction on a client of its own. A client that failed as a connection fails (a
+   * statement unanswered past the timeout, a broken socket) is closed, not handed back: its
+   * transaction may still be open on the server, and the next user of the client would commit it.
+   */
+  private async once<T>(
+    fn: (tx: Tx) => Promise<T>,
+    hooks: (() => void)[],
+    cache: Parameters<typeof txParts>[1],
+    isolationLevel: NonNullable<TxOptions['isolation']>,
+  ): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      return await drizzle(client).transaction((tx) => fn(Object.assign(tx, txParts(this.connection(), cache, hooks)) as Tx), {
+        isolationLevel,
+      });
+    } catch (error) {
+      if (storageFailureCode(error)) broken = error as Error;
+      throw error;
+    } finally {
+      client.release(broken);
     }
   }
 
@@ -121,7 +157,4 @@ class PostgresTxRunner implements TxRunner {
 }
 
 /** A serialization failure (40001) or a deadlock (40P01): the transaction may simply run again. */
-export function isSerializationFailure(error: unknown): boolean {
-  const code = errorCode(error);
-  return code === '40001' || code === '40P01';
-}
+export const isSerializationFailure = isContention;
