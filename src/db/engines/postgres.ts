@@ -17,7 +17,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Connection, txParts, type Db, type Tx, type TxOptions, type TxRunner } from '../client.ts';
-import { errorCode } from '../storage-health.ts';
+import { isSerializationFailure } from '../storage-health.ts';
 
 const MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../drizzle/postgres');
 
@@ -53,6 +53,11 @@ export async function openPostgres(url: string, options: PostgresOptions): Promi
   // A connection that breaks while idle is dropped by the pool; without a listener the error
   // would end the process.
   pool.on('error', (error) => options.onIdleError?.(error));
+  // The pool listens for errors only on the connections it holds idle. One lent out (to a
+  // transaction, between two statements) that hears the server go away (a crash, a shutdown:
+  // 57P01) would emit an error no one listens for, and that ends the process. The statement that
+  // follows fails as an outage, and the pool drops the broken connection when it comes back.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = drizzle(pool);
   try {
     await migrateLocked(pool);
@@ -118,10 +123,4 @@ class PostgresTxRunner implements TxRunner {
   async close(): Promise<void> {
     if (!this.pool.ended) await this.pool.end();
   }
-}
-
-/** A serialization failure (40001) or a deadlock (40P01): the transaction may simply run again. */
-export function isSerializationFailure(error: unknown): boolean {
-  const code = errorCode(error);
-  return code === '40001' || code === '40P01';
 }
