@@ -10,7 +10,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
 import type { z as zod } from 'zod';
-import { storageFailureCode } from '../db/storage-health.ts';
+import { isSerializationFailure, storageFailureCode } from '../db/storage-health.ts';
 import { DomainError, type FieldIssue, type RefusalKind } from '../domain/errors.ts';
 import { QUOTE_MAX, escapeUnsafe } from '../domain/text.ts';
 import { RepeatedLog } from '../repeated-log.ts';
@@ -147,6 +147,8 @@ export function fieldIssues(error: zod.ZodError): FieldIssue[] {
 
 /** How long a client should wait before retrying a request refused by an outage. */
 const OUTAGE_RETRY_AFTER_S = 5;
+/** How long a client should wait before retrying a request that lost to concurrent writes. */
+const CONTENTION_RETRY_AFTER_S = 1;
 
 /** An error that says when to try again (a 429's Retry-After, in seconds). */
 export interface RetryLater {
@@ -165,6 +167,14 @@ export function errorHandler(fallbackLogger: Logger) {
       outages.report(storage, 'error', { err: error, code: storage }, 'the database cannot take writes; answering 503');
       return problemResponse(c, 'unavailable', 'The service cannot store anything right now; try again shortly.', {
         headers: { 'Retry-After': String(OUTAGE_RETRY_AFTER_S) },
+      });
+    }
+    if (isSerializationFailure(error)) {
+      // Concurrent writes beat this one at every retry (PostgreSQL): nothing was written, and the
+      // same request, sent again, will most likely pass.
+      outages.report('contention', 'warn', { err: error }, 'a transaction kept losing to concurrent ones; answering 503');
+      return problemResponse(c, 'unavailable', 'The service is busy with concurrent changes; try again shortly.', {
+        headers: { 'Retry-After': String(CONTENTION_RETRY_AFTER_S) },
       });
     }
     if (error instanceof DomainError || error instanceof RequestRefusal) {

@@ -44,3 +44,13 @@ export function errorCode(error: unknown): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * A serialization failure (40001) or a deadlock (40P01): the transaction lost to a concurrent one
+ * and wrote nothing. It may simply run again; once the engine's own retries are spent, the caller
+ * is told to come back shortly rather than that something broke.
+ */
+export function isSerializationFailure(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === '40001' || code === '40P01';
+}
