@@ -27,6 +27,15 @@ const MIGRATION_LOCK = 0x6f726472; // "ordr"
 /** How long a process waits for a connection before the request counts as an outage. */
 const CONNECT_TIMEOUT_MS = 5_000;
 
+/**
+ * The server ends a session that sits inside a transaction this long without a statement. Our
+ * transactions do no network work but the relay's short enqueue, so such a session belongs to a
+ * process that is gone or cut off (a host lost power, a partition): without the limit, the rows it
+ * locked (a product's stock) stay locked until the server notices, after TCP's keepalive of hours,
+ * and every other process waits on them.
+ */
+const IDLE_IN_TRANSACTION_TIMEOUT_MS = 5_000;
+
 /** A transaction that keeps failing on serialization gives up after this many runs. */
 const MAX_ATTEMPTS = 12;
 
@@ -48,6 +57,7 @@ export async function openPostgres(url: string, options: PostgresOptions): Promi
     max: options.poolSize,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     keepAlive: true,
+    idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
     application_name: 'order-service',
   });
   // A connection that breaks while idle is dropped by the pool; without a listener the error
