@@ -104,10 +104,9 @@ beforeAll(async () => {
   net = await createTestNetwork({ hosts: ['db', 'api', 'w1', 'w2'] });
   dir = mkdtempSync(join(tmpdir(), 'orders-hostchaos-'));
   const dbHost = net.address('db');
-  [pg, redis] = await Promise.all([
-    startPostgresServer({ host: dbHost, spawn: net.spawner('db') }),
-    startRedisServer(undefined, { host: dbHost, spawn: net.spawner('db') }),
-  ]);
+  // One after the other, so that afterAll knows of whichever started if the other fails.
+  pg = await startPostgresServer({ host: dbHost, spawn: net.spawner('db') });
+  redis = await startRedisServer(undefined, { host: dbHost, spawn: net.spawner('db') });
   env = {
     DATABASE_URL: await pg.createDatabase('orders'),
     DATABASE_PATH: join(dir, 'orders.db'),
