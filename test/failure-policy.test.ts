@@ -18,6 +18,10 @@ describe('the failure policy of jobs', () => {
     ['a provider call past its deadline', new ProviderTimeoutError('carrier did not answer')],
     ['a mail server that cannot take the message now', new TransientMailError('421 try later')],
     ['any transient error', new TransientError('blip')],
+    [
+      'a PostgreSQL transaction that kept losing to concurrent ones',
+      new Error('Failed query: commit', { cause: Object.assign(new Error('could not serialize access'), { code: '40001' }) }),
+    ],
   ])('retries %s', (_what, error) => {
     expect(failureKind(error)).toBe('transient');
     expect(asThrown(error)).toBe(error);

@@ -10,7 +10,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
 import type { z as zod } from 'zod';
-import { isContention, storageFailureCode } from '../db/storage-health.ts';
+import { isSerializationFailure, storageFailureCode } from '../db/storage-health.ts';
 import { DomainError, type FieldIssue, type RefusalKind } from '../domain/errors.ts';
 import { QUOTE_MAX, escapeUnsafe } from '../domain/text.ts';
 import { RepeatedLog } from '../repeated-log.ts';
@@ -147,8 +147,7 @@ export function fieldIssues(error: zod.ZodError): FieldIssue[] {
 
 /** How long a client should wait before retrying a request refused by an outage. */
 const OUTAGE_RETRY_AFTER_S = 5;
-
-/** How long a client should wait before retrying a request that lost every race for the same rows. */
+/** How long a client should wait before retrying a request that lost to concurrent writes. */
 const CONTENTION_RETRY_AFTER_S = 1;
 
 /** An error that says when to try again (a 429's Retry-After, in seconds). */
@@ -170,9 +169,11 @@ export function errorHandler(fallbackLogger: Logger) {
         headers: { 'Retry-After': String(OUTAGE_RETRY_AFTER_S) },
       });
     }
-    if (isContention(error)) {
-      // Nothing was written (the transaction rolled back): a moment later it will likely go through.
-      return problemResponse(c, 'unavailable', 'The service is busy with conflicting requests; try again shortly.', {
+    if (isSerializationFailure(error)) {
+      // Concurrent writes beat this one at every retry (PostgreSQL): nothing was written, and the
+      // same request, sent again, will most likely pass.
+      outages.report('contention', 'warn', { err: error }, 'a transaction kept losing to concurrent ones; answering 503');
+      return problemResponse(c, 'unavailable', 'The service is busy with concurrent changes; try again shortly.', {
         headers: { 'Retry-After': String(CONTENTION_RETRY_AFTER_S) },
       });
     }

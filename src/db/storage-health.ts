@@ -36,16 +36,6 @@ export function storageFailureCode(error: unknown): string | undefined {
   return undefined;
 }
 
-/**
- * A serialization failure (40001) or a deadlock (40P01): the transaction lost a race with another
- * and may simply run again. The engine runs it again a few times; one that still loses is
- * contention, not a bug: the request is worth retrying a moment later.
- */
-export function isContention(error: unknown): boolean {
-  const code = errorCode(error);
-  return code === '40001' || code === '40P01';
-}
-
 /** The first string `code` in `error`'s cause chain (drizzle wraps the driver's error). */
 export function errorCode(error: unknown): string | undefined {
   for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
@@ -53,4 +43,14 @@ export function errorCode(error: unknown): string | undefined {
     if (typeof code === 'string') return code;
   }
   return undefined;
+}
+
+/**
+ * A serialization failure (40001) or a deadlock (40P01): the transaction lost to a concurrent one
+ * and wrote nothing. It may simply run again; once the engine's own retries are spent, the caller
+ * is told to come back shortly rather than that something broke.
+ */
+export function isSerializationFailure(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === '40001' || code === '40P01';
 }

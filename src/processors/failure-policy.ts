@@ -2,7 +2,8 @@
  * What a job does with the error its run threw, decided by the error's kind alone:
  *
  * - `transient` (a TransientError: a provider's network failure or timeout, a mail server that is
- *   down): retry with backoff while attempts remain, then wait in the failed set.
+ *   down; or a PostgreSQL transaction that lost to concurrent ones at each of its runs): retry
+ *   with backoff while attempts remain, then wait in the failed set.
  * - `permanent` (an InvariantViolation: a state the code says cannot happen; or a job BullMQ is
  *   told not to retry, an UnrecoverableError: malformed data, an order of another deployment):
  *   straight to the failed set, where an operator finds it with a JobFailed entry on the order's
@@ -15,12 +16,13 @@
  * spending an attempt (processors/workers.ts).
  */
 import { UnrecoverableError } from 'bullmq';
+import { isSerializationFailure } from '../db/storage-health.ts';
 import { InvariantViolation, TransientError } from '../domain/errors.ts';
 
 export type FailureKind = 'transient' | 'permanent' | 'unknown';
 
 export function failureKind(error: unknown): FailureKind {
-  if (error instanceof TransientError) return 'transient';
+  if (error instanceof TransientError || isSerializationFailure(error)) return 'transient';
   if (error instanceof InvariantViolation || error instanceof UnrecoverableError) return 'permanent';
   return 'unknown';
 }

@@ -70,6 +70,14 @@ export interface Workers {
 /** How long a job waits for the database to take writes again before it runs once more. */
 const STORAGE_RETRY_MS = 2_000;
 
+/**
+ * How many times a job may lose its worker (stall) before it fails for good. A stall is a worker
+ * killed, cut off from Redis or starved past its lock, seldom the job's fault: with BullMQ's
+ * default of one, a job caught by two such blows (a host killed, then another partitioned) was
+ * left to an operator. A job that itself brings its workers down still stops after this many.
+ */
+const MAX_STALLS = 5;
+
 /** A job for an order this database does not know. */
 export class ForeignOrderError extends UnrecoverableError {
   override readonly name = 'ForeignOrderError';
@@ -150,6 +158,7 @@ export function startWorkers(deps: WorkerDeps): Workers {
         // every stalledIntervalMs, then hands the job to another worker.
         lockDuration: deps.lockMs,
         stalledInterval: deps.stalledIntervalMs,
+        maxStalledCount: MAX_STALLS,
       },
     );
     worker.on('completed', (job, result) =>

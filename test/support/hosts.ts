@@ -40,6 +40,12 @@ const run = promisify(execFile);
 const OURS = /^tn([0-9a-z]+)_[0-9a-z]+/;
 const HOST_NAME = /^[a-z][a-z0-9-]{0,19}$/;
 
+/**
+ * Starts a program as `child_process.spawn` does. Test servers take one so that a test can run them
+ * inside a host (`TestNetwork.spawner`) instead of the root namespace.
+ */
+export type Spawner = (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
+
 export interface TestNetwork {
   /** The network, e.g. `10.213.57.0/24`. */
   readonly subnet: string;
@@ -56,6 +62,8 @@ export interface TestNetwork {
    * `killProcessGroup` reaches its children too; `destroy` kills it.
    */
   spawn(host: string, command: string, args?: readonly string[], options?: SpawnOptions): ChildProcess;
+  /** `spawn` bound to the host, for the test servers that take a `Spawner`. */
+  spawner(host: string): Spawner;
   /** Runs a program inside the host to completion (killed after `timeoutMs`), with its output. */
   exec(host: string, command: string, args?: readonly string[], options?: { timeoutMs?: number }): Promise<ExecResult>;
   /** Partitions the host from the network: its traffic is dropped silently until `restore`. */
@@ -298,6 +306,7 @@ export async function createTestNetwork({ hosts }: { hosts: string[] }): Promise
       address: (host) => need(addresses, host),
       namespace: (host) => need(namespaces, host),
       spawn: spawnIn,
+      spawner: (host) => (command, args, options) => spawnIn(host, command, args, options),
       async exec(host, command, args = [], { timeoutMs = 30_000 } = {}) {
         const child = spawnIn(host, command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
         let stdout = '';

@@ -1,8 +1,9 @@
 /**
  * Starts a private, throwaway PostgreSQL server for tests: a fresh data directory in a temp dir, a
- * free port on 127.0.0.1, fsync switched off for speed. Tests get fresh databases on it and
- * can crash it (`kill`), bring it back on the same port and data (`restart`) or make it hang
- * (`freeze`/`thaw`), without ever touching a shared server.
+ * free port on 127.0.0.1 (or on a test host's address, the server running inside that host), fsync
+ * switched off for speed. Tests get fresh databases on it and can crash it (`kill`), bring it back
+ * on the same port and data (`restart`) or make it hang (`freeze`/`thaw`), without ever touching a
+ * shared server.
  *
  * PostgreSQL refuses to run as root, so when the tests run as root the server runs as the
  * `postgres` system user (or `nobody` without one), through `setpriv`, which execs in place: the
@@ -17,12 +18,20 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { freePort } from '../../src/queues/managed-redis.ts';
+import type { Spawner } from './hosts.ts';
 
 export interface PostgresServerOptions {
   /** Addresses to listen on besides 127.0.0.1 (e.g. '0.0.0.0' for a test reached from another host). */
   listen?: string[];
   /** Extra `postgresql.conf` settings, passed as `-c name=value`. */
   settings?: Record<string, string | number>;
+  /**
+   * The address clients are given (in `url`); it is listened on too. Default 127.0.0.1. With
+   * `spawn` from a test network (test/support/hosts.ts), the host's own address.
+   */
+  host?: string;
+  /** Starts the server processes; default `child_process.spawn`. A host's `spawner` runs it in that host. */
+  spawn?: Spawner;
 }
 
 export interface TestPostgres {
@@ -205,7 +214,9 @@ export async function startPostgresServer(options: PostgresServerOptions = {}): 
     rmSync(baseDir, { recursive: true, force: true });
     throw new Error(`initdb failed: ${(error as { stderr?: Buffer }).stderr?.toString().trim() ?? error}`);
   }
-  const listen = [...new Set([HOST, ...(options.listen ?? [])])];
+  const host = options.host ?? HOST;
+  const launcher: Spawner = options.spawn ?? spawn;
+  const listen = [...new Set([HOST, host, ...(options.listen ?? [])])];
   // Another host reaches the server only if pg_hba.conf lets it in: trust, as for local connections.
   if (listen.length > 1) await appendFile(join(dataDir, 'pg_hba.conf'), 'host all all all trust\n');
   // 0.0.0.0 or * already cover 127.0.0.1; binding both would fail on the second.
@@ -229,14 +240,14 @@ export async function startPostgresServer(options: PostgresServerOptions = {}): 
     ...options.settings,
   };
   const args = ['-D', dataDir, ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`])];
-  const url = `postgres://${SUPERUSER}@${HOST}:${port}/postgres`;
+  const url = `postgres://${SUPERUSER}@${host}:${port}/postgres`;
 
   let child: ChildProcess | undefined;
   const launch = async (): Promise<void> => {
     const log = openSync(logFile, 'a');
     const [postgres, postgresArgs] = command(join(bin, 'postgres'), args, account);
     // A session of its own: a Ctrl-C meant for vitest reaches it only through stop().
-    const started = spawn(postgres, postgresArgs, { stdio: ['ignore', log, log], detached: true });
+    const started = launcher(postgres, postgresArgs, { stdio: ['ignore', log, log], detached: true });
     child = started;
     closeSync(log);
     started.unref();
@@ -278,7 +289,7 @@ export async function startPostgresServer(options: PostgresServerOptions = {}): 
   return {
     url,
     port,
-    host: HOST,
+    host,
     dataDir,
     async stop() {
       await shutDown();

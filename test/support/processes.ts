@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { placeOrderOverHttp, putProductOverHttp } from '../../src/cli/load-engine.ts';
 import { API_KEY, API_KEYS } from './harness.ts';
+import type { Spawner } from './hosts.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -19,15 +20,22 @@ export interface ServiceProcess {
   metricsPort: number | undefined;
   /** Every log line the process printed, parsed. */
   logs: Record<string, unknown>[];
+  /** What the process wrote to stderr (a crash's stack trace, say). */
+  readonly stderr: string;
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 /**
  * Starts `src/main.ts` with the given environment (API_KEYS defaults to the tests' keys) and
- * resolves once it says it is running.
+ * resolves once it says it is running. `spawn` starts it elsewhere, e.g. inside a test host
+ * (test/support/hosts.ts `spawner`).
  */
-export async function startServiceProcess(env: Record<string, string>, timeoutMs = 20_000): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+export async function startServiceProcess(
+  env: Record<string, string>,
+  timeoutMs = 20_000,
+  { spawn: launcher = spawn }: { spawn?: Spawner } = {},
+): Promise<ServiceProcess> {
+  const child = launcher(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'info', API_KEYS, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -67,6 +75,9 @@ export async function startServiceProcess(env: Record<string, string>, timeoutMs
     port,
     metricsPort,
     logs,
+    get stderr() {
+      return stderr;
+    },
     async kill(signal: NodeJS.Signals = 'SIGKILL') {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       const exited = once(child, 'exit');

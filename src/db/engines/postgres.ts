@@ -17,7 +17,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Connection, txParts, type Db, type Tx, type TxOptions, type TxRunner } from '../client.ts';
-import { isContention, storageFailureCode } from '../storage-health.ts';
+import { isSerializationFailure, storageFailureCode } from '../storage-health.ts';
 
 const MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../drizzle/postgres');
 
@@ -33,6 +33,15 @@ const CONNECT_TIMEOUT_MS = 5_000;
  * Every statement of the service takes milliseconds; a lock wait of seconds is already trouble.
  */
 const QUERY_TIMEOUT_MS = 3_000;
+
+/**
+ * The server ends a session that sits inside a transaction this long without a statement. Our
+ * transactions do no network work but the relay's short enqueue, so such a session belongs to a
+ * process that is gone or cut off (a host lost power, a partition): without the limit, the rows it
+ * locked (a product's stock) stay locked until the server notices, after TCP's keepalive of hours,
+ * and every other process waits on them.
+ */
+const IDLE_IN_TRANSACTION_TIMEOUT_MS = 5_000;
 
 /** A transaction that keeps failing on serialization gives up after this many runs. */
 const MAX_ATTEMPTS = 12;
@@ -54,16 +63,17 @@ export async function openPostgres(url: string, options: PostgresOptions): Promi
     connectionString: url,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     keepAlive: true,
+    idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
     application_name: 'order-service',
   };
   const pool = new pg.Pool({ ...settings, max: options.poolSize, query_timeout: QUERY_TIMEOUT_MS });
   // A connection that breaks while idle is dropped by the pool; without a listener the error
   // would end the process.
   pool.on('error', (error) => options.onIdleError?.(error));
-  // A connection that breaks while checked out (a transaction between two statements, the server
-  // crashing) emits 'error' on its client too, and the pool listens only to idle ones: without this
-  // the process would end. The statements on it fail with the same error, and the pool drops the
-  // broken client when it is released.
+  // The pool listens for errors only on the connections it holds idle. One lent out (to a
+  // transaction, between two statements) that hears the server go away (a crash, a shutdown:
+  // 57P01) would emit an error no one listens for, and that ends the process. The statement that
+  // follows fails as an outage, and the pool drops the broken connection when it comes back.
   pool.on('connect', (client) => client.on('error', () => {}));
   const db = drizzle(pool);
   try {
@@ -155,6 +165,3 @@ class PostgresTxRunner implements TxRunner {
     if (!this.pool.ended) await this.pool.end();
   }
 }
-
-/** A serialization failure (40001) or a deadlock (40P01): the transaction may simply run again. */
-export const isSerializationFailure = isContention;
