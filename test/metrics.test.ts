@@ -12,7 +12,7 @@ import { upsertProduct } from '../src/db/stock.ts';
 import { ServiceMetrics } from '../src/metrics.ts';
 import { Harness, orderBody } from './support/harness.ts';
 import { startServiceProcess } from './support/processes.ts';
-import { openTestStore } from './support/store.ts';
+import { openTestStore, storeEnvOf } from './support/store.ts';
 
 let h: Harness | undefined;
 
@@ -135,7 +135,7 @@ describe('a worker-only process', () => {
     const worker = await startServiceProcess({
       ROLE: 'worker',
       METRICS_PORT: '0',
-      DATABASE_PATH: h.config.databasePath,
+      ...storeEnvOf(h.config),
       QUEUE_PREFIX: h.config.queuePrefix,
       REDIS_URL: h.redisUrl,
     });
