@@ -2,11 +2,17 @@
  * GET /admin/orders: orders newest first, filtered by status, customer and stuckness, a page at a
  * time with a cursor that later orders never shift; a bad query is a 400 naming the field.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeDatabase, openDatabase } from '../src/db/client.ts';
+import { writeTx } from '../src/db/client.ts';
+import { closeDatabase } from '../src/db/open.ts';
 import { FEW_IN_STATUS, listOrders } from '../src/db/order-list.ts';
+import { orders } from '../src/db/schema.ts';
 import { ADMIN_TOKEN, Harness, orderBody, type OrderJson } from './support/harness.ts';
+import { openTestStore, sqlNumber, sqlRun } from './support/store.ts';
 
 let h: Harness;
 
@@ -31,16 +37,19 @@ async function list(query: string) {
 }
 
 /** Makes an order, and the events it wrote, look as if it had not moved for `ms`. */
-function stillFor(id: string, ms: number) {
+async function stillFor(id: string, ms: number) {
   const then = Date.now() - ms;
-  h.db.$client.prepare('UPDATE orders SET updated_at = ? WHERE id = ?').run(then, id);
-  h.db.$client.prepare('UPDATE outbox SET created_at = ? WHERE order_id = ?').run(then, id);
+  await sqlRun(h.db, 'UPDATE orders SET updated_at = ? WHERE id = ?', then, id);
+  await sqlRun(h.db, 'UPDATE outbox SET created_at = ? WHERE order_id = ?', then, id);
 }
 
 async function relayed(orderIds: string[]) {
-  const pending = h.db.$client.prepare('SELECT count(*) AS n FROM outbox WHERE order_id = ? AND dispatched_at IS NULL');
+  const pending = (id: string) =>
+    sqlNumber(h.db, 'SELECT count(*) AS n FROM outbox WHERE order_id = ? AND dispatched_at IS NULL', id);
   const deadline = Date.now() + 10_000;
-  while (orderIds.some((id) => (pending.get(id) as { n: number }).n > 0)) {
+  for (;;) {
+    const counts = await Promise.all(orderIds.map(pending));
+    if (counts.every((n) => n === 0)) return;
     if (Date.now() > deadline) throw new Error('the relay did not send the orders’ events');
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -103,8 +112,8 @@ describe('GET /admin/orders', () => {
     const customer = `cus_stuck_${Date.now()}`;
     const [old, fresh, ended] = [await place(customer), await place(customer), await place(customer)];
     expect((await h.request('POST', `/orders/${ended.id}/cancel`)).status).toBe(200);
-    stillFor(old.id, stuckAfterMs + 5_000);
-    stillFor(ended.id, stuckAfterMs + 5_000);
+    await stillFor(old.id, stuckAfterMs + 5_000);
+    await stillFor(ended.id, stuckAfterMs + 5_000);
 
     // The old CREATED order is stuck; the fresh one is moving, the cancelled one is at rest.
     expect(ids((await list(`?customerId=${customer}&stuck=true`)).orders)).toEqual([old.id]);
@@ -174,33 +183,45 @@ describe('GET /admin/orders', () => {
 
 describe('listOrders on a large table', () => {
   it('pages a status that holds many orders (walked by id) the same as one that holds few (read by status)', async () => {
-    const db = openDatabase(':memory:');
-    const insert = db.$client.prepare(
-      `INSERT INTO orders (id, status, payment_status, stock_status, customer_id, total_cents, currency, payment_token, shipping_address, created_at, updated_at)
-       VALUES (?, ?, 'CAPTURED', 'NONE', 'cus_1', 100, 'USD', 'tok', '{}', ?, ?)`,
-    );
+    const dir = mkdtempSync(join(tmpdir(), 'orders-list-'));
+    const db = await openTestStore(dir);
     const start = Date.now() - 1_000_000;
     const byStatus: Record<string, string[]> = { COMPLETED: [], FAILED: [] };
-    db.$client.transaction(() => {
-      for (let i = 0; i < FEW_IN_STATUS + 500; i++) {
-        const status = i % 50 === 0 ? 'FAILED' : 'COMPLETED';
-        const id = `ord_${ulid(start + i)}`;
-        insert.run(id, status, start + i, start + i);
-        byStatus[status]!.push(id);
-      }
-    })();
+    const rows: (typeof orders.$inferInsert)[] = [];
+    for (let i = 0; i < FEW_IN_STATUS + 500; i++) {
+      const status = i % 50 === 0 ? 'FAILED' : 'COMPLETED';
+      const id = `ord_${ulid(start + i)}`;
+      rows.push({
+        id,
+        status,
+        paymentStatus: 'CAPTURED',
+        stockStatus: 'NONE',
+        customerId: 'cus_1',
+        totalCents: 100,
+        currency: 'USD',
+        paymentToken: 'tok',
+        shippingAddress: {} as (typeof orders.$inferInsert)['shippingAddress'],
+        createdAt: start + i,
+        updatedAt: start + i,
+      });
+      byStatus[status]!.push(id);
+    }
+    await writeTx(db, async (tx) => {
+      for (let i = 0; i < rows.length; i += 500) await tx.insert(orders).values(rows.slice(i, i + 500));
+    });
     expect(byStatus.COMPLETED!.length).toBeGreaterThan(FEW_IN_STATUS);
 
     for (const status of ['COMPLETED', 'FAILED'] as const) {
       const seen: string[] = [];
       let before: string | undefined;
       for (let pages = 0; pages < 3; pages++) {
-        const page = listOrders(db, { status, limit: 70, ...(before ? { before } : {}) });
+        const page = await listOrders(db, { status, limit: 70, ...(before ? { before } : {}) });
         seen.push(...page.orders.map((o) => o.id));
         before = page.nextBefore ?? undefined;
       }
       expect(seen).toEqual(newestFirst(byStatus[status]!).slice(0, 210));
     }
-    closeDatabase(db);
+    await closeDatabase(db);
+    rmSync(dir, { recursive: true, force: true });
   });
 });

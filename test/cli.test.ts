@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEMO_CATALOG } from '../src/cli/seed.ts';
+import { closeDatabase } from '../src/db/open.ts';
 import { placeOrder } from '../src/db/placement.ts';
 import { TransientGatewayError, type Carrier } from '../src/domain/ports.ts';
 import { freePort } from '../src/queues/managed-redis.ts';
@@ -23,6 +23,8 @@ import { ADDRESS, ADMIN_TOKEN, API_KEY, API_KEYS, Harness, OTHER_API_KEY } from 
 import { invariantViolations } from './support/invariants.ts';
 import { putProductOver, startServiceProcess } from './support/processes.ts';
 import { startRedisServer, type TestRedis } from './support/redis-server.ts';
+import { openStore, sqlNumber, sqlRows, sqlRun, storeEnv } from './support/store.ts';
+import { testDatabaseUrl, testStore } from './support/test-database.ts';
 
 let h: Harness | undefined;
 let redis: TestRedis | undefined;
@@ -89,27 +91,41 @@ describe('usage and exit codes', () => {
     expect(missing.stderr).toBe(`orders: no database at ${join(dir, 'absent.db')}: set DATABASE_PATH or pass --database\n`);
     expect(missing.code).toBe(1);
   });
+
+  // A PostgreSQL database is never created by the CLI either: an absent one is named, and why.
+  it.runIf(testStore() === 'postgres')('exits 1 with one line when the PostgreSQL database does not exist', async () => {
+    const url = new URL(await testDatabaseUrl());
+    url.pathname = `/absent_${Date.now()}`;
+    const missing = await runCli(['show', 'ord_1'], { DATABASE_URL: url.href, DATABASE_PATH: '/nonexistent/orders.db' });
+    expect(missing).toMatchObject({ code: 1, stdout: '' });
+    expect(missing.stderr).toMatch(
+      /^orders: cannot open the PostgreSQL database at postgres:.*: database "absent_\d+" does not exist\n$/,
+    );
+  });
 });
 
 describe('seed', () => {
   it('creates the demo catalog, and re-running sets units for sale back to the demo levels', async () => {
     dir = mkdtempSync(join(tmpdir(), 'orders-cli-'));
-    const env = { DATABASE_PATH: join(dir, 'orders.db') };
+    const env = { ...(await storeEnv(dir)) };
     const first = await runCli(['seed', '--json'], env);
     expect(first.code).toBe(0);
     expect(first.json.products).toHaveLength(DEMO_CATALOG.length);
     expect(first.json.products.every((p: { created: boolean }) => p.created)).toBe(true);
 
-    const sqlite = new Database(env.DATABASE_PATH);
-    sqlite.prepare('UPDATE products SET available = 3').run();
-    sqlite.close();
+    const db = await openStore(env);
+    try {
+      await sqlRun(db, 'UPDATE products SET available = 3');
+    } finally {
+      await closeDatabase(db);
+    }
 
     const again = await runCli(['seed'], env);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain(`0 created, ${DEMO_CATALOG.length} reset`);
-    const check = new Database(env.DATABASE_PATH, { readonly: true });
-    const rows = check.prepare('SELECT sku, available FROM products ORDER BY sku').all();
-    check.close();
+    const check = await openStore(env);
+    const rows = await sqlRows(check, 'SELECT sku, available FROM products ORDER BY sku');
+    await closeDatabase(check);
     expect(rows).toEqual(
       DEMO_CATALOG.map((p) => ({ sku: p.sku, available: p.stock })).sort((a, b) => a.sku.localeCompare(b.sku)),
     );
@@ -227,11 +243,11 @@ describe('show, with hostile text in the database', () => {
     await h.putProduct('SKU-1', 5);
     // The API refuses such text; a row written before that rule, or by hand, may still hold it.
     const hostile = 'cus_\x1b]0;pwned\x07\x1b[2J\x1b[31mred\u009b1m\u202eexe.txt\x7f';
-    const { order } = placeOrder(
+    const { order } = (await placeOrder(
       h.db,
       { customerId: hostile, items: [{ sku: 'SKU-1', quantity: 1 }], paymentToken: 'tok_visa', shippingAddress: ADDRESS },
       Date.now(),
-    ) as { order: { id: string } };
+    )) as { order: { id: string } };
     const UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
     const text = await runCli(['show', order.id], cliEnv(h));
     expect(text.code).toBe(0);
@@ -266,10 +282,11 @@ describe('reconcile', () => {
       redriven: [{ orderId: order.id, status: 'PAID', events: ['PaymentSucceeded'] }],
       dispatched: true,
     });
-    const undispatched = h.db.$client
-      .prepare("SELECT count(*) AS n FROM outbox WHERE type = 'PaymentSucceeded' AND dispatched_at IS NULL")
-      .get() as { n: number };
-    expect(undispatched.n).toBe(0);
+    const undispatched = await sqlNumber(
+      h.db,
+      "SELECT count(*) AS n FROM outbox WHERE type = 'PaymentSucceeded' AND dispatched_at IS NULL",
+    );
+    expect(undispatched).toBe(0);
     // The inventory worker got it; what that wrote waits for the service's relay.
     await h.waitForStatus(order.id, 'AWAITING_SHIPMENT');
 
@@ -327,7 +344,7 @@ describe('load', () => {
     redis = await startRedisServer();
     dir = mkdtempSync(join(tmpdir(), 'orders-cli-load-'));
     const env = {
-      DATABASE_PATH: join(dir, 'orders.db'),
+      ...(await storeEnv(dir)),
       REDIS_URL: redis.url,
       QUEUE_PREFIX: `load${Date.now()}`,
       PORT: String(await freePort()),
@@ -340,11 +357,11 @@ describe('load', () => {
       ['load', '--url', base, '--count', '40', '--rate', '10', '--sku', 'SKU-1', '--mix', 'visa', '--no-wait', '--json'],
       { API_KEY },
     );
-    const sqlite = new Database(env.DATABASE_PATH, { readonly: true });
-    const orders = () => (sqlite.prepare('SELECT count(*) AS n FROM orders').get() as { n: number }).n;
+    const store = await openStore(env);
+    const orders = () => sqlNumber(store, 'SELECT count(*) AS n FROM orders');
     try {
       // Killed mid-run and started again on the same port: connections refused, some reset.
-      for (let i = 0; i < 300 && orders() < 5; i++) await sleep(50);
+      for (let i = 0; i < 300 && (await orders()) < 5; i++) await sleep(50);
       await service.kill('SIGKILL');
       await sleep(1_500);
       service = await startServiceProcess(env);
@@ -353,9 +370,9 @@ describe('load', () => {
       expect(run.code).toBe(0);
       expect(run.json).toMatchObject({ requested: 40, placed: 40, refused: 0, gaveUp: 0 });
       expect(run.json.retried).toBeGreaterThan(0);
-      expect(orders()).toBe(40);
+      expect(await orders()).toBe(40);
     } finally {
-      sqlite.close();
+      await closeDatabase(store);
       await service.kill('SIGKILL');
     }
   });

@@ -31,7 +31,7 @@ let before: Record<string, number>;
 beforeAll(async () => {
   h = await Harness.start({ queues: [], env: { MAX_ORDER_TOTAL_CENTS: String(MAX_TOTAL) } });
   for (const [sku, stock] of Object.entries(STOCK)) await h.putProduct(sku, stock, PRICES[sku]);
-  before = (await h.rowCounts());
+  before = await h.rowCounts();
 });
 
 afterAll(async () => {
@@ -433,8 +433,8 @@ describe('POST /orders under random and mutated bodies', () => {
     PROPERTY_TIMEOUT_MS,
   );
 
-  it('wrote nothing for any of them', () => {
-    expect((await h.rowCounts())).toEqual(before);
+  it('wrote nothing for any of them', async () => {
+    expect(await h.rowCounts()).toEqual(before);
   });
 });
 
@@ -451,7 +451,7 @@ describe('the client routes under random paths and queries', () => {
   it(
     'answer any order id with a 4xx problem (never a 5xx), and write nothing',
     async () => {
-      const counts = (await h.rowCounts());
+      const counts = await h.rowCounts();
       await fc.assert(
         fc.asyncProperty(
           segment,
@@ -472,7 +472,7 @@ describe('the client routes under random paths and queries', () => {
         ),
         { ...RUNS, numRuns: 400 },
       );
-      expect((await h.rowCounts())).toEqual(counts);
+      expect(await h.rowCounts()).toEqual(counts);
     },
     PROPERTY_TIMEOUT_MS,
   );

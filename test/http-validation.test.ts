@@ -13,7 +13,7 @@ beforeAll(async () => {
   h = await Harness.start({ queues: [] });
   // At 100 cents, the largest order (100 lines of 1000) totals exactly MAX_ORDER_TOTAL_CENTS's default.
   await h.putProduct('SKU-1', 1_000_000, 100);
-  before = (await h.rowCounts());
+  before = await h.rowCounts();
 });
 
 afterAll(async () => {
@@ -166,8 +166,8 @@ describe('POST /orders refuses bad input with a problem document naming the fiel
     expect(res.json.errors).toEqual([expect.objectContaining({ field: 'Idempotency-Key' })]);
   });
 
-  it('wrote nothing for any of the refusals above', () => {
-    expect((await h.rowCounts())).toEqual(before);
+  it('wrote nothing for any of the refusals above', async () => {
+    expect(await h.rowCounts()).toEqual(before);
   });
 });
 

@@ -8,6 +8,7 @@ import { createLogger } from '../src/logger.ts';
 import { startService } from '../src/service.ts';
 import { clientHeaders } from '../src/cli/http-client.ts';
 import { API_KEY, Harness, orderBody } from './support/harness.ts';
+import { sqlNumber } from './support/store.ts';
 
 let h: Harness | undefined;
 
@@ -23,8 +24,7 @@ async function start(env: Record<string, string> = {}): Promise<Harness> {
   return h;
 }
 
-const count = (h: Harness, table: string) =>
-  (h.db.$client.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+const count = (h: Harness, table: string) => sqlNumber(h.db, `SELECT count(*) AS n FROM ${table}`);
 
 describe('Idempotency-Key on POST /orders', () => {
   it('replays the original status and body, marked Idempotent-Replayed, and creates nothing more', async () => {
@@ -45,8 +45,8 @@ describe('Idempotency-Key on POST /orders', () => {
     expect(replay.headers.get('location')).toBe(`/orders/${first.json.id}`);
     expect(replay.text).toBe(first.text);
     expect(replay.json.status).toBe('CREATED');
-    expect(count(h, 'orders')).toBe(1);
-    expect(count(h, 'outbox')).toBe(2); // OrderPlaced, Cancelled: nothing from the replay
+    expect(await count(h, 'orders')).toBe(1);
+    expect(await count(h, 'outbox')).toBe(2); // OrderPlaced, Cancelled: nothing from the replay
   });
 
   it('refuses the same key with another body with a 422, and writes nothing', async () => {
@@ -67,7 +67,7 @@ describe('Idempotency-Key on POST /orders', () => {
     const a = await h.placeOrder(orderBody(), { 'idempotency-key': 'key-a' });
     const b = await h.placeOrder(orderBody(), { 'idempotency-key': 'key-b' });
     expect(a.id).not.toBe(b.id);
-    expect(count(h, 'orders')).toBe(2);
+    expect(await count(h, 'orders')).toBe(2);
   });
 
   it('creates exactly one order from 10 parallel first uses of one key', async () => {
@@ -79,9 +79,9 @@ describe('Idempotency-Key on POST /orders', () => {
     const created = answers.filter((r) => r.status === 201);
     expect(new Set(created.map((r) => r.json.id)).size).toBe(1);
     expect(created.filter((r) => r.headers.get('idempotent-replayed') === null)).toHaveLength(1);
-    expect(count(h, 'orders')).toBe(1);
-    expect(count(h, 'idempotency_keys')).toBe(1);
-    expect(count(h, 'outbox')).toBe(1);
+    expect(await count(h, 'orders')).toBe(1);
+    expect(await count(h, 'idempotency_keys')).toBe(1);
+    expect(await count(h, 'outbox')).toBe(1);
   });
 
   it('creates exactly one order when two API processes on one database race on a key', async () => {
@@ -100,7 +100,7 @@ describe('Idempotency-Key on POST /orders', () => {
       );
       for (const res of answers) expect([201, 409]).toContain(res.status);
       expect(new Set(answers.filter((r) => r.status === 201).map((r) => r.json.id)).size).toBe(1);
-      expect(count(h, 'orders')).toBe(1);
+      expect(await count(h, 'orders')).toBe(1);
     } finally {
       await other.stop();
     }
@@ -112,7 +112,7 @@ describe('Idempotency-Key on POST /orders', () => {
       'idempotency-key': 'key-fixed',
     });
     expect(refused.status).toBe(422);
-    expect(count(h, 'idempotency_keys')).toBe(0);
+    expect(await count(h, 'idempotency_keys')).toBe(0);
     const fixed = await h.request('POST', '/orders', orderBody(), { 'idempotency-key': 'key-fixed' });
     expect(fixed.status).toBe(201);
     expect(fixed.headers.get('idempotent-replayed')).toBeNull();
@@ -138,8 +138,8 @@ describe('Idempotency-Key on POST /orders', () => {
 
     // The API's sweep (every second at the least) deletes the expired row without any request.
     const deadline = Date.now() + 5_000;
-    while (count(h, 'idempotency_keys') > 0 && Date.now() < deadline) await sleep(100);
-    expect(count(h, 'idempotency_keys')).toBe(0);
-    expect(count(h, 'orders')).toBe(2);
+    while ((await count(h, 'idempotency_keys')) > 0 && Date.now() < deadline) await sleep(100);
+    expect(await count(h, 'idempotency_keys')).toBe(0);
+    expect(await count(h, 'orders')).toBe(2);
   });
 });

@@ -2,13 +2,17 @@
  * /metrics in Prometheus text: orders by status, transitions by event, jobs by queue and outcome
  * with their durations, queue depths, outbox lag and HTTP latency by route.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeDatabase, openDatabase } from '../src/db/client.ts';
+import { closeDatabase } from '../src/db/open.ts';
 import { placeOrder } from '../src/db/placement.ts';
 import { upsertProduct } from '../src/db/stock.ts';
 import { ServiceMetrics } from '../src/metrics.ts';
 import { Harness, orderBody } from './support/harness.ts';
 import { startServiceProcess } from './support/processes.ts';
+import { openTestStore, storeEnvOf } from './support/store.ts';
 
 let h: Harness | undefined;
 
@@ -95,12 +99,13 @@ describe('GET /metrics', () => {
 
 describe('outbox lag', () => {
   it('is the age of the oldest event the relay has not handed over', async () => {
-    const db = openDatabase(':memory:');
+    const dir = mkdtempSync(join(tmpdir(), 'orders-metrics-'));
+    const db = await openTestStore(dir);
     try {
       let now = 1_000_000;
       const metrics = new ServiceMetrics({ db, now: () => now });
-      upsertProduct(db, { sku: 'SKU-1', name: 'One', priceCents: 100, stock: 5 }, now);
-      placeOrder(
+      await upsertProduct(db, { sku: 'SKU-1', name: 'One', priceCents: 100, stock: 5 }, now);
+      await placeOrder(
         db,
         {
           customerId: 'c',
@@ -117,7 +122,8 @@ describe('outbox lag', () => {
       // No queues given: no depth series rather than made-up zeros.
       expect([...m.keys()].some((k) => k.startsWith('orders_queue_jobs'))).toBe(false);
     } finally {
-      closeDatabase(db);
+      await closeDatabase(db);
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
@@ -129,7 +135,7 @@ describe('a worker-only process', () => {
     const worker = await startServiceProcess({
       ROLE: 'worker',
       METRICS_PORT: '0',
-      DATABASE_PATH: h.config.databasePath,
+      ...storeEnvOf(h.config),
       QUEUE_PREFIX: h.config.queuePrefix,
       REDIS_URL: h.redisUrl,
     });

@@ -2,14 +2,18 @@
  * Liveness and readiness against real outages (a redis-server killed and restarted, a database
  * gone), and request ids on every log line.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeDatabase, openDatabase } from '../src/db/client.ts';
+import { closeDatabase } from '../src/db/open.ts';
 import { createApp } from '../src/server.ts';
 import { ADMIN_TOKEN, API_KEY, Harness } from './support/harness.ts';
 import { startRedisServer, type TestRedis } from './support/redis-server.ts';
+import { openTestStore } from './support/store.ts';
 
 const cleanup: (() => Promise<void>)[] = [];
 
@@ -40,8 +44,11 @@ function memoryLogger() {
   return { logger: pino({ level: 'debug' }, stream), lines };
 }
 
-function appOnMemoryDatabase() {
-  const db = openDatabase(':memory:');
+/** The API alone on a fresh store of the run's engine, without Redis, logging to memory. */
+async function appOnFreshStore() {
+  const dir = mkdtempSync(join(tmpdir(), 'orders-operations-'));
+  cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
+  const db = await openTestStore(dir);
   const { logger, lines } = memoryLogger();
   const app = createApp({
     db,
@@ -78,11 +85,11 @@ describe('/healthz and /readyz', () => {
   });
 
   it('/readyz answers 503 when the database cannot be read', async () => {
-    const { db, app } = appOnMemoryDatabase();
+    const { db, app } = await appOnFreshStore();
     const ok = await app.request('/readyz');
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual({ status: 'ready', checks: { database: 'ok', redis: 'not used', queuePrefix: 'ok' } });
-    closeDatabase(db);
+    await closeDatabase(db);
     const res = await app.request('/readyz');
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ checks: { database: 'down' } });
@@ -92,13 +99,13 @@ describe('/healthz and /readyz', () => {
 
 describe('request ids in the logs', () => {
   it('puts the request id on the access line and on the error line of a failed request', async () => {
-    const { db, app, lines } = appOnMemoryDatabase();
+    const { db, app, lines } = await appOnFreshStore();
     await app.request('/orders/ord_x', { headers: { 'x-request-id': 'req-found-in-logs', authorization: `Bearer ${API_KEY}` } });
     expect(lines).toContainEqual(
       expect.objectContaining({ requestId: 'req-found-in-logs', msg: 'request', route: '/orders/:id', status: 404 }),
     );
 
-    closeDatabase(db); // a fault of ours, not the client's: a 500 and an error line
+    await closeDatabase(db); // a fault of ours, not the client's: a 500 and an error line
     const res = await app.request('/orders/ord_x', {
       headers: { 'x-request-id': 'req-failed', authorization: `Bearer ${API_KEY}` },
     });

@@ -6,27 +6,29 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { closeDatabase, openDatabase, writeTx, type Db } from '../src/db/client.ts';
+import { writeTx, type Db } from '../src/db/client.ts';
+import { closeDatabase } from '../src/db/open.ts';
 import { emit, markDispatched, pendingOutbox, takeCommittedOutbox } from '../src/db/outbox.ts';
+import { openTestStore, sqlRows } from './support/store.ts';
 
 let dir: string;
 let db: Db;
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'orders-outbox-'));
-  db = openDatabase(join(dir, 'orders.db'));
+  db = await openTestStore(dir);
 });
 
-afterEach(() => {
-  closeDatabase(db);
+afterEach(async () => {
+  await closeDatabase(db);
   rmSync(dir, { recursive: true, force: true });
 });
 
 describe('the rows a process committed', () => {
-  it('are handed to its relay once, after the commit', () => {
-    writeTx(db, (tx) => {
-      emit(tx, 'ord_1', 'OrderPlaced', 1_000);
-      emit(tx, 'ord_1', 'PaymentTimeoutDue', 1_000, 500);
+  it('are handed to its relay once, after the commit', async () => {
+    await writeTx(db, async (tx) => {
+      await emit(tx, 'ord_1', 'OrderPlaced', 1_000);
+      await emit(tx, 'ord_1', 'PaymentTimeoutDue', 1_000, 500);
       expect(takeCommittedOutbox(db)).toEqual([]); // not committed yet
     });
     expect(takeCommittedOutbox(db)).toEqual([
@@ -36,40 +38,40 @@ describe('the rows a process committed', () => {
     expect(takeCommittedOutbox(db)).toEqual([]);
   });
 
-  it('never include rows of a transaction or savepoint that rolled back', () => {
-    expect(() =>
-      writeTx(db, (tx) => {
-        emit(tx, 'ord_1', 'OrderPlaced', 1_000);
+  it('never include rows of a transaction or savepoint that rolled back', async () => {
+    await expect(
+      writeTx(db, async (tx) => {
+        await emit(tx, 'ord_1', 'OrderPlaced', 1_000);
         throw new Error('abandoned');
       }),
-    ).toThrow('abandoned');
-    writeTx(db, (tx) => {
-      emit(tx, 'ord_2', 'OrderPlaced', 1_000);
+    ).rejects.toThrow('abandoned');
+    await writeTx(db, async (tx) => {
+      await emit(tx, 'ord_2', 'OrderPlaced', 1_000);
       try {
-        writeTx(tx, (sp) => {
-          emit(sp, 'ord_3', 'OrderPlaced', 1_000);
+        await writeTx(tx, async (sp) => {
+          await emit(sp, 'ord_3', 'OrderPlaced', 1_000);
           throw new Error('savepoint abandoned');
         });
       } catch {
         // the outer transaction goes on without the savepoint's rows
       }
-      writeTx(tx, (sp) => emit(sp, 'ord_4', 'OrderPlaced', 1_000));
+      await writeTx(tx, (sp) => emit(sp, 'ord_4', 'OrderPlaced', 1_000));
     });
     expect(takeCommittedOutbox(db).map((r) => r.orderId)).toEqual(['ord_2', 'ord_4']);
-    expect(pendingOutbox(db, 10).map((r) => r.orderId)).toEqual(['ord_2', 'ord_4']);
+    expect((await pendingOutbox(db, 10)).map((r) => r.orderId)).toEqual(['ord_2', 'ord_4']);
   });
 });
 
 describe('markDispatched', () => {
-  it('marks the given rows that still wait, and leaves a mark already made alone', () => {
-    writeTx(db, (tx) => {
-      for (const id of ['a', 'b', 'c']) emit(tx, id, 'OrderPlaced', 1_000);
+  it('marks the given rows that still wait, and leaves a mark already made alone', async () => {
+    await writeTx(db, async (tx) => {
+      for (const id of ['a', 'b', 'c']) await emit(tx, id, 'OrderPlaced', 1_000);
     });
-    const [a, b, c] = pendingOutbox(db, 10);
-    markDispatched(db, [a!.id], 2_000);
-    markDispatched(db, [a!.id, b!.id], 3_000);
-    expect(pendingOutbox(db, 10).map((r) => r.id)).toEqual([c!.id]);
-    const marks = db.$client.prepare('SELECT id, dispatched_at AS at FROM outbox ORDER BY id').all();
+    const [a, b, c] = await pendingOutbox(db, 10);
+    await markDispatched(db, [a!.id], 2_000);
+    await markDispatched(db, [a!.id, b!.id], 3_000);
+    expect((await pendingOutbox(db, 10)).map((r) => r.id)).toEqual([c!.id]);
+    const marks = await sqlRows(db, 'SELECT id, dispatched_at AS at FROM outbox ORDER BY id');
     expect(marks).toEqual([
       { id: a!.id, at: 2_000 },
       { id: b!.id, at: 3_000 },

@@ -2,11 +2,15 @@
  * What the service answers outside its API operations: an index at the root, 405 with `Allow`
  * for a known path asked with the wrong method, and 404 for a path it does not know.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeDatabase, openDatabase } from '../src/db/client.ts';
+import { closeDatabase } from '../src/db/open.ts';
 import { createLogger } from '../src/logger.ts';
 import { createOpsApp } from '../src/server.ts';
 import { ADMIN_TOKEN, Harness } from './support/harness.ts';
+import { openTestStore } from './support/store.ts';
 
 let h: Harness;
 
@@ -96,7 +100,8 @@ describe('an unknown path', () => {
 
 describe("a worker process's metrics port", () => {
   it('answers a wrong method on /healthz with 405 and Allow, and an unknown path with 404', async () => {
-    const db = openDatabase(':memory:');
+    const dir = mkdtempSync(join(tmpdir(), 'orders-routing-'));
+    const db = await openTestStore(dir);
     try {
       const ops = createOpsApp({ db, logger: createLogger('silent') });
       const wrong = await ops.request('/healthz', { method: 'POST' });
@@ -104,7 +109,8 @@ describe("a worker process's metrics port", () => {
       expect(wrong.headers.get('allow')).toBe('GET, HEAD');
       expect((await ops.request('/orders')).status).toBe(404);
     } finally {
-      closeDatabase(db);
+      await closeDatabase(db);
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -13,6 +13,7 @@ import { ADMIN_TOKEN, API_KEY, Harness, OTHER_API_KEY, WEBHOOK_SECRET, orderBody
 import { putProductOver, startServiceProcess, type ServiceProcess } from './support/processes.ts';
 import { rawRequest } from './support/raw-http.ts';
 import { startRedisServer, type TestRedis } from './support/redis-server.ts';
+import { storeEnv } from './support/store.ts';
 
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 const basic = (password: string) => ({ authorization: `Basic ${Buffer.from(`admin:${password}`).toString('base64')}` });
@@ -27,7 +28,7 @@ describe('limits across two API processes', () => {
     const env = {
       ROLE: 'api',
       PORT: '0',
-      DATABASE_PATH: join(dir, 'orders.db'),
+      ...(await storeEnv(dir)),
       QUEUE_PREFIX: `l${randomBytes(4).toString('hex')}`,
       REDIS_URL: inject('redisUrl'),
       ADMIN_TOKEN,

@@ -13,6 +13,7 @@ import { COUNTRY_CODES } from '../src/api/schemas.ts';
 import { SIGNATURE_CHALLENGE, signBody } from '../src/api/webhooks.ts';
 import { ADDRESS, ADMIN_TOKEN, API_KEY, Harness, OTHER_API_KEY, WEBHOOK_SECRET, orderBody } from './support/harness.ts';
 import { rawRequest } from './support/raw-http.ts';
+import { sqlNumber, sqlRows } from './support/store.ts';
 
 let h: Harness;
 
@@ -32,7 +33,7 @@ afterAll(async () => {
 
 const basic = (password: string) => `Basic ${Buffer.from(`admin:${password}`).toString('base64')}`;
 const bearer = (key: string) => `Bearer ${key}`;
-const count = (table: string) => (h.db.$client.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+const count = (table: string) => sqlNumber(h.db, `SELECT count(*) AS n FROM ${table}`);
 
 function expectProblem(res: { status: number; headers: Headers; json: any }, status: number) {
   expect(res.headers.get('content-type')).toBe('application/problem+json');
@@ -111,8 +112,8 @@ describe('Idempotency-Key scoped per API key', () => {
     expect(mismatch.status).toBe(422);
   });
 
-  it('stores a short id of the API key beside the Idempotency-Key, never the key itself', () => {
-    const stored = (h.db.$client.prepare('SELECT key FROM idempotency_keys').all() as { key: string }[]).map((r) => r.key);
+  it('stores a short id of the API key beside the Idempotency-Key, never the key itself', async () => {
+    const stored = (await sqlRows<{ key: string }>(h.db, 'SELECT key FROM idempotency_keys')).map((r) => r.key);
     expect(stored).toEqual(
       expect.arrayContaining([`${apiKeyId(API_KEY)}:checkout-42`, `${apiKeyId(OTHER_API_KEY)}:checkout-42`]),
     );
@@ -383,7 +384,7 @@ describe('countries', () => {
 describe('placement refuses what cannot be sold', () => {
   it('refuses an order for more than is available with a 409 naming the SKU, before any charge', async () => {
     const before = await h.rowCounts();
-    const charges = count('sandbox_payment_intents');
+    const charges = await count('sandbox_payment_intents');
     const res = await h.request(
       'POST',
       '/orders',
@@ -407,7 +408,7 @@ describe('placement refuses what cannot be sold', () => {
     );
     expect(split.status).toBe(409);
     expect(await h.rowCounts()).toEqual(before);
-    expect(count('sandbox_payment_intents')).toBe(charges);
+    expect(await count('sandbox_payment_intents')).toBe(charges);
   });
 
   it('takes an order for exactly what is available', async () => {

@@ -81,3 +81,10 @@ export async function sqlRun(db: Db, text: string, ...params: unknown[]): Promis
     else (tx as unknown as SqliteCalls).run(query);
   });
 }
+
+/** The environment that points another process at the store a running service uses (its config's). */
+export function storeEnvOf(config: { databasePath: string; databaseUrl: string | undefined }): StoreEnv {
+  const env: StoreEnv = { DATABASE_PATH: config.databasePath };
+  if (config.databaseUrl) env.DATABASE_URL = config.databaseUrl;
+  return env;
+}

@@ -43,8 +43,15 @@ const QUERY_TIMEOUT_MS = 3_000;
  */
 const IDLE_IN_TRANSACTION_TIMEOUT_MS = 5_000;
 
-/** A transaction that keeps failing on serialization gives up after this many runs. */
-const MAX_ATTEMPTS = 12;
+/**
+ * A transaction that keeps failing on serialization gives up after this many runs. Dozens of
+ * transactions at once on one product's row (its stock) collide often: the runs and the backoff
+ * must outlast such a burst, or a request or a job fails for contention alone.
+ */
+const MAX_ATTEMPTS = 30;
+
+/** The longest wait between two runs of a transaction that collided. */
+const MAX_BACKOFF_MS = 250;
 
 export interface PostgresOptions {
   poolSize: number;
@@ -127,7 +134,7 @@ class PostgresTxRunner implements TxRunner {
       } catch (error) {
         if (attempt >= MAX_ATTEMPTS || isolationLevel !== 'serializable' || !isSerializationFailure(error)) throw error;
         // Jittered backoff, so that the transactions that collided do not collide again.
-        await sleep(Math.random() * Math.min(100, 2 ** attempt));
+        await sleep(Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** attempt));
       }
     }
   }
