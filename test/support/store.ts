@@ -42,7 +42,7 @@ function statement(text: string, params: readonly unknown[]): SQL {
   const parts = text.split('?');
   if (parts.length - 1 !== params.length) throw new Error(`${parts.length - 1} placeholders for ${params.length} values`);
   const chunks: SQL[] = [sql.raw(parts[0]!)];
-  params.forEach((value, i) => chunks.push(sql`${value}`, sql.raw(parts[i + 1]!)));
+  for (const [i, value] of params.entries()) chunks.push(sql`${value}`, sql.raw(parts[i + 1]!));
   return sql.join(chunks);
 }
 
