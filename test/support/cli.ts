@@ -42,6 +42,7 @@ export async function runCli(args: string[], env: Record<string, string> = {}, t
 export function cliEnv(h: Harness, extra: Record<string, string> = {}): Record<string, string> {
   return {
     DATABASE_PATH: h.config.databasePath,
+    ...(h.config.databaseUrl ? { DATABASE_URL: h.config.databaseUrl } : {}),
     QUEUE_PREFIX: h.config.queuePrefix,
     REDIS_URL: h.redisUrl,
     ...extra,
