@@ -27,8 +27,15 @@ const MIGRATION_LOCK = 0x6f726472; // "ordr"
 /** How long a process waits for a connection before the request counts as an outage. */
 const CONNECT_TIMEOUT_MS = 5_000;
 
-/** A transaction that keeps failing on serialization gives up after this many runs. */
-const MAX_ATTEMPTS = 12;
+/**
+ * A transaction that keeps failing on serialization gives up after this many runs. Generous: a
+ * dozen workers reserving the same SKU each fail on its row until their turn comes, and one that
+ * gives up leaves its job to fail and its order to wait for an operator.
+ */
+const MAX_ATTEMPTS = 40;
+
+/** The longest wait before running a transaction again after a serialization failure. */
+const MAX_BACKOFF_MS = 250;
 
 export interface PostgresOptions {
   poolSize: number;
@@ -106,7 +113,7 @@ class PostgresTxRunner implements TxRunner {
       } catch (error) {
         if (attempt >= MAX_ATTEMPTS || isolationLevel !== 'serializable' || !isSerializationFailure(error)) throw error;
         // Jittered backoff, so that the transactions that collided do not collide again.
-        await sleep(Math.random() * Math.min(100, 2 ** attempt));
+        await sleep(Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** attempt));
       }
     }
   }
