@@ -8,10 +8,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import Database from 'better-sqlite3';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Db } from '../src/db/client.ts';
+import { closeDatabase } from '../src/db/open.ts';
 import { QUEUE_NAMES } from '../src/queues/routing.ts';
 import { duplicateJobs } from './support/duplicate-jobs.ts';
 import { clientHeaders } from '../src/cli/http-client.ts';
@@ -20,16 +21,18 @@ import { invariantViolations } from './support/invariants.ts';
 import { placeOrderOver, putProductOver, startServiceProcess, type ServiceProcess } from './support/processes.ts';
 import { startRedisServer, type TestRedis } from './support/redis-server.ts';
 import { waitUntilSettled } from './support/settle.ts';
+import { openStore, sqlNumber, sqlRows, storeEnv, type StoreEnv } from './support/store.ts';
 
 const STOCK = { 'SKU-A': 90, 'SKU-B': 60 };
 const GRACE_MS = 8_000;
 
 let dir: string;
 let redis: TestRedis;
+let store: StoreEnv;
 let env: Record<string, string>;
 let api: ServiceProcess;
 const workers: ServiceProcess[] = [];
-let sqlite: Database.Database;
+let db: Db;
 let watcher: Redis;
 let queues: Queue[];
 let base: string;
@@ -39,8 +42,9 @@ let attempted = 0;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'orders-chaos-'));
   redis = await startRedisServer();
+  store = await storeEnv(dir);
   env = {
-    DATABASE_PATH: join(dir, 'orders.db'),
+    ...store,
     REDIS_URL: redis.url,
     QUEUE_PREFIX: 'chaos',
     ADMIN_TOKEN,
@@ -57,7 +61,7 @@ beforeAll(async () => {
   api = await startServiceProcess({ ...env, ROLE: 'api' });
   base = `http://127.0.0.1:${api.port}`;
   workers.push(await startWorker(), await startWorker());
-  sqlite = new Database(env.DATABASE_PATH!, { readonly: true });
+  db = await openStore(store);
   watcher = new Redis(redis.url, { maxRetriesPerRequest: null });
   watcher.on('error', () => {});
   queues = QUEUE_NAMES.map((name) => new Queue(name, { connection: watcher, prefix: 'chaos' }));
@@ -69,7 +73,7 @@ afterAll(async () => {
   await Promise.allSettled([api?.kill(), ...workers.map((w) => w.kill())]);
   await Promise.allSettled(queues?.map((q) => q.close()) ?? []);
   watcher?.disconnect();
-  sqlite?.close();
+  if (db) await closeDatabase(db);
   await redis?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -108,13 +112,14 @@ async function placeOrders(count: number, concurrency = 10): Promise<void> {
 }
 
 async function expectSettledAndSound(): Promise<void> {
-  await waitUntilSettled(sqlite, queues, { timeoutMs: 60_000, owedMessages: true });
-  expect(await invariantViolations(sqlite, { initialStock: STOCK })).toEqual([]);
-  const { n } = sqlite.prepare('SELECT count(*) AS n FROM orders').get() as { n: number };
-  expect(n).toBe(placed);
+  await waitUntilSettled(db, queues, { timeoutMs: 60_000, owedMessages: true });
+  expect(await invariantViolations(db, { initialStock: STOCK })).toEqual([]);
+  expect(await sqlNumber(db, 'SELECT count(*) AS n FROM orders')).toBe(placed);
 }
 
-describe('chaos: real processes, real damage', () => {
+// Each blow may take a minute to settle (waitUntilSettled's own limit): PostgreSQL's serializable
+// retries make it slower than SQLite under this crowd of workers.
+describe('chaos: real processes, real damage', { timeout: 120_000 }, () => {
   it('survives a worker SIGKILLed mid-run', async () => {
     const flowing = placeOrders(80);
     await sleep(150);
@@ -145,7 +150,7 @@ describe('chaos: real processes, real damage', () => {
       copies += await duplicateJobs(queues, '', seen);
       await sleep(20);
     }
-    await waitUntilSettled(sqlite, queues, { timeoutMs: 60_000 });
+    await waitUntilSettled(db, queues, { timeoutMs: 60_000 });
     copies += await duplicateJobs(queues, '', seen);
     expect(copies).toBeGreaterThan(100);
     await expectSettledAndSound();
@@ -164,7 +169,7 @@ describe('chaos: real processes, real damage', () => {
     await expectSettledAndSound();
 
     // Over the whole run, every branch was taken.
-    const outcomes = sqlite.prepare('SELECT DISTINCT status, reason FROM orders ORDER BY 1, 2').all();
+    const outcomes = await sqlRows(db, 'SELECT DISTINCT status, reason FROM orders ORDER BY 1, 2');
     expect(outcomes).toEqual(
       expect.arrayContaining([
         { status: 'SHIPPED', reason: null },

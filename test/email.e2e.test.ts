@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { duplicateJobs } from './support/duplicate-jobs.ts';
 import { Harness, orderBody } from './support/harness.ts';
 import { invariantViolations } from './support/invariants.ts';
+import { sqlRow } from './support/store.ts';
 import { TestSmtpServer } from './support/smtp-server.ts';
 
 const MAIL_FROM = 'Analytical Shop <orders@shop.example>';
@@ -200,7 +201,7 @@ describe('the email of POST /orders', () => {
     await h.putProduct('SKU-1', 5);
     const placed = await h.placeOrder(withEmail('ada.lovelace+orders@example.co.uk'));
     expect((await h.getOrder(placed.id)).email).toBe('ada.lovelace+orders@example.co.uk');
-    const row = h.db.$client.prepare('SELECT email FROM orders WHERE id = ?').get(placed.id) as { email: string };
-    expect(row.email).toBe('ada.lovelace+orders@example.co.uk');
+    const row = await sqlRow<{ email: string }>(h.db, 'SELECT email FROM orders WHERE id = ?', placed.id);
+    expect(row?.email).toBe('ada.lovelace+orders@example.co.uk');
   });
 });

@@ -20,6 +20,7 @@ import { API_KEY, Harness, orderBody } from './support/harness.ts';
 import { invariantViolations } from './support/invariants.ts';
 import { startServiceProcess } from './support/processes.ts';
 import { startRedisServer, type TestRedis } from './support/redis-server.ts';
+import { storeEnv } from './support/store.ts';
 
 const harnesses: Harness[] = [];
 let redis: TestRedis | undefined;
@@ -68,13 +69,18 @@ describe('two deployments on one Redis and one queue prefix', () => {
     await expect(start({ queues: [], env: { QUEUE_PREFIX: prefix } })).rejects.toThrow(PrefixTakenError);
 
     // As a real process: one line on stderr, exit code 1.
-    const refused = startServiceProcess({
-      DATABASE_PATH: `${first.config.databasePath}.other`,
-      REDIS_URL: first.redisUrl,
-      QUEUE_PREFIX: prefix,
-      PORT: '0',
-    });
-    await expect(refused).rejects.toThrow(new RegExp(`exited with 1 .*QUEUE_PREFIX=${prefix} belongs to another database`));
+    const dir = mkdtempSync(join(tmpdir(), 'orders-other-'));
+    try {
+      const refused = startServiceProcess({
+        ...(await storeEnv(dir)),
+        REDIS_URL: first.redisUrl,
+        QUEUE_PREFIX: prefix,
+        PORT: '0',
+      });
+      await expect(refused).rejects.toThrow(new RegExp(`exited with 1 .*QUEUE_PREFIX=${prefix} belongs to another database`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('claims the prefix again after Redis lost its data', async () => {
@@ -85,7 +91,9 @@ describe('two deployments on one Redis and one queue prefix', () => {
       await admin.flushall();
       expect(await admin.get(claimKey(h.config.queuePrefix))).toBeNull();
       await h.service.prefixClaim.check();
-      expect(JSON.parse((await admin.get(claimKey(h.config.queuePrefix)))!)).toMatchObject({ database: databaseIdentity(h.db) });
+      expect(JSON.parse((await admin.get(claimKey(h.config.queuePrefix)))!)).toMatchObject({
+        database: await databaseIdentity(h.db),
+      });
     } finally {
       await admin.quit();
     }
@@ -260,7 +268,7 @@ describe('stopping a worker while Redis is down', () => {
     const dir = mkdtempSync(join(tmpdir(), 'orders-stop-'));
     try {
       const worker = await startServiceProcess({
-        DATABASE_PATH: join(dir, 'orders.db'),
+        ...(await storeEnv(dir)),
         REDIS_URL: redis.url,
         QUEUE_PREFIX: 'stopping',
         ROLE: 'worker',
@@ -285,7 +293,7 @@ describe('a worker that dies mid-job', () => {
   it('has its job run again by another worker within JOB_LOCK_MS + JOB_STALLED_INTERVAL_MS', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'orders-stall-'));
     const env = {
-      DATABASE_PATH: join(dir, 'orders.db'),
+      ...(await storeEnv(dir)),
       QUEUE_PREFIX: `stall${Date.now()}`,
       JOB_LOCK_MS: '2000',
       JOB_STALLED_INTERVAL_MS: '500',
@@ -321,7 +329,7 @@ describe('a wrong REDIS_URL', () => {
     try {
       const nobody = await freePort();
       const service = await startServiceProcess({
-        DATABASE_PATH: join(dir, 'orders.db'),
+        ...(await storeEnv(dir)),
         REDIS_URL: `redis://127.0.0.1:${nobody}`,
         QUEUE_PREFIX: 'wrongredis',
         PORT: '0',

@@ -7,14 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import Database from 'better-sqlite3';
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { closeDatabase } from '../src/db/open.ts';
 import { TransientGatewayError, type PaymentGateway } from '../src/domain/ports.ts';
 import { SandboxCarrier } from '../src/sandbox/carrier.ts';
 import { ADMIN_TOKEN, Harness, WEBHOOK_SECRET, orderBody } from './support/harness.ts';
 import { invariantViolations } from './support/invariants.ts';
 import { placeOrderOver, putProductOver, startServiceProcess } from './support/processes.ts';
 import { startRedisServer, type TestRedis } from './support/redis-server.ts';
+import { openStore, sqlRow, storeEnv } from './support/store.ts';
 
 let h: Harness | undefined;
 let redis: TestRedis | undefined;
@@ -135,7 +136,7 @@ describe('Redis configuration', () => {
       ROLE: 'api',
       PORT: '0',
       REDIS_URL: redis.url,
-      DATABASE_PATH: join(dir, 'orders.db'),
+      ...(await storeEnv(dir)),
     });
     try {
       for (let i = 0; i < 100 && !api.logs.some((l) => l.policy); i++) await sleep(20);
@@ -151,8 +152,9 @@ describe('Redis configuration', () => {
 describe('shutdown', () => {
   it('finishes an active job on SIGTERM; a second signal exits at once and the job is retried elsewhere', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'orders-shutdown-'));
+    const store = await storeEnv(dir);
     const env = {
-      DATABASE_PATH: join(dir, 'orders.db'),
+      ...store,
       REDIS_URL: inject('redisUrl'),
       QUEUE_PREFIX: `shutdown${Date.now()}`,
       PORT: '0',
@@ -161,28 +163,29 @@ describe('shutdown', () => {
       PAYMENT_LATENCY_MS: '1500',
       JOB_LOCK_MS: '1000',
     };
+    const db = await openStore(store);
     try {
       // One signal: the charge in flight completes before the process exits.
       const first = await startServiceProcess(env);
       const base = `http://127.0.0.1:${first.port}`;
       expect(await putProductOver(base, 'SKU-1', 5, ADMIN_TOKEN)).toBe(201);
       const place = async (port: number | undefined) => (await placeOrderOver(`http://127.0.0.1:${port}`, orderBody())).id!;
-      const sqlite = new Database(env.DATABASE_PATH, { readonly: true });
-      const read = (id: string) =>
-        sqlite.prepare('SELECT status, payment_status AS payment FROM orders WHERE id = ?').get(id) as {
-          status: string;
-          payment: string;
-        };
+      const read = async (id: string) =>
+        (await sqlRow<{ status: string; payment: string }>(
+          db,
+          'SELECT status, payment_status AS payment FROM orders WHERE id = ?',
+          id,
+        ))!;
       /** The order has entered PAYMENT_PENDING: its charge is at the gateway for 1.5 s. */
       const chargeInFlight = async (id: string) => {
-        for (let i = 0; i < 500 && read(id).status !== 'PAYMENT_PENDING'; i++) await sleep(10);
-        expect(read(id)).toEqual({ status: 'PAYMENT_PENDING', payment: 'PENDING' });
+        for (let i = 0; i < 500 && (await read(id)).status !== 'PAYMENT_PENDING'; i++) await sleep(10);
+        expect(await read(id)).toEqual({ status: 'PAYMENT_PENDING', payment: 'PENDING' });
       };
 
       const drained = await place(first.port);
       await chargeInFlight(drained);
       expect(await first.kill('SIGTERM')).toBe(0);
-      expect(read(drained).payment).toBe('CAPTURED');
+      expect((await read(drained)).payment).toBe('CAPTURED');
 
       // Two signals: out at once, the charge interrupted; the next worker picks the job up.
       const second = await startServiceProcess(env);
@@ -191,14 +194,14 @@ describe('shutdown', () => {
       second.child.kill('SIGTERM');
       await sleep(50);
       expect(await second.kill('SIGTERM')).toBe(1);
-      expect(read(interrupted).payment).toBe('PENDING');
-      sqlite.close();
+      expect((await read(interrupted)).payment).toBe('PENDING');
 
-      h = await Harness.start({ env: { DATABASE_PATH: env.DATABASE_PATH, QUEUE_PREFIX: env.QUEUE_PREFIX, JOB_LOCK_MS: '1000' } });
+      h = await Harness.start({ env: { ...store, QUEUE_PREFIX: env.QUEUE_PREFIX, JOB_LOCK_MS: '1000' } });
       for (const id of [drained, interrupted]) await h.waitForStatus(id, 'SHIPPED', 20_000);
       await h.settle();
       expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 5 } })).toEqual([]);
     } finally {
+      await closeDatabase(db);
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -15,8 +15,11 @@ import { processAlive } from '../src/queues/local-process.ts';
 import { managedRedisPid, managedRedisUrl } from '../src/queues/managed-redis.ts';
 import { ADMIN_TOKEN, API_KEY, WEBHOOK_SECRET, orderBody } from './support/harness.ts';
 import { placeOrderOver, putProductOver, startServiceProcess, type ServiceProcess } from './support/processes.ts';
+import { storeEnv, type StoreEnv } from './support/store.ts';
 
 let dir: string;
+/** The store of the deployment in `dir`, made when its first process starts. */
+let store: { dir: string; env: StoreEnv } | undefined;
 const started: ServiceProcess[] = [];
 const leftovers: number[] = [];
 let blocker: Server | undefined;
@@ -31,9 +34,10 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function env(extra: Record<string, string> = {}): Record<string, string> {
+async function env(extra: Record<string, string> = {}): Promise<Record<string, string>> {
+  if (store?.dir !== dir) store = { dir, env: await storeEnv(dir) };
   return {
-    DATABASE_PATH: join(dir, 'orders.db'),
+    ...store.env,
     MANAGED_REDIS: 'always',
     PORT: '0',
     ADMIN_TOKEN,
@@ -43,7 +47,7 @@ function env(extra: Record<string, string> = {}): Record<string, string> {
 }
 
 async function start(extra: Record<string, string> = {}): Promise<ServiceProcess> {
-  const p = await startServiceProcess(env(extra));
+  const p = await startServiceProcess(await env(extra));
   started.push(p);
   return p;
 }

@@ -6,14 +6,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { closeDatabase } from '../src/db/open.ts';
 import { freePort } from '../src/queues/managed-redis.ts';
 import { QUEUE_NAMES } from '../src/queues/routing.ts';
 import { ADMIN_TOKEN, Harness, WEBHOOK_SECRET, orderBody } from './support/harness.ts';
 import { invariantViolations } from './support/invariants.ts';
 import { placeOrderOver, putProductOver, startServiceProcess } from './support/processes.ts';
 import { duplicateJobs } from './support/duplicate-jobs.ts';
+import { openStore, sqlNumber, sqlRow, sqlRows, storeEnv } from './support/store.ts';
 
 let h: Harness | undefined;
 const cleanups: (() => unknown)[] = [];
@@ -25,17 +26,16 @@ afterEach(async () => {
 });
 
 /** Everything a duplicate delivery could change, read straight from the database. */
-function snapshot(harness: Harness) {
-  const sql = harness.db.$client;
-  const all = (query: string) => sql.prepare(query).all();
+async function snapshot(harness: Harness) {
+  const all = (query: string) => sqlRows(harness.db, query);
   return {
-    orders: all('SELECT id, status, payment_status, stock_status, reason, tracking_number FROM orders ORDER BY id'),
-    timeline: all('SELECT order_id, type, from_status, to_status FROM order_events ORDER BY id'),
-    products: all('SELECT sku, available, reserved, shipped FROM products ORDER BY sku'),
-    charges: all('SELECT order_id, amount_cents FROM sandbox_charges ORDER BY order_id'),
-    refunds: all('SELECT order_id, amount_cents FROM sandbox_refunds ORDER BY order_id'),
-    shipments: all('SELECT order_id, tracking_number, status FROM sandbox_shipments ORDER BY order_id'),
-    notifications: all('SELECT order_id, kind FROM sandbox_notifications ORDER BY order_id, kind'),
+    orders: await all('SELECT id, status, payment_status, stock_status, reason, tracking_number FROM orders ORDER BY id'),
+    timeline: await all('SELECT order_id, type, from_status, to_status FROM order_events ORDER BY id'),
+    products: await all('SELECT sku, available, reserved, shipped FROM products ORDER BY sku'),
+    charges: await all('SELECT order_id, amount_cents FROM sandbox_charges ORDER BY order_id'),
+    refunds: await all('SELECT order_id, amount_cents FROM sandbox_refunds ORDER BY order_id'),
+    shipments: await all('SELECT order_id, tracking_number, status FROM sandbox_shipments ORDER BY order_id'),
+    notifications: await all('SELECT order_id, kind FROM sandbox_notifications ORDER BY order_id, kind'),
   };
 }
 
@@ -77,19 +77,19 @@ describe('a job delivered twice changes nothing the second time', () => {
     await h.settle();
     expect(copies).toBeGreaterThan(20);
 
-    const shipped = (
-      h.db.$client.prepare("SELECT tracking_number AS t FROM orders WHERE status = 'SHIPPED'").all() as { t: string }[]
-    ).map((r) => r.t);
+    const shipped = (await sqlRows<{ t: string }>(h.db, "SELECT tracking_number AS t FROM orders WHERE status = 'SHIPPED'")).map(
+      (r) => r.t,
+    );
     for (const t of shipped) expect((await h.deliver(t)).status).toBe(200);
     await h.settle();
-    const before = snapshot(h);
+    const before = await snapshot(h);
     expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 6, 'SKU-2': 2 } })).toEqual([]);
 
     // Every job, delivered once more after everything has settled.
     const again = await duplicateJobs(queues, '-late', new Set());
     expect(again).toBeGreaterThan(copies);
     await h.settle();
-    expect(snapshot(h)).toEqual(before);
+    expect(await snapshot(h)).toEqual(before);
     expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 6, 'SKU-2': 2 } })).toEqual([]);
 
     const statuses = (before.orders as { status: string }[]).map((o) => o.status).sort();
@@ -103,12 +103,15 @@ describe('the last units of stock', () => {
     // and the reservation after payment decides the race.
     h = await Harness.start({ queues: [] });
     await h.putProduct('SKU-1', 50);
-    const sql = h.db.$client;
+    const db = h.db;
     let lowest = Infinity;
-    const watch = setInterval(() => {
-      const { available } = sql.prepare("SELECT available FROM products WHERE sku = 'SKU-1'").get() as { available: number };
-      lowest = Math.min(lowest, available);
-    }, 5);
+    let watching = true;
+    const watch = (async () => {
+      while (watching) {
+        lowest = Math.min(lowest, await sqlNumber(db, "SELECT available FROM products WHERE sku = 'SKU-1'"));
+        await sleep(5);
+      }
+    })();
     try {
       const placed = await Promise.all(
         Array.from({ length: 200 }, (_, i) => h!.placeOrder(orderBody('tok_visa', [{ sku: 'SKU-1', quantity: 1 }], `cus_${i}`))),
@@ -118,22 +121,24 @@ describe('the last units of stock', () => {
       h.startWorkers(['inventory', 'payment', 'payment-deadline']); // a second consumer, as a second worker process would be
       await h.settle(60_000);
     } finally {
-      clearInterval(watch);
+      watching = false;
+      await watch;
     }
-    const counts = sql
-      .prepare('SELECT status, reason, payment_status AS payment, count(*) AS n FROM orders GROUP BY 1, 2, 3 ORDER BY 1')
-      .all();
+    const counts = await sqlRows(
+      db,
+      'SELECT status, reason, payment_status AS payment, count(*) AS n FROM orders GROUP BY 1, 2, 3 ORDER BY 1',
+    );
     expect(counts).toEqual([
       { status: 'FAILED', reason: 'OUT_OF_STOCK', payment: 'REFUNDED', n: 150 },
       { status: 'SHIPPED', reason: null, payment: 'CAPTURED', n: 50 },
     ]);
-    expect(sql.prepare("SELECT available, reserved, shipped FROM products WHERE sku = 'SKU-1'").get()).toEqual({
+    expect(await sqlRow(db, "SELECT available, reserved, shipped FROM products WHERE sku = 'SKU-1'")).toEqual({
       available: 0,
       reserved: 0,
       shipped: 50,
     });
     expect(lowest).toBeGreaterThanOrEqual(0);
-    expect((sql.prepare('SELECT count(*) AS n FROM sandbox_refunds').get() as { n: number }).n).toBe(150);
+    expect(await sqlNumber(db, 'SELECT count(*) AS n FROM sandbox_refunds')).toBe(150);
     expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 50 } })).toEqual([]);
   });
 });
@@ -142,13 +147,13 @@ describe('a process killed between its commit and its enqueue', () => {
   it('loses nothing: the relay sweep of the next process dispatches what it committed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'orders-crash-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const databasePath = join(dir, 'orders.db');
+    const store = await storeEnv(dir);
     // The first API process commits orders but cannot enqueue anything: its Redis is not there.
     const deadRedis = `redis://127.0.0.1:${await freePort()}`;
     const api = await startServiceProcess({
       ROLE: 'api',
       PORT: '0',
-      DATABASE_PATH: databasePath,
+      ...store,
       REDIS_URL: deadRedis,
       ADMIN_TOKEN,
       WEBHOOK_SECRET,
@@ -163,13 +168,13 @@ describe('a process killed between its commit and its enqueue', () => {
       ids.push(id!);
     }
     expect(await api.kill('SIGKILL')).toBeNull();
-    const left = new Database(databasePath, { readonly: true });
-    const undispatched = left.prepare('SELECT count(*) AS n FROM outbox WHERE dispatched_at IS NULL').get() as { n: number };
-    left.close();
-    expect(undispatched.n).toBe(5);
+    const left = await openStore(store);
+    const undispatched = await sqlNumber(left, 'SELECT count(*) AS n FROM outbox WHERE dispatched_at IS NULL');
+    await closeDatabase(left);
+    expect(undispatched).toBe(5);
 
     // A new process on the same database, with a working Redis, finds and dispatches them.
-    h = await Harness.start({ env: { DATABASE_PATH: databasePath } });
+    h = await Harness.start({ env: { ...store } });
     for (const id of ids) await h.waitForStatus(id, 'SHIPPED');
     await h.settle();
     expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 10 } })).toEqual([]);

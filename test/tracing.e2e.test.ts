@@ -9,12 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { closeDatabase } from '../src/db/open.ts';
 import { ADMIN_TOKEN, API_KEY, WEBHOOK_SECRET, orderBody } from './support/harness.ts';
 import { OtlpReceiver, SPAN_KIND, type ReceivedSpan } from './support/otlp-receiver.ts';
 import { placeOrderOver, putProductOver, startServiceProcess, type ServiceProcess } from './support/processes.ts';
+import { openStore, sqlNumber, sqlRow, storeEnv, type StoreEnv } from './support/store.ts';
 
 /** How long an order may take to ship, and its spans to arrive, on a busy machine. */
 const WAIT_MS = 60_000;
@@ -30,7 +31,7 @@ afterEach(async () => {
 interface Running {
   service: ServiceProcess;
   base: string;
-  databasePath: string;
+  store: StoreEnv;
   queuePrefix: string;
   /** URLs of every module the process resolved. */
   modules(): string[];
@@ -44,8 +45,8 @@ async function startService(env: Record<string, string>): Promise<Running> {
   const dir = mkdtempSync(join(tmpdir(), 'orders-tracing-'));
   const moduleLog = join(dir, 'modules.log');
   writeFileSync(moduleLog, '');
-  const full = {
-    DATABASE_PATH: join(dir, 'orders.db'),
+  const full: Record<string, string> = {
+    ...(env.DATABASE_PATH ? {} : await storeEnv(dir)),
     REDIS_URL: inject('redisUrl'),
     QUEUE_PREFIX: `tr${Date.now()}${Math.floor(Math.random() * 1e6)}`,
     PORT: '0',
@@ -56,7 +57,9 @@ async function startService(env: Record<string, string>): Promise<Running> {
     MODULE_LOG_FILE: moduleLog,
     ...env,
   };
-  const { DATABASE_PATH: databasePath, QUEUE_PREFIX: queuePrefix } = full;
+  const store: StoreEnv = { DATABASE_PATH: full.DATABASE_PATH! };
+  if (full.DATABASE_URL) store.DATABASE_URL = full.DATABASE_URL;
+  const queuePrefix = full.QUEUE_PREFIX!;
   // Generous: several processes start at once while other suites load the machine.
   const service = await startServiceProcess(full, 60_000);
   cleanup.push(async () => {
@@ -66,7 +69,7 @@ async function startService(env: Record<string, string>): Promise<Running> {
   return {
     service,
     base: `http://127.0.0.1:${service.port}`,
-    databasePath,
+    store,
     queuePrefix,
     modules: () => readFileSync(moduleLog, 'utf8').split('\n').filter(Boolean),
   };
@@ -190,12 +193,14 @@ describe('traces over OTLP/HTTP', { timeout: 180_000 }, () => {
     expect(b.server.traceId).not.toBe(a.server.traceId);
 
     // The outbox row carries the context of the span that wrote it; the job, its enqueue's.
-    const sqlite = new Database(app.databasePath, { readonly: true });
-    const written = sqlite.prepare(`SELECT traceparent FROM outbox WHERE order_id = ? AND type = 'OrderPlaced'`).get(first) as {
-      traceparent: string;
-    };
-    sqlite.close();
-    expect(written.traceparent).toBe(`00-${a.server.traceId}-${a.server.spanId}-01`);
+    const db = await openStore(app.store);
+    const written = await sqlRow<{ traceparent: string }>(
+      db,
+      `SELECT traceparent FROM outbox WHERE order_id = ? AND type = 'OrderPlaced'`,
+      first,
+    );
+    await closeDatabase(db);
+    expect(written?.traceparent).toBe(`00-${a.server.traceId}-${a.server.spanId}-01`);
     const redis = new Redis(inject('redisUrl'));
     const jobData = await redis.hget(`${app.queuePrefix}:payment:${first}-OrderPlaced-payment`, 'data');
     await redis.quit();
@@ -253,7 +258,7 @@ describe('traces over OTLP/HTTP', { timeout: 180_000 }, () => {
       ...otel,
       ROLE: 'worker',
       OTEL_SERVICE_NAME: 'orders-worker',
-      DATABASE_PATH: api.databasePath,
+      ...api.store,
       QUEUE_PREFIX: api.queuePrefix,
     });
     expect(await putProductOver(api.base, 'SKU-1', 10, ADMIN_TOKEN)).toBe(201);
@@ -329,12 +334,12 @@ describe('without an OTLP endpoint', { timeout: 180_000 }, () => {
     expect(receiver.requests).toEqual([]);
     expect(app.service.logs.filter((l) => 'trace_id' in l)).toEqual([]);
 
-    const sqlite = new Database(app.databasePath, { readonly: true });
-    const traced = sqlite.prepare('SELECT count(*) AS n FROM outbox WHERE traceparent IS NOT NULL').get() as { n: number };
-    const rows = sqlite.prepare('SELECT count(*) AS n FROM outbox WHERE order_id = ?').get(id) as { n: number };
-    sqlite.close();
-    expect(rows.n).toBeGreaterThan(0);
-    expect(traced.n).toBe(0);
+    const db = await openStore(app.store);
+    const traced = await sqlNumber(db, 'SELECT count(*) AS n FROM outbox WHERE traceparent IS NOT NULL');
+    const rows = await sqlNumber(db, 'SELECT count(*) AS n FROM outbox WHERE order_id = ?', id);
+    await closeDatabase(db);
+    expect(rows).toBeGreaterThan(0);
+    expect(traced).toBe(0);
     const redis = new Redis(inject('redisUrl'));
     const jobData = await redis.hget(`${app.queuePrefix}:payment:${id}-OrderPlaced-payment`, 'data');
     await redis.quit();

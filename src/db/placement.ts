@@ -13,6 +13,7 @@ import type { OrderWithItems } from './orders.ts';
 import { emit } from './outbox.ts';
 import type { OrderItemRow, OrderRow, ShippingAddress } from './schema.ts';
 import { statements } from './statements.ts';
+import { errorCode } from './storage-health.ts';
 import { appendTimeline } from './transitions.ts';
 
 const CURRENCY = 'USD';
@@ -48,71 +49,101 @@ export interface PlaceOrderIdempotency extends IdempotencyRequest {
  * available is refused before anything is written (so nothing is ever charged for it); the
  * reservation after payment still decides between orders that race for the last units.
  */
-export function placeOrder(
+export async function placeOrder(
   db: Db,
   input: NewOrder,
   now: number,
   idempotency?: PlaceOrderIdempotency,
   rules: PlacementRules = {},
 ): Promise<PlaceOrderResult> {
-  return writeTx(db, async (tx): Promise<PlaceOrderResult> => {
-    if (idempotency) {
-      const replay = await findReplay(tx, idempotency, now);
-      if (replay) return { replayed: true, ...replay };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await placeOnce(db, input, now, idempotency, rules);
+    } catch (error) {
+      // A concurrent first use of the same key committed first: run again, and replay its response.
+      if (attempt >= 3 || errorCode(error) !== UNIQUE_VIOLATION) throw error;
     }
+  }
+}
 
-    const skus = [...new Set(input.items.map((i) => i.sku))];
-    const rows = await statements(tx).prices.execute({ skus: listValue(tx, skus) });
-    const catalog = new Map(rows.map((p) => [p.sku, p.priceCents]));
-    const unknown = input.items
-      .map((item, index) => ({ item, index }))
-      .filter(({ item }) => !catalog.has(item.sku))
-      .map(({ item, index }) => ({
-        field: `items.${index}.sku`,
-        message: `unknown SKU ${quote(item.sku)}`,
+/** PostgreSQL's unique_violation: on a placement, the idempotency key's primary key. */
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * One placement transaction. At READ COMMITTED on PostgreSQL: it reads only the catalog (whose
+ * stock check is advisory) and the idempotency key, which its primary key guards. SERIALIZABLE
+ * would make every two placements with keys conflict (each reads the key index the other writes
+ * into), so that a crowd of them at once kept failing with 40001 until they gave up.
+ */
+function placeOnce(
+  db: Db,
+  input: NewOrder,
+  now: number,
+  idempotency: PlaceOrderIdempotency | undefined,
+  rules: PlacementRules,
+): Promise<PlaceOrderResult> {
+  return writeTx(
+    db,
+    async (tx): Promise<PlaceOrderResult> => {
+      if (idempotency) {
+        const replay = await findReplay(tx, idempotency, now);
+        if (replay) return { replayed: true, ...replay };
+      }
+
+      const skus = [...new Set(input.items.map((i) => i.sku))];
+      const rows = await statements(tx).prices.execute({ skus: listValue(tx, skus) });
+      const catalog = new Map(rows.map((p) => [p.sku, p.priceCents]));
+      const unknown = input.items
+        .map((item, index) => ({ item, index }))
+        .filter(({ item }) => !catalog.has(item.sku))
+        .map(({ item, index }) => ({
+          field: `items.${index}.sku`,
+          message: `unknown SKU ${quote(item.sku)}`,
+        }));
+      if (unknown.length > 0) throw new UnprocessableError('The order names unknown products.', unknown);
+      refuseOverTotal(input, catalog, rules.maxTotalCents);
+      refuseShortStock(input, new Map(rows.map((p) => [p.sku, p.available])));
+
+      const id = `ord_${ulid(now)}`;
+      const items: OrderItemRow[] = input.items.map((item, line) => ({
+        orderId: id,
+        line,
+        sku: item.sku,
+        quantity: item.quantity,
+        unitPriceCents: catalog.get(item.sku)!,
       }));
-    if (unknown.length > 0) throw new UnprocessableError('The order names unknown products.', unknown);
-    refuseOverTotal(input, catalog, rules.maxTotalCents);
-    refuseShortStock(input, new Map(rows.map((p) => [p.sku, p.available])));
+      const totalCents = items.reduce((sum, i) => sum + i.unitPriceCents * i.quantity, 0);
+      const order: OrderRow = {
+        id,
+        status: INITIAL_STATUS,
+        paymentStatus: 'PENDING',
+        stockStatus: INITIAL_STOCK,
+        reason: null,
+        customerId: input.customerId,
+        email: input.email ?? null,
+        totalCents,
+        currency: CURRENCY,
+        paymentToken: input.paymentToken,
+        chargeId: null,
+        shippingAddress: input.shippingAddress,
+        trackingNumber: null,
+        createdAt: now,
+        updatedAt: now,
+      };
+      const prepared = statements(tx);
+      await prepared.insertOrder.execute(order);
+      for (const item of items) await prepared.insertItem.execute(item);
+      await appendTimeline(tx, id, 'OrderPlaced', null, INITIAL_STATUS, now, { totalCents });
+      await emit(tx, id, 'OrderPlaced', now);
 
-    const id = `ord_${ulid(now)}`;
-    const items: OrderItemRow[] = input.items.map((item, line) => ({
-      orderId: id,
-      line,
-      sku: item.sku,
-      quantity: item.quantity,
-      unitPriceCents: catalog.get(item.sku)!,
-    }));
-    const totalCents = items.reduce((sum, i) => sum + i.unitPriceCents * i.quantity, 0);
-    const order: OrderRow = {
-      id,
-      status: INITIAL_STATUS,
-      paymentStatus: 'PENDING',
-      stockStatus: INITIAL_STOCK,
-      reason: null,
-      customerId: input.customerId,
-      email: input.email ?? null,
-      totalCents,
-      currency: CURRENCY,
-      paymentToken: input.paymentToken,
-      chargeId: null,
-      shippingAddress: input.shippingAddress,
-      trackingNumber: null,
-      createdAt: now,
-      updatedAt: now,
-    };
-    const prepared = statements(tx);
-    await prepared.insertOrder.execute(order);
-    for (const item of items) await prepared.insertItem.execute(item);
-    await appendTimeline(tx, id, 'OrderPlaced', null, INITIAL_STATUS, now, { totalCents });
-    await emit(tx, id, 'OrderPlaced', now);
-
-    const created = { ...order, items };
-    if (idempotency) {
-      await rememberResponse(tx, idempotency, { orderId: id, statusCode: 201, body: idempotency.render(created) }, now);
-    }
-    return { replayed: false, order: created };
-  });
+      const created = { ...order, items };
+      if (idempotency) {
+        await rememberResponse(tx, idempotency, { orderId: id, statusCode: 201, body: idempotency.render(created) }, now);
+      }
+      return { replayed: false, order: created };
+    },
+    { isolation: 'read committed' },
+  );
 }
 
 function refuseOverTotal(input: NewOrder, prices: Map<string, number>, maxTotalCents: number | undefined): void {

@@ -48,7 +48,7 @@ const IDLE_IN_TRANSACTION_TIMEOUT_MS = 5_000;
  * transactions at once on one product's row (its stock) collide often: the runs and the backoff
  * must outlast such a burst, or a request or a job fails for contention alone.
  */
-const MAX_ATTEMPTS = 30;
+const MAX_ATTEMPTS = 40;
 
 /** The longest wait between two runs of a transaction that collided. */
 const MAX_BACKOFF_MS = 250;
