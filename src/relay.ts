@@ -147,8 +147,9 @@ export class OutboxRelay {
       await this.dispatch(rows.filter((r) => !this.unmarked.has(r.id)));
       return;
     }
-    // The rows stay locked while they are enqueued; READ COMMITTED, since this transaction waits
-    // on Redis and must not run again for a serialization conflict with the writers it overlaps.
+    // The rows stay locked while they are enqueued; READ COMMITTED, so that this transaction,
+    // which waits on Redis, does not fail for a serialization conflict with the writers it overlaps
+    // (run again after a deadlock, it enqueues the same job ids, which BullMQ drops).
     await writeTx(
       this.db,
       async (tx) => {

@@ -96,9 +96,10 @@ export function prepared<T>(handle: Db | Tx, build: (db: Db) => T): T {
 
 export interface TxOptions {
   /**
-   * PostgreSQL's isolation level; SERIALIZABLE unless the transaction must not run twice (it
-   * waits on the network while it holds rows, as the relay's sweep does). SQLite's writes are
-   * serial whatever this says.
+   * PostgreSQL's isolation level: SERIALIZABLE unless the transaction locks what it decides on
+   * (the order's row, a key's unique constraint) and is better off without serialization failures
+   * (on a popular product's stock, or waiting on Redis as the relay's sweep does). SQLite's writes
+   * are serial whatever this says.
    */
   isolation?: 'serializable' | 'read committed';
 }

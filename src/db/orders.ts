@@ -16,6 +16,15 @@ export async function findOrder(db: Db | Tx, id: string): Promise<OrderRow | und
   return (await statements(db).findOrder.execute({ id }))[0];
 }
 
+/**
+ * The order, locked until `tx` ends: on PostgreSQL, a transaction that runs at READ COMMITTED
+ * takes the order this way before it decides on its status, so that two of them for one order
+ * (a job delivered twice) run one after the other and the second sees what the first wrote.
+ */
+export async function lockOrder(tx: Tx, id: string): Promise<OrderRow | undefined> {
+  return (await statements(tx).lockOrder.execute({ id }))[0];
+}
+
 export async function getOrder(db: Db | Tx, id: string): Promise<OrderWithItems> {
   return { ...(await existingOrder(db, id)), items: await orderItemsOf(db, id) };
 }

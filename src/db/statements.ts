@@ -5,7 +5,7 @@
  */
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import { prepared, type Db, type Tx } from './client.ts';
-import { oneOf } from './dialect.ts';
+import { forUpdate, oneOf } from './dialect.ts';
 import { orderEvents, orderItems, orders, outbox, products } from './schema.ts';
 
 /** A named placeholder of a prepared statement, given its value at each run. */
@@ -56,6 +56,14 @@ function build(db: Db) {
       .from(orders)
       .where(eq(orders.id, placeholder('id')))
       .prepare('order_find'),
+    /** The order, locked until the transaction ends (PostgreSQL; dialect.ts `forUpdate`). */
+    lockOrder: forUpdate(
+      db,
+      db
+        .select()
+        .from(orders)
+        .where(eq(orders.id, placeholder('id'))),
+    ).prepare('order_lock'),
     orderItems: db
       .select()
       .from(orderItems)

@@ -8,7 +8,7 @@ import { InvariantViolation } from '../domain/errors.ts';
 import { canApply, mayReleaseStock, STOCK_MOVES } from '../domain/order-machine.ts';
 import { prepared, writeTx, type Db, type Tx } from './client.ts';
 import { rowsChanged } from './dialect.ts';
-import { findOrder, orderItemsOf } from './orders.ts';
+import { lockOrder, orderItemsOf } from './orders.ts';
 import { recordFact, transition } from './transitions.ts';
 import { placeholderSql } from './statements.ts';
 import { products, type OrderItemRow, type OrderRow, type ProductRow } from './schema.ts';
@@ -50,44 +50,62 @@ class Shortage extends Error {
 export type ReserveResult = 'reserved' | 'out_of_stock' | 'skipped';
 
 /**
+ * The transactions that move stock run at READ COMMITTED on PostgreSQL, holding their order's row
+ * (`lockOrder`): two of them for one order run one after the other, and a conditional update of a
+ * product's row that another committed meanwhile is checked again on the row as it now is, where
+ * SERIALIZABLE would fail every transaction but one on a popular product's row and run them again.
+ */
+export const STOCK_TX = { isolation: 'read committed' } as const;
+
+/**
  * For a PaymentSucceeded job: reserve every line of a PAID order, or none of them. All lines are
  * taken in one savepoint; one short line rolls the others back and fails the order.
  */
 export function reserveStock(db: Db, orderId: string, now: number): Promise<ReserveResult> {
-  return writeTx(db, async (tx) => {
-    const order = await findOrder(tx, orderId);
-    if (!order || !canApply(order.status, 'InventoryReserved')) return 'skipped';
-    // In SKU order, so that two orders for the same SKUs take their rows in the same order.
-    const items = (await orderItemsOf(tx, orderId)).toSorted((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0));
-    try {
-      await writeTx(tx, async (sp) => {
-        for (const item of items) {
-          const result = await prepared(sp, build).reserve.execute({ sku: item.sku, quantity: item.quantity });
-          if (rowsChanged(result) === 0) throw new Shortage(item.sku);
-        }
-      });
-    } catch (error) {
-      if (!(error instanceof Shortage)) throw error;
-      await transition(tx, order, 'InventoryReservationFailed', now, { data: { sku: error.sku } });
-      return 'out_of_stock';
-    }
-    await transition(tx, order, 'InventoryReserved', now);
-    return 'reserved';
-  });
+  return writeTx(
+    db,
+    async (tx) => {
+      const order = await lockOrder(tx, orderId);
+      if (!order || !canApply(order.status, 'InventoryReserved')) return 'skipped';
+      const items = bySku(await orderItemsOf(tx, orderId));
+      try {
+        await writeTx(tx, async (sp) => {
+          for (const item of items) {
+            const result = await prepared(sp, build).reserve.execute({ sku: item.sku, quantity: item.quantity });
+            if (rowsChanged(result) === 0) throw new Shortage(item.sku);
+          }
+        });
+      } catch (error) {
+        if (!(error instanceof Shortage)) throw error;
+        await transition(tx, order, 'InventoryReservationFailed', now, { data: { sku: error.sku } });
+        return 'out_of_stock';
+      }
+      await transition(tx, order, 'InventoryReserved', now);
+      return 'reserved';
+    },
+    STOCK_TX,
+  );
 }
 
 /** For a StockReleaseRequested job: give an ended order's reserved units back to sale. */
 export function releaseStock(db: Db, orderId: string, now: number): Promise<boolean> {
-  return writeTx(db, async (tx) => {
-    const order = await findOrder(tx, orderId);
-    if (!order || !mayReleaseStock(order)) return false;
-    await moveReserved(tx, await orderItemsOf(tx, orderId), 'available');
-    await recordFact(tx, order, 'StockReleased', now);
-    return true;
-  });
+  return writeTx(
+    db,
+    async (tx) => {
+      const order = await lockOrder(tx, orderId);
+      if (!order || !mayReleaseStock(order)) return false;
+      await moveReserved(tx, await orderItemsOf(tx, orderId), 'available');
+      await recordFact(tx, order, 'StockReleased', now);
+      return true;
+    },
+    STOCK_TX,
+  );
 }
 
-/** Reserved units leave the warehouse with the shipment; call in the shipment's transaction. */
+/**
+ * Reserved units leave the warehouse with the shipment; call in the shipment's transaction, which
+ * runs as `STOCK_TX` with the order locked.
+ */
 export async function shipReservedStock(tx: Tx, order: OrderRow): Promise<void> {
   if (!STOCK_MOVES[order.stockStatus].ShipmentCreated)
     throw new InvariantViolation(`order ${order.id}: no reserved stock to ship`);
@@ -96,10 +114,15 @@ export async function shipReservedStock(tx: Tx, order: OrderRow): Promise<void> 
 
 async function moveReserved(tx: Tx, items: OrderItemRow[], to: 'available' | 'shipped'): Promise<void> {
   const move = to === 'available' ? prepared(tx, build).release : prepared(tx, build).ship;
-  for (const item of items) await move.execute({ sku: item.sku, quantity: item.quantity });
+  for (const item of bySku(items)) await move.execute({ sku: item.sku, quantity: item.quantity });
 }
 
 /** The stock moves, prepared once per connection; each is one conditional or relative update. */
+/** In SKU order: two transactions for the same SKUs take the products' rows in the same order. */
+function bySku(items: OrderItemRow[]): OrderItemRow[] {
+  return items.toSorted((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0));
+}
+
 function build(db: Db) {
   const quantity = placeholderSql('quantity');
   const ofSku = eq(products.sku, placeholderSql('sku'));

@@ -6,9 +6,15 @@
  * Why SERIALIZABLE: every write transaction reads an order (or a key, a ledger row) and then
  * writes on what it read, as on SQLite, where writes are serial. SERIALIZABLE keeps exactly that
  * meaning whatever runs beside it: two workers that both read an order as PAID cannot both move
- * it; one of them fails with 40001, runs again, and finds it moved. The stock reservation is a
- * conditional update and idempotency keys are a unique constraint, so neither needs the level;
- * the level is what keeps every other read-then-write correct without a lock per statement.
+ * it; one of them fails with 40001, runs again, and finds it moved. The level is what keeps every
+ * read-then-write correct without a lock per statement.
+ *
+ * Three kinds of transaction run at READ COMMITTED instead (TxOptions), each for a reason of its
+ * own: those that move stock lock their order's row first and update a product's row by a
+ * conditional or relative update, which READ COMMITTED checks again on the row as committed (at
+ * SERIALIZABLE, workers on one popular product would fail on its row in turn); placement reads
+ * only the catalog and a key its primary key guards (at SERIALIZABLE, any two placements with keys
+ * conflict on the key index); and the relay's sweep, which waits on Redis while it holds its rows.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { drizzle } from 'drizzle-orm/node-postgres';
@@ -132,7 +138,7 @@ class PostgresTxRunner implements TxRunner {
       try {
         return await this.once(fn, hooks, cache, isolationLevel);
       } catch (error) {
-        if (attempt >= MAX_ATTEMPTS || isolationLevel !== 'serializable' || !isSerializationFailure(error)) throw error;
+        if (attempt >= MAX_ATTEMPTS || !isSerializationFailure(error)) throw error;
         // Jittered backoff, so that the transactions that collided do not collide again.
         await sleep(Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** attempt));
       }
