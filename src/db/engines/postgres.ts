@@ -105,6 +105,7 @@ class PostgresTxRunner implements TxRunner {
         });
       } catch (error) {
         if (attempt >= MAX_ATTEMPTS || isolationLevel !== 'serializable' || !isSerializationFailure(error)) throw error;
+        this.connection().transactionRetries++;
         // Jittered backoff, so that the transactions that collided do not collide again.
         await sleep(Math.random() * Math.min(100, 2 ** attempt));
       }
