@@ -1,11 +1,11 @@
 /**
  * Reading an order: the order, its items and its timeline.
  */
-import { asc, eq } from 'drizzle-orm';
+import { asc, eq, placeholder } from 'drizzle-orm';
 import { NotFoundError } from '../domain/errors.ts';
 import { quote } from '../domain/text.ts';
-import type { Db, Tx } from './client.ts';
-import { orderEvents, type OrderEventRow, type OrderItemRow, type OrderRow } from './schema.ts';
+import { prepared, type Db, type Tx, type TxOptions } from './client.ts';
+import { orderEvents, orders, type OrderEventRow, type OrderItemRow, type OrderRow } from './schema.ts';
 import { statements } from './statements.ts';
 
 export interface OrderWithItems extends OrderRow {
@@ -14,6 +14,36 @@ export interface OrderWithItems extends OrderRow {
 
 export async function findOrder(db: Db | Tx, id: string): Promise<OrderRow | undefined> {
   return (await statements(db).findOrder.execute({ id }))[0];
+}
+
+/**
+ * How a transaction that moves a product's stock runs. Every order for a product moves the same
+ * row, so at SERIALIZABLE on PostgreSQL concurrent reservations and shipments of one product fail
+ * each other (40001) and run again, many times over for a popular product. READ COMMITTED is safe
+ * for them: the stock moves are conditional or relative updates, which PostgreSQL re-evaluates on
+ * the row's latest version, and the order they read and write is locked first
+ * (`findOrderForUpdate`), so no one else moves it between the read and the write. SQLite's writes
+ * are serial whatever this says.
+ */
+export const STOCK_MOVE_TX: TxOptions = { isolation: 'read committed' };
+
+/**
+ * The order, locked until the transaction ends (PostgreSQL `FOR UPDATE`): for a transaction at
+ * READ COMMITTED that writes on what it read of the order. On SQLite, where writes are serial,
+ * the plain read.
+ */
+export async function findOrderForUpdate(tx: Tx, id: string): Promise<OrderRow | undefined> {
+  if (tx.connection.engine === 'sqlite') return findOrder(tx, id);
+  return (await prepared(tx, buildLocked).execute({ id }))[0];
+}
+
+function buildLocked(db: Db) {
+  return db
+    .select()
+    .from(orders)
+    .where(eq(orders.id, placeholder('id')))
+    .for('update')
+    .prepare('order_find_locked');
 }
 
 export async function getOrder(db: Db | Tx, id: string): Promise<OrderWithItems> {

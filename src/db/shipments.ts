@@ -6,7 +6,7 @@ import { eq } from 'drizzle-orm';
 import { ConflictError, NotFoundError } from '../domain/errors.ts';
 import { canApply, endedUnfulfilled, isReachedBy } from '../domain/order-machine.ts';
 import { writeTx, type Db } from './client.ts';
-import { findOrder } from './orders.ts';
+import { findOrder, findOrderForUpdate, STOCK_MOVE_TX } from './orders.ts';
 import { transition } from './transitions.ts';
 import { orders, type OrderRow } from './schema.ts';
 import { shipReservedStock } from './stock.ts';
@@ -24,20 +24,24 @@ export type ShipmentResult = 'shipped' | 'order_ended' | 'skipped';
  * answer is 'order_ended' and the caller cancels the shipment at the carrier.
  */
 export function recordShipment(db: Db, orderId: string, trackingNumber: string, now: number): Promise<ShipmentResult> {
-  return writeTx(db, async (tx) => {
-    const order = await findOrder(tx, orderId);
-    if (!order) return 'skipped';
-    if (canApply(order.status, 'ShipmentCreated')) {
-      await shipReservedStock(tx, order);
-      await transition(tx, order, 'ShipmentCreated', now, {
-        trackingNumber,
-        data: { trackingNumber },
-      });
-      return 'shipped';
-    }
-    if (endedUnfulfilled(order.status)) return 'order_ended';
-    return 'skipped';
-  });
+  return writeTx(
+    db,
+    async (tx) => {
+      const order = await findOrderForUpdate(tx, orderId);
+      if (!order) return 'skipped';
+      if (canApply(order.status, 'ShipmentCreated')) {
+        await shipReservedStock(tx, order);
+        await transition(tx, order, 'ShipmentCreated', now, {
+          trackingNumber,
+          data: { trackingNumber },
+        });
+        return 'shipped';
+      }
+      if (endedUnfulfilled(order.status)) return 'order_ended';
+      return 'skipped';
+    },
+    STOCK_MOVE_TX,
+  );
 }
 
 /** The carrier says the parcel arrived. Idempotent: a repeated webhook answers the same order. */

@@ -8,7 +8,7 @@ import { InvariantViolation } from '../domain/errors.ts';
 import { canApply, mayReleaseStock, STOCK_MOVES } from '../domain/order-machine.ts';
 import { prepared, writeTx, type Db, type Tx } from './client.ts';
 import { rowsChanged } from './dialect.ts';
-import { findOrder, orderItemsOf } from './orders.ts';
+import { findOrderForUpdate, orderItemsOf, STOCK_MOVE_TX } from './orders.ts';
 import { recordFact, transition } from './transitions.ts';
 import { placeholderSql } from './statements.ts';
 import { products, type OrderItemRow, type OrderRow, type ProductRow } from './schema.ts';
@@ -54,37 +54,45 @@ export type ReserveResult = 'reserved' | 'out_of_stock' | 'skipped';
  * taken in one savepoint; one short line rolls the others back and fails the order.
  */
 export function reserveStock(db: Db, orderId: string, now: number): Promise<ReserveResult> {
-  return writeTx(db, async (tx) => {
-    const order = await findOrder(tx, orderId);
-    if (!order || !canApply(order.status, 'InventoryReserved')) return 'skipped';
-    // In SKU order, so that two orders for the same SKUs take their rows in the same order.
-    const items = (await orderItemsOf(tx, orderId)).toSorted((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0));
-    try {
-      await writeTx(tx, async (sp) => {
-        for (const item of items) {
-          const result = await prepared(sp, build).reserve.execute({ sku: item.sku, quantity: item.quantity });
-          if (rowsChanged(result) === 0) throw new Shortage(item.sku);
-        }
-      });
-    } catch (error) {
-      if (!(error instanceof Shortage)) throw error;
-      await transition(tx, order, 'InventoryReservationFailed', now, { data: { sku: error.sku } });
-      return 'out_of_stock';
-    }
-    await transition(tx, order, 'InventoryReserved', now);
-    return 'reserved';
-  });
+  return writeTx(
+    db,
+    async (tx) => {
+      const order = await findOrderForUpdate(tx, orderId);
+      if (!order || !canApply(order.status, 'InventoryReserved')) return 'skipped';
+      // In SKU order, so that two orders for the same SKUs take their rows in the same order.
+      const items = (await orderItemsOf(tx, orderId)).toSorted((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0));
+      try {
+        await writeTx(tx, async (sp) => {
+          for (const item of items) {
+            const result = await prepared(sp, build).reserve.execute({ sku: item.sku, quantity: item.quantity });
+            if (rowsChanged(result) === 0) throw new Shortage(item.sku);
+          }
+        });
+      } catch (error) {
+        if (!(error instanceof Shortage)) throw error;
+        await transition(tx, order, 'InventoryReservationFailed', now, { data: { sku: error.sku } });
+        return 'out_of_stock';
+      }
+      await transition(tx, order, 'InventoryReserved', now);
+      return 'reserved';
+    },
+    STOCK_MOVE_TX,
+  );
 }
 
 /** For a StockReleaseRequested job: give an ended order's reserved units back to sale. */
 export function releaseStock(db: Db, orderId: string, now: number): Promise<boolean> {
-  return writeTx(db, async (tx) => {
-    const order = await findOrder(tx, orderId);
-    if (!order || !mayReleaseStock(order)) return false;
-    await moveReserved(tx, await orderItemsOf(tx, orderId), 'available');
-    await recordFact(tx, order, 'StockReleased', now);
-    return true;
-  });
+  return writeTx(
+    db,
+    async (tx) => {
+      const order = await findOrderForUpdate(tx, orderId);
+      if (!order || !mayReleaseStock(order)) return false;
+      await moveReserved(tx, await orderItemsOf(tx, orderId), 'available');
+      await recordFact(tx, order, 'StockReleased', now);
+      return true;
+    },
+    STOCK_MOVE_TX,
+  );
 }
 
 /** Reserved units leave the warehouse with the shipment; call in the shipment's transaction. */
