@@ -465,13 +465,14 @@ for (const [i, s] of summaries.entries()) {
       each(of, (r) => r.shippedP99),
       '',
     ],
-    [
+  );
+  if (SLOW_SHARE > 0)
+    table.push([
       `tok_visa placement → SHIPPED p99 at ${RATE}/s, ${SLOW_SHARE * 100}% tok_slow${tag}`,
       `${f(s.slowShareShippedP99Ms)} ms`,
       each(of, (r) => r.slowShareP99),
       '',
-    ],
-  );
+    ]);
   if (variants[i]!.store === 'postgres')
     table.push([
       `PostgreSQL transactions / rollbacks${Number.isNaN(s.statementsPerOrder) ? '' : ' / statements'} per order (API + 1 worker)${tag}`,
