@@ -285,9 +285,8 @@ await info.quit();
 if (args.baseline && STORES.includes('postgres') && !hasPostgres(args.baseline)) {
   await redis.stop();
   rmSync(work, { recursive: true, force: true });
-  throw new Error(
-    `--baseline ${args.baseline} predates PostgreSQL support (no src/db/engines/postgres.ts): compare it with --store sqlite`,
-  );
+  log(`--baseline ${args.baseline} predates PostgreSQL support (no src/db/engines/postgres.ts): compare it with --store sqlite`);
+  process.exit(2);
 }
 const postgres: BenchPostgres | undefined = STORES.includes('postgres')
   ? await startBenchPostgres(args['pg-statements'])
