@@ -1,49 +1,74 @@
 /**
- * Measurements taken from the service's own database, read beside it (WAL lets a reader in
- * without holding anyone up): when the orders shipped, and how long each took, by the order's
- * own timeline.
+ * Measurements taken from the service's own database, read beside it: when the orders shipped,
+ * and how long each took, by the order's own timeline. On SQLite a read-only connection to the
+ * file (WAL lets a reader in without holding anyone up); on PostgreSQL a small pool of plain
+ * `pg` connections. The same questions, asked in each engine's SQL.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import type { Child } from './processes.ts';
 
-export class ServiceDb {
+/** What the benchmark asks of a service's database. */
+export interface ServiceDb {
+  close(): Promise<void>;
+  /** Waits until every order in `ids` is SHIPPED. */
+  waitShipped(ids: readonly string[], children: Child[], timeoutMs?: number): Promise<void>;
+  /** Those of `ids` whose payment token is `token`. */
+  paidWith(ids: readonly string[], token: string): Promise<string[]>;
+  /** Orders per second from the first placement to the last shipment, by the timelines. */
+  throughput(ids: readonly string[]): Promise<number>;
+  /** For each order, ms from OrderPlaced to ShipmentCreated on its timeline. */
+  placementToShipped(ids: readonly string[]): Promise<number[]>;
+  /** Transactions these reads ran on the server (each query is one), to subtract from the server's count. */
+  readonly transactions: number;
+}
+
+/** Where the service keeps its orders: a SQLite file, or a PostgreSQL database when `url` is set. */
+export function openServiceDb(target: { path: string; url?: string }): ServiceDb {
+  return target.url ? new PostgresServiceDb(target.url) : new SqliteServiceDb(target.path);
+}
+
+/** Polls `shipped` until it reaches `ids.length`, failing early if a service process died. */
+async function pollShipped(ids: readonly string[], shipped: () => Promise<number>, children: Child[], timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while ((await shipped()) < ids.length) {
+    const dead = children.find((c) => c.process.exitCode !== null);
+    if (dead) throw new Error(`${dead.name} exited with ${dead.process.exitCode}: ${dead.output()}`);
+    if (Date.now() > deadline) throw new Error(`orders not all SHIPPED after ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}
+
+class SqliteServiceDb implements ServiceDb {
   private readonly db: Database.Database;
+  readonly transactions = 0;
 
   constructor(path: string) {
     this.db = new Database(path, { readonly: true });
     this.db.pragma('busy_timeout = 10000');
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.db.close();
   }
 
-  /** Waits until every order in `ids` is SHIPPED. */
   async waitShipped(ids: readonly string[], children: Child[], timeoutMs = 180_000): Promise<void> {
     const count = this.db.prepare(
       "SELECT count(*) AS n FROM orders WHERE id IN (SELECT value FROM json_each(?)) AND status = 'SHIPPED'",
     );
     const list = JSON.stringify(ids);
-    const deadline = Date.now() + timeoutMs;
-    while ((count.get(list) as { n: number }).n < ids.length) {
-      const dead = children.find((c) => c.process.exitCode !== null);
-      if (dead) throw new Error(`${dead.name} exited with ${dead.process.exitCode}: ${dead.output()}`);
-      if (Date.now() > deadline) throw new Error(`orders not all SHIPPED after ${timeoutMs} ms`);
-      await sleep(20);
-    }
+    await pollShipped(ids, async () => (count.get(list) as { n: number }).n, children, timeoutMs);
   }
 
-  /** Those of `ids` whose payment token is `token`. */
-  paidWith(ids: readonly string[], token: string): string[] {
+  async paidWith(ids: readonly string[], token: string): Promise<string[]> {
     const rows = this.db
       .prepare('SELECT id FROM orders WHERE id IN (SELECT value FROM json_each(?)) AND payment_token = ?')
       .all(JSON.stringify(ids), token) as { id: string }[];
     return rows.map((r) => r.id);
   }
 
-  /** Orders per second from the first placement to the last shipment, by the timelines. */
-  throughput(ids: readonly string[]): number {
+  async throughput(ids: readonly string[]): Promise<number> {
     const span = this.db
       .prepare(
         `SELECT min(CASE WHEN type = 'OrderPlaced' THEN at END) AS start, max(CASE WHEN type = 'ShipmentCreated' THEN at END) AS end
@@ -53,8 +78,7 @@ export class ServiceDb {
     return ids.length / ((span.end - span.start) / 1_000);
   }
 
-  /** For each order, ms from OrderPlaced to ShipmentCreated on its timeline. */
-  placementToShipped(ids: readonly string[]): number[] {
+  async placementToShipped(ids: readonly string[]): Promise<number[]> {
     const rows = this.db
       .prepare(
         `SELECT max(CASE WHEN type = 'ShipmentCreated' THEN at END) - min(CASE WHEN type = 'OrderPlaced' THEN at END) AS ms
@@ -62,5 +86,61 @@ export class ServiceDb {
       )
       .all(JSON.stringify(ids)) as { ms: number }[];
     return rows.map((r) => r.ms);
+  }
+}
+
+class PostgresServiceDb implements ServiceDb {
+  private readonly pool: pg.Pool;
+  transactions = 0;
+
+  constructor(url: string) {
+    this.pool = new pg.Pool({ connectionString: url, max: 2, application_name: 'orders-bench' });
+    this.pool.on('error', () => {});
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  private query<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    this.transactions++;
+    return this.pool.query<R>(text, values);
+  }
+
+  async waitShipped(ids: readonly string[], children: Child[], timeoutMs = 180_000): Promise<void> {
+    const shipped = async () => {
+      const { rows } = await this.query<{ n: string }>(
+        "SELECT count(*) AS n FROM orders WHERE id = ANY($1) AND status = 'SHIPPED'",
+        [ids],
+      );
+      return Number(rows[0]!.n);
+    };
+    await pollShipped(ids, shipped, children, timeoutMs);
+  }
+
+  async paidWith(ids: readonly string[], token: string): Promise<string[]> {
+    const { rows } = await this.query<{ id: string }>('SELECT id FROM orders WHERE id = ANY($1) AND payment_token = $2', [
+      ids,
+      token,
+    ]);
+    return rows.map((r) => r.id);
+  }
+
+  async throughput(ids: readonly string[]): Promise<number> {
+    const { rows } = await this.query<{ start: string; end: string }>(
+      `SELECT min(CASE WHEN type = 'OrderPlaced' THEN at END) AS start, max(CASE WHEN type = 'ShipmentCreated' THEN at END) AS "end"
+       FROM order_events WHERE order_id = ANY($1)`,
+      [ids],
+    );
+    return ids.length / ((Number(rows[0]!.end) - Number(rows[0]!.start)) / 1_000);
+  }
+
+  async placementToShipped(ids: readonly string[]): Promise<number[]> {
+    const { rows } = await this.query<{ ms: string }>(
+      `SELECT max(CASE WHEN type = 'ShipmentCreated' THEN at END) - min(CASE WHEN type = 'OrderPlaced' THEN at END) AS ms
+       FROM order_events WHERE order_id = ANY($1) GROUP BY order_id`,
+      [ids],
+    );
+    return rows.map((r) => Number(r.ms));
   }
 }

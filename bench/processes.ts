@@ -84,6 +84,10 @@ export async function waitForWorkers(redisUrl: string, prefix: string, queue: st
 export interface ServiceTopology {
   redisUrl: string;
   databasePath: string;
+  /** A PostgreSQL database to store in instead of the SQLite file (DATABASE_URL). */
+  databaseUrl?: string;
+  /** DATABASE_POOL_SIZE of each process, when not the service's default. */
+  poolSize?: number;
   prefix: string;
   /** Worker processes beside the API; 0 runs one process with the API and the workers (ROLE=all). */
   workers: number;
@@ -108,6 +112,8 @@ export async function startBenchService(t: ServiceTopology): Promise<RunningBenc
   const env = {
     REDIS_URL: t.redisUrl,
     DATABASE_PATH: t.databasePath,
+    ...(t.databaseUrl ? { DATABASE_URL: t.databaseUrl } : {}),
+    ...(t.poolSize ? { DATABASE_POOL_SIZE: String(t.poolSize) } : {}),
     QUEUE_PREFIX: t.prefix,
     ADMIN_TOKEN,
     API_KEYS: API_KEY,

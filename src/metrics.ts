@@ -69,6 +69,19 @@ export class ServiceMetrics {
       },
     });
 
+    // This process's own count, kept on its connection: each process reports its own retries.
+    let retriesSeen = 0;
+    new Counter({
+      name: 'orders_db_transaction_retries_total',
+      help: 'Write transactions this process ran again after a serialization failure or a deadlock (PostgreSQL).',
+      registers,
+      collect() {
+        const retries = db.connection.transactionRetries;
+        this.inc(retries - retriesSeen);
+        retriesSeen = retries;
+      },
+    });
+
     new Gauge({
       name: 'orders_outbox_lag_seconds',
       help: 'Age of the oldest outbox event not yet handed to a queue (0 when drained).',

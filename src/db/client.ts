@@ -60,6 +60,8 @@ export interface TxRunner {
 export class Connection {
   /** Outbox rows committed on this connection, not yet taken by its relay (db/outbox.ts). */
   readonly committedOutbox: OutboxRow[] = [];
+  /** Write transactions run again after a serialization failure or a deadlock (PostgreSQL only). */
+  transactionRetries = 0;
   private lastFailure: { at: number; code: string } | undefined;
 
   constructor(

@@ -139,6 +139,7 @@ class PostgresTxRunner implements TxRunner {
         return await this.once(fn, hooks, cache, isolationLevel);
       } catch (error) {
         if (attempt >= MAX_ATTEMPTS || !isSerializationFailure(error)) throw error;
+        this.connection().transactionRetries++;
         // Jittered backoff, so that the transactions that collided do not collide again.
         await sleep(Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** attempt));
       }
