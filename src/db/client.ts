@@ -98,12 +98,12 @@ export function prepared<T>(handle: Db | Tx, build: (db: Db) => T): T {
 
 export interface TxOptions {
   /**
-   * PostgreSQL's isolation level: SERIALIZABLE unless the transaction locks what it decides on
-   * (the order's row, a key's unique constraint) and is better off without serialization failures
-   * (on a popular product's stock, or waiting on Redis as the relay's sweep does). SQLite's writes
-   * are serial whatever this says.
+   * PostgreSQL's isolation level: REPEATABLE READ (src/db/engines/postgres.ts says why) unless
+   * the transaction locks what it decides on and is better off without serialization failures (on
+   * a popular product's stock, or waiting on Redis as the relay's sweep does). SQLite's writes are
+   * serial whatever this says.
    */
-  isolation?: 'serializable' | 'read committed';
+  isolation?: 'repeatable read' | 'read committed';
 }
 
 /**

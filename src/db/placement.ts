@@ -13,7 +13,6 @@ import type { OrderWithItems } from './orders.ts';
 import { emit } from './outbox.ts';
 import type { OrderItemRow, OrderRow, ShippingAddress } from './schema.ts';
 import { statements } from './statements.ts';
-import { errorCode } from './storage-health.ts';
 import { appendTimeline } from './transitions.ts';
 
 const CURRENCY = 'USD';
@@ -49,39 +48,16 @@ export interface PlaceOrderIdempotency extends IdempotencyRequest {
  * available is refused before anything is written (so nothing is ever charged for it); the
  * reservation after payment still decides between orders that race for the last units.
  */
-export async function placeOrder(
+export function placeOrder(
   db: Db,
   input: NewOrder,
   now: number,
   idempotency?: PlaceOrderIdempotency,
   rules: PlacementRules = {},
 ): Promise<PlaceOrderResult> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await placeOnce(db, input, now, idempotency, rules);
-    } catch (error) {
-      // A concurrent first use of the same key committed first: run again, and replay its response.
-      if (attempt >= 3 || errorCode(error) !== UNIQUE_VIOLATION) throw error;
-    }
-  }
-}
-
-/** PostgreSQL's unique_violation: on a placement, the idempotency key's primary key. */
-const UNIQUE_VIOLATION = '23505';
-
-/**
- * One placement transaction. At READ COMMITTED on PostgreSQL: it reads only the catalog (whose
- * stock check is advisory) and the idempotency key, which its primary key guards. SERIALIZABLE
- * would make every two placements with keys conflict (each reads the key index the other writes
- * into), so that a crowd of them at once kept failing with 40001 until they gave up.
- */
-function placeOnce(
-  db: Db,
-  input: NewOrder,
-  now: number,
-  idempotency: PlaceOrderIdempotency | undefined,
-  rules: PlacementRules,
-): Promise<PlaceOrderResult> {
+  // At READ COMMITTED on PostgreSQL: the transaction reads only the catalog (whose stock check is
+  // advisory) and the idempotency key. A concurrent first use of the same key that commits first
+  // fails this one on the key's primary key; the engine runs it again, and it replays that response.
   return writeTx(
     db,
     async (tx): Promise<PlaceOrderResult> => {

@@ -1,20 +1,25 @@
 /**
  * The PostgreSQL engine, for deployments over several hosts: a node-postgres pool
  * (DATABASE_POOL_SIZE connections per process), migrations under an advisory lock, and write
- * transactions at SERIALIZABLE isolation, retried on a serialization failure or a deadlock.
+ * transactions at REPEATABLE READ isolation, run again when they lose to a concurrent one.
  *
- * Why SERIALIZABLE: every write transaction reads an order (or a key, a ledger row) and then
- * writes on what it read, as on SQLite, where writes are serial. SERIALIZABLE keeps exactly that
- * meaning whatever runs beside it: two workers that both read an order as PAID cannot both move
- * it; one of them fails with 40001, runs again, and finds it moved. The level is what keeps every
- * read-then-write correct without a lock per statement.
+ * Why REPEATABLE READ: every write transaction reads an order and then writes on what it read, as
+ * on SQLite, where writes are serial. Each transaction works on one snapshot, and every decision it
+ * takes on an order writes that order's row: of two transactions that both read an order as PAID
+ * and both move it, the second to update the row fails with 40001 ("concurrent update"), runs
+ * again on a new snapshot and finds it moved. What a decision reads about anything else is either
+ * append-only (the timeline) or guarded by a unique constraint (an idempotency key, a message
+ * sent, a ledger's key): a concurrent first insert of the same key fails the later one with 23505,
+ * and it too runs again, to find the row there. So the write skew that REPEATABLE READ allows
+ * cannot happen here, and the level costs none of SERIALIZABLE's false conflicts, which fail
+ * transactions that merely insert into the same index pages (measured: docs/benchmarks.md).
  *
  * Three kinds of transaction run at READ COMMITTED instead (TxOptions), each for a reason of its
  * own: those that move stock lock their order's row first and update a product's row by a
  * conditional or relative update, which READ COMMITTED checks again on the row as committed (at
- * SERIALIZABLE, workers on one popular product would fail on its row in turn); placement reads
- * only the catalog and a key its primary key guards (at SERIALIZABLE, any two placements with keys
- * conflict on the key index); and the relay's sweep, which waits on Redis while it holds its rows.
+ * REPEATABLE READ, workers on one popular product would fail on its row in turn); placement reads
+ * only the catalog and a key its primary key guards; and the relay's sweep, which waits on Redis
+ * while it holds its rows.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { drizzle } from 'drizzle-orm/node-postgres';
@@ -23,7 +28,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Connection, txParts, type Db, type Tx, type TxOptions, type TxRunner } from '../client.ts';
-import { isSerializationFailure, storageFailureCode } from '../storage-health.ts';
+import { errorCode, isSerializationFailure, storageFailureCode } from '../storage-health.ts';
 
 const MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../drizzle/postgres');
 
@@ -122,7 +127,7 @@ async function migrateLocked(client: pg.Client): Promise<void> {
   }
 }
 
-/** Runs write transactions on a pooled connection, at SERIALIZABLE, again on a serialization failure. */
+/** Runs write transactions on a pooled connection, again when they lose to a concurrent one. */
 class PostgresTxRunner implements TxRunner {
   constructor(
     private readonly pool: pg.Pool,
@@ -130,7 +135,7 @@ class PostgresTxRunner implements TxRunner {
   ) {}
 
   async run<T>(fn: (tx: Tx) => Promise<T>, hooks: (() => void)[], options: TxOptions): Promise<T> {
-    const isolationLevel = options.isolation ?? 'serializable';
+    const isolationLevel = options.isolation ?? 'repeatable read';
     for (let attempt = 1; ; attempt++) {
       hooks.length = 0;
       // Statements compiled in a transaction run on its client: each transaction has its own.
@@ -138,7 +143,7 @@ class PostgresTxRunner implements TxRunner {
       try {
         return await this.once(fn, hooks, cache, isolationLevel);
       } catch (error) {
-        if (attempt >= MAX_ATTEMPTS || !isSerializationFailure(error)) throw error;
+        if (attempt >= MAX_ATTEMPTS || !(isSerializationFailure(error) || isConcurrentInsert(error))) throw error;
         this.connection().transactionRetries++;
         // Jittered backoff, so that the transactions that collided do not collide again.
         await sleep(Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** attempt));
@@ -178,4 +183,14 @@ class PostgresTxRunner implements TxRunner {
   async close(): Promise<void> {
     if (!this.pool.ended) await this.pool.end();
   }
+}
+
+/**
+ * A unique violation (23505): a concurrent transaction inserted the same key after this one's
+ * snapshot was taken. Run again, the transaction sees that row and does what a later one does
+ * (replays a key's response, finds the message sent). A key inserted twice by one transaction
+ * would fail every run, and the last run's error is thrown.
+ */
+function isConcurrentInsert(error: unknown): boolean {
+  return errorCode(error) === '23505';
 }
