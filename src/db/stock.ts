@@ -53,7 +53,7 @@ export type ReserveResult = 'reserved' | 'out_of_stock' | 'skipped';
  * The transactions that move stock run at READ COMMITTED on PostgreSQL, holding their order's row
  * (`lockOrder`): two of them for one order run one after the other, and a conditional update of a
  * product's row that another committed meanwhile is checked again on the row as it now is, where
- * SERIALIZABLE would fail every transaction but one on a popular product's row and run them again.
+ * REPEATABLE READ would fail every transaction but one on a popular product's row and run them again.
  */
 export const STOCK_TX = { isolation: 'read committed' } as const;
 
