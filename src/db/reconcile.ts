@@ -64,40 +64,53 @@ export async function findStuck(db: Db, options: ReconcileOptions): Promise<Redr
 /**
  * Re-emits what each of these orders waits for, in one transaction that re-reads every order:
  * another process may have moved it, or re-driven it, since it was found. On PostgreSQL each order
- * is taken FOR UPDATE SKIP LOCKED: one another host's batch holds is left to that batch.
+ * is taken FOR UPDATE SKIP LOCKED: one another host's batch holds is left to that batch
+ * (`REDRIVE_TX` says why the batch reads committed rows).
  */
 export function redrive(db: Db, stuck: readonly RedrivenOrder[], options: ReconcileOptions): Promise<RedrivenOrder[]> {
   if (stuck.length === 0) return Promise.resolve([]);
   const cutoff = options.now - options.stuckAfterMs;
-  return writeTx(db, async (tx) => {
-    const done: RedrivenOrder[] = [];
-    const still = await skipLocked(
-      tx,
-      tx
-        .select()
-        .from(orders)
-        .where(
-          and(
-            inArray(
-              orders.id,
-              stuck.map((s) => s.orderId),
+  return writeTx(
+    db,
+    async (tx) => {
+      const done: RedrivenOrder[] = [];
+      const still = await skipLocked(
+        tx,
+        tx
+          .select()
+          .from(orders)
+          .where(
+            and(
+              inArray(
+                orders.id,
+                stuck.map((s) => s.orderId),
+              ),
+              // Still stuck by the same test that found it: still, and nothing on its way.
+              lt(orders.updatedAt, cutoff),
+              nothingOnItsWay(cutoff),
             ),
-            // Still stuck by the same test that found it: still, and nothing on its way.
-            lt(orders.updatedAt, cutoff),
-            nothingOnItsWay(cutoff),
-          ),
-        )
-        .orderBy(asc(orders.id)),
-    );
-    for (const order of still) {
-      const events = await eventsFor(tx, order);
-      if (events.length === 0) continue;
-      for (const event of events) await emit(tx, order.id, event, options.now, 0, true);
-      done.push({ orderId: order.id, status: order.status, events });
-    }
-    return done;
-  });
+          )
+          .orderBy(asc(orders.id)),
+      );
+      for (const order of still) {
+        const events = await eventsFor(tx, order);
+        if (events.length === 0) continue;
+        for (const event of events) await emit(tx, order.id, event, options.now, 0, true);
+        done.push({ orderId: order.id, status: order.status, events });
+      }
+      return done;
+    },
+    REDRIVE_TX,
+  );
 }
+
+/**
+ * On PostgreSQL a batch runs at READ COMMITTED: it decides on an order by what the outbox holds
+ * for it, and writes to the outbox, not to the order's row. The row it holds (FOR UPDATE SKIP
+ * LOCKED) keeps a concurrent batch off it while it runs; a batch that takes it after this one
+ * committed must see the rows this one wrote, which a snapshot taken before that commit would not.
+ */
+const REDRIVE_TX = { isolation: 'read committed' } as const;
 
 async function eventsFor(db: Db | Tx, order: OrderRow): Promise<OutboxEvent[]> {
   // An order awaiting shipment may need InventoryReserved for both its shipment and its confirmation.

@@ -14,12 +14,13 @@
  * cannot happen here, and the level costs none of SERIALIZABLE's false conflicts, which fail
  * transactions that merely insert into the same index pages (measured: docs/benchmarks.md).
  *
- * Three kinds of transaction run at READ COMMITTED instead (TxOptions), each for a reason of its
- * own: those that move stock lock their order's row first and update a product's row by a
- * conditional or relative update, which READ COMMITTED checks again on the row as committed (at
- * REPEATABLE READ, workers on one popular product would fail on its row in turn); placement reads
- * only the catalog and a key its primary key guards; and the relay's sweep, which waits on Redis
- * while it holds its rows.
+ * Four kinds of transaction run at READ COMMITTED instead (TxOptions), each for a reason of its
+ * own: the reconciler's re-drive, which decides on an order but writes only to the outbox, so it
+ * locks the order and reads committed rows (src/db/reconcile.ts); those that move stock, which lock
+ * their order's row first and update a product's row by a conditional or relative update that
+ * READ COMMITTED checks again on the row as committed (at REPEATABLE READ, workers on one popular
+ * product would fail on its row in turn); placement, which reads only the catalog and a key its
+ * primary key guards; and the relay's sweep, which waits on Redis while it holds its rows.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { drizzle } from 'drizzle-orm/node-postgres';
