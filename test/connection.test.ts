@@ -168,4 +168,17 @@ describe.runIf(testStore() === 'postgres')('two PostgreSQL handles on one databa
     expect(runs).toBeGreaterThanOrEqual(3);
     expect(await sqlNumber(db, "SELECT available FROM products WHERE sku = 'SKU-1'")).toBe(3);
   });
+
+  it('apply migrations once when several open a new database at once', async () => {
+    const fresh = await storeEnv(dir);
+    const handles = await Promise.all(Array.from({ length: 4 }, () => openStore(fresh)));
+    try {
+      const applied = await sqlNumber(handles[0]!, 'SELECT count(*) FROM drizzle.__drizzle_migrations');
+      const journal = (await import('../drizzle/postgres/meta/_journal.json', { with: { type: 'json' } })).default;
+      expect(applied).toBe(journal.entries.length);
+      for (const handle of handles) expect(await sqlNumber(handle, 'SELECT count(*) FROM orders')).toBe(0);
+    } finally {
+      await Promise.all(handles.map((handle) => closeDatabase(handle)));
+    }
+  });
 });
