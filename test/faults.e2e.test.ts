@@ -49,6 +49,9 @@ describe('the reconciler', () => {
     ]);
     // Payment runs; inventory has no worker, so paid orders wait in its queue. Then Redis loses it all.
     for (const o of orders) await h.waitForOrder(o.id, (x) => x.status === 'PAID' || x.status === 'FAILED');
+    // Two units left for sale: the two small orders get one each and the big one is out of stock,
+    // in whatever order the re-driven reservations run (several at once on PostgreSQL).
+    await h.putProduct('SKU-1', 2);
     await h.service.relay.flush();
     const admin = new Redis(redis.url);
     await admin.flushall();
@@ -80,7 +83,7 @@ describe('the reconciler', () => {
     // Nothing is stuck any more: further passes do nothing.
     await sleep(350);
     expect(await h.reconcile()).toEqual([]);
-    expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 4 } })).toEqual([]);
+    expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 2 } })).toEqual([]);
   });
 
   it('re-arms a payment deadline lost with Redis, so the order still times out', async () => {
