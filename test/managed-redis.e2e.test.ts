@@ -186,7 +186,11 @@ describe('the managed redis-server', () => {
     process.kill(old.pid, 'SIGKILL');
     expect(await gone(old.pid)).toBe(true);
     blocker = createServer();
-    await new Promise<void>((resolve) => blocker!.listen(Number(new URL(old.url).port), '127.0.0.1', resolve));
+    // Another process of the run may take the freed port first: then it is taken, as wanted.
+    await new Promise<void>((resolve, reject) => {
+      blocker!.once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' ? resolve() : reject(error)));
+      blocker!.listen(Number(new URL(old.url).port), '127.0.0.1', resolve);
+    });
 
     const restarted = await start({ ROLE: 'api' });
     const moved = managed();
