@@ -29,24 +29,15 @@ export function rowsChanged(result: unknown): number {
 
 /**
  * On PostgreSQL, locks the rows `query` selects (FOR UPDATE) until the transaction ends: another
- * transaction that wants them waits for this one. SQLite has one writer at a time: the query runs
- * as it is.
+ * transaction that wants them waits for this one or, with `skipLocked`, leaves them to it (hosts
+ * sweeping the same table never do the same work). SQLite has one writer at a time and no such
+ * clause: the query runs as it is.
  */
-export function forUpdate<Q extends { for(strength: 'update'): PromiseLike<unknown> }>(
+export function forUpdate<Q extends { for(strength: 'update', config?: { skipLocked?: boolean }): PromiseLike<unknown> }>(
   db: Db | Tx,
   query: Q,
+  { skipLocked = false } = {},
 ): Q | ReturnType<Q['for']> {
-  return db.connection.engine === 'postgres' ? (query.for('update') as ReturnType<Q['for']>) : query;
-}
-
-/**
- * On PostgreSQL, takes the rows `query` selects FOR UPDATE SKIP LOCKED: rows another host's
- * transaction holds are left to it, so that hosts sweeping the same table never do the same work.
- * SQLite has one writer at a time, and no such clause: the query runs as it is.
- */
-export function skipLocked<Q extends { for(strength: 'update', config: { skipLocked: true }): PromiseLike<unknown> }>(
-  db: Db | Tx,
-  query: Q,
-): Q | ReturnType<Q['for']> {
-  return db.connection.engine === 'postgres' ? (query.for('update', { skipLocked: true }) as ReturnType<Q['for']>) : query;
+  if (db.connection.engine !== 'postgres') return query;
+  return query.for('update', skipLocked ? { skipLocked } : {}) as ReturnType<Q['for']>;
 }

@@ -6,7 +6,7 @@ import { and, asc, isNull, lt, sql } from 'drizzle-orm';
 import type { OutboxEvent } from '../domain/events.ts';
 import { currentTraceparent } from '../telemetry/tracing.ts';
 import { writeTx, type Db, type Tx } from './client.ts';
-import { listValue, rowsChanged, skipLocked } from './dialect.ts';
+import { forUpdate, listValue, rowsChanged } from './dialect.ts';
 import type { OutboxRow } from './outbox-row.ts';
 import { statements } from './statements.ts';
 import { outbox } from './schema.ts';
@@ -52,7 +52,7 @@ const outboxRow = () => ({
 /**
  * The oldest events not yet handed to a queue; with `writtenBefore`, only those written before
  * then (left behind by someone). With `skipLocked`, inside a transaction, the rows are locked
- * and those another transaction holds are skipped (PostgreSQL; dialect.ts `skipLocked`).
+ * and those another transaction holds are skipped (PostgreSQL; dialect.ts `forUpdate`).
  */
 export async function pendingOutbox(
   db: Db | Tx,
@@ -66,7 +66,7 @@ export async function pendingOutbox(
     .where(and(isNull(outbox.dispatchedAt), writtenBefore === undefined ? undefined : lt(outbox.createdAt, writtenBefore)))
     .orderBy(asc(outbox.id))
     .limit(limit);
-  return (await (options.skipLocked ? skipLocked(db, query) : query)) as OutboxRow[];
+  return (await (options.skipLocked ? forUpdate(db, query, { skipLocked: true }) : query)) as OutboxRow[];
 }
 
 /** Marks rows handed to a queue; `db` may be a transaction (the sweep's) or a handle. */

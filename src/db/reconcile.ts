@@ -19,7 +19,7 @@ import {
   UNSETTLED_PAYMENTS,
 } from '../domain/order-machine.ts';
 import { writeTx, type Db, type Tx } from './client.ts';
-import { skipLocked } from './dialect.ts';
+import { forUpdate } from './dialect.ts';
 import { sentKinds } from './notifications.ts';
 import { emit } from './outbox.ts';
 import { orders, outbox, sentNotifications, type OrderRow } from './schema.ts';
@@ -74,7 +74,7 @@ export function redrive(db: Db, stuck: readonly RedrivenOrder[], options: Reconc
     db,
     async (tx) => {
       const done: RedrivenOrder[] = [];
-      const still = await skipLocked(
+      const still = await forUpdate(
         tx,
         tx
           .select()
@@ -91,6 +91,7 @@ export function redrive(db: Db, stuck: readonly RedrivenOrder[], options: Reconc
             ),
           )
           .orderBy(asc(orders.id)),
+        { skipLocked: true },
       );
       for (const order of still) {
         const events = await eventsFor(tx, order);

@@ -23,7 +23,7 @@
  * primary key guards; and the relay's sweep, which waits on Redis while it holds its rows.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { drizzle } from 'drizzle-orm/node-postgres';
+import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -130,6 +130,9 @@ async function migrateLocked(client: pg.Client): Promise<void> {
 
 /** Runs write transactions on a pooled connection, again when they lose to a concurrent one. */
 class PostgresTxRunner implements TxRunner {
+  /** A drizzle handle per pooled client, made once: transactions reuse their client's. */
+  private readonly handles = new WeakMap<pg.PoolClient, NodePgDatabase>();
+
   constructor(
     private readonly pool: pg.Pool,
     private readonly connection: () => Connection,
@@ -166,15 +169,27 @@ class PostgresTxRunner implements TxRunner {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
-      return await drizzle(client).transaction((tx) => fn(Object.assign(tx, txParts(this.connection(), cache, hooks)) as Tx), {
-        isolationLevel,
-      });
+      return await this.handleOf(client).transaction(
+        (tx) => fn(Object.assign(tx, txParts(this.connection(), cache, hooks)) as Tx),
+        {
+          isolationLevel,
+        },
+      );
     } catch (error) {
       if (storageFailureCode(error)) broken = error as Error;
       throw error;
     } finally {
       client.release(broken);
     }
+  }
+
+  private handleOf(client: pg.PoolClient): NodePgDatabase {
+    let handle = this.handles.get(client);
+    if (!handle) {
+      handle = drizzle(client);
+      this.handles.set(client, handle);
+    }
+    return handle;
   }
 
   async savepoint<T>(outer: Tx, fn: (tx: Tx) => Promise<T>, hooks: (() => void)[]): Promise<T> {

@@ -40,12 +40,8 @@ export function openSqlite(path: string): Db {
   }
   const reader = readerClient === writerClient ? writer : drizzle(readerClient);
 
-  const runner = new SqliteTxRunner(writer, writerClient, () => connection);
+  const runner = new SqliteTxRunner(writer, writerClient, readerClient, () => connection);
   const connection = new Connection('sqlite', runner);
-  runner.onClose(() => {
-    if (readerClient.open) readerClient.close();
-    if (writerClient.open) writerClient.close();
-  });
   // The one place a drizzle handle becomes a Db (the business code's PostgreSQL-typed calls
   // are the same calls on this builder; src/db/client.ts).
   return Object.assign(reader, { connection, statementCache: new Map() }) as unknown as Db;
@@ -56,17 +52,13 @@ class SqliteTxRunner implements TxRunner {
   private tail: Promise<void> = Promise.resolve();
   private depth = 0;
   private readonly statementCache = new Map<(db: Db) => unknown, unknown>();
-  private closeHook: () => void = () => {};
 
   constructor(
     private readonly writer: BetterSQLite3Database,
     private readonly client: Database.Database,
+    private readonly readerClient: Database.Database,
     private readonly connection: () => Connection,
   ) {}
-
-  onClose(hook: () => void): void {
-    this.closeHook = hook;
-  }
 
   async run<T>(fn: (tx: Tx) => Promise<T>, hooks: (() => void)[]): Promise<T> {
     const release = await this.lock();
@@ -105,7 +97,8 @@ class SqliteTxRunner implements TxRunner {
   async close(): Promise<void> {
     // Let the transaction under way finish first.
     const release = await this.lock();
-    this.closeHook();
+    if (this.readerClient.open) this.readerClient.close();
+    if (this.client.open) this.client.close();
     release();
   }
 
