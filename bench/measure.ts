@@ -14,6 +14,11 @@ export interface ServiceDb {
   close(): Promise<void>;
   /** Waits until every order in `ids` is SHIPPED. */
   waitShipped(ids: readonly string[], children: Child[], timeoutMs?: number): Promise<void>;
+  /**
+   * Waits until every order in `ids` is SHIPPED and its customer has both messages a shipped
+   * order owes (its confirmation and its shipment): the end of an order's work.
+   */
+  waitSettled(ids: readonly string[], children: Child[], timeoutMs?: number): Promise<void>;
   /** Those of `ids` whose payment token is `token`. */
   paidWith(ids: readonly string[], token: string): Promise<string[]>;
   /** Orders per second from the first placement to the last shipment, by the timelines. */
@@ -28,6 +33,9 @@ export interface ServiceDb {
 export function openServiceDb(target: { path: string; url?: string }): ServiceDb {
   return target.url ? new PostgresServiceDb(target.url) : new SqliteServiceDb(target.path);
 }
+
+/** A shipped order's messages: its confirmation (on reservation) and its shipment. */
+const MESSAGES_PER_SHIPPED_ORDER = 2;
 
 /** Polls `shipped` until it reaches `ids.length`, failing early if a service process died. */
 async function pollShipped(ids: readonly string[], shipped: () => Promise<number>, children: Child[], timeoutMs: number) {
@@ -59,6 +67,15 @@ class SqliteServiceDb implements ServiceDb {
     );
     const list = JSON.stringify(ids);
     await pollShipped(ids, async () => (count.get(list) as { n: number }).n, children, timeoutMs);
+  }
+
+  async waitSettled(ids: readonly string[], children: Child[], timeoutMs = 180_000): Promise<void> {
+    await this.waitShipped(ids, children, timeoutMs);
+    const sent = this.db.prepare(
+      'SELECT count(*) AS n FROM sent_notifications WHERE order_id IN (SELECT value FROM json_each(?))',
+    );
+    const list = JSON.stringify(ids);
+    await pollShipped(ids, async () => (sent.get(list) as { n: number }).n / MESSAGES_PER_SHIPPED_ORDER, children, timeoutMs);
   }
 
   async paidWith(ids: readonly string[], token: string): Promise<string[]> {
@@ -116,6 +133,17 @@ class PostgresServiceDb implements ServiceDb {
       return Number(rows[0]!.n);
     };
     await pollShipped(ids, shipped, children, timeoutMs);
+  }
+
+  async waitSettled(ids: readonly string[], children: Child[], timeoutMs = 180_000): Promise<void> {
+    await this.waitShipped(ids, children, timeoutMs);
+    const sent = async () => {
+      const { rows } = await this.query<{ n: string }>('SELECT count(*) AS n FROM sent_notifications WHERE order_id = ANY($1)', [
+        ids,
+      ]);
+      return Number(rows[0]!.n) / MESSAGES_PER_SHIPPED_ORDER;
+    };
+    await pollShipped(ids, sent, children, timeoutMs);
   }
 
   async paidWith(ids: readonly string[], token: string): Promise<string[]> {

@@ -56,6 +56,8 @@ export interface DatabaseCounts {
   statements?: number;
   /** The statements that took the most server time, when pg_stat_statements is loaded. */
   top?: { query: string; calls: number; totalMs: number }[];
+  /** Every statement with its number of calls, most called first, when pg_stat_statements is loaded. */
+  byCalls?: { query: string; calls: number }[];
 }
 
 /** Reads the server's counts for `name` (call it once the service stopped: backends report at exit), then drops it. */
@@ -76,6 +78,10 @@ export async function countsAndDrop(pgServer: BenchPostgres, name: string): Prom
       );
       counts.statements = top.reduce((sum, r) => sum + Number(r.calls), 0);
       counts.top = top.slice(0, 8).map((r) => ({ query: r.query, calls: Number(r.calls), totalMs: r.total }));
+      counts.byCalls = top
+        .map((r) => ({ query: r.query, calls: Number(r.calls) }))
+        .sort((a, b) => b.calls - a.calls)
+        .slice(0, 40);
     }
     await client.query(`DROP DATABASE "${name}" WITH (FORCE)`);
     return counts;

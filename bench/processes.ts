@@ -12,6 +12,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { putProductOverHttp } from '../src/cli/load-engine.ts';
 import { freePort } from '../src/queues/managed-redis.ts';
+import { makeCpuCap, type CpuCap } from './cpu.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const ADMIN_TOKEN = 'bench-admin-token-0123456789';
@@ -95,11 +96,15 @@ export interface ServiceTopology {
   profile: ProfileOptions;
   /** The checkout to run, when not this one (a baseline to compare with). */
   root?: string;
+  /** Caps each worker process at this many cores (a cgroup of its own), so that it is the bottleneck. */
+  workerCpuCap?: number;
 }
 
 export interface RunningBenchService {
   url: string;
   children: Child[];
+  /** Where each process serves /metrics: the API's port, and each worker's METRICS_PORT. */
+  metricsUrls: string[];
   stop(): Promise<void>;
 }
 
@@ -133,17 +138,51 @@ export async function startBenchService(t: ServiceTopology): Promise<RunningBenc
     ),
   ];
   const url = `http://127.0.0.1:${port}`;
+  const metricsUrls = [`${url}/metrics`];
+  const caps: CpuCap[] = [];
+  const stop = async () => {
+    await stopAll(children);
+    for (const cap of caps) cap.remove();
+  };
   try {
     // The API migrates the database first, so that workers do not race it.
     await waitFor('api', async () => (await fetch(`${url}/healthz`)).ok, children);
-    for (let i = 1; i <= t.workers; i++)
-      children.push(startNode(`worker${i}`, ['src/main.ts'], { ...env, ROLE: 'worker' }, t.profile, t.root));
+    for (let i = 1; i <= t.workers; i++) {
+      const metricsPort = await freePort();
+      const worker = startNode(
+        `worker${i}`,
+        ['src/main.ts'],
+        { ...env, ROLE: 'worker', METRICS_PORT: String(metricsPort) },
+        t.profile,
+        t.root,
+      );
+      children.push(worker);
+      metricsUrls.push(`http://127.0.0.1:${metricsPort}/metrics`);
+      if (t.workerCpuCap) {
+        const cap = makeCpuCap(`orders-bench-worker${i}`, t.workerCpuCap);
+        caps.push(cap);
+        cap.add(worker.process.pid!);
+      }
+    }
     await waitForWorkers(t.redisUrl, t.prefix, 'notification', Math.max(1, t.workers), children);
   } catch (error) {
-    await stopAll(children);
+    await stop();
     throw error;
   }
-  return { url, children, stop: () => stopAll(children) };
+  return { url, children, metricsUrls, stop };
+}
+
+/** The sum of one counter over every process's /metrics (0 where a process does not serve it). */
+export async function scrapeCounter(urls: string[], name: string): Promise<number> {
+  let sum = 0;
+  for (const url of urls) {
+    const text = await fetch(url, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+      .then((r) => (r.ok ? r.text() : ''))
+      .catch(() => '');
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    sum += line ? Number(line.split(' ')[1]) : 0;
+  }
+  return sum;
 }
 
 export async function putProduct(url: string, sku: string, stock: number): Promise<void> {

@@ -27,7 +27,7 @@
  *                    [--json results.json]
  */
 import { execSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -35,6 +35,7 @@ import { Redis } from 'ioredis';
 import { median, percentiles, placeOrders, type Placement } from '../src/cli/load-engine.ts';
 import { startManagedRedis } from '../src/queues/managed-redis.ts';
 import { runCeiling } from './ceiling.ts';
+import { cpuCapAvailable, cpuDelta, cpuMsByGroup, ownCpuMs } from './cpu.ts';
 import { openServiceDb, type ServiceDb } from './measure.ts';
 import {
   type BenchPostgres,
@@ -44,7 +45,7 @@ import {
   freshDatabase,
   startBenchPostgres,
 } from './postgres.ts';
-import { API_KEY, ROOT, putProduct, startBenchService, type ProfileOptions } from './processes.ts';
+import { API_KEY, ROOT, putProduct, scrapeCounter, startBenchService, type Child, type ProfileOptions } from './processes.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -62,6 +63,7 @@ const { values: args } = parseArgs({
     'pool-size': { type: 'string' },
     'pg-statements': { type: 'boolean', default: false },
     json: { type: 'string' },
+    cap: { type: 'string', default: '0.4' },
   },
 });
 const ROUNDS = Number(args.rounds);
@@ -79,6 +81,8 @@ const STORES = args.store.split(',').map((s) => s.trim());
 for (const store of STORES)
   if (store !== 'sqlite' && store !== 'postgres') throw new Error(`--store: sqlite, postgres or sqlite,postgres, not ${store}`);
 const POOL_SIZE = args['pool-size'] ? Number(args['pool-size']) : undefined;
+/** Cores each worker process may use in the capped scale-out runs; 0 skips them. */
+const CAP = Number(args.cap);
 const SLOW_MIX = [
   { token: 'tok_visa', weight: Math.round((1 - SLOW_SHARE) * 1000) },
   { token: 'tok_slow', weight: Math.round(SLOW_SHARE * 1000) },
@@ -128,13 +132,20 @@ interface Running {
   placed: number;
   place: Place;
   url: string;
-  children: Parameters<ServiceDb['waitShipped']>[1];
+  children: Child[];
+  metricsUrls: string[];
+}
+
+interface ServiceOptions {
+  /** Cores each worker process is capped at (a cgroup each). */
+  workerCpuCap?: number;
 }
 
 async function withService<T>(
   variant: Variant,
   workers: number,
   measure: (service: Running) => Promise<T>,
+  options: ServiceOptions = {},
 ): Promise<{ result: T; counts: PerOrder | undefined }> {
   const dir = mkdtempSync(join(work, 'svc-'));
   const databasePath = join(dir, 'orders.db');
@@ -150,9 +161,17 @@ async function withService<T>(
     workerConcurrency: WORKER_CONCURRENCY,
     profile,
     root: variant.root,
+    workerCpuCap: options.workerCpuCap,
   });
   const db = openServiceDb({ path: databasePath, url: databaseUrl });
-  const running: Running = { db, placed: 0, place: undefined as unknown as Place, url: service.url, children: service.children };
+  const running: Running = {
+    db,
+    placed: 0,
+    place: undefined as unknown as Place,
+    url: service.url,
+    children: service.children,
+    metricsUrls: service.metricsUrls,
+  };
   let result: T;
   try {
     await putProduct(service.url, SKU, 100_000_000);
@@ -171,7 +190,7 @@ async function withService<T>(
         throw new Error(`${refused.length} orders refused, e.g. ${refused[0]!.status} ${refused[0]!.error}`);
       running.placed += count;
       const ids = placements.map((p) => p.id!);
-      await db.waitShipped(ids, service.children);
+      await db.waitSettled(ids, service.children);
       return { ids, placements };
     };
     running.place = place;
@@ -193,6 +212,7 @@ interface PerOrder {
   rollbacks: number;
   statements?: number;
   top?: DatabaseCounts['top'];
+  byCalls?: DatabaseCounts['byCalls'];
 }
 
 function perOrder(counts: DatabaseCounts, running: Running): PerOrder {
@@ -201,11 +221,71 @@ function perOrder(counts: DatabaseCounts, running: Running): PerOrder {
     rollbacks: counts.rollbacks / running.placed,
     statements: counts.statements === undefined ? undefined : (counts.statements - running.db.transactions) / running.placed,
     top: counts.top,
+    byCalls: counts.byCalls?.map((c) => ({ ...c, calls: c.calls / running.placed })),
   };
 }
 
-async function throughputRun(variant: Variant, workers: number) {
-  return withService(variant, workers, async ({ db, place }) => db.throughput((await place(ORDERS)).ids));
+/** CPU milliseconds per order (or chain) over a measured window, by process group. */
+interface Cost {
+  /** The service's own processes (API and workers), or the ceiling's worker. */
+  service: number;
+  postgres: number;
+  redis: number;
+  /** The benchmark's process: the HTTP load generator (or the ceiling's producer) and its polling. */
+  load: number;
+  /** Everything but the load generator: what the system under test spent. */
+  total: number;
+}
+
+/** The pids of the servers every measurement shares: redis-server, and PostgreSQL's postmaster. */
+function serverPids(): { redis: number[]; postgres: number[] } {
+  const postmaster = postgres ? Number(readFileSync(join(postgres.server.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]) : 0;
+  return { redis: [redis.pid], postgres: postmaster ? [postmaster] : [] };
+}
+
+/** Starts a CPU reading of `service` (its processes and their children) and the shared servers; `end` gives the cost per item. */
+function costWindow(service: () => number[]): { end(items: number): Cost } {
+  const groups = () => ({ service: service(), ...serverPids() });
+  const before = cpuMsByGroup(groups());
+  const loadBefore = ownCpuMs();
+  return {
+    end(items) {
+      const d = cpuDelta(before, cpuMsByGroup(groups()));
+      const per = (ms: number) => ms / items;
+      const cost = {
+        service: per(d.service ?? 0),
+        postgres: per(d.postgres ?? 0),
+        redis: per(d.redis ?? 0),
+        load: per(ownCpuMs() - loadBefore),
+      };
+      return { ...cost, total: cost.service + cost.postgres + cost.redis };
+    },
+  };
+}
+
+const pidsOf = (children: Child[]) => children.map((c) => c.process.pid!).filter(Boolean);
+
+interface Throughput {
+  ordersPerSecond: number;
+  cost: Cost;
+  /** Write transactions the service's processes committed per order (their own count, both engines). */
+  writeTxPerOrder: number;
+}
+
+async function throughputRun(variant: Variant, workers: number, options: ServiceOptions = {}) {
+  return withService(
+    variant,
+    workers,
+    async ({ db, place, children, metricsUrls }): Promise<Throughput> => {
+      const commitsBefore = await scrapeCounter(metricsUrls, 'orders_db_write_transactions_total');
+      const window = costWindow(() => pidsOf(children));
+      const { ids } = await place(ORDERS);
+      const cost = window.end(ORDERS);
+      const commits = (await scrapeCounter(metricsUrls, 'orders_db_write_transactions_total')) - commitsBefore;
+      return { ordersPerSecond: await db.throughput(ids), cost, writeTxPerOrder: commits / ORDERS };
+    },
+    options,
+  );
 }
 
 async function latencyRun(variant: Variant) {
@@ -240,31 +320,56 @@ async function slowProviderRun(variant: Variant) {
   return result;
 }
 
-async function ceilingRun(): Promise<number> {
+/** The bare chain on `store`: chains per second and CPU per chain. */
+async function ceilingRun(store: Store): Promise<{ chainsPerSecond: number; cost: Cost }> {
   const dir = mkdtempSync(join(work, 'ceiling-'));
+  const prefix = `c${++serviceNo}`;
+  const databaseUrl = store === 'postgres' ? await freshDatabase(postgres!, `bench_${prefix}`) : undefined;
+  let window: ReturnType<typeof costWindow> | undefined;
+  let cost: Cost | undefined;
   try {
     const run = await runCeiling({
       redisUrl,
       databasePath: join(dir, 'ceiling.db'),
-      prefix: `c${++serviceNo}`,
+      databaseUrl,
+      prefix,
       items: ORDERS,
       warmup: WARMUP,
       concurrency: CONCURRENCY,
       workerConcurrency: WORKER_CONCURRENCY,
       profile,
+      window: {
+        start: (worker) => {
+          window = costWindow(() => pidsOf([worker]));
+        },
+        end: () => {
+          cost = window!.end(ORDERS);
+        },
+      },
     });
-    return run.jobsPerSecond;
+    return { chainsPerSecond: run.jobsPerSecond, cost: cost! };
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    if (databaseUrl) await countsAndDrop(postgres!, `bench_${prefix}`);
   }
 }
 
 interface Round {
+  /** The bare chain on SQLite, and on PostgreSQL when a variant stores there. */
   ceiling: number;
+  ceilingCost: Cost;
+  pgCeiling: number;
+  pgCeilingCost: Cost | undefined;
   /** One process doing everything (ROLE=all, what `npm start` runs). */
   embedded: number;
   one: number;
   two: number;
+  /** API + 1 worker: CPU per order and write transactions per order. */
+  cost: Cost;
+  writeTxPerOrder: number;
+  /** Each worker capped at CAP cores: one worker, then two. */
+  oneCapped: number;
+  twoCapped: number;
   postP50: number;
   postP99: number;
   shippedP50: number;
@@ -288,6 +393,8 @@ if (args.baseline && STORES.includes('postgres') && !hasPostgres(args.baseline))
   log(`--baseline ${args.baseline} predates PostgreSQL support (no src/db/engines/postgres.ts): compare it with --store sqlite`);
   process.exit(2);
 }
+const capped = CAP > 0 && cpuCapAvailable();
+if (CAP > 0 && !capped) log('no cgroup v1 cpu controller here (or not root): the capped scale-out runs are skipped');
 const postgres: BenchPostgres | undefined = STORES.includes('postgres')
   ? await startBenchPostgres(args['pg-statements'])
   : undefined;
@@ -319,26 +426,45 @@ log(
 log(
   `${ROUNDS} rounds; ${ORDERS} orders per throughput run after ${WARMUP} to warm up; ${RATE} orders/s for ${SECONDS} s; ` +
     `${CONCURRENCY} HTTP clients; worker concurrency ${WORKER_CONCURRENCY}${POOL_SIZE ? `; DATABASE_POOL_SIZE ${POOL_SIZE}` : ''}` +
+    `${capped ? `; capped runs: each worker at ${CAP} cores` : ''}` +
     `; store ${STORES.join(' and ')}${baseline ? `; against ${baseline.name}` : ''}`,
 );
+
+const NO_COST: Cost = { service: Number.NaN, postgres: Number.NaN, redis: Number.NaN, load: Number.NaN, total: Number.NaN };
+const costLine = (c: Cost) =>
+  `${c.total.toFixed(2)} ms (service ${c.service.toFixed(2)} + PostgreSQL ${c.postgres.toFixed(2)} + Redis ${c.redis.toFixed(2)}; load generator ${c.load.toFixed(2)})`;
 
 const rounds: Round[][] = variants.map(() => []);
 const started = Date.now();
 try {
   for (let r = 1; r <= ROUNDS; r++) {
-    const ceiling = await ceilingRun();
+    const sqliteCeiling = await ceilingRun('sqlite');
+    const pgCeiling = postgres ? await ceilingRun('postgres') : undefined;
+    log(
+      `round ${r}: ceiling on SQLite ${sqliteCeiling.chainsPerSecond.toFixed(0)}/s, CPU per chain ${costLine(sqliteCeiling.cost)}` +
+        (pgCeiling ? `; on PostgreSQL ${pgCeiling.chainsPerSecond.toFixed(0)}/s, CPU per chain ${costLine(pgCeiling.cost)}` : ''),
+    );
     for (const [v, variant] of variants.entries()) {
       const embedded = (await throughputRun(variant, 0)).result;
       const oneRun = await throughputRun(variant, 1);
       const one = oneRun.result;
       const two = (await throughputRun(variant, 2)).result;
+      const oneCapped = capped ? (await throughputRun(variant, 1, { workerCpuCap: CAP })).result : undefined;
+      const twoCapped = capped ? (await throughputRun(variant, 2, { workerCpuCap: CAP })).result : undefined;
       const latency = await latencyRun(variant);
       const slow = SLOW_SHARE > 0 ? await slowProviderRun(variant) : { p99: Number.NaN };
-      const round = {
-        ceiling,
-        embedded,
-        one,
-        two,
+      const round: Round = {
+        ceiling: sqliteCeiling.chainsPerSecond,
+        ceilingCost: sqliteCeiling.cost,
+        pgCeiling: pgCeiling?.chainsPerSecond ?? Number.NaN,
+        pgCeilingCost: pgCeiling?.cost,
+        embedded: embedded.ordersPerSecond,
+        one: one.ordersPerSecond,
+        two: two.ordersPerSecond,
+        cost: one.cost,
+        writeTxPerOrder: one.writeTxPerOrder,
+        oneCapped: oneCapped?.ordersPerSecond ?? Number.NaN,
+        twoCapped: twoCapped?.ordersPerSecond ?? Number.NaN,
         postP50: latency.post.p50,
         postP99: latency.post.p99,
         shippedP50: latency.shipped.p50,
@@ -352,9 +478,19 @@ try {
         log(
           `  costliest statements (API + 1 worker):\n${oneRun.counts.top.map((t) => `    ${t.totalMs.toFixed(0)} ms, ${t.calls} calls: ${t.query.replace(/\s+/g, ' ').slice(0, 140)}`).join('\n')}`,
         );
+      if (oneRun.counts?.byCalls)
+        log(
+          `  statements per order (API + 1 worker):\n${oneRun.counts.byCalls.map((t) => `    ${t.calls.toFixed(2)}: ${t.query.replace(/\s+/g, ' ').slice(0, 140)}`).join('\n')}`,
+        );
       rounds[v]!.push(round);
+      const ownCeiling = variant.store === 'postgres' ? round.pgCeiling : round.ceiling;
       log(
-        `round ${r}, ${variant.name}: ceiling ${ceiling.toFixed(0)}/s, one process ${embedded.toFixed(0)}/s, 1 worker ${one.toFixed(0)}/s, 2 workers ${two.toFixed(0)}/s, ` +
+        `round ${r}, ${variant.name}: one process ${round.embedded.toFixed(0)}/s, 1 worker ${round.one.toFixed(0)}/s ` +
+          `(${(round.one / ownCeiling).toFixed(2)}× its engine's ceiling), 2 workers ${round.two.toFixed(0)}/s` +
+          (capped
+            ? `, capped at ${CAP} cores each: 1 worker ${round.oneCapped.toFixed(0)}/s, 2 workers ${round.twoCapped.toFixed(0)}/s`
+            : '') +
+          `; CPU per order (API + 1 worker) ${costLine(round.cost)}, ${round.writeTxPerOrder.toFixed(1)} write transactions; ` +
           `at ${RATE}/s POST p99 ${round.postP99.toFixed(1)} ms, placement→SHIPPED p99 ${round.shippedP99} ms, ` +
           `with ${SLOW_SHARE * 100}% tok_slow ${round.slowShareP99} ms` +
           (variant.store === 'postgres'
@@ -370,17 +506,43 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 
-function summarise(of: Round[]) {
+function medianCost(costs: (Cost | undefined)[]): Cost {
+  const of = costs.filter((c): c is Cost => c !== undefined);
+  if (of.length === 0) return NO_COST;
+  const m = (pick: (c: Cost) => number) => median(of.map(pick));
+  return {
+    service: m((c) => c.service),
+    postgres: m((c) => c.postgres),
+    redis: m((c) => c.redis),
+    load: m((c) => c.load),
+    total: m((c) => c.total),
+  };
+}
+
+function summarise(of: Round[], store: Store) {
   const m = (pick: (r: Round) => number) => median(of.map(pick));
+  const own = (r: Round) => (store === 'postgres' ? r.pgCeiling : r.ceiling);
   return {
     ceilingChainsPerSecond: m((r) => r.ceiling),
+    ceilingCost: medianCost(of.map((r) => r.ceilingCost)),
+    pgCeilingChainsPerSecond: m((r) => r.pgCeiling),
+    pgCeilingCost: medianCost(of.map((r) => r.pgCeilingCost)),
     embeddedOrdersPerSecond: m((r) => r.embedded),
-    embeddedRatioToCeiling: m((r) => r.embedded / r.ceiling),
+    embeddedRatioToCeiling: m((r) => r.embedded / own(r)),
     oneWorkerOrdersPerSecond: m((r) => r.one),
     twoWorkersOrdersPerSecond: m((r) => r.two),
-    ratioToCeiling: m((r) => r.one / r.ceiling),
-    twoWorkersRatioToCeiling: m((r) => r.two / r.ceiling),
+    /** Against the ceiling of the variant's own engine, in the same round. */
+    ratioToCeiling: m((r) => r.one / own(r)),
+    twoWorkersRatioToCeiling: m((r) => r.two / own(r)),
     scaleOut: m((r) => r.two / r.one),
+    cost: medianCost(of.map((r) => r.cost)),
+    costToCeilingCost: m(
+      (r) => r.cost.total / (store === 'postgres' ? (r.pgCeilingCost?.total ?? Number.NaN) : r.ceilingCost.total),
+    ),
+    writeTxPerOrder: m((r) => r.writeTxPerOrder),
+    oneCappedOrdersPerSecond: m((r) => r.oneCapped),
+    twoCappedOrdersPerSecond: m((r) => r.twoCapped),
+    cappedScaleOut: m((r) => r.twoCapped / r.oneCapped),
     postP50Ms: m((r) => r.postP50),
     postP99Ms: m((r) => r.postP99),
     shippedP50Ms: m((r) => r.shippedP50),
@@ -392,7 +554,12 @@ function summarise(of: Round[]) {
   };
 }
 
-const summaries = variants.map((v, i) => ({ variant: v.name, ...summarise(rounds[i]!), rounds: rounds[i]! }));
+const summaries = variants.map((v, i) => ({
+  variant: v.name,
+  store: v.store,
+  ...summarise(rounds[i]!, v.store),
+  rounds: rounds[i]!,
+}));
 const results = {
   machine,
   settings: {
@@ -405,6 +572,7 @@ const results = {
     workerConcurrency: WORKER_CONCURRENCY,
     stores: STORES,
     poolSize: POOL_SIZE,
+    workerCpuCap: capped ? CAP : undefined,
   },
   seconds: Math.round((Date.now() - started) / 1_000),
   variants: summaries,
@@ -414,6 +582,7 @@ const results = {
         embedded: median(rounds[0]!.map((r, i) => r.embedded / rounds[1]![i]!.embedded)),
         oneWorker: median(rounds[0]!.map((r, i) => r.one / rounds[1]![i]!.one)),
         twoWorkers: median(rounds[0]!.map((r, i) => r.two / rounds[1]![i]!.two)),
+        cpuPerOrder: median(rounds[0]!.map((r, i) => r.cost.total / rounds[1]![i]!.cost.total)),
         shippedP99: median(rounds[0]!.map((r, i) => r.shippedP99 / rounds[1]![i]!.shippedP99)),
         slowShareShippedP99: median(rounds[0]!.map((r, i) => r.slowShareP99 / rounds[1]![i]!.slowShareP99)),
       }
@@ -422,13 +591,39 @@ const results = {
 
 const f = (n: number, digits = 0) => n.toFixed(digits);
 const each = (of: Round[], pick: (r: Round) => number, digits = 0) => of.map((r) => f(pick(r), digits)).join(' / ');
-const table: string[][] = [['measurement', 'median', 'each round', 'vs ceiling']];
-table.push([
-  'ceiling: bare 4-stage BullMQ chain on SQLite, 1 worker process',
-  `${f(summaries[0]!.ceilingChainsPerSecond)} chains/s`,
-  each(rounds[0]!, (r) => r.ceiling),
-  '1.00×',
-]);
+const cpuCell = (c: Cost) =>
+  `${f(c.total, 2)} ms (${f(c.service, 2)} + ${f(c.postgres, 2)} + ${f(c.redis, 2)}; load ${f(c.load, 2)})`;
+const table: string[][] = [['measurement', 'median', 'each round', 'vs its ceiling']];
+const first = summaries[0]!;
+table.push(
+  [
+    'ceiling: bare 4-stage BullMQ chain on SQLite',
+    `${f(first.ceilingChainsPerSecond)} chains/s`,
+    each(rounds[0]!, (r) => r.ceiling),
+    '1.00×',
+  ],
+  [
+    'ceiling on SQLite: CPU per chain (service + PostgreSQL + Redis; load)',
+    cpuCell(first.ceilingCost),
+    each(rounds[0]!, (r) => r.ceilingCost.total, 2),
+    '',
+  ],
+);
+if (postgres)
+  table.push(
+    [
+      'ceiling: bare 4-stage BullMQ chain on PostgreSQL, one transaction per stage',
+      `${f(first.pgCeilingChainsPerSecond)} chains/s`,
+      each(rounds[0]!, (r) => r.pgCeiling),
+      '1.00×',
+    ],
+    [
+      'ceiling on PostgreSQL: CPU per chain (service + PostgreSQL + Redis; load)',
+      cpuCell(first.pgCeilingCost),
+      each(rounds[0]!, (r) => r.pgCeilingCost?.total ?? Number.NaN, 2),
+      '',
+    ],
+  );
 for (const [i, s] of summaries.entries()) {
   const of = rounds[i]!;
   const tag = variants.length > 1 ? ` [${s.variant}]` : STORES[0] === 'postgres' ? ' [PostgreSQL]' : '';
@@ -446,12 +641,33 @@ for (const [i, s] of summaries.entries()) {
       `${f(s.ratioToCeiling, 2)}×`,
     ],
     [
+      `CPU per order, API + 1 worker (service + PostgreSQL + Redis; load)${tag}`,
+      cpuCell(s.cost),
+      each(of, (r) => r.cost.total, 2),
+      `${f(s.costToCeilingCost, 2)}×`,
+    ],
+    [
+      `write transactions per order, API + 1 worker (the service's count)${tag}`,
+      f(s.writeTxPerOrder, 1),
+      each(of, (r) => r.writeTxPerOrder, 1),
+      '',
+    ],
+    [
       `throughput, API + 2 worker processes${tag}`,
       `${f(s.twoWorkersOrdersPerSecond)} orders/s`,
       each(of, (r) => r.two),
       `${f(s.twoWorkersRatioToCeiling, 2)}×`,
     ],
     [`scale-out, 2 workers / 1${tag}`, `${f(s.scaleOut, 2)}×`, each(of, (r) => r.two / r.one, 2), ''],
+  );
+  if (capped)
+    table.push([
+      `scale-out under a cap of ${CAP} cores per worker, 2 workers / 1 (${f(s.oneCappedOrdersPerSecond)} → ${f(s.twoCappedOrdersPerSecond)} orders/s)${tag}`,
+      `${f(s.cappedScaleOut, 2)}×`,
+      each(of, (r) => r.twoCapped / r.oneCapped, 2),
+      '',
+    ]);
+  table.push(
     [
       `POST /orders p50 / p99 at ${RATE}/s${tag}`,
       `${f(s.postP50Ms, 1)} / ${f(s.postP99Ms, 1)} ms`,
@@ -476,7 +692,7 @@ for (const [i, s] of summaries.entries()) {
     table.push([
       `PostgreSQL transactions / rollbacks${Number.isNaN(s.statementsPerOrder) ? '' : ' / statements'} per order (API + 1 worker)${tag}`,
       `${f(s.transactionsPerOrder, 1)} / ${f(s.rollbacksPerOrder, 2)}${Number.isNaN(s.statementsPerOrder) ? '' : ` / ${f(s.statementsPerOrder, 1)}`}`,
-      each(of, (r) => r.rollbacksPerOrder, 2),
+      each(of, (r) => r.txPerOrder, 1),
       '',
     ]);
 }
@@ -494,7 +710,7 @@ for (const row of table.slice(1)) console.log(line(row));
 if (results.vsBaseline) {
   const v = results.vsBaseline;
   console.log(
-    `\n${variants[0]!.name} / ${variants[1]!.name}, median of per-round ratios: one process ${f(v.embedded, 2)}×, 1 worker ${f(v.oneWorker, 2)}×, 2 workers ${f(v.twoWorkers, 2)}×, placement → SHIPPED p99 ${f(v.shippedP99, 2)}×, with tok_slow ${f(v.slowShareShippedP99, 2)}×`,
+    `\n${variants[0]!.name} / ${variants[1]!.name}, median of per-round ratios: one process ${f(v.embedded, 2)}×, 1 worker ${f(v.oneWorker, 2)}×, 2 workers ${f(v.twoWorkers, 2)}×, CPU per order ${f(v.cpuPerOrder, 2)}×, placement → SHIPPED p99 ${f(v.shippedP99, 2)}×, with tok_slow ${f(v.slowShareShippedP99, 2)}×`,
   );
 }
 if (args.json) writeFileSync(args.json, `${JSON.stringify(results, null, 2)}\n`);

@@ -82,6 +82,18 @@ export class ServiceMetrics {
       },
     });
 
+    let commitsSeen = 0;
+    new Counter({
+      name: 'orders_db_write_transactions_total',
+      help: 'Write transactions this process committed.',
+      registers,
+      collect() {
+        const commits = db.connection.writeTransactions;
+        this.inc(commits - commitsSeen);
+        commitsSeen = commits;
+      },
+    });
+
     new Gauge({
       name: 'orders_outbox_lag_seconds',
       help: 'Age of the oldest outbox event not yet handed to a queue (0 when drained).',

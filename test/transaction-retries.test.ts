@@ -1,6 +1,7 @@
 /**
  * A write transaction that loses a serialization race on PostgreSQL runs again, and the process
- * counts it: `orders_db_transaction_retries_total` on /metrics.
+ * counts it: `orders_db_transaction_retries_total` on /metrics. Beside it, on both engines, the
+ * write transactions the process committed: `orders_db_write_transactions_total`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,11 +24,36 @@ afterEach(async () => {
   dir = undefined;
 });
 
-/** The counter's value in the registry's Prometheus text. */
-async function retries(metrics: ServiceMetrics): Promise<number> {
+/** A counter's value in the registry's Prometheus text. */
+async function counter(metrics: ServiceMetrics, name: string): Promise<number> {
   const text = await metrics.registry.metrics();
-  return Number(/^orders_db_transaction_retries_total (\S+)$/m.exec(text)?.[1]);
+  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
 }
+
+const retries = (metrics: ServiceMetrics) => counter(metrics, 'orders_db_transaction_retries_total');
+
+describe('committed write transactions', () => {
+  it('counts each committed write transaction once, not its savepoints nor one that rolled back', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'orders-commits-'));
+    db = await openTestStore(dir);
+    const store = db;
+    const metrics = new ServiceMetrics({ db: store });
+    const before = await counter(metrics, 'orders_db_write_transactions_total');
+    await upsertProduct(store, { sku: 'SKU-1', name: 'One', priceCents: 100, stock: 10 }, Date.now());
+    // A transaction with a savepoint inside it: one commit.
+    await writeTx(store, async (tx) => {
+      await writeTx(tx, async (sp) => {
+        await sqlRows(sp, 'SELECT available FROM products WHERE sku = ?', 'SKU-1');
+      });
+    });
+    await expect(
+      writeTx(store, async () => {
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    expect((await counter(metrics, 'orders_db_write_transactions_total')) - before).toBe(2);
+  });
+});
 
 // SQLite runs one write transaction at a time: two cannot overlap, so there is nothing to retry.
 describe.runIf(testStore() === 'postgres')('transaction retries', () => {

@@ -62,6 +62,8 @@ export class Connection {
   readonly committedOutbox: OutboxRow[] = [];
   /** Write transactions run again after a serialization failure or a deadlock (PostgreSQL only). */
   transactionRetries = 0;
+  /** Write transactions committed on this connection (savepoints not counted). */
+  writeTransactions = 0;
   private lastFailure: { at: number; code: string } | undefined;
 
   constructor(
@@ -128,6 +130,7 @@ export async function writeTx<T>(db: Db | Tx, fn: (tx: Tx) => Promise<T>, option
     db.connection.noteWriteFailure(error);
     throw error;
   }
+  db.connection.writeTransactions++;
   for (const hook of hooks) hook();
   return result;
 }
