@@ -30,11 +30,12 @@ export function recordShipment(db: Db, orderId: string, trackingNumber: string, 
       const order = await lockOrder(tx, orderId);
       if (!order) return 'skipped';
       if (canApply(order.status, 'ShipmentCreated')) {
-        await shipReservedStock(tx, order);
         await transition(tx, order, 'ShipmentCreated', now, {
           trackingNumber,
           data: { trackingNumber },
         });
+        // Last: the product's row is the one every order for it locks (see reserveStock).
+        await shipReservedStock(tx, order);
         return 'shipped';
       }
       if (endedUnfulfilled(order.status)) return 'order_ended';

@@ -58,10 +58,38 @@ export type ReserveResult = 'reserved' | 'out_of_stock' | 'skipped';
 export const STOCK_TX = { isolation: 'read committed' } as const;
 
 /**
- * For a PaymentSucceeded job: reserve every line of a PAID order, or none of them. All lines are
- * taken in one savepoint; one short line rolls the others back and fails the order.
+ * For a PaymentSucceeded job: reserve every line of a PAID order, or none of them.
+ *
+ * A product's row is what every order for it writes: its lock is the one workers queue on. So the
+ * order's own writes come first and the products' rows last, and each is held only for the
+ * commit. A line found short rolls the whole transaction back, and `failReservation` decides again
+ * from scratch, where a short line fails the order.
  */
-export function reserveStock(db: Db, orderId: string, now: number): Promise<ReserveResult> {
+export async function reserveStock(db: Db, orderId: string, now: number): Promise<ReserveResult> {
+  try {
+    return await writeTx(
+      db,
+      async (tx) => {
+        const order = await lockOrder(tx, orderId);
+        if (!order || !canApply(order.status, 'InventoryReserved')) return 'skipped';
+        const items = bySku(await orderItemsOf(tx, orderId));
+        await transition(tx, order, 'InventoryReserved', now);
+        await takeStock(tx, items);
+        return 'reserved';
+      },
+      STOCK_TX,
+    );
+  } catch (error) {
+    if (!(error instanceof Shortage)) throw error;
+    return failReservation(db, orderId, now);
+  }
+}
+
+/**
+ * The reservation again, after a short line: all lines in one savepoint, where one short line
+ * rolls the others back and fails the order (or, if stock came back meanwhile, reserves it).
+ */
+function failReservation(db: Db, orderId: string, now: number): Promise<ReserveResult> {
   return writeTx(
     db,
     async (tx) => {
@@ -69,12 +97,7 @@ export function reserveStock(db: Db, orderId: string, now: number): Promise<Rese
       if (!order || !canApply(order.status, 'InventoryReserved')) return 'skipped';
       const items = bySku(await orderItemsOf(tx, orderId));
       try {
-        await writeTx(tx, async (sp) => {
-          for (const item of items) {
-            const result = await prepared(sp, build).reserve.execute({ sku: item.sku, quantity: item.quantity });
-            if (rowsChanged(result) === 0) throw new Shortage(item.sku);
-          }
-        });
+        await writeTx(tx, (sp) => takeStock(sp, items));
       } catch (error) {
         if (!(error instanceof Shortage)) throw error;
         await transition(tx, order, 'InventoryReservationFailed', now, { data: { sku: error.sku } });
@@ -87,6 +110,14 @@ export function reserveStock(db: Db, orderId: string, now: number): Promise<Rese
   );
 }
 
+/** Moves each line from available to reserved, in SKU order; throws `Shortage` for a short one. */
+async function takeStock(tx: Tx, items: OrderItemRow[]): Promise<void> {
+  for (const item of items) {
+    const result = await prepared(tx, build).reserve.execute({ sku: item.sku, quantity: item.quantity });
+    if (rowsChanged(result) === 0) throw new Shortage(item.sku);
+  }
+}
+
 /** For a StockReleaseRequested job: give an ended order's reserved units back to sale. */
 export function releaseStock(db: Db, orderId: string, now: number): Promise<boolean> {
   return writeTx(
@@ -94,8 +125,9 @@ export function releaseStock(db: Db, orderId: string, now: number): Promise<bool
     async (tx) => {
       const order = await lockOrder(tx, orderId);
       if (!order || !mayReleaseStock(order)) return false;
-      await moveReserved(tx, await orderItemsOf(tx, orderId), 'available');
+      const items = await orderItemsOf(tx, orderId);
       await recordFact(tx, order, 'StockReleased', now);
+      await moveReserved(tx, items, 'available');
       return true;
     },
     STOCK_TX,
@@ -104,7 +136,8 @@ export function releaseStock(db: Db, orderId: string, now: number): Promise<bool
 
 /**
  * Reserved units leave the warehouse with the shipment; call in the shipment's transaction, which
- * runs as `STOCK_TX` with the order locked.
+ * runs as `STOCK_TX` with the order locked, after the order's own writes (the products' rows are
+ * the contended ones: see `reserveStock`). `order` is the order as it was before the shipment.
  */
 export async function shipReservedStock(tx: Tx, order: OrderRow): Promise<void> {
   if (!STOCK_MOVES[order.stockStatus].ShipmentCreated)

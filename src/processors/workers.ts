@@ -20,6 +20,7 @@ import { traceProviders } from '../telemetry/providers.ts';
 import { tracingEnabled } from '../telemetry/tracing.ts';
 import { asThrown, failureKind } from './failure-policy.ts';
 import { inventoryHandlers } from './inventory.ts';
+import { KnownOrders } from './known-orders.ts';
 import { processorOf, type Processor } from './job.ts';
 import { RepeatedLog } from '../repeated-log.ts';
 import { notificationHandlers } from './notification.ts';
@@ -78,6 +79,9 @@ const STORAGE_RETRY_MS = 2_000;
  */
 const MAX_STALLS = 5;
 
+/** How many order ids a worker process remembers as found in its database. */
+const KNOWN_ORDERS = 10_000;
+
 /** A job for an order this database does not know. */
 export class ForeignOrderError extends UnrecoverableError {
   override readonly name = 'ForeignOrderError';
@@ -104,6 +108,7 @@ export function startWorkers(deps: WorkerDeps): Workers {
   };
   let active = 0;
   const connectionErrors = new RepeatedLog(deps.logger);
+  const known = new KnownOrders(KNOWN_ORDERS);
 
   const workers = (deps.queues ?? QUEUE_NAMES).map((queue) => {
     const log = deps.logger.child({ queue });
@@ -117,11 +122,16 @@ export function startWorkers(deps: WorkerDeps): Workers {
         try {
           // Every job is caused by an order of this database; one that is not is another
           // deployment's, on the same Redis and prefix: say so loudly rather than "nothing to do".
-          if (typeof job.data?.orderId === 'string' && !(await findOrder(db, job.data.orderId))) {
-            deps.onForeignJob?.(queue);
-            throw new ForeignOrderError(
-              `order ${job.data.orderId.slice(0, 64)} is not in this database: another deployment uses queue prefix ${deps.prefix}`,
-            );
+          // Orders are never deleted: one found once needs no second look (an order has ~6 jobs).
+          const orderId = job.data?.orderId;
+          if (typeof orderId === 'string' && !known.has(orderId)) {
+            if (!(await findOrder(db, orderId))) {
+              deps.onForeignJob?.(queue);
+              throw new ForeignOrderError(
+                `order ${orderId.slice(0, 64)} is not in this database: another deployment uses queue prefix ${deps.prefix}`,
+              );
+            }
+            known.add(orderId);
           }
           const result = await processor(job, token);
           connectionErrors.recovered('storage', 'the database takes writes again; jobs run');

@@ -130,8 +130,13 @@ async function migrateLocked(client: pg.Client): Promise<void> {
 
 /** Runs write transactions on a pooled connection, again when they lose to a concurrent one. */
 class PostgresTxRunner implements TxRunner {
-  /** A drizzle handle per pooled client, made once: transactions reuse their client's. */
-  private readonly handles = new WeakMap<pg.PoolClient, NodePgDatabase>();
+  /**
+   * A drizzle handle and the compiled statements of each pooled client, made once: transactions
+   * reuse their client's. A statement compiled in a transaction runs on that transaction's client
+   * (its session), so the cache belongs to the client, not to one transaction: building a query's
+   * SQL costs more than running it.
+   */
+  private readonly handles = new WeakMap<pg.PoolClient, { db: NodePgDatabase; statements: Map<(db: Db) => unknown, unknown> }>();
 
   constructor(
     private readonly pool: pg.Pool,
@@ -142,10 +147,8 @@ class PostgresTxRunner implements TxRunner {
     const isolationLevel = options.isolation ?? 'repeatable read';
     for (let attempt = 1; ; attempt++) {
       hooks.length = 0;
-      // Statements compiled in a transaction run on its client: each transaction has its own.
-      const cache = new Map();
       try {
-        return await this.once(fn, hooks, cache, isolationLevel);
+        return await this.once(fn, hooks, isolationLevel);
       } catch (error) {
         if (attempt >= MAX_ATTEMPTS || !(isSerializationFailure(error) || isConcurrentInsert(error))) throw error;
         this.connection().transactionRetries++;
@@ -163,14 +166,14 @@ class PostgresTxRunner implements TxRunner {
   private async once<T>(
     fn: (tx: Tx) => Promise<T>,
     hooks: (() => void)[],
-    cache: Parameters<typeof txParts>[1],
     isolationLevel: NonNullable<TxOptions['isolation']>,
   ): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
-      return await this.handleOf(client).transaction(
-        (tx) => fn(Object.assign(tx, txParts(this.connection(), cache, hooks)) as Tx),
+      const handle = this.handleOf(client);
+      return await handle.db.transaction(
+        (tx) => fn(Object.assign(tx, txParts(this.connection(), handle.statements, hooks)) as Tx),
         {
           isolationLevel,
         },
@@ -183,10 +186,10 @@ class PostgresTxRunner implements TxRunner {
     }
   }
 
-  private handleOf(client: pg.PoolClient): NodePgDatabase {
+  private handleOf(client: pg.PoolClient) {
     let handle = this.handles.get(client);
     if (!handle) {
-      handle = drizzle(client);
+      handle = { db: drizzle(client), statements: new Map() };
       this.handles.set(client, handle);
     }
     return handle;
