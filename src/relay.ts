@@ -32,12 +32,23 @@ import { ROUTES, jobIdFor, type QueueName } from './queues/routing.ts';
 export interface RelayOptions {
   sweepMs: number;
   batchSize?: number;
-  /** How long dispatch marks gather before they are written in one transaction. */
+  /**
+   * How long dispatch marks gather before they are written in one transaction.
+   * Each batch is a transaction; a longer wait makes fewer, bigger ones. It must stay well under
+   * `sweepMs`, past which another pass would take an unmarked row for one left behind.
+   */
   markDelayMs?: number;
   now?: () => number;
 }
 
 type Job = { name: string; data: JobPayload; opts: JobsOptions };
+
+/**
+ * The default wait before dispatch marks are written: at a hundred orders a second a worker's
+ * relay then marks dozens of rows per transaction, where 10 ms marked one or two. A row whose mark
+ * is lost with its process is enqueued again by a sweep, and its job id drops the copy.
+ */
+const MARK_DELAY_MS = 100;
 
 export class OutboxRelay {
   private readonly batchSize: number;
@@ -240,7 +251,7 @@ export class OutboxRelay {
           },
         );
       },
-      this.markRetryMs || (this.options.markDelayMs ?? 10),
+      this.markRetryMs || (this.options.markDelayMs ?? MARK_DELAY_MS),
     );
   }
 

@@ -37,7 +37,15 @@ export type Tx = DrizzleTx &
   StoreParts & {
     /** Runs `hook` once the transaction commits; never if it rolls back. */
     afterCommit(hook: () => void): void;
+    /**
+     * On PostgreSQL, runs a named statement of the engine's own SQL on the transaction's
+     * connection (dialect.ts uses it where one statement does the work of several).
+     */
+    readonly rawQuery?: RawQuery;
   };
+
+/** A named, parameterised statement run as it is, answering its rows. */
+export type RawQuery = (query: { name: string; text: string; values: unknown[] }) => Promise<{ rows: Record<string, unknown>[] }>;
 
 /** How long after a failed write the database still counts as unwritable. */
 const RECENT_FAILURE_MS = 5_000;
@@ -136,6 +144,11 @@ export async function writeTx<T>(db: Db | Tx, fn: (tx: Tx) => Promise<T>, option
 }
 
 /** The parts a transaction handle gets on top of the engine's own transaction object. */
-export function txParts(connection: Connection, statementCache: Map<(db: Db) => unknown, unknown>, hooks: (() => void)[]) {
-  return { connection, statementCache, afterCommit: (hook: () => void) => void hooks.push(hook) };
+export function txParts(
+  connection: Connection,
+  statementCache: Map<(db: Db) => unknown, unknown>,
+  hooks: (() => void)[],
+  rawQuery?: RawQuery,
+) {
+  return { connection, statementCache, rawQuery, afterCommit: (hook: () => void) => void hooks.push(hook) };
 }

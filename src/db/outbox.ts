@@ -27,7 +27,11 @@ export async function emit(tx: Tx, orderId: string, type: OutboxEvent, now: numb
     redrive: flag,
     traceparent,
   })) as [{ id: number }];
-  const row: OutboxRow = { id, orderId, type, createdAt: now, runAt: now + delayMs, redrive: flag, traceparent };
+  remember(tx, { id, orderId, type, createdAt: now, runAt: now + delayMs, redrive: flag, traceparent });
+}
+
+/** Hands a row written in `tx` to this process's relay once `tx` commits. */
+export function remember(tx: Tx, row: OutboxRow): void {
   // Each connection keeps the rows it committed: a process's relay sends its own rows at once,
   // without reading them back, and leaves other processes' rows to them.
   tx.afterCommit(() => tx.connection.committedOutbox.push(row));

@@ -10,7 +10,6 @@ import type { ChargeOutcome } from '../domain/ports.ts';
 import { writeTx, type Db } from './client.ts';
 import { findOrder } from './orders.ts';
 import { recordFact, transition } from './transitions.ts';
-import { emit } from './outbox.ts';
 import { orderEvents, type OrderRow } from './schema.ts';
 
 export type PaymentPlan =
@@ -24,8 +23,9 @@ export function planCharge(db: Db, orderId: string, now: number, timeoutMs: numb
     const order = await findOrder(tx, orderId);
     if (!order) return { action: 'none', why: 'order not found' };
     if (canApply(order.status, 'PaymentRequested')) {
-      const pending = await transition(tx, order, 'PaymentRequested', now);
-      await emit(tx, orderId, 'PaymentTimeoutDue', now, timeoutMs);
+      const pending = await transition(tx, order, 'PaymentRequested', now, {
+        emits: [{ type: 'PaymentTimeoutDue', delayMs: timeoutMs }],
+      });
       return { action: 'charge', order: pending };
     }
     // A retry of a charge whose answer was lost: the gateway's key makes asking again safe.

@@ -3,7 +3,7 @@
  * and the events and compensation it causes; the facts that keep the status (`recordFact`); and
  * a job that gave up, put on the timeline.
  */
-import { isOutboxEvent, type Fact } from '../domain/events.ts';
+import { isOutboxEvent, type Fact, type OutboxEvent } from '../domain/events.ts';
 import {
   applyEvent,
   compensationFor,
@@ -16,9 +16,11 @@ import {
 import { canMovePayment, type PaymentStatus } from '../domain/payment.ts';
 import { writeTx, type Db, type Tx } from './client.ts';
 import { findOrder } from './orders.ts';
-import { emit } from './outbox.ts';
+import { writeChangeInOneStatement } from './dialect.ts';
+import { emit, remember } from './outbox.ts';
 import type { OrderRow } from './schema.ts';
 import { statements } from './statements.ts';
+import { currentTraceparent } from '../telemetry/tracing.ts';
 
 export interface TransitionChanges {
   paymentStatus?: PaymentStatus;
@@ -26,7 +28,11 @@ export interface TransitionChanges {
   chargeId?: string;
   /** Extra detail kept on the timeline entry. */
   data?: Record<string, unknown>;
+  /** Further events the change writes after its own, each due `delayMs` from now. */
+  emits?: readonly { type: OutboxEvent; delayMs: number }[];
 }
+
+type Emitted = { type: OutboxEvent; delayMs: number };
 
 /**
  * Moves `order` by `event`, the only write of an order's status in the service. Writes the
@@ -56,10 +62,12 @@ export async function transition(
     chargeId: changes.chargeId ?? order.chargeId,
     updatedAt: now,
   };
-  await writeOrder(tx, next);
-  await appendTimeline(tx, order.id, event, result.from, result.to, now, changes.data);
-  if (isOutboxEvent(event)) await emit(tx, order.id, event, now);
-  for (const request of compensation.requests) await emit(tx, order.id, request, now);
+  const events: Emitted[] = [
+    ...(isOutboxEvent(event) ? [{ type: event, delayMs: 0 }] : []),
+    ...compensation.requests.map((type) => ({ type, delayMs: 0 })),
+    ...(changes.emits ?? []),
+  ];
+  await writeChange(tx, next, { type: event, from: result.from, to: result.to, data: changes.data }, events, now);
   return next;
 }
 
@@ -85,11 +93,50 @@ export async function recordFact(
     chargeId: changes.chargeId ?? order.chargeId,
     updatedAt: now,
   };
-  await writeOrder(tx, next);
-  await appendTimeline(tx, order.id, fact, order.status, order.status, now, changes.data);
-  for (const request of effect.requests ?? []) await emit(tx, order.id, request, now);
-  if (effect.publishes) await emit(tx, order.id, effect.publishes, now);
+  const events: Emitted[] = [
+    ...(effect.requests ?? []).map((type) => ({ type, delayMs: 0 })),
+    ...(effect.publishes ? [{ type: effect.publishes, delayMs: 0 }] : []),
+  ];
+  await writeChange(tx, next, { type: fact, from: order.status, to: order.status, data: changes.data }, events, now);
   return next;
+}
+
+/**
+ * Writes a change of an order: its row, its timeline entry and its events, in this order. On
+ * PostgreSQL that is one statement (dialect.ts), on SQLite one statement each (they run in
+ * process, without a round trip).
+ */
+async function writeChange(
+  tx: Tx,
+  next: OrderRow,
+  entry: { type: string; from: OrderStatus | null; to: OrderStatus; data: Record<string, unknown> | undefined },
+  events: Emitted[],
+  now: number,
+): Promise<void> {
+  if (!tx.rawQuery) {
+    await writeOrder(tx, next);
+    await appendTimeline(tx, next.id, entry.type, entry.from, entry.to, now, entry.data);
+    for (const e of events) await emit(tx, next.id, e.type, now, e.delayMs);
+    return;
+  }
+  const traceparent = currentTraceparent();
+  const ids = await writeChangeInOneStatement(tx.rawQuery, {
+    order: next,
+    at: now,
+    entry: { ...entry, data: entry.data === undefined ? null : JSON.stringify(entry.data) },
+    events,
+    traceparent,
+  });
+  for (const [i, e] of events.entries())
+    remember(tx, {
+      id: ids[i]!,
+      orderId: next.id,
+      type: e.type,
+      createdAt: now,
+      runAt: now + e.delayMs,
+      redrive: 0,
+      traceparent,
+    });
 }
 
 /** The stock status after `step`, by the stock table; a step that does not move stock keeps it. */

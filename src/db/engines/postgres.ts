@@ -28,7 +28,7 @@ import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { Connection, txParts, type Db, type Tx, type TxOptions, type TxRunner } from '../client.ts';
+import { Connection, txParts, type Db, type RawQuery, type Tx, type TxOptions, type TxRunner } from '../client.ts';
 import { errorCode, isSerializationFailure, storageFailureCode } from '../storage-health.ts';
 
 const MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../drizzle/postgres');
@@ -136,7 +136,10 @@ class PostgresTxRunner implements TxRunner {
    * (its session), so the cache belongs to the client, not to one transaction: building a query's
    * SQL costs more than running it.
    */
-  private readonly handles = new WeakMap<pg.PoolClient, { db: NodePgDatabase; statements: Map<(db: Db) => unknown, unknown> }>();
+  private readonly handles = new WeakMap<
+    pg.PoolClient,
+    { db: NodePgDatabase; statements: Map<(db: Db) => unknown, unknown>; rawQuery: RawQuery }
+  >();
 
   constructor(
     private readonly pool: pg.Pool,
@@ -173,7 +176,7 @@ class PostgresTxRunner implements TxRunner {
     try {
       const handle = this.handleOf(client);
       return await handle.db.transaction(
-        (tx) => fn(Object.assign(tx, txParts(this.connection(), handle.statements, hooks)) as Tx),
+        (tx) => fn(Object.assign(tx, txParts(this.connection(), handle.statements, hooks, handle.rawQuery)) as Tx),
         {
           isolationLevel,
         },
@@ -189,14 +192,16 @@ class PostgresTxRunner implements TxRunner {
   private handleOf(client: pg.PoolClient) {
     let handle = this.handles.get(client);
     if (!handle) {
-      handle = { db: drizzle(client), statements: new Map() };
+      handle = { db: drizzle(client), statements: new Map(), rawQuery: (query) => client.query(query) };
       this.handles.set(client, handle);
     }
     return handle;
   }
 
   async savepoint<T>(outer: Tx, fn: (tx: Tx) => Promise<T>, hooks: (() => void)[]): Promise<T> {
-    return outer.transaction((sp) => fn(Object.assign(sp, txParts(this.connection(), outer.statementCache, hooks)) as Tx));
+    return outer.transaction((sp) =>
+      fn(Object.assign(sp, txParts(this.connection(), outer.statementCache, hooks, outer.rawQuery)) as Tx),
+    );
   }
 
   async close(): Promise<void> {
