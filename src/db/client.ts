@@ -143,6 +143,25 @@ export async function writeTx<T>(db: Db | Tx, fn: (tx: Tx) => Promise<T>, option
   return result;
 }
 
+/**
+ * Runs one write statement (`fn` must run exactly one) as a transaction of its own. On PostgreSQL
+ * the statement runs on the pool as it is, which the server commits by itself: one round trip,
+ * where BEGIN, the statement and COMMIT take three. On SQLite it is a write transaction like any
+ * other (the process's writes take their turn). A failure counts as `writeTx`'s do.
+ */
+export async function writeOne<T>(db: Db, fn: (handle: Db | Tx) => Promise<T>): Promise<T> {
+  if (db.connection.engine !== 'postgres') return writeTx(db, fn);
+  let result: T;
+  try {
+    result = await fn(db);
+  } catch (error) {
+    db.connection.noteWriteFailure(error);
+    throw error;
+  }
+  db.connection.writeTransactions++;
+  return result;
+}
+
 /** The parts a transaction handle gets on top of the engine's own transaction object. */
 export function txParts(
   connection: Connection,

@@ -8,7 +8,7 @@
 import { and, eq } from 'drizzle-orm';
 import type { NotificationKind } from '../domain/events.ts';
 import type { MessageFacts } from '../domain/ports.ts';
-import { prepared, writeTx, type Db, type Tx } from './client.ts';
+import { prepared, writeOne, writeTx, type Db, type Tx } from './client.ts';
 import { findOrder, orderItemsOf } from './orders.ts';
 import { recordFact } from './transitions.ts';
 import { placeholder, placeholderSql } from './statements.ts';
@@ -43,8 +43,8 @@ export async function messageFacts(db: Db, order: OrderRow): Promise<MessageFact
 }
 
 export async function recordNotification(db: Db, orderId: string, kind: NotificationKind, now: number): Promise<void> {
-  await writeTx(db, async (tx) => {
-    await prepared(tx, build).record.execute({ orderId, kind, sentAt: now });
+  await writeOne(db, async (handle) => {
+    await prepared(handle, build).record.execute({ orderId, kind, sentAt: now });
   });
 }
 

@@ -5,7 +5,7 @@
 import { and, asc, isNull, lt, sql } from 'drizzle-orm';
 import type { OutboxEvent } from '../domain/events.ts';
 import { currentTraceparent } from '../telemetry/tracing.ts';
-import { writeTx, type Db, type Tx } from './client.ts';
+import { writeOne, writeTx, type Db, type Tx } from './client.ts';
 import { forUpdate, listValue, rowsChanged } from './dialect.ts';
 import type { OutboxRow } from './outbox-row.ts';
 import { statements } from './statements.ts';
@@ -80,8 +80,8 @@ export async function markDispatched(db: Db | Tx, ids: readonly number[], now: n
     await statements(db).markDispatched.execute({ ids: listValue(db, ids), at: now });
     return;
   }
-  await writeTx(db, async (tx) => {
-    await statements(tx).markDispatched.execute({ ids: listValue(tx, ids), at: now });
+  await writeOne(db, async (handle) => {
+    await statements(handle).markDispatched.execute({ ids: listValue(handle, ids), at: now });
   });
 }
 

@@ -4,7 +4,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { eq } from 'drizzle-orm';
-import { prepared, writeTx, type Db } from '../db/client.ts';
+import { prepared, writeOne, writeTx, type Db } from '../db/client.ts';
 import { placeholder, placeholderSql } from '../db/statements.ts';
 import { sandboxShipments } from './schema.ts';
 import type { Carrier } from '../domain/ports.ts';
@@ -16,13 +16,15 @@ export class SandboxCarrier implements Carrier {
   ) {}
 
   async createShipment(request: { orderId: string }): Promise<{ trackingNumber: string }> {
-    return writeTx(this.db, async (tx) => {
-      const [existing] = await prepared(tx, build).shipment.execute({ orderId: request.orderId });
-      if (existing) return { trackingNumber: existing.trackingNumber };
-      const trackingNumber = `TRK${randomInt(1e9, 1e10)}${randomInt(1e3, 1e4)}`;
-      await prepared(tx, build).create.execute({ orderId: request.orderId, trackingNumber, createdAt: this.now() });
-      return { trackingNumber };
-    });
+    // One statement: the shipment is created, or the order's existing one is kept (the key is the
+    // order), and then read back.
+    const trackingNumber = `TRK${randomInt(1e9, 1e10)}${randomInt(1e3, 1e4)}`;
+    const [created] = await writeOne(this.db, (db) =>
+      prepared(db, build).create.execute({ orderId: request.orderId, trackingNumber, createdAt: this.now() }),
+    );
+    if (created) return { trackingNumber: created.trackingNumber };
+    const [existing] = await prepared(this.db, build).shipment.execute({ orderId: request.orderId });
+    return { trackingNumber: existing!.trackingNumber };
   }
 
   async cancelShipment(request: { orderId: string }): Promise<void> {
@@ -47,6 +49,8 @@ function build(db: Db) {
         status: 'created',
         createdAt: placeholder('createdAt'),
       })
+      .onConflictDoNothing({ target: sandboxShipments.orderId })
+      .returning({ trackingNumber: sandboxShipments.trackingNumber })
       .prepare('sandbox_shipment_create'),
   };
 }

@@ -3,7 +3,7 @@
  * message whose idempotency key was seen before is not sent again.
  */
 import type { Logger } from 'pino';
-import { prepared, writeTx, type Db } from '../db/client.ts';
+import { prepared, writeOne, type Db } from '../db/client.ts';
 import { rowsChanged } from '../db/dialect.ts';
 import { placeholder } from '../db/statements.ts';
 import { sandboxNotifications } from './schema.ts';
@@ -17,8 +17,8 @@ export class SandboxNotifier implements Notifier {
   ) {}
 
   async send(message: Parameters<Notifier['send']>[0]): Promise<void> {
-    const changes = await writeTx(this.db, async (tx) =>
-      rowsChanged(await prepared(tx, build).record.execute({ ...message, sentAt: this.now() })),
+    const changes = await writeOne(this.db, async (db) =>
+      rowsChanged(await prepared(db, build).record.execute({ ...message, sentAt: this.now() })),
     );
     if (changes > 0) {
       this.logger.info(
