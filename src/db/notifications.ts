@@ -5,19 +5,18 @@
  * order's timeline then holds a NotificationRefused entry saying so). Either way the reconciler
  * stops asking for it.
  */
-import { and, eq } from 'drizzle-orm';
+import { and, eq, notExists } from 'drizzle-orm';
 import type { NotificationKind } from '../domain/events.ts';
 import type { MessageFacts } from '../domain/ports.ts';
 import { prepared, writeOne, writeTx, type Db, type Tx } from './client.ts';
 import { findOrder, orderItemsOf } from './orders.ts';
 import { recordFact } from './transitions.ts';
 import { placeholder, placeholderSql } from './statements.ts';
-import { sentNotifications, type OrderRow } from './schema.ts';
+import { orders, sentNotifications, type OrderRow } from './schema.ts';
 
 /** The order to notify, unless this kind was already sent for it. */
 export async function planNotification(db: Db, orderId: string, kind: NotificationKind): Promise<OrderRow | undefined> {
-  const [sent] = await prepared(db, build).sent.execute({ orderId, kind });
-  return sent ? undefined : findOrder(db, orderId);
+  return (await prepared(db, build).unsent.execute({ orderId, kind }))[0];
 }
 
 /** The kinds of message already sent for an order. */
@@ -70,6 +69,22 @@ export async function recordNotificationRefused(
 
 function build(db: Db) {
   return {
+    /** The order, unless the kind was sent for it: one statement where there were two. */
+    unsent: db
+      .select()
+      .from(orders)
+      .where(
+        and(
+          eq(orders.id, placeholder('orderId')),
+          notExists(
+            db
+              .select({ kind: sentNotifications.kind })
+              .from(sentNotifications)
+              .where(and(eq(sentNotifications.orderId, orders.id), eq(sentNotifications.kind, placeholderSql('kind')))),
+          ),
+        ),
+      )
+      .prepare('notification_unsent'),
     sent: db
       .select({ kind: sentNotifications.kind })
       .from(sentNotifications)

@@ -6,14 +6,16 @@ import { ulid } from 'ulid';
 import { ConflictError, UnprocessableError } from '../domain/errors.ts';
 import { INITIAL_STATUS, INITIAL_STOCK } from '../domain/order-machine.ts';
 import { quote } from '../domain/text.ts';
-import { writeTx, type Db } from './client.ts';
+import { writeTx, type Db, type Tx } from './client.ts';
 import { listValue } from './dialect.ts';
 import { findReplay, rememberResponse, type IdempotencyRequest } from './idempotency.ts';
 import type { OrderWithItems } from './orders.ts';
-import { emit } from './outbox.ts';
+import { placeInOneStatement } from './engines/postgres-writes.ts';
+import { emit, remember } from './outbox.ts';
 import type { OrderItemRow, OrderRow, ShippingAddress } from './schema.ts';
 import { statements } from './statements.ts';
 import { appendTimeline } from './transitions.ts';
+import { currentTraceparent } from '../telemetry/tracing.ts';
 
 const CURRENCY = 'USD';
 
@@ -106,11 +108,7 @@ export function placeOrder(
         createdAt: now,
         updatedAt: now,
       };
-      const prepared = statements(tx);
-      await prepared.insertOrder.execute(order);
-      for (const item of items) await prepared.insertItem.execute(item);
-      await appendTimeline(tx, id, 'OrderPlaced', null, INITIAL_STATUS, now, { totalCents });
-      await emit(tx, id, 'OrderPlaced', now);
+      await writeNewOrder(tx, order, items, now);
 
       const created = { ...order, items };
       if (idempotency) {
@@ -120,6 +118,28 @@ export function placeOrder(
     },
     { isolation: 'read committed' },
   );
+}
+
+/** Writes the order, its lines, its first timeline entry and OrderPlaced: one statement on PostgreSQL. */
+async function writeNewOrder(tx: Tx, order: OrderRow, items: OrderItemRow[], now: number): Promise<void> {
+  const data = { totalCents: order.totalCents };
+  if (!tx.rawQuery) {
+    const prepared = statements(tx);
+    await prepared.insertOrder.execute(order);
+    for (const item of items) await prepared.insertItem.execute(item);
+    await appendTimeline(tx, order.id, 'OrderPlaced', null, INITIAL_STATUS, now, data);
+    await emit(tx, order.id, 'OrderPlaced', now);
+    return;
+  }
+  const traceparent = currentTraceparent();
+  const id = await placeInOneStatement(tx.rawQuery, {
+    order,
+    lines: items,
+    entry: { type: 'OrderPlaced', data: JSON.stringify(data) },
+    event: 'OrderPlaced',
+    traceparent,
+  });
+  remember(tx, { id, orderId: order.id, type: 'OrderPlaced', createdAt: now, runAt: now, redrive: 0, traceparent });
 }
 
 function refuseOverTotal(input: NewOrder, prices: Map<string, number>, maxTotalCents: number | undefined): void {

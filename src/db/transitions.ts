@@ -16,7 +16,7 @@ import {
 import { canMovePayment, type PaymentStatus } from '../domain/payment.ts';
 import { writeTx, type Db, type Tx } from './client.ts';
 import { findOrder } from './orders.ts';
-import { writeChangeInOneStatement } from './dialect.ts';
+import { writeChangeInOneStatement } from './engines/postgres-writes.ts';
 import { emit, remember } from './outbox.ts';
 import type { OrderRow } from './schema.ts';
 import { statements } from './statements.ts';
@@ -103,7 +103,7 @@ export async function recordFact(
 
 /**
  * Writes a change of an order: its row, its timeline entry and its events, in this order. On
- * PostgreSQL that is one statement (dialect.ts), on SQLite one statement each (they run in
+ * PostgreSQL that is one statement (engines/postgres-writes.ts), on SQLite one statement each (they run in
  * process, without a round trip).
  */
 async function writeChange(
