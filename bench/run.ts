@@ -235,6 +235,8 @@ interface Cost {
   load: number;
   /** Everything but the load generator: what the system under test spent. */
   total: number;
+  /** The service's share by process (api, worker1, …; `all` for the one process doing everything). */
+  byProcess: Record<string, number>;
 }
 
 /** The pids of the servers every measurement shares: redis-server, and PostgreSQL's postmaster. */
@@ -243,27 +245,30 @@ function serverPids(): { redis: number[]; postgres: number[] } {
   return { redis: [redis.pid], postgres: postmaster ? [postmaster] : [] };
 }
 
-/** Starts a CPU reading of `service` (its processes and their children) and the shared servers; `end` gives the cost per item. */
-function costWindow(service: () => number[]): { end(items: number): Cost } {
-  const groups = () => ({ service: service(), ...serverPids() });
+/**
+ * Starts a CPU reading of the service's processes (each with its children) and the shared
+ * servers; `end` gives the cost per item.
+ */
+function costWindow(service: Child[]): { end(items: number): Cost } {
+  const processes = Object.fromEntries(service.map((c) => [`process:${c.name}`, [c.process.pid!]]));
+  const groups = () => ({ ...processes, ...serverPids() });
   const before = cpuMsByGroup(groups());
   const loadBefore = ownCpuMs();
   return {
     end(items) {
       const d = cpuDelta(before, cpuMsByGroup(groups()));
       const per = (ms: number) => ms / items;
+      const byProcess = Object.fromEntries(service.map((c) => [c.name, per(d[`process:${c.name}`] ?? 0)]));
       const cost = {
-        service: per(d.service ?? 0),
+        service: Object.values(byProcess).reduce((a, b) => a + b, 0),
         postgres: per(d.postgres ?? 0),
         redis: per(d.redis ?? 0),
         load: per(ownCpuMs() - loadBefore),
       };
-      return { ...cost, total: cost.service + cost.postgres + cost.redis };
+      return { ...cost, total: cost.service + cost.postgres + cost.redis, byProcess };
     },
   };
 }
-
-const pidsOf = (children: Child[]) => children.map((c) => c.process.pid!).filter(Boolean);
 
 interface Throughput {
   ordersPerSecond: number;
@@ -278,7 +283,7 @@ async function throughputRun(variant: Variant, workers: number, options: Service
     workers,
     async ({ db, place, children, metricsUrls }): Promise<Throughput> => {
       const commitsBefore = await scrapeCounter(metricsUrls, 'orders_db_write_transactions_total');
-      const window = costWindow(() => pidsOf(children));
+      const window = costWindow(children);
       const { ids } = await place(ORDERS);
       const cost = window.end(ORDERS);
       const commits = (await scrapeCounter(metricsUrls, 'orders_db_write_transactions_total')) - commitsBefore;
@@ -340,7 +345,7 @@ async function ceilingRun(store: Store): Promise<{ chainsPerSecond: number; cost
       profile,
       window: {
         start: (worker) => {
-          window = costWindow(() => pidsOf([worker]));
+          window = costWindow([worker]);
         },
         end: () => {
           cost = window!.end(ORDERS);
@@ -430,9 +435,18 @@ log(
     `; store ${STORES.join(' and ')}${baseline ? `; against ${baseline.name}` : ''}`,
 );
 
-const NO_COST: Cost = { service: Number.NaN, postgres: Number.NaN, redis: Number.NaN, load: Number.NaN, total: Number.NaN };
+const NO_COST: Cost = {
+  service: Number.NaN,
+  postgres: Number.NaN,
+  redis: Number.NaN,
+  load: Number.NaN,
+  total: Number.NaN,
+  byProcess: {},
+};
 const costLine = (c: Cost) =>
-  `${c.total.toFixed(2)} ms (service ${c.service.toFixed(2)} + PostgreSQL ${c.postgres.toFixed(2)} + Redis ${c.redis.toFixed(2)}; load generator ${c.load.toFixed(2)})`;
+  `${c.total.toFixed(2)} ms (service ${c.service.toFixed(2)} [${Object.entries(c.byProcess)
+    .map(([name, ms]) => `${name} ${ms.toFixed(2)}`)
+    .join(', ')}] + PostgreSQL ${c.postgres.toFixed(2)} + Redis ${c.redis.toFixed(2)}; load generator ${c.load.toFixed(2)})`;
 
 const rounds: Round[][] = variants.map(() => []);
 const started = Date.now();
@@ -516,6 +530,7 @@ function medianCost(costs: (Cost | undefined)[]): Cost {
     redis: m((c) => c.redis),
     load: m((c) => c.load),
     total: m((c) => c.total),
+    byProcess: Object.fromEntries(Object.keys(of[0]!.byProcess).map((name) => [name, m((c) => c.byProcess[name] ?? Number.NaN)])),
   };
 }
 
@@ -592,7 +607,9 @@ const results = {
 const f = (n: number, digits = 0) => n.toFixed(digits);
 const each = (of: Round[], pick: (r: Round) => number, digits = 0) => of.map((r) => f(pick(r), digits)).join(' / ');
 const cpuCell = (c: Cost) =>
-  `${f(c.total, 2)} ms (${f(c.service, 2)} + ${f(c.postgres, 2)} + ${f(c.redis, 2)}; load ${f(c.load, 2)})`;
+  `${f(c.total, 2)} ms (${Object.values(c.byProcess)
+    .map((ms) => f(ms, 2))
+    .join(' + ')} + ${f(c.postgres, 2)} + ${f(c.redis, 2)}; load ${f(c.load, 2)})`;
 const table: string[][] = [['measurement', 'median', 'each round', 'vs its ceiling']];
 const first = summaries[0]!;
 table.push(
@@ -603,7 +620,7 @@ table.push(
     '1.00×',
   ],
   [
-    'ceiling on SQLite: CPU per chain (service + PostgreSQL + Redis; load)',
+    'ceiling on SQLite: CPU per chain (worker + PostgreSQL + Redis; producer)',
     cpuCell(first.ceilingCost),
     each(rounds[0]!, (r) => r.ceilingCost.total, 2),
     '',
@@ -618,7 +635,7 @@ if (postgres)
       '1.00×',
     ],
     [
-      'ceiling on PostgreSQL: CPU per chain (service + PostgreSQL + Redis; load)',
+      'ceiling on PostgreSQL: CPU per chain (worker + PostgreSQL + Redis; producer)',
       cpuCell(first.pgCeilingCost),
       each(rounds[0]!, (r) => r.pgCeilingCost?.total ?? Number.NaN, 2),
       '',
@@ -641,7 +658,7 @@ for (const [i, s] of summaries.entries()) {
       `${f(s.ratioToCeiling, 2)}×`,
     ],
     [
-      `CPU per order, API + 1 worker (service + PostgreSQL + Redis; load)${tag}`,
+      `CPU per order, API + 1 worker (API + worker + PostgreSQL + Redis; load)${tag}`,
       cpuCell(s.cost),
       each(of, (r) => r.cost.total, 2),
       `${f(s.costToCeilingCost, 2)}×`,
