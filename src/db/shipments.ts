@@ -9,7 +9,7 @@ import { writeTx, type Db } from './client.ts';
 import { findOrder, lockOrder } from './orders.ts';
 import { transition } from './transitions.ts';
 import { orders, type OrderRow } from './schema.ts';
-import { shipReservedStock, STOCK_TX } from './stock.ts';
+import { assertStockToShip, STOCK_TX } from './stock.ts';
 
 /** The order to ship, if it is still waiting for its shipment. */
 export async function planShipment(db: Db, orderId: string): Promise<OrderRow | undefined> {
@@ -30,12 +30,12 @@ export function recordShipment(db: Db, orderId: string, trackingNumber: string, 
       const order = await lockOrder(tx, orderId);
       if (!order) return 'skipped';
       if (canApply(order.status, 'ShipmentCreated')) {
+        assertStockToShip(order);
         await transition(tx, order, 'ShipmentCreated', now, {
           trackingNumber,
           data: { trackingNumber },
+          stock: 'ship',
         });
-        // Last: the product's row is the one every order for it locks (see reserveStock).
-        await shipReservedStock(tx, order);
         return 'shipped';
       }
       if (endedUnfulfilled(order.status)) return 'order_ended';

@@ -20,6 +20,7 @@ import { writeChangeInOneStatement } from './engines/postgres-writes.ts';
 import { emit, remember } from './outbox.ts';
 import type { OrderRow } from './schema.ts';
 import { statements } from './statements.ts';
+import { moveStock, Shortage, type StockMove } from './stock-moves.ts';
 import { currentTraceparent } from '../telemetry/tracing.ts';
 
 export interface TransitionChanges {
@@ -30,6 +31,8 @@ export interface TransitionChanges {
   data?: Record<string, unknown>;
   /** Further events the change writes after its own, each due `delayMs` from now. */
   emits?: readonly { type: OutboxEvent; delayMs: number }[];
+  /** The stock the change moves with it, by the order's lines (stock-moves.ts); throws `Shortage`. */
+  stock?: StockMove;
 }
 
 type Emitted = { type: OutboxEvent; delayMs: number };
@@ -67,7 +70,7 @@ export async function transition(
     ...compensation.requests.map((type) => ({ type, delayMs: 0 })),
     ...(changes.emits ?? []),
   ];
-  await writeChange(tx, next, { type: event, from: result.from, to: result.to, data: changes.data }, events, now);
+  await writeChange(tx, next, { type: event, from: result.from, to: result.to, data: changes.data }, events, now, changes.stock);
   return next;
 }
 
@@ -80,7 +83,7 @@ export async function recordFact(
   order: OrderRow,
   fact: Fact,
   now: number,
-  changes: Pick<TransitionChanges, 'chargeId' | 'data'> = {},
+  changes: Pick<TransitionChanges, 'chargeId' | 'data' | 'stock'> = {},
 ): Promise<OrderRow> {
   const effect = FACT_EFFECTS[fact];
   const paymentStatus = effect.paymentStatus ?? order.paymentStatus;
@@ -97,14 +100,21 @@ export async function recordFact(
     ...(effect.requests ?? []).map((type) => ({ type, delayMs: 0 })),
     ...(effect.publishes ? [{ type: effect.publishes, delayMs: 0 }] : []),
   ];
-  await writeChange(tx, next, { type: fact, from: order.status, to: order.status, data: changes.data }, events, now);
+  await writeChange(
+    tx,
+    next,
+    { type: fact, from: order.status, to: order.status, data: changes.data },
+    events,
+    now,
+    changes.stock,
+  );
   return next;
 }
 
 /**
- * Writes a change of an order: its row, its timeline entry and its events, in this order. On
- * PostgreSQL that is one statement (engines/postgres-writes.ts), on SQLite one statement each (they run in
- * process, without a round trip).
+ * Writes a change of an order: its row, its timeline entry, its events and, last, the stock it
+ * moves. On PostgreSQL that is one statement (engines/postgres-writes.ts), on SQLite one statement
+ * each (they run in process, without a round trip).
  */
 async function writeChange(
   tx: Tx,
@@ -112,21 +122,26 @@ async function writeChange(
   entry: { type: string; from: OrderStatus | null; to: OrderStatus; data: Record<string, unknown> | undefined },
   events: Emitted[],
   now: number,
+  stock: StockMove | undefined,
 ): Promise<void> {
   if (!tx.rawQuery) {
     await writeOrder(tx, next);
     await appendTimeline(tx, next.id, entry.type, entry.from, entry.to, now, entry.data);
     for (const e of events) await emit(tx, next.id, e.type, now, e.delayMs);
+    if (stock) await moveStock(tx, next.id, stock);
     return;
   }
   const traceparent = currentTraceparent();
-  const ids = await writeChangeInOneStatement(tx.rawQuery, {
+  const { ids, short } = await writeChangeInOneStatement(tx.rawQuery, {
     order: next,
     at: now,
     entry: { ...entry, data: entry.data === undefined ? null : JSON.stringify(entry.data) },
     events,
     traceparent,
+    stock,
   });
+  // The statement wrote the rest: throwing rolls it back with the transaction.
+  if (short) throw new Shortage(undefined);
   for (const [i, e] of events.entries())
     remember(tx, {
       id: ids[i]!,

@@ -7,6 +7,7 @@
  * (src/db/transitions.ts, src/db/placement.ts), with the same result.
  */
 import type { RawQuery } from '../client.ts';
+import type { StockMove } from '../stock-moves.ts';
 
 /** What one change of an order writes: the order's changed fields, its timeline entry, its events. */
 export interface OrderChange {
@@ -24,33 +25,70 @@ export interface OrderChange {
   entry: { type: string; from: string | null; to: string; data: string | null };
   events: { type: string; delayMs: number }[];
   traceparent: string | null;
+  /** The stock the change moves by the order's lines, last (stock-moves.ts). */
+  stock?: StockMove;
 }
 
 /**
- * PostgreSQL: the order's update, its timeline entry and its outbox rows in one statement (one
- * round trip where there were three or more; data-modifying CTEs). The events are inserted in
- * their order, so their ids rise with it; the ids come back in that order.
+ * The stock moves, by the order's lines summed per SKU. A reservation moves only the SKUs with
+ * enough available; fewer rows moved than SKUs wanted is a short line.
  */
-const WRITE_CHANGE = `WITH changed AS (
+const STOCK_SET: Record<StockMove, string> = {
+  reserve: 'available = p.available - l.q, reserved = p.reserved + l.q',
+  ship: 'reserved = p.reserved - l.q, shipped = p.shipped + l.q',
+  release: 'reserved = p.reserved - l.q, available = p.available + l.q',
+};
+
+/**
+ * The order's update, its timeline entry, its outbox rows and the stock it moves, in one statement
+ * (data-modifying CTEs). The events are inserted in their order, so their ids rise with it.
+ */
+function changeStatement(stock: StockMove | undefined): { name: string; text: string } {
+  const moves = stock
+    ? `, lines AS (
+  SELECT sku, sum(quantity)::integer AS q FROM order_items WHERE order_id = $1 GROUP BY sku
+), moved AS (
+  UPDATE products p SET ${STOCK_SET[stock]}
+  FROM lines l WHERE p.sku = l.sku${stock === 'reserve' ? ' AND p.available >= l.q' : ''}
+  RETURNING p.sku
+)`
+    : '';
+  return {
+    name: stock ? `order_change_${stock}` : 'order_change',
+    text: `WITH changed AS (
   UPDATE orders SET status = $2, reason = $3, payment_status = $4, stock_status = $5,
     tracking_number = $6, charge_id = $7, updated_at = $8
   WHERE id = $1
 ), entry AS (
   INSERT INTO order_events (order_id, type, from_status, to_status, at, data)
   VALUES ($1, $9, $10, $11, $8, $12::json)
-)
-INSERT INTO outbox (order_id, type, created_at, run_at, redrive, traceparent)
-SELECT $1, e.type, $8, $8 + e.delay_ms, 0, $13
-FROM unnest($14::text[], $15::bigint[]) WITH ORDINALITY AS e(type, delay_ms, n)
-ORDER BY e.n
-RETURNING id`;
+), events AS (
+  INSERT INTO outbox (order_id, type, created_at, run_at, redrive, traceparent)
+  SELECT $1, e.type, $8, $8 + e.delay_ms, 0, $13
+  FROM unnest($14::text[], $15::bigint[]) WITH ORDINALITY AS e(type, delay_ms, n)
+  ORDER BY e.n
+  RETURNING id
+)${moves}
+SELECT (SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM events) AS ids,
+  ${stock ? '(SELECT count(*) FROM moved) < (SELECT count(*) FROM lines)' : 'false'} AS short`,
+  };
+}
 
-/** Writes `change` on PostgreSQL, answering its events' outbox ids in their order. */
-export async function writeChangeInOneStatement(rawQuery: RawQuery, change: OrderChange): Promise<number[]> {
+const CHANGE_STATEMENTS = new Map(
+  ([undefined, 'reserve', 'ship', 'release'] as const).map((stock) => [stock, changeStatement(stock)]),
+);
+
+/**
+ * Writes `change` on PostgreSQL, answering its events' outbox ids in their order and whether a
+ * reservation found a line short (the caller then rolls the transaction back).
+ */
+export async function writeChangeInOneStatement(
+  rawQuery: RawQuery,
+  change: OrderChange,
+): Promise<{ ids: number[]; short: boolean }> {
   const { order, at, entry, events } = change;
   const { rows } = await rawQuery({
-    name: 'order_change',
-    text: WRITE_CHANGE,
+    ...CHANGE_STATEMENTS.get(change.stock)!,
     values: [
       order.id,
       order.status,
@@ -69,7 +107,8 @@ export async function writeChangeInOneStatement(rawQuery: RawQuery, change: Orde
       events.map((e) => e.delayMs),
     ],
   });
-  return rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+  const row = rows[0] as { ids: (string | number)[]; short: boolean };
+  return { ids: row.ids.map(Number), short: row.short };
 }
 
 /** A new order as placement writes it: the order, its lines, its first timeline entry and event. */
