@@ -63,7 +63,7 @@ const { values: args } = parseArgs({
     'pool-size': { type: 'string' },
     'pg-statements': { type: 'boolean', default: false },
     json: { type: 'string' },
-    cap: { type: 'string', default: '0.4' },
+    cap: { type: 'string', default: '0.25' },
   },
 });
 const ROUNDS = Number(args.rounds);
