@@ -6,24 +6,14 @@
  * two processes never deadlock upgrading read locks), and a read-only reader for everything else,
  * so that a read never sees a transaction of the same process before it commits. SQLite writes
  * are serial, so a transaction is serializable without retries.
- *
- * The file's write lock is asked for without SQLite's busy handler: that handler sleeps inside
- * the synchronous driver, 1, 2, 5, 10 ms and more between tries, and the whole process (its HTTP
- * server, its jobs) sleeps with it, while another process holds the lock for a fraction of a
- * millisecond. `begin` tries again from the event loop instead, at once and then after 1 to 8 ms,
- * so the process goes on meanwhile and takes the lock soon after it is free.
  */
 import { mkdirSync } from 'node:fs';
-import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { Connection, txParts, type Db, type Tx, type TxRunner } from '../client.ts';
-
-/** How long a write waits for another process's lock before it fails as an outage. */
-const LOCK_WAIT_MS = 10_000;
 
 const MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../drizzle/sqlite');
 
@@ -35,14 +25,12 @@ export function openSqlite(path: string): Db {
   // (the case this service is built for) and loses at most the last commits on power loss.
   writerClient.pragma('journal_mode = WAL');
   writerClient.pragma('synchronous = NORMAL');
-  // Migrations may wait for another process's: SQLite's own handler, at start only.
-  writerClient.pragma(`busy_timeout = ${LOCK_WAIT_MS}`);
+  // Several processes (API, workers) write the same file: wait for the lock rather than fail.
+  writerClient.pragma('busy_timeout = 10000');
   writerClient.pragma('foreign_keys = ON');
   cacheStatements(writerClient);
   const writer = drizzle(writerClient);
   migrateWithRetry(writer);
-  // Several processes (API, workers) write the same file: `begin` waits for the lock, off the driver.
-  writerClient.pragma('busy_timeout = 0');
 
   // An in-memory database exists only on its one connection.
   const readerClient = path === ':memory:' ? writerClient : new Database(path, { readonly: true });
@@ -75,7 +63,7 @@ class SqliteTxRunner implements TxRunner {
   async run<T>(fn: (tx: Tx) => Promise<T>, hooks: (() => void)[]): Promise<T> {
     const release = await this.lock();
     try {
-      await this.begin();
+      this.client.exec('BEGIN IMMEDIATE');
       try {
         const result = await fn(this.handle(hooks));
         this.client.exec('COMMIT');
@@ -87,25 +75,6 @@ class SqliteTxRunner implements TxRunner {
       }
     } finally {
       release();
-    }
-  }
-
-  /**
-   * BEGIN IMMEDIATE, tried again while another process holds the write lock: at once a few times
-   * (its transactions are short), then after 1, 2, 4 and 8 ms, for up to LOCK_WAIT_MS; then the
-   * SQLITE_BUSY it last got goes to the caller as a storage outage.
-   */
-  private async begin(): Promise<void> {
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        this.client.exec('BEGIN IMMEDIATE');
-        return;
-      } catch (error) {
-        if ((error as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw error;
-        if (attempt < 3) await setImmediate();
-        else await sleep(2 ** Math.min(attempt - 3, 3));
-      }
     }
   }
 
