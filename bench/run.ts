@@ -275,6 +275,20 @@ interface Throughput {
   cost: Cost;
   /** Write transactions the service's processes committed per order (their own count, both engines). */
   writeTxPerOrder: number;
+  /** Commands Redis ran per order (INFO commandstats), the top ones by name. */
+  redisCommandsPerOrder: number;
+  redisTop: [string, number][];
+}
+
+/** Redis's count of every command it ran so far, by name (INFO commandstats). */
+async function redisCommandCounts(): Promise<Map<string, number>> {
+  const client = new Redis(redisUrl);
+  try {
+    const text = await client.info('commandstats');
+    return new Map([...text.matchAll(/^cmdstat_(\S+?):calls=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
+  } finally {
+    client.disconnect();
+  }
 }
 
 async function throughputRun(variant: Variant, workers: number, options: ServiceOptions = {}) {
@@ -283,11 +297,24 @@ async function throughputRun(variant: Variant, workers: number, options: Service
     workers,
     async ({ db, place, children, metricsUrls }): Promise<Throughput> => {
       const commitsBefore = await scrapeCounter(metricsUrls, 'orders_db_write_transactions_total');
+      const commandsBefore = await redisCommandCounts();
       const window = costWindow(children);
       const { ids } = await place(ORDERS);
       const cost = window.end(ORDERS);
+      const commandsAfter = await redisCommandCounts();
       const commits = (await scrapeCounter(metricsUrls, 'orders_db_write_transactions_total')) - commitsBefore;
-      return { ordersPerSecond: await db.throughput(ids), cost, writeTxPerOrder: commits / ORDERS };
+      // The two INFO calls themselves are left in: two commands over the whole run.
+      const commands = [...commandsAfter].map(([name, n]): [string, number] => [
+        name,
+        (n - (commandsBefore.get(name) ?? 0)) / ORDERS,
+      ]);
+      return {
+        ordersPerSecond: await db.throughput(ids),
+        cost,
+        writeTxPerOrder: commits / ORDERS,
+        redisCommandsPerOrder: commands.reduce((sum, [, n]) => sum + n, 0),
+        redisTop: commands.sort((a, b) => b[1] - a[1]).slice(0, 8),
+      };
     },
     options,
   );
@@ -372,6 +399,7 @@ interface Round {
   /** API + 1 worker: CPU per order and write transactions per order. */
   cost: Cost;
   writeTxPerOrder: number;
+  redisCommandsPerOrder: number;
   /** Each worker capped at CAP cores: one worker, then two. */
   oneCapped: number;
   twoCapped: number;
@@ -477,6 +505,7 @@ try {
         two: two.ordersPerSecond,
         cost: one.cost,
         writeTxPerOrder: one.writeTxPerOrder,
+        redisCommandsPerOrder: one.redisCommandsPerOrder,
         oneCapped: oneCapped?.ordersPerSecond ?? Number.NaN,
         twoCapped: twoCapped?.ordersPerSecond ?? Number.NaN,
         postP50: latency.post.p50,
@@ -496,6 +525,9 @@ try {
         log(
           `  statements per order (API + 1 worker):\n${oneRun.counts.byCalls.map((t) => `    ${t.calls.toFixed(2)}: ${t.query.replace(/\s+/g, ' ').slice(0, 140)}`).join('\n')}`,
         );
+      log(
+        `  Redis commands per order (API + 1 worker): ${one.redisTop.map(([name, n]) => `${name} ${n.toFixed(2)}`).join(', ')}`,
+      );
       rounds[v]!.push(round);
       const ownCeiling = variant.store === 'postgres' ? round.pgCeiling : round.ceiling;
       log(
@@ -504,7 +536,8 @@ try {
           (capped
             ? `, capped at ${CAP} cores each: 1 worker ${round.oneCapped.toFixed(0)}/s, 2 workers ${round.twoCapped.toFixed(0)}/s`
             : '') +
-          `; CPU per order (API + 1 worker) ${costLine(round.cost)}, ${round.writeTxPerOrder.toFixed(1)} write transactions; ` +
+          `; CPU per order (API + 1 worker) ${costLine(round.cost)}, ${round.writeTxPerOrder.toFixed(1)} write transactions, ` +
+          `${round.redisCommandsPerOrder.toFixed(1)} Redis commands; ` +
           `at ${RATE}/s POST p99 ${round.postP99.toFixed(1)} ms, placement→SHIPPED p99 ${round.shippedP99} ms, ` +
           `with ${SLOW_SHARE * 100}% tok_slow ${round.slowShareP99} ms` +
           (variant.store === 'postgres'
@@ -555,6 +588,7 @@ function summarise(of: Round[], store: Store) {
       (r) => r.cost.total / (store === 'postgres' ? (r.pgCeilingCost?.total ?? Number.NaN) : r.ceilingCost.total),
     ),
     writeTxPerOrder: m((r) => r.writeTxPerOrder),
+    redisCommandsPerOrder: m((r) => r.redisCommandsPerOrder),
     oneCappedOrdersPerSecond: m((r) => r.oneCapped),
     twoCappedOrdersPerSecond: m((r) => r.twoCapped),
     cappedScaleOut: m((r) => r.twoCapped / r.oneCapped),
@@ -667,6 +701,12 @@ for (const [i, s] of summaries.entries()) {
       `write transactions per order, API + 1 worker (the service's count)${tag}`,
       f(s.writeTxPerOrder, 1),
       each(of, (r) => r.writeTxPerOrder, 1),
+      '',
+    ],
+    [
+      `Redis commands per order, API + 1 worker${tag}`,
+      f(s.redisCommandsPerOrder, 1),
+      each(of, (r) => r.redisCommandsPerOrder, 1),
       '',
     ],
     [
