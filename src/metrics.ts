@@ -69,30 +69,30 @@ export class ServiceMetrics {
       },
     });
 
-    // This process's own count, kept on its connection: each process reports its own retries.
-    let retriesSeen = 0;
-    new Counter({
-      name: 'orders_db_transaction_retries_total',
-      help: 'Write transactions this process ran again after a serialization failure or a deadlock (PostgreSQL).',
-      registers,
-      collect() {
-        const retries = db.connection.transactionRetries;
-        this.inc(retries - retriesSeen);
-        retriesSeen = retries;
-      },
-    });
-
-    let commitsSeen = 0;
-    new Counter({
-      name: 'orders_db_write_transactions_total',
-      help: 'Write transactions this process committed.',
-      registers,
-      collect() {
-        const commits = db.connection.writeTransactions;
-        this.inc(commits - commitsSeen);
-        commitsSeen = commits;
-      },
-    });
+    // This process's own counts, kept on its connection: each process reports its own.
+    const connectionCounter = (name: string, help: string, read: () => number) => {
+      let seen = 0;
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          const count = read();
+          this.inc(count - seen);
+          seen = count;
+        },
+      });
+    };
+    connectionCounter(
+      'orders_db_transaction_retries_total',
+      'Write transactions this process ran again after a serialization failure or a deadlock (PostgreSQL).',
+      () => db.connection.transactionRetries,
+    );
+    connectionCounter(
+      'orders_db_write_transactions_total',
+      'Write transactions this process committed.',
+      () => db.connection.writeTransactions,
+    );
 
     new Gauge({
       name: 'orders_outbox_lag_seconds',
