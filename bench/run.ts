@@ -626,15 +626,23 @@ const results = {
   seconds: Math.round((Date.now() - started) / 1_000),
   variants: summaries,
   // Per round, this checkout over the baseline: the machine's noise hits both alike.
+  // Per store and round, this checkout over the baseline: the machine's noise hits both alike.
+  // Variants come in pairs per store: this checkout, then the baseline.
   vsBaseline: baseline
-    ? {
-        embedded: median(rounds[0]!.map((r, i) => r.embedded / rounds[1]![i]!.embedded)),
-        oneWorker: median(rounds[0]!.map((r, i) => r.one / rounds[1]![i]!.one)),
-        twoWorkers: median(rounds[0]!.map((r, i) => r.two / rounds[1]![i]!.two)),
-        cpuPerOrder: median(rounds[0]!.map((r, i) => r.cost.total / rounds[1]![i]!.cost.total)),
-        shippedP99: median(rounds[0]!.map((r, i) => r.shippedP99 / rounds[1]![i]!.shippedP99)),
-        slowShareShippedP99: median(rounds[0]!.map((r, i) => r.slowShareP99 / rounds[1]![i]!.slowShareP99)),
-      }
+    ? (STORES as Store[]).map((store, k) => {
+        const ours = rounds[2 * k]!;
+        const theirs = rounds[2 * k + 1]!;
+        const ratio = (pick: (r: Round) => number) => median(ours.map((r, i) => pick(r) / pick(theirs[i]!)));
+        return {
+          store,
+          embedded: ratio((r) => r.embedded),
+          oneWorker: ratio((r) => r.one),
+          twoWorkers: ratio((r) => r.two),
+          cpuPerOrder: ratio((r) => r.cost.total),
+          shippedP99: ratio((r) => r.shippedP99),
+          slowShareShippedP99: ratio((r) => r.slowShareP99),
+        };
+      })
     : undefined,
 };
 
@@ -764,12 +772,10 @@ console.log(
 console.log(line(table[0]!));
 console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
 for (const row of table.slice(1)) console.log(line(row));
-if (results.vsBaseline) {
-  const v = results.vsBaseline;
+for (const v of results.vsBaseline ?? [])
   console.log(
-    `\n${variants[0]!.name} / ${variants[1]!.name}, median of per-round ratios: one process ${f(v.embedded, 2)}×, 1 worker ${f(v.oneWorker, 2)}×, 2 workers ${f(v.twoWorkers, 2)}×, CPU per order ${f(v.cpuPerOrder, 2)}×, placement → SHIPPED p99 ${f(v.shippedP99, 2)}×, with tok_slow ${f(v.slowShareShippedP99, 2)}×`,
+    `\n${v.store}: this checkout / ${baseline!.name}, median of per-round ratios: one process ${f(v.embedded, 2)}×, 1 worker ${f(v.oneWorker, 2)}×, 2 workers ${f(v.twoWorkers, 2)}×, CPU per order ${f(v.cpuPerOrder, 2)}×, placement → SHIPPED p99 ${f(v.shippedP99, 2)}×, with tok_slow ${f(v.slowShareShippedP99, 2)}×`,
   );
-}
 if (args.json) writeFileSync(args.json, `${JSON.stringify(results, null, 2)}\n`);
 if (profile.dir)
   log(`\nCPU profiles in ${profile.dir} (open in Chrome DevTools or speedscope; or npx tsx bench/profile-summary.ts FILE)`);
