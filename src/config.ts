@@ -169,6 +169,7 @@ const EnvSchema = z.object({
   JOB_LOCK_MS: int(30_000, 500),
   JOB_STALLED_INTERVAL_MS: int(5_000, 100),
   REDIS_COMMAND_TIMEOUT_MS: int(2_000, 100),
+  REDIS_SOCKET_TIMEOUT_MS: int(5_000, 500),
   HTTP_HEADERS_TIMEOUT_MS: int(10_000, 100),
   HTTP_REQUEST_TIMEOUT_MS: int(30_000, 100),
   RELAY_SWEEP_MS: int(1_000, 10),
@@ -290,6 +291,8 @@ export interface Config {
   jobStalledIntervalMs: number;
   /** Every Redis command made for an HTTP answer or by the relay gives up after this long. */
   redisCommandTimeoutMs: number;
+  /** A Redis connection that hears nothing this long while a command waits is dropped and made again. */
+  redisSocketTimeoutMs: number;
   /** A client must send its request headers within this long, and the whole request within the next. */
   httpHeadersTimeoutMs: number;
   httpRequestTimeoutMs: number;
@@ -363,6 +366,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobLockMs: e.JOB_LOCK_MS,
     jobStalledIntervalMs: e.JOB_STALLED_INTERVAL_MS,
     redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+    redisSocketTimeoutMs: e.REDIS_SOCKET_TIMEOUT_MS,
     httpHeadersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
     httpRequestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
     relaySweepMs: e.RELAY_SWEEP_MS,

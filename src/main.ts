@@ -94,7 +94,7 @@ async function main(): Promise<void> {
       host: service.host,
       port: service.port,
       metricsPort: service.metricsPort,
-      redis: redis.url,
+      redis: safeUrl(redis.url),
       database: config.databaseUrl ? safeUrl(config.databaseUrl) : config.databasePath,
     },
     service.port ? `order service listening on ${httpAddress(service.host!, service.port)}` : 'order workers running',

@@ -58,6 +58,8 @@ export interface AppDeps {
   ledgers?: SandboxLedgers;
   /** Checked by /readyz. */
   redis?: Redis;
+  /** The workers' connection, where workers run: checked by /readyz too. */
+  workerRedis?: Redis;
   /** Shown on the Bull Board dashboard. */
   queues?: Queues;
   /** Served at /metrics, and told each request's latency. */
@@ -73,6 +75,7 @@ export interface OpsAppDeps {
   db: Db;
   logger: Logger;
   redis?: Redis;
+  workerRedis?: Redis;
   metrics?: ServiceMetrics;
   prefixConflict?: () => boolean;
 }

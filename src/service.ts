@@ -15,7 +15,13 @@ import { PrefixClaim } from './prefix-claim.ts';
 import { RepeatedLog } from './repeated-log.ts';
 import { ServiceMetrics } from './metrics.ts';
 import { startWorkers, type WorkerDeps, type Workers } from './processors/workers.ts';
-import { createProducerConnection, createWorkerConnection, maxmemoryPolicy, safeUrl } from './queues/connection.ts';
+import {
+  createProducerConnection,
+  createWorkerConnection,
+  isSilentSocket,
+  maxmemoryPolicy,
+  safeUrl,
+} from './queues/connection.ts';
 import { closeQueues, createQueues, queueSettings, type Queues } from './queues/queues.ts';
 import { OutboxRelay } from './relay.ts';
 import type { QueueName } from './queues/routing.ts';
@@ -80,12 +86,19 @@ export async function startService(
     onIdleError: (err) =>
       dbErrors.report('idle', 'warn', { err }, 'a database connection broke while idle; the pool opens another'),
   });
-  const producer = createProducerConnection(redisUrl, config.redisCommandTimeoutMs);
+  const producer = createProducerConnection(redisUrl, config.redisCommandTimeoutMs, config.redisSocketTimeoutMs);
   options.onRedisConnection?.(producer);
   // ioredis reconnects by itself; say so once, then with backoff, not ten times a second.
   const redisErrors = new RepeatedLog(logger.child({ component: 'redis' }));
   producer.on('error', (err) =>
-    redisErrors.report('producer', 'warn', { err, redis: safeUrl(redisUrl) }, 'cannot reach Redis; retrying'),
+    isSilentSocket(err)
+      ? redisErrors.report(
+          'producer-silent',
+          'warn',
+          { err, redis: safeUrl(redisUrl), silentMs: config.redisSocketTimeoutMs },
+          'connection to Redis went silent; reconnecting',
+        )
+      : redisErrors.report('producer', 'warn', { err, redis: safeUrl(redisUrl) }, 'cannot reach Redis; retrying'),
   );
   producer.on('ready', () => redisErrors.recovered('producer', 'connected to Redis again'));
 
@@ -113,12 +126,26 @@ export async function startService(
   let workers: Workers | undefined;
   let workerConnection: ReturnType<typeof createWorkerConnection> | undefined;
   if (config.role !== 'api') {
-    workerConnection = createWorkerConnection(redisUrl);
+    workerConnection = createWorkerConnection(redisUrl, config.redisSocketTimeoutMs);
     options.onRedisConnection?.(workerConnection);
-    workerConnection.on('error', () => {}); // each worker reports its own, with backoff
+    // Each worker reports a Redis that is away, with backoff; a connection dropped because it
+    // went silent (half-open) is said here, once for all of them.
+    workerConnection.on('error', (err) => {
+      if (!isSilentSocket(err)) return;
+      redisErrors.report(
+        'worker-silent',
+        'warn',
+        { err, redis: safeUrl(redisUrl), silentMs: config.redisSocketTimeoutMs },
+        'worker connection to Redis went silent; reconnecting',
+      );
+    });
+    workerConnection.on('ready', () => redisErrors.recovered('worker-silent', 'worker connection to Redis answers again'));
     workers = startServiceWorkers(config, { db, connection: workerConnection, relay, metrics, logger });
   }
-  const health = { prefixConflict: () => claim.conflict !== undefined };
+  const health = {
+    prefixConflict: () => claim.conflict !== undefined,
+    ...(workerConnection ? { workerRedis: workerConnection } : {}),
+  };
 
   let server: ServerType | undefined;
   let port: number | undefined;

@@ -1,6 +1,8 @@
 /**
  * Liveness, readiness and metrics. /healthz answers while the process lives; /readyz says whether
- * the database takes writes, Redis answers and the queue prefix is this database's; /metrics is
+ * the database takes writes, Redis answers (on the producers' connection and, where workers run,
+ * on theirs: one of the two can be dead while the other works) and the queue prefix is this
+ * database's; /metrics is
  * the Prometheus scrape. None of them waits on a frozen Redis or database for more than a couple of seconds.
  */
 import { createRoute, z } from '@hono/zod-openapi';
@@ -26,6 +28,10 @@ const ReadinessSchema = z
         .enum(['ok', 'down', 'unwritable'])
         .openapi({ description: '`unwritable`: reads work, writes fail (a full disk, an I/O error).' }),
       redis: Check,
+      workers: Check.openapi({
+        description:
+          "The workers' own Redis connection: `down` while it does not answer (a half-open connection is dropped and made again within `REDIS_SOCKET_TIMEOUT_MS`); `not used` where no worker runs.",
+      }),
       queuePrefix: z
         .enum(['ok', 'conflict'])
         .openapi({ description: '`conflict`: another database claims this QUEUE_PREFIX on the same Redis.' }),
@@ -78,6 +84,8 @@ const metricsRoute = createRoute({
 export interface HealthDeps {
   db: Db;
   redis?: Redis;
+  /** The workers' connection, where workers run. */
+  workerRedis?: Redis;
   metrics?: ServiceMetrics;
   /** True while another database claims this queue prefix. */
   prefixConflict?: () => boolean;
@@ -92,9 +100,10 @@ export function healthRoutes(deps: HealthDeps) {
     const checks = {
       database: await checkDatabase(deps.db),
       redis: await checkRedis(deps.redis),
+      workers: await checkRedis(deps.workerRedis),
       queuePrefix: deps.prefixConflict?.() ? ('conflict' as const) : ('ok' as const),
     };
-    const ready = checks.database === 'ok' && checks.redis !== 'down' && checks.queuePrefix === 'ok';
+    const ready = checks.database === 'ok' && checks.redis !== 'down' && checks.workers !== 'down' && checks.queuePrefix === 'ok';
     return ready ? c.json({ status: 'ready' as const, checks }, 200) : c.json({ status: 'unavailable' as const, checks }, 503);
   });
 

@@ -14,28 +14,56 @@ const reconnect: RedisOptions = {
   lazyConnect: false,
 };
 
+/** How long a connection may hear nothing back while a command waits, before it counts as dead. */
+export const DEFAULT_SOCKET_TIMEOUT_MS = 5_000;
+
+/** The message ioredis destroys a silent socket with (its `socketTimeout`). */
+export function isSilentSocket(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('Socket timeout');
+}
+
 /**
  * For Queue instances, the relay and every Redis call made for an HTTP answer: commands fail at
  * once while disconnected, and after `commandTimeoutMs` when Redis is connected but does not
- * answer (frozen, swapping, overloaded), so that nothing waits on it for long.
+ * answer (frozen, swapping, overloaded), so that nothing waits on it for long. A connection that
+ * hears nothing for `socketTimeoutMs` while a command waits is dropped and made again: a
+ * half-open TCP connection (a lost NAT entry, a balancer whose upstream moved) never gives up by
+ * itself, and TCP keepalives do not notice a middlebox that answers them.
  */
-export function createProducerConnection(url: string, commandTimeoutMs = 2_000): Redis {
+export function createProducerConnection(
+  url: string,
+  commandTimeoutMs = 2_000,
+  socketTimeoutMs = DEFAULT_SOCKET_TIMEOUT_MS,
+): Redis {
   return new Redis(url, {
     ...reconnect,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     commandTimeout: commandTimeoutMs,
+    socketTimeout: socketTimeoutMs,
     connectionName: 'orders-producer',
   });
 }
 
-/** For workers: BullMQ's blocking commands need maxRetriesPerRequest null. */
-export function createWorkerConnection(url: string): Redis {
-  return new Redis(url, {
+/**
+ * For workers: BullMQ's blocking commands need maxRetriesPerRequest null. Without an answer for
+ * `socketTimeoutMs` while a command waits, the connection is dropped and made again, and its
+ * waiting commands are sent again on the new one (a half-open connection otherwise stops every
+ * worker of the process until TCP gives up, minutes later).
+ */
+export function createWorkerConnection(url: string, socketTimeoutMs = DEFAULT_SOCKET_TIMEOUT_MS): Redis {
+  const connection = new Redis(url, {
     ...reconnect,
     maxRetriesPerRequest: null,
+    socketTimeout: socketTimeoutMs,
     connectionName: 'orders-worker',
   });
+  // BullMQ duplicates this connection for its blocking commands, which wait up to 10 s on purpose
+  // and have BullMQ's own watchdog: the silence rule is for this connection only, where every
+  // command (taking a job, renewing a lock, finishing a job) answers at once.
+  const duplicate = connection.duplicate.bind(connection);
+  connection.duplicate = (override?: Partial<RedisOptions>) => duplicate({ ...override, socketTimeout: undefined });
+  return connection;
 }
 
 /** Answers whether a Redis server answers PING at `url` within `timeoutMs`. */
