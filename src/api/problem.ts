@@ -10,7 +10,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
 import type { z as zod } from 'zod';
-import { isSerializationFailure, storageFailureCode } from '../db/storage-health.ts';
+import { isSerializationFailure, isServerTimeout, storageFailureCode } from '../db/storage-health.ts';
 import { DomainError, type FieldIssue, type RefusalKind } from '../domain/errors.ts';
 import { QUOTE_MAX, escapeUnsafe } from '../domain/text.ts';
 import { RepeatedLog } from '../repeated-log.ts';
@@ -174,6 +174,19 @@ export function errorHandler(fallbackLogger: Logger) {
       // same request, sent again, will most likely pass.
       outages.report('contention', 'warn', { err: error }, 'a transaction kept losing to concurrent ones; answering 503');
       return problemResponse(c, 'unavailable', 'The service is busy with concurrent changes; try again shortly.', {
+        headers: { 'Retry-After': String(CONTENTION_RETRY_AFTER_S) },
+      });
+    }
+    if (isServerTimeout(error)) {
+      // The server gave up on a statement (statement_timeout, lock_timeout): another session holds
+      // what this one needs. Nothing was written; the same request, later, will most likely pass.
+      outages.report(
+        'server-timeout',
+        'warn',
+        { err: error },
+        'the database ended a statement that waited too long (a lock held elsewhere?); answering 503',
+      );
+      return problemResponse(c, 'unavailable', 'The service is waiting on the database; try again shortly.', {
         headers: { 'Retry-After': String(CONTENTION_RETRY_AFTER_S) },
       });
     }

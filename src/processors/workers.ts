@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/client.ts';
 import { findOrder } from '../db/orders.ts';
 import { recordJobFailure } from '../db/transitions.ts';
-import { storageFailureCode } from '../db/storage-health.ts';
+import { isServerTimeout, storageFailureCode } from '../db/storage-health.ts';
 import type { JobPayload } from '../domain/events.ts';
 import type { Carrier, Mailer, Notifier, PaymentGateway } from '../domain/ports.ts';
 import type { JobOutcome, JobReport } from '../metrics.ts';
@@ -125,6 +125,7 @@ export function startWorkers(deps: WorkerDeps): Workers {
           }
           const result = await processor(job, token);
           connectionErrors.recovered('storage', 'the database takes writes again; jobs run');
+          connectionErrors.recovered('server-timeout', 'database statements finish in time again; jobs run');
           return result;
         } catch (error) {
           // Our own database cannot write (a full disk): an outage, not the job's fault. The job
@@ -135,6 +136,20 @@ export function startWorkers(deps: WorkerDeps): Workers {
               'error',
               { queue, err: error },
               'the database cannot take writes; jobs wait for it',
+            );
+            await job.moveToDelayed(Date.now() + STORAGE_RETRY_MS, token);
+            outcome = 'delayed';
+            throw new DelayedError();
+          }
+          // The server ended a statement that waited too long on a lock another session holds
+          // (PostgreSQL's lock_timeout, statement_timeout): not the job's fault either. It waits
+          // and runs again without spending an attempt, for as long as the lock is held.
+          if (isServerTimeout(error) && token) {
+            connectionErrors.report(
+              'server-timeout',
+              'warn',
+              { queue, err: error },
+              'the database ended a statement that waited too long (a lock held elsewhere?); jobs wait and run again',
             );
             await job.moveToDelayed(Date.now() + STORAGE_RETRY_MS, token);
             outcome = 'delayed';
