@@ -173,6 +173,11 @@ const EnvSchema = z.object({
   HTTP_HEADERS_TIMEOUT_MS: int(10_000, 100),
   HTTP_REQUEST_TIMEOUT_MS: int(30_000, 100),
   RELAY_SWEEP_MS: int(1_000, 10),
+  RELAY_FAILING_READY_MS: int(30_000, 100),
+  OUTBOX_LAG_READY_MS: int(120_000, 0),
+  COMPLETED_JOB_RETENTION_S: int(60 * 60, 0),
+  COMPLETED_JOB_RETENTION_COUNT: int(50_000, 0),
+  FAILED_JOB_RETENTION_S: int(7 * 24 * 60 * 60, 60),
   IDEMPOTENCY_TTL_MS: int(24 * 60 * 60 * 1000, 1),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
@@ -297,6 +302,14 @@ export interface Config {
   httpHeadersTimeoutMs: number;
   httpRequestTimeoutMs: number;
   relaySweepMs: number;
+  /** The relay failing this long makes the process not ready (and is logged once at error level). */
+  relayFailingReadyMs: number;
+  /** An outbox event not queued after this long makes the process not ready; 0: no bound. */
+  outboxLagReadyMs: number;
+  /** Completed jobs are kept this long (s) and at most this many per queue; failed ones this long. */
+  completedJobRetentionS: number;
+  completedJobRetentionCount: number;
+  failedJobRetentionS: number;
   idempotencyTtlMs: number;
   logLevel: string;
   /** Customer messages by email: set when SMTP_URL is (MAIL_FROM is then required). */
@@ -370,6 +383,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     httpHeadersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
     httpRequestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
     relaySweepMs: e.RELAY_SWEEP_MS,
+    relayFailingReadyMs: e.RELAY_FAILING_READY_MS,
+    outboxLagReadyMs: e.OUTBOX_LAG_READY_MS,
+    completedJobRetentionS: e.COMPLETED_JOB_RETENTION_S,
+    completedJobRetentionCount: e.COMPLETED_JOB_RETENTION_COUNT,
+    failedJobRetentionS: e.FAILED_JOB_RETENTION_S,
     idempotencyTtlMs: e.IDEMPOTENCY_TTL_MS,
     logLevel: e.LOG_LEVEL,
     mail:

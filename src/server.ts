@@ -17,6 +17,7 @@ import { MAX_BODY_BYTES, PayloadTooLargeError } from './api/body.ts';
 import { clientAddressOf } from './api/client-address.ts';
 import { refuseCrossSite } from './api/cross-site.ts';
 import { healthRoutes } from './api/health.ts';
+import type { RelayHealth } from './relay.ts';
 import { refuseUnsafeRequestText } from './api/hygiene.ts';
 import { indexRoutes } from './api/index-page.ts';
 import { notFoundOrNotAllowed } from './api/method-not-allowed.ts';
@@ -60,6 +61,9 @@ export interface AppDeps {
   redis?: Redis;
   /** The workers' connection, where workers run: checked by /readyz too. */
   workerRedis?: Redis;
+  /** This process's outbox relay and the outbox's bound, checked by /readyz. */
+  relay?: { health(): RelayHealth };
+  outboxLagLimitMs?: number;
   /** Shown on the Bull Board dashboard. */
   queues?: Queues;
   /** Served at /metrics, and told each request's latency. */
@@ -76,6 +80,8 @@ export interface OpsAppDeps {
   logger: Logger;
   redis?: Redis;
   workerRedis?: Redis;
+  relay?: { health(): RelayHealth };
+  outboxLagLimitMs?: number;
   metrics?: ServiceMetrics;
   prefixConflict?: () => boolean;
 }

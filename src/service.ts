@@ -118,7 +118,10 @@ export async function startService(
   }
 
   const queues = createQueues(producer, queueSettings(config));
-  const relay = new OutboxRelay(db, queues, logger.child({ component: 'relay' }), { sweepMs: config.relaySweepMs });
+  const relay = new OutboxRelay(db, queues, logger.child({ component: 'relay' }), {
+    sweepMs: config.relaySweepMs,
+    failingAfterMs: config.relayFailingReadyMs,
+  });
   void warnOnEvictionPolicy(producer, logger);
   const metrics = new ServiceMetrics({ db, queues, prefixConflict: () => claim.conflict !== undefined });
   claim.start(PREFIX_CLAIM_EVERY_MS);
@@ -144,6 +147,8 @@ export async function startService(
   }
   const health = {
     prefixConflict: () => claim.conflict !== undefined,
+    relay,
+    outboxLagLimitMs: config.outboxLagReadyMs,
     ...(workerConnection ? { workerRedis: workerConnection } : {}),
   };
 

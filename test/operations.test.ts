@@ -73,14 +73,14 @@ describe('/healthz and /readyz', () => {
     const ready = await waitForStatus(h, '/readyz', 200);
     expect(ready.json).toEqual({
       status: 'ready',
-      checks: { database: 'ok', redis: 'ok', workers: 'not used', queuePrefix: 'ok' },
+      checks: { database: 'ok', redis: 'ok', workers: 'not used', relay: 'ok', outbox: 'ok', queuePrefix: 'ok' },
     });
 
     await redis.stop();
     const down = await waitForStatus(h, '/readyz', 503);
     expect(down.json).toEqual({
       status: 'unavailable',
-      checks: { database: 'ok', redis: 'down', workers: 'not used', queuePrefix: 'ok' },
+      checks: { database: 'ok', redis: 'down', workers: 'not used', relay: 'ok', outbox: 'ok', queuePrefix: 'ok' },
     });
     expect((await h.request('GET', '/healthz')).status).toBe(200);
 
@@ -96,7 +96,7 @@ describe('/healthz and /readyz', () => {
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual({
       status: 'ready',
-      checks: { database: 'ok', redis: 'not used', workers: 'not used', queuePrefix: 'ok' },
+      checks: { database: 'ok', redis: 'not used', workers: 'not used', relay: 'not used', outbox: 'ok', queuePrefix: 'ok' },
     });
     await closeDatabase(db);
     const res = await app.request('/readyz');

@@ -13,6 +13,7 @@ import { isServerTimeout, storageFailureCode } from '../db/storage-health.ts';
 import type { JobPayload } from '../domain/events.ts';
 import type { Carrier, Mailer, Notifier, PaymentGateway } from '../domain/ports.ts';
 import type { JobOutcome, JobReport } from '../metrics.ts';
+import { isOutOfMemory } from '../queues/connection.ts';
 import type { Lease } from '../queues/lease.ts';
 import { QUEUE_NAMES, type QueueName } from '../queues/routing.ts';
 import { traceJobs } from '../telemetry/messaging.ts';
@@ -204,9 +205,17 @@ export function startWorkers(deps: WorkerDeps): Workers {
       ).catch((err) => log.error({ ...context, err }, 'could not record the failure on the order'));
     });
     worker.on('error', (error) =>
-      connectionErrors.report(queue, 'warn', { queue, err: error }, 'worker cannot reach Redis; retrying'),
+      isOutOfMemory(error)
+        ? connectionErrors.report(
+            `${queue}-oom`,
+            'error',
+            { queue, err: error },
+            'Redis is out of memory (maxmemory reached, noeviction): the worker cannot take or finish jobs; raise maxmemory or shorten job retention',
+          )
+        : connectionErrors.report(queue, 'warn', { queue, err: error }, 'worker cannot reach Redis; retrying'),
     );
     worker.on('ready', () => connectionErrors.recovered(queue, 'worker connected to Redis again'));
+    worker.on('completed', () => connectionErrors.recovered(`${queue}-oom`, 'worker finishes jobs again: Redis takes writes'));
     return worker;
   });
 

@@ -17,6 +17,19 @@ const reconnect: RedisOptions = {
 /** How long a connection may hear nothing back while a command waits, before it counts as dead. */
 export const DEFAULT_SOCKET_TIMEOUT_MS = 5_000;
 
+/**
+ * Redis refusing a write because it reached `maxmemory` under `noeviction` ("OOM command not
+ * allowed when used memory > 'maxmemory'"), anywhere in the error's cause chain: not a Redis that
+ * is away, and not something a retry fixes until memory is freed or raised.
+ */
+export function isOutOfMemory(error: unknown): boolean {
+  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const message = (e as { message?: unknown }).message;
+    if (typeof message === 'string' && /\bOOM\b/.test(message)) return true;
+  }
+  return false;
+}
+
 /** The message ioredis destroys a silent socket with (its `socketTimeout`). */
 export function isSilentSocket(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('Socket timeout');
