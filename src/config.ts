@@ -172,6 +172,7 @@ const EnvSchema = z.object({
   REDIS_SOCKET_TIMEOUT_MS: int(5_000, 500),
   HTTP_HEADERS_TIMEOUT_MS: int(10_000, 100),
   HTTP_REQUEST_TIMEOUT_MS: int(30_000, 100),
+  MAX_CONNECTIONS_PER_ADDRESS: int(256, 0),
   RELAY_SWEEP_MS: int(1_000, 10),
   RELAY_FAILING_READY_MS: int(30_000, 100),
   OUTBOX_LAG_READY_MS: int(120_000, 0),
@@ -214,7 +215,18 @@ function isOrigin(value: string): boolean {
 }
 
 /** Variables whose values are secrets, or hold one: never echoed in an error. */
-const SECRETS = new Set(['ADMIN_TOKEN', 'WEBHOOK_SECRET', 'API_KEYS', 'API_KEY', 'SMTP_URL', 'DATABASE_URL']);
+const SECRETS = new Set([
+  'ADMIN_TOKEN',
+  'WEBHOOK_SECRET',
+  'API_KEYS',
+  'API_KEY',
+  'SMTP_URL',
+  'DATABASE_URL',
+  // A Redis URL carries its password; OTLP headers carry a backend's key.
+  'REDIS_URL',
+  'OTEL_EXPORTER_OTLP_HEADERS',
+  'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
+]);
 
 export type Role = 'all' | 'api' | 'worker';
 
@@ -301,6 +313,8 @@ export interface Config {
   /** A client must send its request headers within this long, and the whole request within the next. */
   httpHeadersTimeoutMs: number;
   httpRequestTimeoutMs: number;
+  /** Open HTTP connections one client address may hold (not applied with TRUST_PROXY); 0: no cap. */
+  maxConnectionsPerAddress: number;
   relaySweepMs: number;
   /** The relay failing this long makes the process not ready (and is logged once at error level). */
   relayFailingReadyMs: number;
@@ -382,6 +396,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisSocketTimeoutMs: e.REDIS_SOCKET_TIMEOUT_MS,
     httpHeadersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
     httpRequestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+    maxConnectionsPerAddress: e.MAX_CONNECTIONS_PER_ADDRESS,
     relaySweepMs: e.RELAY_SWEEP_MS,
     relayFailingReadyMs: e.RELAY_FAILING_READY_MS,
     outboxLagReadyMs: e.OUTBOX_LAG_READY_MS,

@@ -2,6 +2,7 @@
  * Assembles a running service from a config: database, Redis, queues, relay, and the API and/or
  * workers the role asks for. main.ts runs it under signals; tests start it on their own Redis.
  */
+import type { Socket } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -186,12 +187,12 @@ export async function startService(
       corsOrigins: config.corsOrigins,
       maxOrderTotalCents: config.maxOrderTotalCents,
     });
-    ({ server, port, host } = await listen(app.fetch, config.host, config.port, config));
+    ({ server, port, host } = await listen(app.fetch, config.host, config.port, config, logger));
   }
   let metricsPort: number | undefined;
   if (config.role === 'worker' && config.metricsPort !== undefined) {
     const ops = createOpsApp({ db, logger, redis: producer, metrics, ...health });
-    ({ server, port: metricsPort, host } = await listen(ops.fetch, config.host, config.metricsPort, config));
+    ({ server, port: metricsPort, host } = await listen(ops.fetch, config.host, config.metricsPort, config, logger));
   }
   relay.start();
 
@@ -308,7 +309,13 @@ function listen(
   fetch: (request: Request) => Response | Promise<Response>,
   hostname: string,
   port: number,
-  limits: { httpHeadersTimeoutMs: number; httpRequestTimeoutMs: number },
+  limits: {
+    httpHeadersTimeoutMs: number;
+    httpRequestTimeoutMs: number;
+    maxConnectionsPerAddress: number;
+    trustProxy: boolean;
+  },
+  logger: Logger,
 ) {
   return new Promise<{ server: ServerType; port: number; host: string }>((resolve, reject) => {
     const server = serve(
@@ -325,6 +332,40 @@ function listen(
       (info) => resolve({ server, port: info.port, host: info.address }),
     );
     server.once('error', reject);
+    // Behind a proxy every connection comes from the proxy's address: no cap there.
+    if (limits.maxConnectionsPerAddress > 0 && !limits.trustProxy) {
+      capConnectionsPerAddress(server, limits.maxConnectionsPerAddress, logger);
+    }
+  });
+}
+
+/**
+ * Closes, at once and without reading it, a connection from an address that already holds `cap`
+ * open connections: one client (idle keep-alive sockets, a slow-connection attack) cannot take
+ * every socket and file descriptor the process has, whatever the request timeouts.
+ */
+function capConnectionsPerAddress(server: ServerType, cap: number, logger: Logger): void {
+  const open = new Map<string, number>();
+  const refusals = new RepeatedLog(logger.child({ component: 'http' }));
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? 'unknown';
+    const count = open.get(address) ?? 0;
+    if (count >= cap) {
+      refusals.report(
+        address,
+        'warn',
+        { address, open: count, cap },
+        'connection refused: this client address already holds MAX_CONNECTIONS_PER_ADDRESS connections',
+      );
+      socket.destroy();
+      return;
+    }
+    open.set(address, count + 1);
+    socket.once('close', () => {
+      const left = (open.get(address) ?? 1) - 1;
+      if (left <= 0) open.delete(address);
+      else open.set(address, left);
+    });
   });
 }
 

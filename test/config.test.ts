@@ -106,6 +106,17 @@ describe('the security settings', () => {
     expect(refused).not.toThrow(/secret!/);
     expect(() => loadConfig({ API_KEYS: 'almost-right-key,x' })).not.toThrow(/almost-right-key/);
   });
+
+  it('never print a Redis password or an OTLP header that was refused', () => {
+    const redis = () => loadConfig({ REDIS_URL: 'redis//:hunter2@cache:6379' });
+    expect(redis).toThrow(/REDIS_URL: [^;]*\(got 26 characters\)/);
+    expect(redis).not.toThrow(/hunter2/);
+    const headers = () => loadConfig({ OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%zzsk-live-1234' });
+    expect(headers).toThrow(/OTEL_EXPORTER_OTLP_HEADERS: /);
+    expect(headers).not.toThrow(/sk-live-1234/);
+    const traces = () => loadConfig({ OTEL_EXPORTER_OTLP_TRACES_HEADERS: '=sk-live-1234' });
+    expect(traces).not.toThrow(/sk-live-1234/);
+  });
 });
 
 describe('the process', () => {

@@ -196,6 +196,9 @@ export function errorHandler(fallbackLogger: Logger) {
       if (error instanceof UnauthorizedError) headers['WWW-Authenticate'] = error.challenge;
       const retryAfter = (error as Partial<RetryLater>).retryAfterSeconds;
       if (retryAfter !== undefined) headers['Retry-After'] = String(retryAfter);
+      // The body is left unread and the server closes the connection after this answer: say so,
+      // or a pooled client sends its next request on a socket about to close.
+      if (error.kind === 'payload-too-large') headers.Connection = 'close';
       return problemResponse(c, error.kind, error.message, { errors: error.fields, headers });
     }
     const hono = error instanceof HTTPException && error.status < 500 ? kindOfStatus(error.status) : undefined;
