@@ -178,13 +178,19 @@ export function startWorkers(deps: WorkerDeps): Workers {
       },
     );
     worker.on('completed', (job, result) =>
-      log.debug({ jobId: job.id, orderId: job.data.orderId, event: job.name, result }, 'job done'),
+      log.debug({ jobId: job.id, orderId: loggable(job.data?.orderId), event: job.name, result }, 'job done'),
     );
     worker.on('failed', (job, error) => {
       if (!job) return;
       // By now attemptsMade counts this run too.
       const exhausted = givesUp(job, error, job.attemptsMade);
-      const context = { jobId: job.id, orderId: job.data?.orderId, event: job.name, attempt: job.attemptsMade, err: error };
+      const context = {
+        jobId: loggable(job.id),
+        orderId: loggable(job.data?.orderId),
+        event: loggable(job.name),
+        attempt: job.attemptsMade,
+        err: error,
+      };
       if (!exhausted) {
         if (failureKind(error) === 'unknown') log.error(context, 'job failed with an error of no known kind; will retry');
         else log.warn(context, 'job failed; will retry');
@@ -225,6 +231,20 @@ export function startWorkers(deps: WorkerDeps): Workers {
       await Promise.allSettled(workers.map((w) => w.close()));
     },
   };
+}
+
+/** How much of a value taken from a job's data goes into a log line. */
+const LOGGED_MAX = 64;
+
+/**
+ * A value from a job, fit for a log line: job data comes from Redis, where anyone with access can
+ * write anything, and a 5 MB "order id" would otherwise be written whole into every line about it.
+ */
+function loggable(value: unknown): unknown {
+  if (typeof value === 'string')
+    return value.length > LOGGED_MAX ? `${value.slice(0, LOGGED_MAX)}… (${value.length} characters)` : value;
+  if (value === undefined || value === null || typeof value === 'number' || typeof value === 'boolean') return value;
+  return `(${typeof value})`;
 }
 
 function outcomeOf(job: Job, error: unknown): JobOutcome {
