@@ -64,6 +64,8 @@ export interface AppDeps {
   /** This process's outbox relay and the outbox's bound, checked by /readyz. */
   relay?: { health(): RelayHealth };
   outboxLagLimitMs?: number;
+  /** The deployment's clock as this process reads it, shown by /readyz. */
+  clock?: { offsetMs: number; skewed: boolean };
   /** Shown on the Bull Board dashboard. */
   queues?: Queues;
   /** Served at /metrics, and told each request's latency. */
@@ -82,6 +84,8 @@ export interface OpsAppDeps {
   workerRedis?: Redis;
   relay?: { health(): RelayHealth };
   outboxLagLimitMs?: number;
+  /** The deployment's clock as this process reads it, shown by /readyz. */
+  clock?: { offsetMs: number; skewed: boolean };
   metrics?: ServiceMetrics;
   prefixConflict?: () => boolean;
 }

@@ -35,6 +35,7 @@ import { sandboxLedgers } from './sandbox/ledger.ts';
 import { SandboxNotifier } from './sandbox/notifier.ts';
 import { SandboxPaymentGateway } from './sandbox/payment-gateway.ts';
 import { createApp, createOpsApp } from './server.ts';
+import { RedisClock } from './queues/redis-clock.ts';
 import { redisLimits } from './api/rate-limits.ts';
 
 export interface RunningService {
@@ -118,13 +119,20 @@ export async function startService(
     throw error;
   }
 
+  // Every time this process compares with another's is read on Redis's clock.
+  const clock = new RedisClock(producer, logger.child({ component: 'clock' }));
+  await clock.sync();
+  clock.start();
+  const now = clock.now;
+
   const queues = createQueues(producer, queueSettings(config));
   const relay = new OutboxRelay(db, queues, logger.child({ component: 'relay' }), {
     sweepMs: config.relaySweepMs,
     failingAfterMs: config.relayFailingReadyMs,
+    now,
   });
   void warnOnEvictionPolicy(producer, logger);
-  const metrics = new ServiceMetrics({ db, queues, prefixConflict: () => claim.conflict !== undefined });
+  const metrics = new ServiceMetrics({ db, queues, prefixConflict: () => claim.conflict !== undefined, now });
   claim.start(PREFIX_CLAIM_EVERY_MS);
 
   let workers: Workers | undefined;
@@ -144,12 +152,13 @@ export async function startService(
       );
     });
     workerConnection.on('ready', () => redisErrors.recovered('worker-silent', 'worker connection to Redis answers again'));
-    workers = startServiceWorkers(config, { db, connection: workerConnection, relay, metrics, logger });
+    workers = startServiceWorkers(config, { db, connection: workerConnection, relay, metrics, logger, now });
   }
   const health = {
     prefixConflict: () => claim.conflict !== undefined,
     relay,
     outboxLagLimitMs: config.outboxLagReadyMs,
+    clock,
     ...(workerConnection ? { workerRedis: workerConnection } : {}),
   };
 
@@ -166,6 +175,7 @@ export async function startService(
       webhookSecret: config.webhookSecret,
       idempotencyTtlMs: config.idempotencyTtlMs,
       onCommit: () => relay.kick(),
+      now,
       ledgers: sandboxLedgers(db),
       redis: producer,
       queues,
@@ -199,7 +209,7 @@ export async function startService(
   // The reconciler runs where workers run: an API-only process stays a thin intake.
   let reconciler: Reconciler | undefined;
   if (config.role !== 'api') {
-    reconciler = createReconciler(config, { db, queues, relay, logger });
+    reconciler = createReconciler(config, { db, queues, relay, logger, now });
     reconciler.start();
   }
 
@@ -217,6 +227,7 @@ export async function startService(
       // Stop taking work first, then let what is running finish, then move what it wrote.
       await reconciler?.stop();
       claim.stop();
+      clock.stop();
       clearInterval(sweeper);
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
       if (workers) await drainWorkers(workers, config.shutdownGraceMs, logger);
@@ -236,6 +247,8 @@ export interface WorkerParts {
   relay: OutboxRelay;
   metrics: ServiceMetrics;
   logger: Logger;
+  /** The deployment's clock (Redis's); this host's by default. */
+  now?: () => number;
 }
 
 /**
@@ -266,6 +279,7 @@ export function startServiceWorkers(
     onForeignJob: parts.metrics.observeForeignJob,
     prefix: config.queuePrefix,
     concurrency: config.queueConcurrency,
+    ...(parts.now ? { now: parts.now } : {}),
     paymentTimeoutMs: config.paymentTimeoutMs,
     providerTimeoutMs: config.providerTimeoutMs,
     lockMs: config.jobLockMs,
@@ -289,10 +303,11 @@ function emailParts(config: Config, connection: Redis, logger: Logger): Pick<Wor
 /** The reconciler as the service runs it: orders parked on a failed job are left to an operator. */
 export function createReconciler(
   config: Config,
-  parts: { db: Db; queues: Queues; relay: OutboxRelay; logger: Logger },
+  parts: { db: Db; queues: Queues; relay: OutboxRelay; logger: Logger; now?: () => number },
 ): Reconciler {
   const { queues, relay } = parts;
   return new Reconciler(parts.db, parts.logger.child({ component: 'reconciler' }), {
+    ...(parts.now ? { now: parts.now } : {}),
     intervalMs: config.reconcileIntervalMs,
     stuckAfterMs: config.stuckAfterMs,
     onRedrive: () => relay.kick(),

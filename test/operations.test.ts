@@ -73,14 +73,16 @@ describe('/healthz and /readyz', () => {
     const ready = await waitForStatus(h, '/readyz', 200);
     expect(ready.json).toEqual({
       status: 'ready',
-      checks: { database: 'ok', redis: 'ok', workers: 'not used', relay: 'ok', outbox: 'ok', queuePrefix: 'ok' },
+      clockOffsetMs: expect.any(Number),
+      checks: { database: 'ok', redis: 'ok', workers: 'not used', relay: 'ok', outbox: 'ok', clock: 'ok', queuePrefix: 'ok' },
     });
 
     await redis.stop();
     const down = await waitForStatus(h, '/readyz', 503);
     expect(down.json).toEqual({
       status: 'unavailable',
-      checks: { database: 'ok', redis: 'down', workers: 'not used', relay: 'ok', outbox: 'ok', queuePrefix: 'ok' },
+      clockOffsetMs: expect.any(Number),
+      checks: { database: 'ok', redis: 'down', workers: 'not used', relay: 'ok', outbox: 'ok', clock: 'ok', queuePrefix: 'ok' },
     });
     expect((await h.request('GET', '/healthz')).status).toBe(200);
 
@@ -96,7 +98,15 @@ describe('/healthz and /readyz', () => {
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual({
       status: 'ready',
-      checks: { database: 'ok', redis: 'not used', workers: 'not used', relay: 'not used', outbox: 'ok', queuePrefix: 'ok' },
+      checks: {
+        database: 'ok',
+        redis: 'not used',
+        workers: 'not used',
+        relay: 'not used',
+        outbox: 'ok',
+        clock: 'not used',
+        queuePrefix: 'ok',
+      },
     });
     await closeDatabase(db);
     const res = await app.request('/readyz');

@@ -26,6 +26,10 @@ const Check = z.enum(['ok', 'down', 'not used']);
 const ReadinessSchema = z
   .object({
     status: z.enum(['ready', 'unavailable']),
+    clockOffsetMs: z
+      .number()
+      .optional()
+      .openapi({ description: "How far Redis's clock is ahead of this host's, in ms (negative: this host is ahead)." }),
     checks: z.object({
       database: z
         .enum(['ok', 'down', 'unwritable'])
@@ -41,6 +45,10 @@ const ReadinessSchema = z
       }),
       outbox: z.enum(['ok', 'lagging', 'down']).openapi({
         description: '`lagging`: the oldest event not yet queued is older than `OUTBOX_LAG_READY_MS`.',
+      }),
+      clock: z.enum(['ok', 'skewed', 'not used']).openapi({
+        description:
+          "`skewed`: this host's clock is more than 2 s from Redis's (the offset is in `clockOffsetMs`). Deadlines and timelines use Redis's clock, so this alone does not make the process unavailable; fix the host's time.",
       }),
       queuePrefix: z
         .enum(['ok', 'conflict'])
@@ -99,6 +107,8 @@ export interface HealthDeps {
   metrics?: ServiceMetrics;
   /** True while another database claims this queue prefix. */
   prefixConflict?: () => boolean;
+  /** The deployment's clock, as this process reads it. */
+  clock?: { offsetMs: number; skewed: boolean };
   /** This process's outbox relay. */
   relay?: { health(): RelayHealth };
   /** The oldest undispatched outbox event may be this old before the process is not ready; 0: no bound. */
@@ -120,6 +130,7 @@ export function healthRoutes(deps: HealthDeps) {
       workers: await checkRedis(deps.workerRedis),
       relay: deps.relay ? deps.relay.health().state : ('not used' as const),
       outbox: await checkOutbox(deps.db, deps.outboxLagLimitMs ?? 0),
+      clock: deps.clock ? (deps.clock.skewed ? ('skewed' as const) : ('ok' as const)) : ('not used' as const),
       queuePrefix: deps.prefixConflict?.() ? ('conflict' as const) : ('ok' as const),
     };
     const verdict = `${checks.relay === 'not used' ? 'ok' : checks.relay}/${checks.outbox}`;
@@ -140,7 +151,10 @@ export function healthRoutes(deps: HealthDeps) {
       (checks.relay === 'ok' || checks.relay === 'not used') &&
       checks.outbox === 'ok' &&
       checks.queuePrefix === 'ok';
-    return ready ? c.json({ status: 'ready' as const, checks }, 200) : c.json({ status: 'unavailable' as const, checks }, 503);
+    const offset = deps.clock ? { clockOffsetMs: deps.clock.offsetMs } : {};
+    return ready
+      ? c.json({ status: 'ready' as const, ...offset, checks }, 200)
+      : c.json({ status: 'unavailable' as const, ...offset, checks }, 503);
   });
 
   const { metrics } = deps;
