@@ -191,6 +191,7 @@ const EnvSchema = z.object({
       error: 'must carry credentials: smtp://user:password@host:port',
     })
     .optional(),
+  MAIL_LEASE_MS: int(60_000, 1_000),
   MAIL_FROM: z
     .string()
     .refine((from) => mailAddressOf(from) !== undefined, { error: 'must be an address, or Name <address>' })
@@ -326,6 +327,11 @@ export interface Config {
   failedJobRetentionS: number;
   idempotencyTtlMs: number;
   logLevel: string;
+  /**
+   * How long one run may hold an (order, kind) while emailing it: longer than any send takes (a
+   * send is bounded to about 30 s); a run paused past it gives up before its end of DATA.
+   */
+  mailLeaseMs: number;
   /** Customer messages by email: set when SMTP_URL is (MAIL_FROM is then required). */
   mail: { smtpUrl: string; from: string; fromAddress: string } | undefined;
   /** Unset unless an OTLP endpoint is configured. */
@@ -405,6 +411,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     failedJobRetentionS: e.FAILED_JOB_RETENTION_S,
     idempotencyTtlMs: e.IDEMPOTENCY_TTL_MS,
     logLevel: e.LOG_LEVEL,
+    mailLeaseMs: e.MAIL_LEASE_MS,
     mail:
       e.SMTP_URL !== undefined && e.MAIL_FROM !== undefined
         ? { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM, fromAddress: mailAddressOf(e.MAIL_FROM)! }

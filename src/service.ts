@@ -59,9 +59,6 @@ export interface RunningService {
 /** How much later than the payment timeout `tok_slow` answers. */
 const SLOW_ANSWER_MARGIN_MS = 500;
 
-/** How long one run may hold an (order, kind) while emailing it: longer than any send takes. */
-const MAIL_LEASE_MS = 60_000;
-
 /** Expired idempotency keys are deleted this often (or once per TTL, when that is shorter). */
 const IDEMPOTENCY_SWEEP_MAX_MS = 15 * 60 * 1000;
 const IDEMPOTENCY_SWEEP_MIN_MS = 1_000;
@@ -296,7 +293,7 @@ function emailParts(config: Config, connection: Redis, logger: Logger): Pick<Wor
   logger.info({ smtp: `${protocol}//${host}`, from: config.mail.from }, 'customer messages with an address go out by email');
   return {
     mailer: new SmtpMailer(config.mail, logger.child({ component: 'mailer' })),
-    lease: redisLease(connection, config.queuePrefix, MAIL_LEASE_MS),
+    lease: redisLease(connection, config.queuePrefix, config.mailLeaseMs),
   };
 }
 
