@@ -14,6 +14,15 @@ const reconnect: RedisOptions = {
   lazyConnect: false,
 };
 
+/**
+ * A write refused with READONLY: the server this connection reached is a replica now (a failover
+ * behind a stable address: the old primary was demoted, and the address points at the new one).
+ * Only a new connection reaches the new primary.
+ */
+export function isReadOnlyReply(error: unknown): boolean {
+  return error instanceof Error && /\bREADONLY\b/.test(error.message);
+}
+
 /** How long a connection may hear nothing back while a command waits, before it counts as dead. */
 export const DEFAULT_SOCKET_TIMEOUT_MS = 5_000;
 
@@ -54,6 +63,8 @@ export function createProducerConnection(
     maxRetriesPerRequest: 1,
     commandTimeout: commandTimeoutMs,
     socketTimeout: socketTimeoutMs,
+    // Reconnect; the command fails (no offline queue here) and its caller tries again later.
+    reconnectOnError: (error) => isReadOnlyReply(error),
     connectionName: 'orders-producer',
   });
 }
@@ -69,6 +80,8 @@ export function createWorkerConnection(url: string, socketTimeoutMs = DEFAULT_SO
     ...reconnect,
     maxRetriesPerRequest: null,
     socketTimeout: socketTimeoutMs,
+    // Reconnect and send the refused command again, on the new connection.
+    reconnectOnError: (error) => (isReadOnlyReply(error) ? 2 : false),
     connectionName: 'orders-worker',
   });
   // BullMQ duplicates this connection for its blocking commands, which wait up to 10 s on purpose

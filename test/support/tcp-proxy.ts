@@ -2,7 +2,8 @@
  * A TCP proxy for tests that can make its open connections half-open: after `blackhole()`, every
  * connection open at that moment stays open on both sides but carries no byte either way and
  * passes on no FIN (what a lost NAT entry, or an L4 balancer whose upstream moved, looks like),
- * while connections opened afterwards work as usual.
+ * while connections opened afterwards work as usual. `retarget()` sends new connections to another
+ * server while the open ones stay where they were: a stable address moved to a new primary.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { freePort } from '../../src/queues/managed-redis.ts';
@@ -15,6 +16,8 @@ export interface TcpProxy {
   readonly open: number;
   /** From now on, every connection open now drops every byte; new ones work. */
   blackhole(): number;
+  /** New connections go to `port` from now on; the open ones keep their server. */
+  retarget(port: number): void;
   close(): Promise<void>;
 }
 
@@ -24,7 +27,8 @@ interface Pair {
   dead: boolean;
 }
 
-export async function startTcpProxy(target: { host?: string; port: number }): Promise<TcpProxy> {
+export async function startTcpProxy(initial: { host?: string; port: number }): Promise<TcpProxy> {
+  let target = initial;
   const pairs = new Set<Pair>();
   let accepted = 0;
   const server: Server = createServer({ allowHalfOpen: true }, (client) => {
@@ -73,6 +77,9 @@ export async function startTcpProxy(target: { host?: string; port: number }): Pr
     },
     get open() {
       return [...pairs].filter((p) => !p.client.destroyed).length;
+    },
+    retarget(port: number) {
+      target = { ...target, port };
     },
     blackhole() {
       let n = 0;
