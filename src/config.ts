@@ -109,6 +109,17 @@ const EnvSchema = z.object({
     .optional(),
   ROLE: z.enum(['all', 'api', 'worker'], { error: 'must be one of all, api, worker' }).default('all'),
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  REDIS_SENTINELS: z
+    .string()
+    .transform((list) => list.split(',').map((entry) => entry.trim()))
+    .refine((entries) => entries.every((entry) => /^[A-Za-z0-9.-]{1,253}:\d{1,5}$/.test(entry)), {
+      error: 'must be a comma-separated list of host:port',
+    })
+    .optional(),
+  REDIS_SENTINEL_MASTER: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,100}$/, { error: 'must be a master name (letters, digits, . _ -)' })
+    .default('mymaster'),
   MANAGED_REDIS: z.enum(['auto', 'always'], { error: 'must be one of auto, always' }).default('auto'),
   DATABASE_PATH: z.string().min(1, { error: 'must not be empty' }).default('data/orders.db'),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' }).optional(),
@@ -254,6 +265,8 @@ export interface Config {
   metricsPort: number | undefined;
   /** Unset: use a Redis on 127.0.0.1:6379, or start a managed one. */
   redisUrl: string | undefined;
+  /** Redis through Sentinel (REDIS_SENTINELS), wins over REDIS_URL: the sentinels and the master's name. */
+  redisSentinels: { sentinels: { host: string; port: number }[]; name: string } | undefined;
   /** With REDIS_URL unset: `auto` tries 127.0.0.1:6379 before the managed redis-server, `always` goes straight to it. */
   managedRedis: 'auto' | 'always';
   /** The SQLite file, when DATABASE_URL is unset. */
@@ -367,6 +380,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     role: e.ROLE,
     metricsPort: e.METRICS_PORT,
     redisUrl: e.REDIS_URL,
+    redisSentinels: e.REDIS_SENTINELS
+      ? {
+          sentinels: e.REDIS_SENTINELS.map((entry) => {
+            const at = entry.lastIndexOf(':');
+            return { host: entry.slice(0, at), port: Number(entry.slice(at + 1)) };
+          }),
+          name: e.REDIS_SENTINEL_MASTER,
+        }
+      : undefined,
     managedRedis: e.MANAGED_REDIS,
     databasePath: e.DATABASE_PATH,
     databaseUrl: e.DATABASE_URL,

@@ -107,6 +107,22 @@ describe('the security settings', () => {
     expect(() => loadConfig({ API_KEYS: 'almost-right-key,x' })).not.toThrow(/almost-right-key/);
   });
 
+  it('reads REDIS_SENTINELS as host:port pairs, with the master name', () => {
+    expect(
+      loadConfig({ REDIS_SENTINELS: 'sentinel-1:26379, 10.0.0.2:26380', REDIS_SENTINEL_MASTER: 'orders' }).redisSentinels,
+    ).toEqual({
+      sentinels: [
+        { host: 'sentinel-1', port: 26379 },
+        { host: '10.0.0.2', port: 26380 },
+      ],
+      name: 'orders',
+    });
+    expect(loadConfig({}).redisSentinels).toBeUndefined();
+    expect(() => loadConfig({ REDIS_SENTINELS: 'sentinel-1' })).toThrow(
+      /REDIS_SENTINELS: must be a comma-separated list of host:port/,
+    );
+  });
+
   it('never print a Redis password or an OTLP header that was refused', () => {
     const redis = () => loadConfig({ REDIS_URL: 'redis//:hunter2@cache:6379' });
     expect(redis).toThrow(/REDIS_URL: [^;]*\(got 26 characters\)/);

@@ -8,6 +8,29 @@ export { safeUrl } from '../safe-url.ts';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
+/**
+ * Redis through Sentinel is named, where the rest of the service passes a Redis URL, by a URL of
+ * its own: `redis-sentinel://host1:port1,host2:port2/masterName`. ioredis asks the sentinels for
+ * the master, and asks again whenever the connection is lost or the master changes.
+ */
+const SENTINEL_SCHEME = 'redis-sentinel://';
+
+export function sentinelUrl(target: { sentinels: { host: string; port: number }[]; name: string }): string {
+  return `${SENTINEL_SCHEME}${target.sentinels.map((s) => `${s.host}:${s.port}`).join(',')}/${target.name}`;
+}
+
+/** A connection to what `url` names, a Redis or (redis-sentinel://) a Sentinel-managed master. */
+function connectTo(url: string, options: RedisOptions): Redis {
+  if (!url.startsWith(SENTINEL_SCHEME)) return new Redis(url, options);
+  const [hosts = '', name = ''] = url.slice(SENTINEL_SCHEME.length).split('/');
+  const sentinels = hosts.split(',').map((entry) => {
+    const at = entry.lastIndexOf(':');
+    return { host: entry.slice(0, at), port: Number(entry.slice(at + 1)) };
+  });
+  // failoverDetector: told by the sentinels of a new master, the connection moves to it at once.
+  return new Redis({ ...options, sentinels, name, failoverDetector: true });
+}
+
 const reconnect: RedisOptions = {
   // Keep trying for as long as the process lives: Redis restarts are routine, not fatal.
   retryStrategy: (times) => Math.min(50 * times, 2_000),
@@ -57,7 +80,7 @@ export function createProducerConnection(
   commandTimeoutMs = 2_000,
   socketTimeoutMs = DEFAULT_SOCKET_TIMEOUT_MS,
 ): Redis {
-  return new Redis(url, {
+  return connectTo(url, {
     ...reconnect,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
@@ -76,7 +99,7 @@ export function createProducerConnection(
  * worker of the process until TCP gives up, minutes later).
  */
 export function createWorkerConnection(url: string, socketTimeoutMs = DEFAULT_SOCKET_TIMEOUT_MS): Redis {
-  const connection = new Redis(url, {
+  const connection = connectTo(url, {
     ...reconnect,
     maxRetriesPerRequest: null,
     socketTimeout: socketTimeoutMs,
@@ -94,7 +117,7 @@ export function createWorkerConnection(url: string, socketTimeoutMs = DEFAULT_SO
 
 /** Answers whether a Redis server answers PING at `url` within `timeoutMs`. */
 export async function redisAnswers(url: string, timeoutMs = 1_000): Promise<boolean> {
-  const probe = new Redis(url, {
+  const probe = connectTo(url, {
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
