@@ -126,6 +126,7 @@ const EnvSchema = z.object({
   DATABASE_POOL_SIZE: int(10, 1).refine((n) => n <= 1000, { error: 'must be at most 1000' }),
   ADMIN_TOKEN: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
   WEBHOOK_SECRET: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+  WEBHOOK_TOLERANCE_S: int(300, 1),
   API_KEYS: z
     .string()
     .transform((list) => list.split(',').map((key) => key.trim()))
@@ -280,6 +281,8 @@ export interface Config {
   adminTokenGenerated: boolean;
   webhookSecret: string;
   webhookSecretGenerated: boolean;
+  /** How far a carrier delivery's signed timestamp may be from now, in seconds. */
+  webhookToleranceS: number;
   /** The keys of the client routes (/orders); several, so that one can be rotated without downtime. */
   apiKeys: string[];
   /** True when the one key was made up at start and must be shown to the operator. */
@@ -397,6 +400,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminTokenGenerated: e.ADMIN_TOKEN === undefined,
     webhookSecret: e.WEBHOOK_SECRET ?? randomBytes(24).toString('base64url'),
     webhookSecretGenerated: e.WEBHOOK_SECRET === undefined,
+    webhookToleranceS: e.WEBHOOK_TOLERANCE_S,
     apiKeys: e.API_KEYS ?? [randomBytes(24).toString('base64url')],
     apiKeysGenerated: e.API_KEYS === undefined,
     clientApiKey: e.API_KEY ?? e.API_KEYS?.[0],

@@ -43,6 +43,8 @@ export interface AppDeps {
   logger: Logger;
   adminToken: string;
   webhookSecret: string;
+  /** How far a carrier delivery's signed timestamp may be from now (s); default 300. */
+  webhookToleranceS?: number;
   idempotencyTtlMs: number;
   /** Kicks the outbox relay after a commit; a no-op where no relay runs in this process. */
   onCommit: () => void;
@@ -166,7 +168,16 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       rules: { maxTotalCents: deps.maxOrderTotalCents ?? DEFAULT_MAX_ORDER_TOTAL_CENTS },
     }),
   );
-  app.route('/webhooks', webhookRoutes({ db: deps.db, webhookSecret: deps.webhookSecret, now, onCommit: deps.onCommit }));
+  app.route(
+    '/webhooks',
+    webhookRoutes({
+      db: deps.db,
+      webhookSecret: deps.webhookSecret,
+      ...(deps.webhookToleranceS !== undefined ? { toleranceS: deps.webhookToleranceS } : {}),
+      now,
+      onCommit: deps.onCommit,
+    }),
+  );
   app.route('/admin', adminRoutes({ db: deps.db, now, ledgers: deps.ledgers }));
   const stuckAfterMs = deps.stuckAfterMs ?? 60_000;
   app.route('/admin', adminOrdersRoutes({ db: deps.db, now, stuckAfterMs }));

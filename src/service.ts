@@ -170,6 +170,7 @@ export async function startService(
       logger,
       adminToken: config.adminToken,
       webhookSecret: config.webhookSecret,
+      webhookToleranceS: config.webhookToleranceS,
       idempotencyTtlMs: config.idempotencyTtlMs,
       onCommit: () => relay.kick(),
       now,
