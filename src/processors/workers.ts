@@ -3,7 +3,7 @@
  * it so that the events its transaction wrote move on at once; how each run ended is reported for
  * the metrics.
  */
-import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job, type JobJson } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.ts';
@@ -79,6 +79,35 @@ const STORAGE_RETRY_MS = 2_000;
  */
 const MAX_STALLS = 5;
 
+/**
+ * A BullMQ worker that takes a job whose stored data or options are not JSON (written to Redis by
+ * hand, or by something else on the prefix): BullMQ would throw while reading it, leave it active,
+ * and take it again after each stall, for ever. Read here with its data replaced by a marker, it
+ * runs like any job with malformed data: refused at once (parsePayload), into the failed set.
+ */
+class ServiceWorker extends Worker<JobPayload, string> {
+  protected override createJob(data: JobJson, jobId: string): Job<JobPayload, string> {
+    try {
+      return super.createJob(data, jobId);
+    } catch {
+      const readable = (text: unknown, fallback: string) => {
+        try {
+          JSON.parse(String(text ?? fallback));
+          return String(text ?? fallback);
+        } catch {
+          return fallback;
+        }
+      };
+      const marked = {
+        ...data,
+        data: readable(data.data, JSON.stringify({ unreadable: 'job data is not JSON' })),
+        opts: readable(data.opts, '{}'),
+      };
+      return super.createJob(marked as JobJson, jobId);
+    }
+  }
+}
+
 /** A job for an order this database does not know. */
 export class ForeignOrderError extends UnrecoverableError {
   override readonly name = 'ForeignOrderError';
@@ -109,7 +138,7 @@ export function startWorkers(deps: WorkerDeps): Workers {
   const workers = (deps.queues ?? QUEUE_NAMES).map((queue) => {
     const log = deps.logger.child({ queue });
     const processor = tracingEnabled() ? traceJobs(queue, processors[queue]) : processors[queue];
-    const worker = new Worker<JobPayload, string>(
+    const worker = new ServiceWorker(
       queue,
       async (job: Job<JobPayload>, token?: string) => {
         const started = performance.now();
