@@ -109,12 +109,24 @@ const EnvSchema = z.object({
     .optional(),
   ROLE: z.enum(['all', 'api', 'worker'], { error: 'must be one of all, api, worker' }).default('all'),
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  REDIS_SENTINELS: z
+    .string()
+    .transform((list) => list.split(',').map((entry) => entry.trim()))
+    .refine((entries) => entries.every((entry) => /^[A-Za-z0-9.-]{1,253}:\d{1,5}$/.test(entry)), {
+      error: 'must be a comma-separated list of host:port',
+    })
+    .optional(),
+  REDIS_SENTINEL_MASTER: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,100}$/, { error: 'must be a master name (letters, digits, . _ -)' })
+    .default('mymaster'),
   MANAGED_REDIS: z.enum(['auto', 'always'], { error: 'must be one of auto, always' }).default('auto'),
   DATABASE_PATH: z.string().min(1, { error: 'must not be empty' }).default('data/orders.db'),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' }).optional(),
   DATABASE_POOL_SIZE: int(10, 1).refine((n) => n <= 1000, { error: 'must be at most 1000' }),
   ADMIN_TOKEN: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
   WEBHOOK_SECRET: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+  WEBHOOK_TOLERANCE_S: int(300, 1),
   API_KEYS: z
     .string()
     .transform((list) => list.split(',').map((key) => key.trim()))
@@ -169,9 +181,16 @@ const EnvSchema = z.object({
   JOB_LOCK_MS: int(30_000, 500),
   JOB_STALLED_INTERVAL_MS: int(5_000, 100),
   REDIS_COMMAND_TIMEOUT_MS: int(2_000, 100),
+  REDIS_SOCKET_TIMEOUT_MS: int(5_000, 500),
   HTTP_HEADERS_TIMEOUT_MS: int(10_000, 100),
   HTTP_REQUEST_TIMEOUT_MS: int(30_000, 100),
+  MAX_CONNECTIONS_PER_ADDRESS: int(256, 0),
   RELAY_SWEEP_MS: int(1_000, 10),
+  RELAY_FAILING_READY_MS: int(30_000, 100),
+  OUTBOX_LAG_READY_MS: int(120_000, 0),
+  COMPLETED_JOB_RETENTION_S: int(60 * 60, 0),
+  COMPLETED_JOB_RETENTION_COUNT: int(50_000, 0),
+  FAILED_JOB_RETENTION_S: int(7 * 24 * 60 * 60, 60),
   IDEMPOTENCY_TTL_MS: int(24 * 60 * 60 * 1000, 1),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
@@ -184,6 +203,7 @@ const EnvSchema = z.object({
       error: 'must carry credentials: smtp://user:password@host:port',
     })
     .optional(),
+  MAIL_LEASE_MS: int(60_000, 1_000),
   MAIL_FROM: z
     .string()
     .refine((from) => mailAddressOf(from) !== undefined, { error: 'must be an address, or Name <address>' })
@@ -208,7 +228,18 @@ function isOrigin(value: string): boolean {
 }
 
 /** Variables whose values are secrets, or hold one: never echoed in an error. */
-const SECRETS = new Set(['ADMIN_TOKEN', 'WEBHOOK_SECRET', 'API_KEYS', 'API_KEY', 'SMTP_URL', 'DATABASE_URL']);
+const SECRETS = new Set([
+  'ADMIN_TOKEN',
+  'WEBHOOK_SECRET',
+  'API_KEYS',
+  'API_KEY',
+  'SMTP_URL',
+  'DATABASE_URL',
+  // A Redis URL carries its password; OTLP headers carry a backend's key.
+  'REDIS_URL',
+  'OTEL_EXPORTER_OTLP_HEADERS',
+  'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
+]);
 
 export type Role = 'all' | 'api' | 'worker';
 
@@ -235,6 +266,8 @@ export interface Config {
   metricsPort: number | undefined;
   /** Unset: use a Redis on 127.0.0.1:6379, or start a managed one. */
   redisUrl: string | undefined;
+  /** Redis through Sentinel (REDIS_SENTINELS), wins over REDIS_URL: the sentinels and the master's name. */
+  redisSentinels: { sentinels: { host: string; port: number }[]; name: string } | undefined;
   /** With REDIS_URL unset: `auto` tries 127.0.0.1:6379 before the managed redis-server, `always` goes straight to it. */
   managedRedis: 'auto' | 'always';
   /** The SQLite file, when DATABASE_URL is unset. */
@@ -248,6 +281,8 @@ export interface Config {
   adminTokenGenerated: boolean;
   webhookSecret: string;
   webhookSecretGenerated: boolean;
+  /** How far a carrier delivery's signed timestamp may be from now, in seconds. */
+  webhookToleranceS: number;
   /** The keys of the client routes (/orders); several, so that one can be rotated without downtime. */
   apiKeys: string[];
   /** True when the one key was made up at start and must be shown to the operator. */
@@ -290,12 +325,29 @@ export interface Config {
   jobStalledIntervalMs: number;
   /** Every Redis command made for an HTTP answer or by the relay gives up after this long. */
   redisCommandTimeoutMs: number;
+  /** A Redis connection that hears nothing this long while a command waits is dropped and made again. */
+  redisSocketTimeoutMs: number;
   /** A client must send its request headers within this long, and the whole request within the next. */
   httpHeadersTimeoutMs: number;
   httpRequestTimeoutMs: number;
+  /** Open HTTP connections one client address may hold (not applied with TRUST_PROXY); 0: no cap. */
+  maxConnectionsPerAddress: number;
   relaySweepMs: number;
+  /** The relay failing this long makes the process not ready (and is logged once at error level). */
+  relayFailingReadyMs: number;
+  /** An outbox event not queued after this long makes the process not ready; 0: no bound. */
+  outboxLagReadyMs: number;
+  /** Completed jobs are kept this long (s) and at most this many per queue; failed ones this long. */
+  completedJobRetentionS: number;
+  completedJobRetentionCount: number;
+  failedJobRetentionS: number;
   idempotencyTtlMs: number;
   logLevel: string;
+  /**
+   * How long one run may hold an (order, kind) while emailing it: longer than any send takes (a
+   * send is bounded to about 30 s); a run paused past it gives up before its end of DATA.
+   */
+  mailLeaseMs: number;
   /** Customer messages by email: set when SMTP_URL is (MAIL_FROM is then required). */
   mail: { smtpUrl: string; from: string; fromAddress: string } | undefined;
   /** Unset unless an OTLP endpoint is configured. */
@@ -331,6 +383,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     role: e.ROLE,
     metricsPort: e.METRICS_PORT,
     redisUrl: e.REDIS_URL,
+    redisSentinels: e.REDIS_SENTINELS
+      ? {
+          sentinels: e.REDIS_SENTINELS.map((entry) => {
+            const at = entry.lastIndexOf(':');
+            return { host: entry.slice(0, at), port: Number(entry.slice(at + 1)) };
+          }),
+          name: e.REDIS_SENTINEL_MASTER,
+        }
+      : undefined,
     managedRedis: e.MANAGED_REDIS,
     databasePath: e.DATABASE_PATH,
     databaseUrl: e.DATABASE_URL,
@@ -339,6 +400,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminTokenGenerated: e.ADMIN_TOKEN === undefined,
     webhookSecret: e.WEBHOOK_SECRET ?? randomBytes(24).toString('base64url'),
     webhookSecretGenerated: e.WEBHOOK_SECRET === undefined,
+    webhookToleranceS: e.WEBHOOK_TOLERANCE_S,
     apiKeys: e.API_KEYS ?? [randomBytes(24).toString('base64url')],
     apiKeysGenerated: e.API_KEYS === undefined,
     clientApiKey: e.API_KEY ?? e.API_KEYS?.[0],
@@ -363,11 +425,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobLockMs: e.JOB_LOCK_MS,
     jobStalledIntervalMs: e.JOB_STALLED_INTERVAL_MS,
     redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+    redisSocketTimeoutMs: e.REDIS_SOCKET_TIMEOUT_MS,
     httpHeadersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
     httpRequestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+    maxConnectionsPerAddress: e.MAX_CONNECTIONS_PER_ADDRESS,
     relaySweepMs: e.RELAY_SWEEP_MS,
+    relayFailingReadyMs: e.RELAY_FAILING_READY_MS,
+    outboxLagReadyMs: e.OUTBOX_LAG_READY_MS,
+    completedJobRetentionS: e.COMPLETED_JOB_RETENTION_S,
+    completedJobRetentionCount: e.COMPLETED_JOB_RETENTION_COUNT,
+    failedJobRetentionS: e.FAILED_JOB_RETENTION_S,
     idempotencyTtlMs: e.IDEMPOTENCY_TTL_MS,
     logLevel: e.LOG_LEVEL,
+    mailLeaseMs: e.MAIL_LEASE_MS,
     mail:
       e.SMTP_URL !== undefined && e.MAIL_FROM !== undefined
         ? { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM, fromAddress: mailAddressOf(e.MAIL_FROM)! }

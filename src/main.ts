@@ -4,7 +4,7 @@
  */
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { DEFAULT_REDIS_URL, redisAnswers } from './queues/connection.ts';
+import { DEFAULT_REDIS_URL, redisAnswers, sentinelUrl } from './queues/connection.ts';
 import { PrefixTakenError } from './prefix-claim.ts';
 import { managedRedisDir, redisServerOnPath, runningManagedRedis } from './queues/managed-redis.ts';
 import { useManagedRedis, type ManagedRedisUse } from './queues/managed-redis-users.ts';
@@ -15,6 +15,7 @@ import { safeUrl } from './safe-url.ts';
 import { startTracing, type Tracing } from './telemetry/tracing.ts';
 
 async function findRedis(config: Config, logger: Logger): Promise<{ url: string; managed?: ManagedRedisUse }> {
+  if (config.redisSentinels) return { url: sentinelUrl(config.redisSentinels) };
   if (config.redisUrl) return { url: config.redisUrl };
   if (config.managedRedis === 'auto' && (await redisAnswers(DEFAULT_REDIS_URL))) return { url: DEFAULT_REDIS_URL };
   const dir = managedRedisDir(config);
@@ -94,7 +95,7 @@ async function main(): Promise<void> {
       host: service.host,
       port: service.port,
       metricsPort: service.metricsPort,
-      redis: redis.url,
+      redis: safeUrl(redis.url),
       database: config.databaseUrl ? safeUrl(config.databaseUrl) : config.databasePath,
     },
     service.port ? `order service listening on ${httpAddress(service.host!, service.port)}` : 'order workers running',

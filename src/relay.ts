@@ -15,7 +15,9 @@
  * - A row the reconciler wrote (a re-drive) must reach a worker even though a job with its id may
  *   still be kept, completed or failed: BullMQ drops an add whose id it still holds, so that old
  *   job is removed first.
- * - Failures (Redis away, a database that cannot write) are logged with backoff, not per pass.
+ * - Failures (Redis away, a database that cannot write) are logged with backoff, not per pass;
+ *   a Redis out of memory is named as such. Once the relay has failed for `failingAfterMs`, it
+ *   says so once at error level, and `health()` reports it (/readyz): orders are not moving.
  */
 import type { Logger } from 'pino';
 import type { JobsOptions } from 'bullmq';
@@ -28,6 +30,7 @@ import { JobSends } from './telemetry/messaging.ts';
 import { detached, tracingEnabled } from './telemetry/tracing.ts';
 import type { Queues } from './queues/queues.ts';
 import { ROUTES, jobIdFor, type QueueName } from './queues/routing.ts';
+import { isOutOfMemory } from './queues/connection.ts';
 
 export interface RelayOptions {
   sweepMs: number;
@@ -38,8 +41,21 @@ export interface RelayOptions {
    * `sweepMs`, past which another pass would take an unmarked row for one left behind.
    */
   markDelayMs?: number;
+  /** How long the relay may keep failing before it counts as stalled (health, one error log). */
+  failingAfterMs?: number;
   now?: () => number;
 }
+
+/** What /readyz asks of the relay. */
+export interface RelayHealth {
+  /** `failing`: every pass has failed for at least `failingAfterMs`; `out of memory`: so, with Redis at maxmemory. */
+  state: 'ok' | 'failing' | 'out of memory';
+  /** How long every pass has failed, in ms (0 when the last one worked). */
+  failingForMs: number;
+}
+
+/** Default of RELAY_FAILING_READY_MS. */
+export const RELAY_FAILING_AFTER_MS = 30_000;
 
 type Job = { name: string; data: JobPayload; opts: JobsOptions };
 
@@ -62,6 +78,11 @@ export class OutboxRelay {
   private failing = false;
   private markRetryMs = 0;
   private readonly failures: RepeatedLog;
+  private readonly logger: Logger;
+  /** Since when every pass has failed, and with what error last. */
+  private failingSince: number | undefined;
+  private lastError: unknown;
+  private saidStalled = false;
   /** Enqueued, not yet marked dispatched: never enqueued again by this relay meanwhile. */
   private readonly unmarked = new Set<number>();
 
@@ -74,6 +95,15 @@ export class OutboxRelay {
     this.batchSize = options.batchSize ?? 500;
     this.now = options.now ?? Date.now;
     this.failures = new RepeatedLog(logger);
+    this.logger = logger;
+  }
+
+  health(): RelayHealth {
+    const failingForMs = this.failingSince === undefined ? 0 : this.now() - this.failingSince;
+    if (failingForMs < (this.options.failingAfterMs ?? RELAY_FAILING_AFTER_MS) || this.failingSince === undefined) {
+      return { state: 'ok', failingForMs };
+    }
+    return { state: isOutOfMemory(this.lastError) ? 'out of memory' : 'failing', failingForMs };
   }
 
   start(): void {
@@ -133,14 +163,45 @@ export class OutboxRelay {
         await this.dispatchOwn();
         if (sweeping) await this.dispatchStale();
         this.failures.recovered('dispatch', 'outbox relay dispatching again');
+        this.failures.recovered('dispatch-oom', 'outbox relay dispatching again: Redis takes writes');
+        if (this.saidStalled) this.logger.info('outbox relay recovered: orders move again');
         this.failing = false;
+        this.failingSince = undefined;
+        this.saidStalled = false;
       } catch (error) {
         // Redis away, or the database unreadable: the rows stay in the outbox and a later sweep
         // sends them.
-        this.failures.report('dispatch', 'warn', { err: error }, 'outbox relay cannot dispatch; will retry');
+        this.noteFailure(error);
         this.failing = true;
         return;
       }
+    }
+  }
+
+  private noteFailure(error: unknown): void {
+    const now = this.now();
+    this.failingSince ??= now;
+    this.lastError = error;
+    const oom = isOutOfMemory(error);
+    if (oom) {
+      this.failures.report(
+        'dispatch-oom',
+        'error',
+        { err: error },
+        'Redis is out of memory (maxmemory reached, noeviction): no job can be queued and orders wait in the outbox; raise maxmemory or shorten job retention',
+      );
+    } else {
+      this.failures.report('dispatch', 'warn', { err: error }, 'outbox relay cannot dispatch; will retry');
+    }
+    const failingForMs = now - this.failingSince;
+    if (!this.saidStalled && failingForMs >= (this.options.failingAfterMs ?? RELAY_FAILING_AFTER_MS)) {
+      this.saidStalled = true;
+      this.logger.error(
+        { err: error, failingForMs, outOfMemory: oom },
+        oom
+          ? `outbox relay has failed for ${Math.round(failingForMs / 1000)} s because Redis is out of memory: orders are not moving; /readyz says not ready`
+          : `outbox relay has failed for ${Math.round(failingForMs / 1000)} s: orders are not moving; /readyz says not ready`,
+      );
     }
   }
 

@@ -17,6 +17,7 @@ import { MAX_BODY_BYTES, PayloadTooLargeError } from './api/body.ts';
 import { clientAddressOf } from './api/client-address.ts';
 import { refuseCrossSite } from './api/cross-site.ts';
 import { healthRoutes } from './api/health.ts';
+import type { RelayHealth } from './relay.ts';
 import { refuseUnsafeRequestText } from './api/hygiene.ts';
 import { indexRoutes } from './api/index-page.ts';
 import { notFoundOrNotAllowed } from './api/method-not-allowed.ts';
@@ -42,6 +43,8 @@ export interface AppDeps {
   logger: Logger;
   adminToken: string;
   webhookSecret: string;
+  /** How far a carrier delivery's signed timestamp may be from now (s); default 300. */
+  webhookToleranceS?: number;
   idempotencyTtlMs: number;
   /** Kicks the outbox relay after a commit; a no-op where no relay runs in this process. */
   onCommit: () => void;
@@ -58,6 +61,13 @@ export interface AppDeps {
   ledgers?: SandboxLedgers;
   /** Checked by /readyz. */
   redis?: Redis;
+  /** The workers' connection, where workers run: checked by /readyz too. */
+  workerRedis?: Redis;
+  /** This process's outbox relay and the outbox's bound, checked by /readyz. */
+  relay?: { health(): RelayHealth };
+  outboxLagLimitMs?: number;
+  /** The deployment's clock as this process reads it, shown by /readyz. */
+  clock?: { offsetMs: number; skewed: boolean };
   /** Shown on the Bull Board dashboard. */
   queues?: Queues;
   /** Served at /metrics, and told each request's latency. */
@@ -73,6 +83,11 @@ export interface OpsAppDeps {
   db: Db;
   logger: Logger;
   redis?: Redis;
+  workerRedis?: Redis;
+  relay?: { health(): RelayHealth };
+  outboxLagLimitMs?: number;
+  /** The deployment's clock as this process reads it, shown by /readyz. */
+  clock?: { offsetMs: number; skewed: boolean };
   metrics?: ServiceMetrics;
   prefixConflict?: () => boolean;
 }
@@ -153,7 +168,16 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       rules: { maxTotalCents: deps.maxOrderTotalCents ?? DEFAULT_MAX_ORDER_TOTAL_CENTS },
     }),
   );
-  app.route('/webhooks', webhookRoutes({ db: deps.db, webhookSecret: deps.webhookSecret, now, onCommit: deps.onCommit }));
+  app.route(
+    '/webhooks',
+    webhookRoutes({
+      db: deps.db,
+      webhookSecret: deps.webhookSecret,
+      ...(deps.webhookToleranceS !== undefined ? { toleranceS: deps.webhookToleranceS } : {}),
+      now,
+      onCommit: deps.onCommit,
+    }),
+  );
   app.route('/admin', adminRoutes({ db: deps.db, now, ledgers: deps.ledgers }));
   const stuckAfterMs = deps.stuckAfterMs ?? 60_000;
   app.route('/admin', adminOrdersRoutes({ db: deps.db, now, stuckAfterMs }));

@@ -2,6 +2,7 @@
  * Assembles a running service from a config: database, Redis, queues, relay, and the API and/or
  * workers the role asks for. main.ts runs it under signals; tests start it on their own Redis.
  */
+import type { Socket } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -15,7 +16,13 @@ import { PrefixClaim } from './prefix-claim.ts';
 import { RepeatedLog } from './repeated-log.ts';
 import { ServiceMetrics } from './metrics.ts';
 import { startWorkers, type WorkerDeps, type Workers } from './processors/workers.ts';
-import { createProducerConnection, createWorkerConnection, maxmemoryPolicy, safeUrl } from './queues/connection.ts';
+import {
+  createProducerConnection,
+  createWorkerConnection,
+  isSilentSocket,
+  maxmemoryPolicy,
+  safeUrl,
+} from './queues/connection.ts';
 import { closeQueues, createQueues, queueSettings, type Queues } from './queues/queues.ts';
 import { OutboxRelay } from './relay.ts';
 import type { QueueName } from './queues/routing.ts';
@@ -28,6 +35,7 @@ import { sandboxLedgers } from './sandbox/ledger.ts';
 import { SandboxNotifier } from './sandbox/notifier.ts';
 import { SandboxPaymentGateway } from './sandbox/payment-gateway.ts';
 import { createApp, createOpsApp } from './server.ts';
+import { RedisClock } from './queues/redis-clock.ts';
 import { redisLimits } from './api/rate-limits.ts';
 
 export interface RunningService {
@@ -50,9 +58,6 @@ export interface RunningService {
 
 /** How much later than the payment timeout `tok_slow` answers. */
 const SLOW_ANSWER_MARGIN_MS = 500;
-
-/** How long one run may hold an (order, kind) while emailing it: longer than any send takes. */
-const MAIL_LEASE_MS = 60_000;
 
 /** Expired idempotency keys are deleted this often (or once per TTL, when that is shorter). */
 const IDEMPOTENCY_SWEEP_MAX_MS = 15 * 60 * 1000;
@@ -80,12 +85,19 @@ export async function startService(
     onIdleError: (err) =>
       dbErrors.report('idle', 'warn', { err }, 'a database connection broke while idle; the pool opens another'),
   });
-  const producer = createProducerConnection(redisUrl, config.redisCommandTimeoutMs);
+  const producer = createProducerConnection(redisUrl, config.redisCommandTimeoutMs, config.redisSocketTimeoutMs);
   options.onRedisConnection?.(producer);
   // ioredis reconnects by itself; say so once, then with backoff, not ten times a second.
   const redisErrors = new RepeatedLog(logger.child({ component: 'redis' }));
   producer.on('error', (err) =>
-    redisErrors.report('producer', 'warn', { err, redis: safeUrl(redisUrl) }, 'cannot reach Redis; retrying'),
+    isSilentSocket(err)
+      ? redisErrors.report(
+          'producer-silent',
+          'warn',
+          { err, redis: safeUrl(redisUrl), silentMs: config.redisSocketTimeoutMs },
+          'connection to Redis went silent; reconnecting',
+        )
+      : redisErrors.report('producer', 'warn', { err, redis: safeUrl(redisUrl) }, 'cannot reach Redis; retrying'),
   );
   producer.on('ready', () => redisErrors.recovered('producer', 'connected to Redis again'));
 
@@ -104,21 +116,48 @@ export async function startService(
     throw error;
   }
 
+  // Every time this process compares with another's is read on Redis's clock.
+  const clock = new RedisClock(producer, logger.child({ component: 'clock' }));
+  await clock.sync();
+  clock.start();
+  const now = clock.now;
+
   const queues = createQueues(producer, queueSettings(config));
-  const relay = new OutboxRelay(db, queues, logger.child({ component: 'relay' }), { sweepMs: config.relaySweepMs });
+  const relay = new OutboxRelay(db, queues, logger.child({ component: 'relay' }), {
+    sweepMs: config.relaySweepMs,
+    failingAfterMs: config.relayFailingReadyMs,
+    now,
+  });
   void warnOnEvictionPolicy(producer, logger);
-  const metrics = new ServiceMetrics({ db, queues, prefixConflict: () => claim.conflict !== undefined });
+  const metrics = new ServiceMetrics({ db, queues, prefixConflict: () => claim.conflict !== undefined, now });
   claim.start(PREFIX_CLAIM_EVERY_MS);
 
   let workers: Workers | undefined;
   let workerConnection: ReturnType<typeof createWorkerConnection> | undefined;
   if (config.role !== 'api') {
-    workerConnection = createWorkerConnection(redisUrl);
+    workerConnection = createWorkerConnection(redisUrl, config.redisSocketTimeoutMs);
     options.onRedisConnection?.(workerConnection);
-    workerConnection.on('error', () => {}); // each worker reports its own, with backoff
-    workers = startServiceWorkers(config, { db, connection: workerConnection, relay, metrics, logger });
+    // Each worker reports a Redis that is away, with backoff; a connection dropped because it
+    // went silent (half-open) is said here, once for all of them.
+    workerConnection.on('error', (err) => {
+      if (!isSilentSocket(err)) return;
+      redisErrors.report(
+        'worker-silent',
+        'warn',
+        { err, redis: safeUrl(redisUrl), silentMs: config.redisSocketTimeoutMs },
+        'worker connection to Redis went silent; reconnecting',
+      );
+    });
+    workerConnection.on('ready', () => redisErrors.recovered('worker-silent', 'worker connection to Redis answers again'));
+    workers = startServiceWorkers(config, { db, connection: workerConnection, relay, metrics, logger, now });
   }
-  const health = { prefixConflict: () => claim.conflict !== undefined };
+  const health = {
+    prefixConflict: () => claim.conflict !== undefined,
+    relay,
+    outboxLagLimitMs: config.outboxLagReadyMs,
+    clock,
+    ...(workerConnection ? { workerRedis: workerConnection } : {}),
+  };
 
   let server: ServerType | undefined;
   let port: number | undefined;
@@ -131,8 +170,10 @@ export async function startService(
       logger,
       adminToken: config.adminToken,
       webhookSecret: config.webhookSecret,
+      webhookToleranceS: config.webhookToleranceS,
       idempotencyTtlMs: config.idempotencyTtlMs,
       onCommit: () => relay.kick(),
+      now,
       ledgers: sandboxLedgers(db),
       redis: producer,
       queues,
@@ -154,19 +195,19 @@ export async function startService(
       corsOrigins: config.corsOrigins,
       maxOrderTotalCents: config.maxOrderTotalCents,
     });
-    ({ server, port, host } = await listen(app.fetch, config.host, config.port, config));
+    ({ server, port, host } = await listen(app.fetch, config.host, config.port, config, logger));
   }
   let metricsPort: number | undefined;
   if (config.role === 'worker' && config.metricsPort !== undefined) {
     const ops = createOpsApp({ db, logger, redis: producer, metrics, ...health });
-    ({ server, port: metricsPort, host } = await listen(ops.fetch, config.host, config.metricsPort, config));
+    ({ server, port: metricsPort, host } = await listen(ops.fetch, config.host, config.metricsPort, config, logger));
   }
   relay.start();
 
   // The reconciler runs where workers run: an API-only process stays a thin intake.
   let reconciler: Reconciler | undefined;
   if (config.role !== 'api') {
-    reconciler = createReconciler(config, { db, queues, relay, logger });
+    reconciler = createReconciler(config, { db, queues, relay, logger, now });
     reconciler.start();
   }
 
@@ -184,6 +225,7 @@ export async function startService(
       // Stop taking work first, then let what is running finish, then move what it wrote.
       await reconciler?.stop();
       claim.stop();
+      clock.stop();
       clearInterval(sweeper);
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
       if (workers) await drainWorkers(workers, config.shutdownGraceMs, logger);
@@ -203,6 +245,8 @@ export interface WorkerParts {
   relay: OutboxRelay;
   metrics: ServiceMetrics;
   logger: Logger;
+  /** The deployment's clock (Redis's); this host's by default. */
+  now?: () => number;
 }
 
 /**
@@ -233,6 +277,7 @@ export function startServiceWorkers(
     onForeignJob: parts.metrics.observeForeignJob,
     prefix: config.queuePrefix,
     concurrency: config.queueConcurrency,
+    ...(parts.now ? { now: parts.now } : {}),
     paymentTimeoutMs: config.paymentTimeoutMs,
     providerTimeoutMs: config.providerTimeoutMs,
     lockMs: config.jobLockMs,
@@ -249,17 +294,18 @@ function emailParts(config: Config, connection: Redis, logger: Logger): Pick<Wor
   logger.info({ smtp: `${protocol}//${host}`, from: config.mail.from }, 'customer messages with an address go out by email');
   return {
     mailer: new SmtpMailer(config.mail, logger.child({ component: 'mailer' })),
-    lease: redisLease(connection, config.queuePrefix, MAIL_LEASE_MS),
+    lease: redisLease(connection, config.queuePrefix, config.mailLeaseMs),
   };
 }
 
 /** The reconciler as the service runs it: orders parked on a failed job are left to an operator. */
 export function createReconciler(
   config: Config,
-  parts: { db: Db; queues: Queues; relay: OutboxRelay; logger: Logger },
+  parts: { db: Db; queues: Queues; relay: OutboxRelay; logger: Logger; now?: () => number },
 ): Reconciler {
   const { queues, relay } = parts;
   return new Reconciler(parts.db, parts.logger.child({ component: 'reconciler' }), {
+    ...(parts.now ? { now: parts.now } : {}),
     intervalMs: config.reconcileIntervalMs,
     stuckAfterMs: config.stuckAfterMs,
     onRedrive: () => relay.kick(),
@@ -276,7 +322,13 @@ function listen(
   fetch: (request: Request) => Response | Promise<Response>,
   hostname: string,
   port: number,
-  limits: { httpHeadersTimeoutMs: number; httpRequestTimeoutMs: number },
+  limits: {
+    httpHeadersTimeoutMs: number;
+    httpRequestTimeoutMs: number;
+    maxConnectionsPerAddress: number;
+    trustProxy: boolean;
+  },
+  logger: Logger,
 ) {
   return new Promise<{ server: ServerType; port: number; host: string }>((resolve, reject) => {
     const server = serve(
@@ -293,6 +345,40 @@ function listen(
       (info) => resolve({ server, port: info.port, host: info.address }),
     );
     server.once('error', reject);
+    // Behind a proxy every connection comes from the proxy's address: no cap there.
+    if (limits.maxConnectionsPerAddress > 0 && !limits.trustProxy) {
+      capConnectionsPerAddress(server, limits.maxConnectionsPerAddress, logger);
+    }
+  });
+}
+
+/**
+ * Closes, at once and without reading it, a connection from an address that already holds `cap`
+ * open connections: one client (idle keep-alive sockets, a slow-connection attack) cannot take
+ * every socket and file descriptor the process has, whatever the request timeouts.
+ */
+function capConnectionsPerAddress(server: ServerType, cap: number, logger: Logger): void {
+  const open = new Map<string, number>();
+  const refusals = new RepeatedLog(logger.child({ component: 'http' }));
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? 'unknown';
+    const count = open.get(address) ?? 0;
+    if (count >= cap) {
+      refusals.report(
+        address,
+        'warn',
+        { address, open: count, cap },
+        'connection refused: this client address already holds MAX_CONNECTIONS_PER_ADDRESS connections',
+      );
+      socket.destroy();
+      return;
+    }
+    open.set(address, count + 1);
+    socket.once('close', () => {
+      const left = (open.get(address) ?? 1) - 1;
+      if (left <= 0) open.delete(address);
+      else open.set(address, left);
+    });
   });
 }
 

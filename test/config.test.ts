@@ -106,6 +106,33 @@ describe('the security settings', () => {
     expect(refused).not.toThrow(/secret!/);
     expect(() => loadConfig({ API_KEYS: 'almost-right-key,x' })).not.toThrow(/almost-right-key/);
   });
+
+  it('reads REDIS_SENTINELS as host:port pairs, with the master name', () => {
+    expect(
+      loadConfig({ REDIS_SENTINELS: 'sentinel-1:26379, 10.0.0.2:26380', REDIS_SENTINEL_MASTER: 'orders' }).redisSentinels,
+    ).toEqual({
+      sentinels: [
+        { host: 'sentinel-1', port: 26379 },
+        { host: '10.0.0.2', port: 26380 },
+      ],
+      name: 'orders',
+    });
+    expect(loadConfig({}).redisSentinels).toBeUndefined();
+    expect(() => loadConfig({ REDIS_SENTINELS: 'sentinel-1' })).toThrow(
+      /REDIS_SENTINELS: must be a comma-separated list of host:port/,
+    );
+  });
+
+  it('never print a Redis password or an OTLP header that was refused', () => {
+    const redis = () => loadConfig({ REDIS_URL: 'redis//:hunter2@cache:6379' });
+    expect(redis).toThrow(/REDIS_URL: [^;]*\(got 26 characters\)/);
+    expect(redis).not.toThrow(/hunter2/);
+    const headers = () => loadConfig({ OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%zzsk-live-1234' });
+    expect(headers).toThrow(/OTEL_EXPORTER_OTLP_HEADERS: /);
+    expect(headers).not.toThrow(/sk-live-1234/);
+    const traces = () => loadConfig({ OTEL_EXPORTER_OTLP_TRACES_HEADERS: '=sk-live-1234' });
+    expect(traces).not.toThrow(/sk-live-1234/);
+  });
 });
 
 describe('the process', () => {

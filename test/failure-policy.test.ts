@@ -22,6 +22,18 @@ describe('the failure policy of jobs', () => {
       'a PostgreSQL transaction that kept losing to concurrent ones',
       new Error('Failed query: commit', { cause: Object.assign(new Error('could not serialize access'), { code: '40001' }) }),
     ],
+    [
+      'a statement PostgreSQL ended for its statement_timeout',
+      new Error('Failed query: update', {
+        cause: Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' }),
+      }),
+    ],
+    [
+      'a lock PostgreSQL could not take within lock_timeout',
+      new Error('Failed query: update', {
+        cause: Object.assign(new Error('canceling statement due to lock timeout'), { code: '55P03' }),
+      }),
+    ],
   ])('retries %s', (_what, error) => {
     expect(failureKind(error)).toBe('transient');
     expect(asThrown(error)).toBe(error);

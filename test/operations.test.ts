@@ -71,11 +71,19 @@ describe('/healthz and /readyz', () => {
 
     // Ready once the service's connection to Redis is up.
     const ready = await waitForStatus(h, '/readyz', 200);
-    expect(ready.json).toEqual({ status: 'ready', checks: { database: 'ok', redis: 'ok', queuePrefix: 'ok' } });
+    expect(ready.json).toEqual({
+      status: 'ready',
+      clockOffsetMs: expect.any(Number),
+      checks: { database: 'ok', redis: 'ok', workers: 'not used', relay: 'ok', outbox: 'ok', clock: 'ok', queuePrefix: 'ok' },
+    });
 
     await redis.stop();
     const down = await waitForStatus(h, '/readyz', 503);
-    expect(down.json).toEqual({ status: 'unavailable', checks: { database: 'ok', redis: 'down', queuePrefix: 'ok' } });
+    expect(down.json).toEqual({
+      status: 'unavailable',
+      clockOffsetMs: expect.any(Number),
+      checks: { database: 'ok', redis: 'down', workers: 'not used', relay: 'ok', outbox: 'ok', clock: 'ok', queuePrefix: 'ok' },
+    });
     expect((await h.request('GET', '/healthz')).status).toBe(200);
 
     redis = await startRedisServer(redis.port);
@@ -88,7 +96,18 @@ describe('/healthz and /readyz', () => {
     const { db, app } = await appOnFreshStore();
     const ok = await app.request('/readyz');
     expect(ok.status).toBe(200);
-    expect(await ok.json()).toEqual({ status: 'ready', checks: { database: 'ok', redis: 'not used', queuePrefix: 'ok' } });
+    expect(await ok.json()).toEqual({
+      status: 'ready',
+      checks: {
+        database: 'ok',
+        redis: 'not used',
+        workers: 'not used',
+        relay: 'not used',
+        outbox: 'ok',
+        clock: 'not used',
+        queuePrefix: 'ok',
+      },
+    });
     await closeDatabase(db);
     const res = await app.request('/readyz');
     expect(res.status).toBe(503);

@@ -6,6 +6,7 @@
  * inputs echoed back; a webhook signed over something else than its bytes; CORS. Each refusal
  * writes nothing.
  */
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiKeyId } from '../src/api/api-keys.ts';
 import { crossSiteReason } from '../src/api/cross-site.ts';
@@ -475,6 +476,29 @@ describe('the carrier webhook', () => {
     // The signature holds; the body is then refused as not UTF-8, like any other.
     expect(overBytes.status).toBe(400);
     expect(overBytes.json.errors).toEqual([{ field: '(body)', message: 'must be UTF-8 text' }]);
+  });
+
+  it('refuses a delivery whose signed timestamp is outside the tolerance, a bare body signature, and a timestamp changed after signing', async () => {
+    const raw = JSON.stringify({ trackingNumber: 'TRK-replayed', status: 'delivered' });
+    const refusals = [
+      // Captured ten minutes ago and sent again: its signature still matches, its time does not.
+      signBody(raw, WEBHOOK_SECRET, Date.now() - 10 * 60_000),
+      signBody(raw, WEBHOOK_SECRET, Date.now() + 10 * 60_000),
+      // The old form, an HMAC of the body alone, verifies for ever: refused.
+      createHmac('sha256', WEBHOOK_SECRET).update(raw).digest('hex'),
+      // A fresh timestamp put on an old signature.
+      signBody(raw, WEBHOOK_SECRET, Date.now() - 10 * 60_000).replace(/^t=\d+/, `t=${Math.floor(Date.now() / 1000)}`),
+    ];
+    for (const signature of refusals) {
+      const res = await h.request('POST', '/webhooks/carrier', raw, { 'x-signature': signature });
+      expect(res.status, signature).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe(SIGNATURE_CHALLENGE);
+    }
+    // Within the tolerance, the same body passes the signature (and then finds no such shipment).
+    const fresh = await h.request('POST', '/webhooks/carrier', raw, {
+      'x-signature': signBody(raw, WEBHOOK_SECRET, Date.now() - 60_000),
+    });
+    expect(fresh.status).toBe(404);
   });
 
   it("answers a bad signature with its own challenge, not the admin realm nor the storefronts'", async () => {

@@ -11,8 +11,18 @@ const code = (n: number) => String.fromCodePoint(n);
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe('unsafeCharacter', () => {
-  it('refuses every C0 control, DEL, every C1 control and the bidi embeddings, overrides and isolates', () => {
-    for (const n of [...range(0x00, 0x1f), 0x7f, ...range(0x80, 0x9f), ...range(0x202a, 0x202e), ...range(0x2066, 0x2069)]) {
+  it('refuses every C0 control, DEL, every C1 control, the bidi marks, embeddings, overrides and isolates, and the line and paragraph separators', () => {
+    const bidiMarks = [0x061c, 0x200e, 0x200f];
+    const separators = [0x2028, 0x2029];
+    for (const n of [
+      ...range(0x00, 0x1f),
+      0x7f,
+      ...range(0x80, 0x9f),
+      ...bidiMarks,
+      ...separators,
+      ...range(0x202a, 0x202e),
+      ...range(0x2066, 0x2069),
+    ]) {
       expect(unsafeCharacter(`a${code(n)}b`), n.toString(16)).toContain(`U+${n.toString(16).toUpperCase().padStart(4, '0')}`);
     }
   });
@@ -24,7 +34,8 @@ describe('unsafeCharacter', () => {
   });
 
   it('takes the characters around the refused ranges, and text in any script', () => {
-    for (const n of [0x20, 0x7e, 0xa0, 0xe9, 0x2029, 0x202f, 0x2065, 0x206a, 0x200f])
+    // Zero-width joiners stay: emoji sequences and several scripts need them.
+    for (const n of [0x20, 0x7e, 0xa0, 0xe9, 0x061b, 0x061d, 0x200c, 0x200d, 0x2027, 0x202f, 0x2065, 0x206a])
       expect(unsafeCharacter(`a${code(n)}b`), n.toString(16)).toBeUndefined();
     for (const text of ['Zoë Åström', 'Łódź', '東京都', 'القاهرة', 'Ελλάδα', '12 Analytical Row'])
       expect(unsafeCharacter(text)).toBeUndefined();

@@ -10,7 +10,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
 import type { z as zod } from 'zod';
-import { isSerializationFailure, storageFailureCode } from '../db/storage-health.ts';
+import { isSerializationFailure, isServerTimeout, storageFailureCode } from '../db/storage-health.ts';
 import { DomainError, type FieldIssue, type RefusalKind } from '../domain/errors.ts';
 import { QUOTE_MAX, escapeUnsafe } from '../domain/text.ts';
 import { RepeatedLog } from '../repeated-log.ts';
@@ -177,12 +177,28 @@ export function errorHandler(fallbackLogger: Logger) {
         headers: { 'Retry-After': String(CONTENTION_RETRY_AFTER_S) },
       });
     }
+    if (isServerTimeout(error)) {
+      // The server gave up on a statement (statement_timeout, lock_timeout): another session holds
+      // what this one needs. Nothing was written; the same request, later, will most likely pass.
+      outages.report(
+        'server-timeout',
+        'warn',
+        { err: error },
+        'the database ended a statement that waited too long (a lock held elsewhere?); answering 503',
+      );
+      return problemResponse(c, 'unavailable', 'The service is waiting on the database; try again shortly.', {
+        headers: { 'Retry-After': String(CONTENTION_RETRY_AFTER_S) },
+      });
+    }
     if (error instanceof DomainError || error instanceof RequestRefusal) {
       const headers: Record<string, string> = {};
       // A 401 names the challenge of the route that refused, never a default realm.
       if (error instanceof UnauthorizedError) headers['WWW-Authenticate'] = error.challenge;
       const retryAfter = (error as Partial<RetryLater>).retryAfterSeconds;
       if (retryAfter !== undefined) headers['Retry-After'] = String(retryAfter);
+      // The body is left unread and the server closes the connection after this answer: say so,
+      // or a pooled client sends its next request on a socket about to close.
+      if (error.kind === 'payload-too-large') headers.Connection = 'close';
       return problemResponse(c, error.kind, error.message, { errors: error.fields, headers });
     }
     const hono = error instanceof HTTPException && error.status < 500 ? kindOfStatus(error.status) : undefined;

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { RLWrapperTimeouts, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RetryLater } from './problem.ts';
 import { RequestRefusal } from './refusals.ts';
+import { isOutOfMemory } from '../queues/connection.ts';
 
 /** How long a request may wait on the limiter's Redis before it goes through uncounted. */
 const LIMIT_TIMEOUT_MS = 200;
@@ -122,6 +123,11 @@ function warnAtMostEveryMinute(logger: Logger): (error: unknown) => void {
     const now = Date.now();
     if (now - last < 60_000) return;
     last = now;
-    logger.warn({ err: error }, 'rate limiter cannot reach Redis: requests go through unlimited meanwhile');
+    logger.warn(
+      { err: error },
+      isOutOfMemory(error)
+        ? 'rate limiter cannot count: Redis is out of memory; requests go through unlimited meanwhile'
+        : 'rate limiter cannot reach Redis: requests go through unlimited meanwhile',
+    );
   };
 }

@@ -115,7 +115,8 @@ export const CarrierWebhookBody = z
 
 export const SignatureHeaders = z.object({
   'x-signature': z.string().optional().openapi({
-    description: 'HMAC-SHA256 of the raw body with WEBHOOK_SECRET, hex (optionally prefixed "sha256=").',
+    description:
+      '`t=<unix seconds>,v1=<hex HMAC-SHA256, keyed with WEBHOOK_SECRET, of "<t>." followed by the raw body>`; a timestamp more than WEBHOOK_TOLERANCE_S from now is refused.',
   }),
 });
 

@@ -1,6 +1,9 @@
 /**
- * The carrier's delivery webhook, signed with an HMAC-SHA256 of the raw body in `X-Signature`.
- * The signature is checked on the raw bytes before anything reads them as JSON.
+ * The carrier's delivery webhook, signed as Stripe signs its own: `X-Signature: t=<unix
+ * seconds>,v1=<hex HMAC-SHA256 of "<t>." followed by the raw body>`. The timestamp is signed with
+ * the body, and a delivery whose timestamp is further than the tolerance from now is refused: a
+ * captured delivery cannot be replayed later. The signature is checked on the raw bytes before
+ * anything reads them as JSON.
  */
 import { createHmac } from 'node:crypto';
 import { createRoute } from '@hono/zod-openapi';
@@ -22,28 +25,67 @@ import { orderView } from '../views.ts';
  */
 export const SIGNATURE_CHALLENGE = 'HMAC-SHA256 realm="carrier-webhook", header="X-Signature"';
 
-/** The hex HMAC-SHA256 of a body's bytes (a string is taken as its UTF-8 bytes). */
-export function signBody(body: string | Uint8Array, secret: string): string {
-  return createHmac('sha256', secret).update(body).digest('hex');
+/** Default of WEBHOOK_TOLERANCE_S: Stripe's. */
+export const DEFAULT_TOLERANCE_S = 300;
+
+/** The hex HMAC-SHA256 of `<t>.` and a body's bytes (a string is taken as its UTF-8 bytes). */
+function digest(timestampS: number, body: string | Uint8Array, secret: string): string {
+  return createHmac('sha256', secret).update(`${timestampS}.`).update(body).digest('hex');
 }
 
-function verifySignature(secret: string): MiddlewareHandler {
+/** The X-Signature value of a delivery of `body` signed at `atMs` (now by default). */
+export function signBody(body: string | Uint8Array, secret: string, atMs: number = Date.now()): string {
+  const t = Math.floor(atMs / 1000);
+  return `t=${t},v1=${digest(t, body, secret)}`;
+}
+
+const SIGNATURE_FORMAT = 'must be t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." and the raw body>';
+
+function verifySignature(secret: string, toleranceS: number, now: () => number): MiddlewareHandler {
   return async (c, next) => {
     // The bytes as sent, before any decoding: the size limit is enforced for every route in server.ts.
     const raw = new Uint8Array(await c.req.arrayBuffer());
-    // Accept both a bare hex digest and the common "sha256=<hex>" form.
-    const signature = (c.req.header('x-signature') ?? '')
-      .replace(/^sha256=/i, '')
-      .trim()
-      .toLowerCase();
-    if (!signature || !sameSecret(signature, signBody(raw, secret))) {
-      throw new UnauthorizedError('The X-Signature header is missing or does not match the body.', SIGNATURE_CHALLENGE);
+    const parts = new Map<string, string[]>();
+    for (const item of (c.req.header('x-signature') ?? '').split(',')) {
+      const at = item.indexOf('=');
+      if (at <= 0) continue;
+      const key = item.slice(0, at).trim();
+      parts.set(key, [
+        ...(parts.get(key) ?? []),
+        item
+          .slice(at + 1)
+          .trim()
+          .toLowerCase(),
+      ]);
+    }
+    const t = Number(parts.get('t')?.[0]);
+    const signatures = parts.get('v1') ?? [];
+    if (!Number.isInteger(t) || signatures.length === 0) {
+      throw new UnauthorizedError(`The X-Signature header is missing or malformed: it ${SIGNATURE_FORMAT}.`, SIGNATURE_CHALLENGE);
+    }
+    const expected = digest(t, raw, secret);
+    // Several v1 values are allowed, as while a secret is rotated: one must match.
+    if (!signatures.some((signature) => sameSecret(signature, expected))) {
+      throw new UnauthorizedError('The X-Signature does not match the body and its timestamp.', SIGNATURE_CHALLENGE);
+    }
+    if (Math.abs(now() / 1000 - t) > toleranceS) {
+      throw new UnauthorizedError(
+        `The X-Signature timestamp is more than ${toleranceS} s from now: a replayed delivery, or the sender's clock is off.`,
+        SIGNATURE_CHALLENGE,
+      );
     }
     await next();
   };
 }
 
-export function webhookRoutes(deps: { db: Db; webhookSecret: string; now: () => number; onCommit: () => void }) {
+export function webhookRoutes(deps: {
+  db: Db;
+  webhookSecret: string;
+  /** How far a delivery's signed timestamp may be from now, in seconds (WEBHOOK_TOLERANCE_S). */
+  toleranceS?: number;
+  now: () => number;
+  onCommit: () => void;
+}) {
   const app = createRouter();
 
   const carrierRoute = createRoute({
@@ -53,7 +95,7 @@ export function webhookRoutes(deps: { db: Db; webhookSecret: string; now: () => 
     tags: ['Webhooks'],
     summary: 'The carrier reports a delivery',
     description: 'Moves the shipped order to COMPLETED. A repeated delivery changes nothing.',
-    middleware: [verifySignature(deps.webhookSecret), jsonBody] as const,
+    middleware: [verifySignature(deps.webhookSecret, deps.toleranceS ?? DEFAULT_TOLERANCE_S, deps.now), jsonBody] as const,
     request: { headers: SignatureHeaders, body: { ...json(CarrierWebhookBody), required: true } },
     responses: {
       200: { description: 'The order, now COMPLETED.', ...json(OrderSchema) },

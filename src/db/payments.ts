@@ -7,7 +7,7 @@ import { and, eq } from 'drizzle-orm';
 import { InvariantViolation } from '../domain/errors.ts';
 import { canApply, isTerminal } from '../domain/order-machine.ts';
 import type { ChargeOutcome } from '../domain/ports.ts';
-import { writeTx, type Db } from './client.ts';
+import { writeTx, type Db, type Tx } from './client.ts';
 import { findOrder } from './orders.ts';
 import { recordFact, transition } from './transitions.ts';
 import { orderEvents, type OrderRow } from './schema.ts';
@@ -48,18 +48,25 @@ function planVoidFor(order: OrderRow): PaymentPlan {
 
 /**
  * Records the gateway's answer. An answer for an order that has moved on (cancelled, timed out)
- * still settles the payment: a capture it can no longer use is refunded, never kept.
+ * still settles the payment: a capture it can no longer use is refunded, never kept. An answer
+ * that comes after the payment's deadline is late whether or not the deadline's job has run (it
+ * lives in Redis, and may have been lost with Redis's data): the order times out here, from the
+ * time the database holds, and the answer is then recorded as late.
  */
 export function recordPaymentOutcome(
   db: Db,
   orderId: string,
   outcome: ChargeOutcome,
   now: number,
+  timeoutMs: number,
 ): Promise<OrderRow | undefined> {
   return writeTx(db, async (tx) => {
-    const order = await findOrder(tx, orderId);
+    let order = await findOrder(tx, orderId);
     // Another job already settled this payment: the answer is the same, by the gateway's key.
     if (order?.paymentStatus !== 'PENDING') return order;
+    if (canApply(order.status, 'PaymentTimedOut') && now >= (await paymentRequestedAt(tx, order)) + timeoutMs) {
+      order = await transition(tx, order, 'PaymentTimedOut', now, { data: { timeoutMs } });
+    }
     const live = canApply(order.status, 'PaymentSucceeded');
     switch (outcome.outcome) {
       case 'captured':
@@ -96,15 +103,21 @@ export function timeOutPayment(db: Db, orderId: string, now: number, timeoutMs: 
   return writeTx(db, async (tx): Promise<TimeoutCheck> => {
     const order = await findOrder(tx, orderId);
     if (!order || !canApply(order.status, 'PaymentTimedOut')) return { due: true, order };
-    // The deadline runs from the timeline's PaymentRequested entry; updatedAt also moves with
-    // facts recorded while the order waits (a job that gave up, say).
-    const [requested] = await tx
-      .select({ at: orderEvents.at })
-      .from(orderEvents)
-      .where(and(eq(orderEvents.orderId, orderId), eq(orderEvents.type, 'PaymentRequested')))
-      .limit(1);
-    const dueAt = (requested?.at ?? order.updatedAt) + timeoutMs;
+    const dueAt = (await paymentRequestedAt(tx, order)) + timeoutMs;
     if (now < dueAt) return { due: false, dueAt };
     return { due: true, order: await transition(tx, order, 'PaymentTimedOut', now, { data: { timeoutMs } }) };
   });
+}
+
+/**
+ * When the payment was requested: the deadline runs from the timeline's PaymentRequested entry
+ * (updatedAt also moves with facts recorded while the order waits, a job that gave up, say).
+ */
+async function paymentRequestedAt(tx: Tx, order: OrderRow): Promise<number> {
+  const [requested] = await tx
+    .select({ at: orderEvents.at })
+    .from(orderEvents)
+    .where(and(eq(orderEvents.orderId, order.id), eq(orderEvents.type, 'PaymentRequested')))
+    .limit(1);
+  return requested?.at ?? order.updatedAt;
 }

@@ -54,3 +54,15 @@ export function isSerializationFailure(error: unknown): boolean {
   const code = errorCode(error);
   return code === '40001' || code === '40P01';
 }
+
+/**
+ * A statement the server ended for waiting too long (57014, statement_timeout) or a lock it could
+ * not take in time (55P03, lock_timeout): another session holds a row or a table this one needs.
+ * Nothing was written, and the server and the connection are fine: the caller comes back later
+ * (a request gets 503 with Retry-After, a job is delayed without spending an attempt), and
+ * readiness is not affected.
+ */
+export function isServerTimeout(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === '57014' || code === '55P03';
+}

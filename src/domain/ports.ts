@@ -76,7 +76,16 @@ export type MailOutcome = { outcome: 'sent'; messageId: string } | { outcome: 'r
 
 export interface Mailer {
   /** Emails one customer message; the same (order, kind) always carries the same Message-ID. */
-  send(message: { to: string; kind: NotificationKind; facts: MessageFacts }): Promise<MailOutcome>;
+  send(message: {
+    to: string;
+    kind: NotificationKind;
+    facts: MessageFacts;
+    /**
+     * Asked right before the message is committed (the end of SMTP's DATA); false abandons the send
+     * with a MailAbandoned error, the server keeping nothing.
+     */
+    stillEntitled?: () => Promise<boolean>;
+  }): Promise<MailOutcome>;
 }
 
 /** A provider's failure worth retrying (the network, a timeout, a 5xx): the job retries with backoff. */

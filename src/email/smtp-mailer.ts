@@ -8,6 +8,7 @@
  * throws TransientMailError and the job retries with backoff; a 5xx reply to the recipient or the
  * message is a permanent refusal, answered as `refused` and never retried.
  */
+import { Transform } from 'node:stream';
 import { createTransport } from 'nodemailer';
 import type { Logger } from 'pino';
 import { TransientError } from '../domain/errors.ts';
@@ -29,6 +30,18 @@ export class TransientMailError extends TransientError {
   override readonly name = 'TransientMailError';
 }
 
+/**
+ * A send given up before its end of DATA because the run was no longer entitled to it (its lease
+ * lapsed while it was paused): the server keeps nothing, and another run sends, or has sent, the
+ * message. Transient: a retry finds the message recorded.
+ */
+export class MailAbandoned extends TransientError {
+  override readonly name = 'MailAbandoned';
+}
+
+/** Where a message's guard travels, from sendMail's options to the stream plugin below. */
+const GUARD = 'x-orders-still-entitled';
+
 // Bounded so that a send ends well within a job's lock, whatever the server does.
 const TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000, dnsTimeout: 10_000 };
 const MAX_REASON = 200;
@@ -42,10 +55,36 @@ export class SmtpMailer implements Mailer {
     private readonly logger: Logger,
   ) {
     this.transport = createTransport({ url: settings.smtpUrl, ...TIMEOUTS });
+    // The message reaches the server through this stream; its end is what makes nodemailer send
+    // the "." that commits the message. A guard that says no fails the stream there instead, and
+    // the connection is dropped with the message unfinished.
+    this.transport.use('stream', (mail, done) => {
+      const guard = (mail.data as Record<string, unknown>)[GUARD] as (() => Promise<boolean>) | undefined;
+      if (guard) {
+        mail.message.transform(
+          () =>
+            new Transform({
+              transform: (chunk, _encoding, next) => next(null, chunk),
+              flush: (next) => {
+                guard().then(
+                  (ok) => next(ok ? null : new MailAbandoned('no longer entitled to send: the lease lapsed')),
+                  (err: unknown) => next(new MailAbandoned('could not confirm the lease before sending', { cause: err })),
+                );
+              },
+            }),
+        );
+      }
+      done();
+    });
     this.domain = settings.fromAddress.slice(settings.fromAddress.lastIndexOf('@') + 1);
   }
 
-  async send(message: { to: string; kind: NotificationKind; facts: MessageFacts }): Promise<MailOutcome> {
+  async send(message: {
+    to: string;
+    kind: NotificationKind;
+    facts: MessageFacts;
+    stillEntitled?: () => Promise<boolean>;
+  }): Promise<MailOutcome> {
     const { orderId } = message.facts;
     const messageId = messageIdFor(orderId, message.kind, this.domain);
     const rendered = renderMessage(message.kind, message.facts);
@@ -58,8 +97,17 @@ export class SmtpMailer implements Mailer {
         html: rendered.html,
         messageId,
         headers: { 'X-Order-Id': orderId, 'X-Message-Kind': message.kind },
+        ...(message.stillEntitled ? { [GUARD]: message.stillEntitled } : {}),
       });
     } catch (error) {
+      const abandoned = abandonedIn(error);
+      if (abandoned) {
+        this.logger.warn(
+          { orderId, kind: message.kind, messageId },
+          'email abandoned before its end: the lease lapsed; not sent',
+        );
+        throw abandoned;
+      }
       const refusal = refusalOf(error);
       if (refusal) {
         this.logger.warn(
@@ -77,6 +125,13 @@ export class SmtpMailer implements Mailer {
   close(): void {
     this.transport.close();
   }
+}
+
+function abandonedIn(error: unknown): MailAbandoned | undefined {
+  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof MailAbandoned) return e;
+  }
+  return undefined;
 }
 
 /** The one Message-ID of an (order, kind): order ids and kinds hold only letters, digits and `_`. */

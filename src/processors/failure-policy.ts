@@ -12,17 +12,18 @@
  *   pass (a SQLite lock held too long, a provider SDK's own network error), and the attempts bound
  *   the cost when it does not; it is logged as an error, so that someone gives it a kind.
  *
- * A database that cannot write (a full disk) is none of these: the worker delays the job without
- * spending an attempt (processors/workers.ts).
+ * A database that cannot write (a full disk), or a statement the server ended for waiting on a
+ * lock (PostgreSQL's lock_timeout, statement_timeout), is none of these: the worker delays the job
+ * without spending an attempt (processors/workers.ts); where it cannot (no token), it is transient.
  */
 import { UnrecoverableError } from 'bullmq';
-import { isSerializationFailure } from '../db/storage-health.ts';
+import { isSerializationFailure, isServerTimeout } from '../db/storage-health.ts';
 import { InvariantViolation, TransientError } from '../domain/errors.ts';
 
 export type FailureKind = 'transient' | 'permanent' | 'unknown';
 
 export function failureKind(error: unknown): FailureKind {
-  if (error instanceof TransientError || isSerializationFailure(error)) return 'transient';
+  if (error instanceof TransientError || isSerializationFailure(error) || isServerTimeout(error)) return 'transient';
   if (error instanceof InvariantViolation || error instanceof UnrecoverableError) return 'permanent';
   return 'unknown';
 }

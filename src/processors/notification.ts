@@ -74,9 +74,10 @@ async function notify(deps: NotificationDeps, job: Job<JobPayload>, token: strin
 }
 
 /**
- * Emails one message. The lease keeps a concurrent run of the same (order, kind) from sending too;
- * a worker that dies between the server's 250 and the record below leaves the message to be sent
- * again on retry, under the same Message-ID.
+ * Emails one message. The lease keeps a concurrent run of the same (order, kind) from sending too,
+ * and a run that was paused past its lease from finishing its send; a worker that dies between the
+ * server's 250 and the record below leaves the message to be sent again on retry, under the same
+ * Message-ID.
  */
 async function email(
   deps: NotificationDeps,
@@ -85,12 +86,15 @@ async function email(
   to: string,
   kind: NotificationKind,
 ): Promise<string | typeof BUSY> {
-  const release = deps.lease ? await deps.lease(`notification-${order.id}-${kind}`) : async () => {};
-  if (!release) return BUSY;
+  const lease = deps.lease ? await deps.lease(`notification-${order.id}-${kind}`) : undefined;
+  if (deps.lease && !lease) return BUSY;
   try {
     // Checked again under the lease: the other run may have finished just before we took it.
     if (!(await planNotification(deps.db, order.id, kind))) return `${kind} already sent`;
-    const outcome = await mailer.send({ to, kind, facts: await messageFacts(deps.db, order) });
+    const facts = await messageFacts(deps.db, order);
+    // Asked right before the message is committed at the server (the end of DATA): a run paused
+    // past its lease gives up there, since another run may have sent the message meanwhile.
+    const outcome = await mailer.send({ to, kind, facts, ...(lease ? { stillEntitled: () => lease.held() } : {}) });
     if (outcome.outcome === 'refused') {
       await recordNotificationRefused(deps.db, order.id, kind, outcome, deps.now());
       return `${kind} refused by the mail server (${outcome.code})`;
@@ -100,6 +104,6 @@ async function email(
     return `${kind} emailed`;
   } finally {
     // A lease not given back (Redis away) expires by itself.
-    await release().catch(() => {});
+    await lease?.release().catch(() => {});
   }
 }

@@ -20,8 +20,10 @@ export function paymentDeadlineHandlers(deps: {
       const { orderId } = parsePayload(job);
       const check = await timeOutPayment(db, orderId, now(), deps.paymentTimeoutMs);
       if (check.due) return check.order && isReachedBy(check.order.status, 'PaymentTimedOut') ? 'timed out' : 'answered in time';
-      // Re-created early (by the reconciler, say): wait for the real deadline.
-      await job.moveToDelayed(check.dueAt, token);
+      // Re-created early (by the reconciler, say, or promoted early by a worker whose clock runs
+      // ahead: BullMQ reads each worker's own clock): wait for the real deadline, which is on the
+      // deployment's clock, as a delay from this host's clock, which BullMQ reads.
+      await job.moveToDelayed(Date.now() + Math.max(0, check.dueAt - now()), token);
       throw new DelayedError();
     },
   };

@@ -32,7 +32,7 @@ export function paymentHandlers(deps: PaymentDeps): Handlers<'payment'> {
             token: order.paymentToken,
           })
         : await gateway.void({ idempotencyKey: order.id, orderId: order.id });
-    await recordPaymentOutcome(db, order.id, outcome, now());
+    await recordPaymentOutcome(db, order.id, outcome, now(), deps.paymentTimeoutMs);
     return `${plan.action}: ${outcome.outcome}`;
   }
 

@@ -3,16 +3,17 @@
  * it so that the events its transaction wrote move on at once; how each run ended is reported for
  * the metrics.
  */
-import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job, type JobJson } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.ts';
 import { findOrder } from '../db/orders.ts';
 import { recordJobFailure } from '../db/transitions.ts';
-import { storageFailureCode } from '../db/storage-health.ts';
+import { isServerTimeout, storageFailureCode } from '../db/storage-health.ts';
 import type { JobPayload } from '../domain/events.ts';
 import type { Carrier, Mailer, Notifier, PaymentGateway } from '../domain/ports.ts';
 import type { JobOutcome, JobReport } from '../metrics.ts';
+import { isOutOfMemory } from '../queues/connection.ts';
 import type { Lease } from '../queues/lease.ts';
 import { QUEUE_NAMES, type QueueName } from '../queues/routing.ts';
 import { traceJobs } from '../telemetry/messaging.ts';
@@ -82,6 +83,35 @@ const MAX_STALLS = 5;
 /** How many order ids a worker process remembers as found in its database. */
 const KNOWN_ORDERS = 10_000;
 
+/**
+ * A BullMQ worker that takes a job whose stored data or options are not JSON (written to Redis by
+ * hand, or by something else on the prefix): BullMQ would throw while reading it, leave it active,
+ * and take it again after each stall, for ever. Read here with its data replaced by a marker, it
+ * runs like any job with malformed data: refused at once (parsePayload), into the failed set.
+ */
+class ServiceWorker extends Worker<JobPayload, string> {
+  protected override createJob(data: JobJson, jobId: string): Job<JobPayload, string> {
+    try {
+      return super.createJob(data, jobId);
+    } catch {
+      const readable = (text: unknown, fallback: string) => {
+        try {
+          JSON.parse(String(text ?? fallback));
+          return String(text ?? fallback);
+        } catch {
+          return fallback;
+        }
+      };
+      const marked = {
+        ...data,
+        data: readable(data.data, JSON.stringify({ unreadable: 'job data is not JSON' })),
+        opts: readable(data.opts, '{}'),
+      };
+      return super.createJob(marked as JobJson, jobId);
+    }
+  }
+}
+
 /** A job for an order this database does not know. */
 export class ForeignOrderError extends UnrecoverableError {
   override readonly name = 'ForeignOrderError';
@@ -113,7 +143,7 @@ export function startWorkers(deps: WorkerDeps): Workers {
   const workers = (deps.queues ?? QUEUE_NAMES).map((queue) => {
     const log = deps.logger.child({ queue });
     const processor = tracingEnabled() ? traceJobs(queue, processors[queue]) : processors[queue];
-    const worker = new Worker<JobPayload, string>(
+    const worker = new ServiceWorker(
       queue,
       async (job: Job<JobPayload>, token?: string) => {
         const started = performance.now();
@@ -135,6 +165,7 @@ export function startWorkers(deps: WorkerDeps): Workers {
           }
           const result = await processor(job, token);
           connectionErrors.recovered('storage', 'the database takes writes again; jobs run');
+          connectionErrors.recovered('server-timeout', 'database statements finish in time again; jobs run');
           return result;
         } catch (error) {
           // Our own database cannot write (a full disk): an outage, not the job's fault. The job
@@ -145,6 +176,20 @@ export function startWorkers(deps: WorkerDeps): Workers {
               'error',
               { queue, err: error },
               'the database cannot take writes; jobs wait for it',
+            );
+            await job.moveToDelayed(Date.now() + STORAGE_RETRY_MS, token);
+            outcome = 'delayed';
+            throw new DelayedError();
+          }
+          // The server ended a statement that waited too long on a lock another session holds
+          // (PostgreSQL's lock_timeout, statement_timeout): not the job's fault either. It waits
+          // and runs again without spending an attempt, for as long as the lock is held.
+          if (isServerTimeout(error) && token) {
+            connectionErrors.report(
+              'server-timeout',
+              'warn',
+              { queue, err: error },
+              'the database ended a statement that waited too long (a lock held elsewhere?); jobs wait and run again',
             );
             await job.moveToDelayed(Date.now() + STORAGE_RETRY_MS, token);
             outcome = 'delayed';
@@ -172,13 +217,19 @@ export function startWorkers(deps: WorkerDeps): Workers {
       },
     );
     worker.on('completed', (job, result) =>
-      log.debug({ jobId: job.id, orderId: job.data.orderId, event: job.name, result }, 'job done'),
+      log.debug({ jobId: job.id, orderId: loggable(job.data?.orderId), event: job.name, result }, 'job done'),
     );
     worker.on('failed', (job, error) => {
       if (!job) return;
       // By now attemptsMade counts this run too.
       const exhausted = givesUp(job, error, job.attemptsMade);
-      const context = { jobId: job.id, orderId: job.data?.orderId, event: job.name, attempt: job.attemptsMade, err: error };
+      const context = {
+        jobId: loggable(job.id),
+        orderId: loggable(job.data?.orderId),
+        event: loggable(job.name),
+        attempt: job.attemptsMade,
+        err: error,
+      };
       if (!exhausted) {
         if (failureKind(error) === 'unknown') log.error(context, 'job failed with an error of no known kind; will retry');
         else log.warn(context, 'job failed; will retry');
@@ -199,9 +250,17 @@ export function startWorkers(deps: WorkerDeps): Workers {
       ).catch((err) => log.error({ ...context, err }, 'could not record the failure on the order'));
     });
     worker.on('error', (error) =>
-      connectionErrors.report(queue, 'warn', { queue, err: error }, 'worker cannot reach Redis; retrying'),
+      isOutOfMemory(error)
+        ? connectionErrors.report(
+            `${queue}-oom`,
+            'error',
+            { queue, err: error },
+            'Redis is out of memory (maxmemory reached, noeviction): the worker cannot take or finish jobs; raise maxmemory or shorten job retention',
+          )
+        : connectionErrors.report(queue, 'warn', { queue, err: error }, 'worker cannot reach Redis; retrying'),
     );
     worker.on('ready', () => connectionErrors.recovered(queue, 'worker connected to Redis again'));
+    worker.on('completed', () => connectionErrors.recovered(`${queue}-oom`, 'worker finishes jobs again: Redis takes writes'));
     return worker;
   });
 
@@ -211,6 +270,20 @@ export function startWorkers(deps: WorkerDeps): Workers {
       await Promise.allSettled(workers.map((w) => w.close()));
     },
   };
+}
+
+/** How much of a value taken from a job's data goes into a log line. */
+const LOGGED_MAX = 64;
+
+/**
+ * A value from a job, fit for a log line: job data comes from Redis, where anyone with access can
+ * write anything, and a 5 MB "order id" would otherwise be written whole into every line about it.
+ */
+function loggable(value: unknown): unknown {
+  if (typeof value === 'string')
+    return value.length > LOGGED_MAX ? `${value.slice(0, LOGGED_MAX)}… (${value.length} characters)` : value;
+  if (value === undefined || value === null || typeof value === 'number' || typeof value === 'boolean') return value;
+  return `(${typeof value})`;
 }
 
 function outcomeOf(job: Job, error: unknown): JobOutcome {

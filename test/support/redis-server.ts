@@ -21,11 +21,13 @@ export interface RedisServerOptions {
   host?: string;
   /** Starts the server; default `child_process.spawn`. A test host's `spawner` runs it in that host. */
   spawn?: Spawner;
+  /** Its working directory, where a replication's RDB file goes; default the process's. */
+  dir?: string;
 }
 
 export async function startRedisServer(
   port?: number,
-  { evictionPolicy = 'noeviction', host = '127.0.0.1', spawn: launcher = spawn }: RedisServerOptions = {},
+  { evictionPolicy = 'noeviction', host = '127.0.0.1', spawn: launcher = spawn, dir }: RedisServerOptions = {},
 ): Promise<TestRedis> {
   const chosen = port ?? (await freePort());
   // Protected mode refuses clients from other addresses when there is no password: the ones a
@@ -45,6 +47,7 @@ export async function startRedisServer(
       'no',
       '--maxmemory-policy',
       evictionPolicy,
+      ...(dir ? ['--dir', dir] : []),
     ],
     { stdio: 'ignore' },
   );

@@ -21,6 +21,8 @@ export interface TestSmtpOptions {
   secure?: boolean;
   /** A reply to RCPT TO for this address, e.g. `{ code: 550, message: 'no such mailbox' }`. */
   refuse?: (address: string) => { code: number; message: string } | undefined;
+  /** Awaited before RCPT TO is answered: lets a test act while a client is mid-send. */
+  beforeRcptReply?: (address: string) => Promise<void>;
 }
 
 export class TestSmtpServer {
@@ -65,7 +67,12 @@ export class TestSmtpServer {
       onRcptTo: (address, _session, callback) => {
         const refusal = this.options.refuse?.(address.address);
         if (refusal) return callback(Object.assign(new Error(refusal.message), { responseCode: refusal.code }));
-        return callback();
+        const hold = this.options.beforeRcptReply;
+        if (!hold) return callback();
+        hold(address.address).then(
+          () => callback(),
+          (err: Error) => callback(err),
+        );
       },
       onData: (stream, session, callback) => {
         simpleParser(stream)

@@ -47,6 +47,24 @@ const CONNECT_TIMEOUT_MS = 5_000;
 const QUERY_TIMEOUT_MS = 3_000;
 
 /**
+ * The server's own bounds on a statement, shorter than QUERY_TIMEOUT_MS so that the server gives
+ * up first, answers why (57014, 55P03: the caller comes back later) and keeps the connection
+ * usable. Were the client the first to give up, it would drop its connection and the pool would
+ * open another while the server's backend went on waiting on the lock: one row held for a minute
+ * by another session took a process with a pool of 10 to 90 server connections. With these, a
+ * process never holds more backends than DATABASE_POOL_SIZE, however long a lock is held.
+ */
+const STATEMENT_TIMEOUT_MS = 2_500;
+const LOCK_TIMEOUT_MS = 1_500;
+
+/**
+ * How often a backend running a statement checks that its client is still there (PostgreSQL 14+,
+ * on Linux): one whose client gave up (a frozen client, a client-side timeout on a frozen network)
+ * ends its statement within this long instead of at the statement timeout.
+ */
+const CLIENT_CONNECTION_CHECK_MS = 1_000;
+
+/**
  * The server ends a session that sits inside a transaction this long without a statement. Our
  * transactions do no network work but the relay's short enqueue, so such a session belongs to a
  * process that is gone or cut off (a host lost power, a partition): without the limit, the rows it
@@ -85,7 +103,14 @@ export async function openPostgres(url: string, options: PostgresOptions): Promi
     idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
     application_name: 'order-service',
   };
-  const pool = new pg.Pool({ ...settings, max: options.poolSize, query_timeout: QUERY_TIMEOUT_MS });
+  const pool = new pg.Pool({
+    ...settings,
+    max: options.poolSize,
+    query_timeout: QUERY_TIMEOUT_MS,
+    statement_timeout: STATEMENT_TIMEOUT_MS,
+    lock_timeout: LOCK_TIMEOUT_MS,
+    options: `-c client_connection_check_interval=${CLIENT_CONNECTION_CHECK_MS}`,
+  });
   // A connection that breaks while idle is dropped by the pool; without a listener the error
   // would end the process.
   pool.on('error', (error) => options.onIdleError?.(error));

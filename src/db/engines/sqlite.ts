@@ -6,16 +6,30 @@
  * two processes never deadlock upgrading read locks), and a read-only reader for everything else,
  * so that a read never sees a transaction of the same process before it commits. SQLite writes
  * are serial, so a transaction is serializable without retries.
+ *
+ * The file's write lock is waited for asynchronously: better-sqlite3 is synchronous, and its
+ * busy_timeout sleeps inside the driver, so another process holding the lock (a long transaction,
+ * an operator's BEGIN EXCLUSIVE, a backup) would freeze this whole process, health checks and
+ * reads included. BEGIN IMMEDIATE is tried without waiting, and again after short sleeps, until
+ * WRITE_LOCK_WAIT_MS after the transaction was asked for; then SQLITE_BUSY is thrown, which the
+ * service treats as an outage (503 with Retry-After, a job delayed without spending an attempt).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { Connection, txParts, type Db, type Tx, type TxRunner } from '../client.ts';
 
 const MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../drizzle/sqlite');
+
+/** How long a write transaction waits for the file's write lock, from when it was asked for. */
+const WRITE_LOCK_WAIT_MS = 5_000;
+
+/** The longest sleep between two tries for the write lock. */
+const MAX_LOCK_SLEEP_MS = 50;
 
 /** Opens (creating it if need be) and migrates the database file at `path`. */
 export function openSqlite(path: string): Db {
@@ -25,12 +39,15 @@ export function openSqlite(path: string): Db {
   // (the case this service is built for) and loses at most the last commits on power loss.
   writerClient.pragma('journal_mode = WAL');
   writerClient.pragma('synchronous = NORMAL');
-  // Several processes (API, workers) write the same file: wait for the lock rather than fail.
-  writerClient.pragma('busy_timeout = 10000');
   writerClient.pragma('foreign_keys = ON');
   cacheStatements(writerClient);
   const writer = drizzle(writerClient);
+  // Several processes starting at once migrate one after another: here, at start, a wait
+  // inside the driver blocks nothing that serves.
+  writerClient.pragma('busy_timeout = 10000');
   migrateWithRetry(writer);
+  // From now on the write lock is waited for without blocking the event loop (SqliteTxRunner).
+  writerClient.pragma('busy_timeout = 0');
 
   // An in-memory database exists only on its one connection.
   const readerClient = path === ':memory:' ? writerClient : new Database(path, { readonly: true });
@@ -61,9 +78,10 @@ class SqliteTxRunner implements TxRunner {
   ) {}
 
   async run<T>(fn: (tx: Tx) => Promise<T>, hooks: (() => void)[]): Promise<T> {
+    const deadline = Date.now() + WRITE_LOCK_WAIT_MS;
     const release = await this.lock();
     try {
-      this.client.exec('BEGIN IMMEDIATE');
+      await this.begin(deadline);
       try {
         const result = await fn(this.handle(hooks));
         this.client.exec('COMMIT');
@@ -75,6 +93,22 @@ class SqliteTxRunner implements TxRunner {
       }
     } finally {
       release();
+    }
+  }
+
+  /**
+   * BEGIN IMMEDIATE, tried again after short sleeps while another process holds the write lock,
+   * until `deadline`; past it, the SQLITE_BUSY error is thrown.
+   */
+  private async begin(deadline: number): Promise<void> {
+    for (let pause = 1; ; pause = Math.min(pause * 2, MAX_LOCK_SLEEP_MS)) {
+      try {
+        this.client.exec('BEGIN IMMEDIATE');
+        return;
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw error;
+      }
+      await sleep(Math.min(pause, Math.max(1, deadline - Date.now())));
     }
   }
 

@@ -1,0 +1,138 @@
+/**
+ * Chaos: a worker frozen (SIGSTOP) in the middle of an SMTP send, for longer than its job's lock
+ * and its email lease. Another worker takes the job and sends the message; when the first wakes,
+ * it asks its lease right before the end of DATA, finds it lapsed, and abandons its copy, which the
+ * server never keeps. Counted at a real SMTP receiver, by Message-ID: every message once.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Db } from '../src/db/client.ts';
+import { closeDatabase } from '../src/db/open.ts';
+import { QUEUE_NAMES } from '../src/queues/routing.ts';
+import { ADDRESS, ADMIN_TOKEN, WEBHOOK_SECRET } from './support/harness.ts';
+import { invariantViolations } from './support/invariants.ts';
+import { placeOrderOver, putProductOver, startServiceProcess, type ServiceProcess } from './support/processes.ts';
+import { startRedisServer, type TestRedis } from './support/redis-server.ts';
+import { waitUntilSettled } from './support/settle.ts';
+import { TestSmtpServer } from './support/smtp-server.ts';
+import { openStore, storeEnv, type StoreEnv } from './support/store.ts';
+
+const STOCK = { 'SKU-A': 50 };
+const FROZEN_RECIPIENT = 'frozen@example.com';
+const ORDERS = 6;
+
+let dir: string;
+let redis: TestRedis;
+let smtp: TestSmtpServer;
+let store: StoreEnv;
+let env: Record<string, string>;
+const processes: ServiceProcess[] = [];
+let db: Db;
+let watcher: Redis;
+let queues: Queue[];
+let base: string;
+/** Resolved when the first send to FROZEN_RECIPIENT reaches RCPT TO; its reply waits for `thaw`. */
+let midSend: () => void;
+const reachedMidSend = new Promise<void>((resolve) => (midSend = resolve));
+let held = false;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'orders-frozen-mailer-'));
+  redis = await startRedisServer();
+  smtp = await TestSmtpServer.start({
+    beforeRcptReply: async (address) => {
+      if (address !== FROZEN_RECIPIENT || held) return;
+      held = true;
+      midSend();
+      // The client is stopped while it waits for this reply; the reply is then in its socket.
+      await sleep(500);
+    },
+  });
+  store = await storeEnv(dir);
+  env = {
+    ...store,
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: 'frozen',
+    ADMIN_TOKEN,
+    WEBHOOK_SECRET,
+    PORT: '0',
+    SMTP_URL: smtp.url,
+    MAIL_FROM: 'Shop <orders@shop.example>',
+    MAIL_LEASE_MS: '3000',
+    JOB_LOCK_MS: '2000',
+    JOB_STALLED_INTERVAL_MS: '500',
+    JOB_BACKOFF_MS: '50',
+    RELAY_SWEEP_MS: '200',
+    STUCK_AFTER_MS: '20000',
+    RECONCILE_INTERVAL_MS: '500',
+  };
+  processes.push(await startServiceProcess({ ...env, ROLE: 'api' }));
+  base = `http://127.0.0.1:${processes[0]!.port}`;
+  db = await openStore(store);
+  watcher = new Redis(redis.url, { maxRetriesPerRequest: null });
+  queues = QUEUE_NAMES.map((name) => new Queue(name, { connection: watcher, prefix: 'frozen' }));
+  for (const [sku, stock] of Object.entries(STOCK)) expect(await putProductOver(base, sku, stock, ADMIN_TOKEN)).toBe(201);
+}, 60_000);
+
+afterAll(async () => {
+  for (const p of processes) {
+    if (p.child.pid) process.kill(p.child.pid, 'SIGCONT');
+  }
+  await Promise.allSettled(processes.map((p) => p.kill()));
+  await Promise.allSettled(queues?.map((q) => q.close()) ?? []);
+  watcher?.disconnect();
+  if (db) await closeDatabase(db);
+  await smtp?.down();
+  await redis?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const orderWithEmail = (email: string, customerId: string) => ({
+  customerId,
+  email,
+  items: [{ sku: 'SKU-A', quantity: 1 }],
+  payment: { token: 'tok_visa' },
+  shippingAddress: ADDRESS,
+});
+
+describe('chaos: a worker frozen mid-send', { timeout: 120_000 }, () => {
+  it('sends each email once, counted at the SMTP receiver, when a worker is stopped past its lease in the middle of a send', async () => {
+    // One worker only, so that it is the one caught mid-send.
+    const frozen = await startServiceProcess({ ...env, ROLE: 'worker' });
+    processes.push(frozen);
+    const { status } = await placeOrderOver(base, orderWithEmail(FROZEN_RECIPIENT, 'cus_frozen'));
+    expect(status).toBe(201);
+    await reachedMidSend;
+    process.kill(frozen.child.pid!, 'SIGSTOP');
+
+    // Another worker takes the job once the frozen one's lock lapses, and sends the message.
+    processes.push(await startServiceProcess({ ...env, ROLE: 'worker' }));
+    for (let i = 0; i < ORDERS - 1; i++) {
+      expect((await placeOrderOver(base, orderWithEmail(`c${i}@example.com`, `cus_${i}`))).status).toBe(201);
+    }
+    const deadline = Date.now() + 60_000;
+    while (smtp.received.filter((m) => m.to.includes(FROZEN_RECIPIENT)).length === 0) {
+      expect(Date.now()).toBeLessThan(deadline);
+      await sleep(100);
+    }
+    // Longer than the lease, whatever the machine's speed: the frozen run's lease has lapsed.
+    await sleep(3_000);
+    process.kill(frozen.child.pid!, 'SIGCONT');
+
+    await waitUntilSettled(db, queues, { timeoutMs: 60_000, owedMessages: true });
+    await sleep(2_000); // anything the woken worker would still send arrives by now
+    expect(await invariantViolations(db, { initialStock: STOCK })).toEqual([]);
+    const ids = smtp.received.map((m) => m.parsed.messageId);
+    const counts = new Map<string, number>();
+    for (const id of ids) counts.set(String(id), (counts.get(String(id)) ?? 0) + 1);
+    expect([...counts].filter(([, n]) => n > 1)).toEqual([]);
+    // Each order was confirmed and told it shipped: two messages each, the frozen one's included.
+    expect(counts.size).toBe(ORDERS * 2);
+    expect(frozen.logs.map((l) => l.msg)).toContain('email abandoned before its end: the lease lapsed; not sent');
+  });
+});
