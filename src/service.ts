@@ -2,6 +2,7 @@
  * Assembles a running service from a config: database, Redis, queues, relay, and the API and/or
  * workers the role asks for. main.ts runs it under signals; tests start it on their own Redis.
  */
+import { resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -63,7 +64,16 @@ export interface ServiceOptions {
   onRedisConnection?: (connection: Redis) => void;
 }
 
-/** How often the queue prefix's claim is checked and, after Redis lost its data, made again. */
+/**
+ * Where the database lives, as the prefix claim records it: a file by its absolute path (two
+ * clones' `data/orders.db` are two places), a URL without its password.
+ */
+export function databaseLocation(config: Pick<Config, 'databaseUrl' | 'databasePath'>): string {
+  if (config.databaseUrl) return safeUrl(config.databaseUrl);
+  return config.databasePath === ':memory:' ? ':memory:' : resolve(config.databasePath);
+}
+
+/** How often the queue prefix's claim is renewed and, after Redis lost its data, made again. */
 const PREFIX_CLAIM_EVERY_MS = 5_000;
 
 export async function startService(
@@ -92,7 +102,7 @@ export async function startService(
   const claim = new PrefixClaim(
     producer,
     config.queuePrefix,
-    PrefixClaim.describe(await databaseIdentity(db), config.databaseUrl ? safeUrl(config.databaseUrl) : config.databasePath),
+    PrefixClaim.describe(await databaseIdentity(db), databaseLocation(config)),
     logger.child({ component: 'prefix-claim' }),
   );
   try {

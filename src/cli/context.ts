@@ -112,6 +112,11 @@ export class Session {
     if (this.database) await closeDatabase(this.database);
   }
 
+  /** The Redis connection of this run. */
+  redisConnection(): Promise<Redis> {
+    return this.connect();
+  }
+
   /** One attempt, a few seconds at most: an operator wants to hear that Redis is away, now. */
   private async connect(): Promise<Redis> {
     if (this.redis) return this.redis;
