@@ -62,6 +62,8 @@ const IDEMPOTENCY_SWEEP_MIN_MS = 1_000;
 export interface ServiceOptions {
   /** Told of each Redis connection the service makes (to follow a managed Redis that moves). */
   onRedisConnection?: (connection: Redis) => void;
+  /** The clock of the API and its sweeps (a test passes one it moves by hand). */
+  now?: () => number;
 }
 
 /**
@@ -135,9 +137,10 @@ export async function startService(
   let host: string | undefined;
   let sweeper: NodeJS.Timeout | undefined;
   if (config.role !== 'worker') {
-    sweeper = sweepIdempotencyKeysEvery(db, config.idempotencyTtlMs, logger);
+    sweeper = sweepIdempotencyKeysEvery(db, config.idempotencyTtlMs, logger, options.now);
     const app = createApp({
       db,
+      ...(options.now ? { now: options.now } : {}),
       logger,
       adminToken: config.adminToken,
       webhookSecret: config.webhookSecret,
@@ -384,10 +387,10 @@ async function waitForReady(redis: Redis, timeoutMs: number): Promise<void> {
 }
 
 /** Deletes expired idempotency keys periodically; an expired key is free for a new request. */
-function sweepIdempotencyKeysEvery(db: Db, ttlMs: number, logger: Logger): NodeJS.Timeout {
+function sweepIdempotencyKeysEvery(db: Db, ttlMs: number, logger: Logger, now: () => number = Date.now): NodeJS.Timeout {
   const everyMs = Math.min(Math.max(ttlMs, IDEMPOTENCY_SWEEP_MIN_MS), IDEMPOTENCY_SWEEP_MAX_MS);
   const timer = setInterval(() => {
-    sweepIdempotencyKeys(db, Date.now()).then(
+    sweepIdempotencyKeys(db, now()).then(
       (swept) => {
         if (swept > 0) logger.debug({ swept }, 'expired idempotency keys deleted');
       },
