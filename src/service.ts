@@ -22,7 +22,7 @@ import { OutboxRelay } from './relay.ts';
 import type { QueueName } from './queues/routing.ts';
 import { waitsOnFailedJob } from './queues/parked.ts';
 import { Reconciler } from './processors/reconciler.ts';
-import { SmtpMailer } from './email/smtp-mailer.ts';
+import { credentialsMayTravelInPlainText, SmtpMailer } from './email/smtp-mailer.ts';
 import { redisLease } from './queues/lease.ts';
 import { SandboxCarrier } from './sandbox/carrier.ts';
 import { sandboxLedgers } from './sandbox/ledger.ts';
@@ -260,6 +260,12 @@ function emailParts(config: Config, connection: Redis, logger: Logger): Pick<Wor
   const { host, protocol } = new URL(config.mail.smtpUrl);
   // Where to, never with the credentials.
   logger.info({ smtp: `${protocol}//${host}`, from: config.mail.from }, 'customer messages with an address go out by email');
+  if (credentialsMayTravelInPlainText(config.mail.smtpUrl)) {
+    logger.warn(
+      { smtp: `${protocol}//${host}` },
+      'SMTP_URL sends a password to another host over smtp://: it travels in plain text unless the server offers STARTTLS; use smtps:// or a relay on this host',
+    );
+  }
   return {
     mailer: new SmtpMailer(config.mail, logger.child({ component: 'mailer' })),
     lease: redisLease(connection, config.queuePrefix, MAIL_LEASE_MS),
