@@ -167,12 +167,12 @@ export async function startService(
       corsOrigins: config.corsOrigins,
       maxOrderTotalCents: config.maxOrderTotalCents,
     });
-    ({ server, port, host } = await listen(app.fetch, config.host, config.port, config));
+    ({ server, port, host } = await listen(app.fetch, config.host, config.port, config, 'PORT'));
   }
   let metricsPort: number | undefined;
   if (config.role === 'worker' && config.metricsPort !== undefined) {
     const ops = createOpsApp({ db, logger, redis: producer, metrics, ...health });
-    ({ server, port: metricsPort, host } = await listen(ops.fetch, config.host, config.metricsPort, config));
+    ({ server, port: metricsPort, host } = await listen(ops.fetch, config.host, config.metricsPort, config, 'METRICS_PORT'));
   }
   relay.start();
 
@@ -296,6 +296,7 @@ function listen(
   hostname: string,
   port: number,
   limits: { httpHeadersTimeoutMs: number; httpRequestTimeoutMs: number },
+  variable: 'PORT' | 'METRICS_PORT',
 ) {
   return new Promise<{ server: ServerType; port: number; host: string }>((resolve, reject) => {
     const server = serve(
@@ -311,8 +312,33 @@ function listen(
       },
       (info) => resolve({ server, port: info.port, host: info.address }),
     );
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, variable, hostname, port)));
   });
+}
+
+/** A port the service cannot listen on: the operator's to fix, said in one line naming the variable. */
+export class ListenError extends Error {
+  override readonly name = 'ListenError';
+}
+
+function listenError(error: NodeJS.ErrnoException, variable: string, host: string, port: number): Error {
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  if (error.code === 'EADDRINUSE') {
+    return new ListenError(
+      `${variable}=${port}: ${where} is already in use by another process; stop it, or set ${variable} to a free port`,
+    );
+  }
+  if (error.code === 'EACCES') {
+    return new ListenError(
+      `${variable}=${port}: not allowed to listen on ${where} (ports below 1024 need privileges); set ${variable} to another port`,
+    );
+  }
+  if (error.code === 'EADDRNOTAVAIL') {
+    return new ListenError(
+      `HOST=${host}: no interface of this machine has that address; set HOST to one of its addresses, or 0.0.0.0`,
+    );
+  }
+  return error;
 }
 
 /**
