@@ -99,6 +99,28 @@ describe('/healthz and /readyz', () => {
   });
 });
 
+describe('/readyz after a storage failure', () => {
+  it('is ready again as soon as a write succeeds, and not by its own probe alone', async () => {
+    const { db, app } = await appOnFreshStore();
+    // What a write on a full disk leaves on the connection (faults-storage.e2e fills a real one).
+    db.connection.noteWriteFailure(Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }));
+    const checks = async () => {
+      const res = await app.request('/readyz');
+      return { code: res.status, ...((await res.json()) as object) };
+    };
+    expect(await checks()).toMatchObject({ code: 503, checks: { database: 'unwritable' } });
+    // The probe's tiny write fits where an order's might not: it does not count as recovery.
+    expect(await checks()).toMatchObject({ code: 503, checks: { database: 'unwritable' } });
+    const put = await app.request('/admin/products/SKU-1', {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Mug', priceCents: 100, stock: 1 }),
+    });
+    expect(put.status).toBe(201);
+    expect(await checks()).toMatchObject({ code: 200, checks: { database: 'ok' } });
+  });
+});
+
 describe('a port that is taken', () => {
   it('stops the process with one line naming PORT, not a stack trace', async () => {
     const taken = createServer();

@@ -75,7 +75,15 @@ export class Connection {
     if (code) this.lastFailure = { at: now, code };
   }
 
-  /** The code of a storage failure of a write within the last few seconds, if any. */
+  /**
+   * A write committed: the storage takes writes again, whatever failed before. (Readiness's own
+   * probe does not count: a write that fits in the room the file already has proves little.)
+   */
+  noteWriteSuccess(): void {
+    this.lastFailure = undefined;
+  }
+
+  /** The code of a storage failure of a write within the last few seconds, if no write succeeded since. */
   recentWriteFailure(now = Date.now()): string | undefined {
     const failure = this.lastFailure;
     return failure && now - failure.at < RECENT_FAILURE_MS ? failure.code : undefined;
@@ -104,6 +112,8 @@ export interface TxOptions {
    * serial whatever this says.
    */
   isolation?: 'repeatable read' | 'read committed';
+  /** Readiness's probe: its success does not clear a recent storage failure. */
+  probe?: boolean;
 }
 
 /**
@@ -128,6 +138,7 @@ export async function writeTx<T>(db: Db | Tx, fn: (tx: Tx) => Promise<T>, option
     db.connection.noteWriteFailure(error);
     throw error;
   }
+  if (!options.probe) db.connection.noteWriteSuccess();
   for (const hook of hooks) hook();
   return result;
 }

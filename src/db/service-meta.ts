@@ -40,7 +40,7 @@ export async function checkStorage(db: Db, now = Date.now()): Promise<StorageSta
         .insert(serviceMeta)
         .values({ key: PROBE_KEY, value: String(now) })
         .onConflictDoUpdate({ target: serviceMeta.key, set: { value: String(now) } });
-    });
+    }, { probe: true });
   } catch (error) {
     if (storageFailureCode(error)) return 'unwritable';
     return 'down';
