@@ -35,12 +35,16 @@ export async function checkStorage(db: Db, now = Date.now()): Promise<StorageSta
     return 'down';
   }
   try {
-    await writeTx(db, async (tx) => {
-      await tx
-        .insert(serviceMeta)
-        .values({ key: PROBE_KEY, value: String(now) })
-        .onConflictDoUpdate({ target: serviceMeta.key, set: { value: String(now) } });
-    }, { probe: true });
+    await writeTx(
+      db,
+      async (tx) => {
+        await tx
+          .insert(serviceMeta)
+          .values({ key: PROBE_KEY, value: String(now) })
+          .onConflictDoUpdate({ target: serviceMeta.key, set: { value: String(now) } });
+      },
+      { probe: true },
+    );
   } catch (error) {
     if (storageFailureCode(error)) return 'unwritable';
     return 'down';
