@@ -16,6 +16,8 @@ import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
 import * as sandboxPostgres from '../sandbox/tables/postgres.ts';
 import * as sandboxSqlite from '../sandbox/tables/sqlite.ts';
 import { writeTx, type Db, type Tx } from './client.ts';
+import * as operationsPostgres from './tables/operations/postgres.ts';
+import * as operationsSqlite from './tables/operations/sqlite.ts';
 import * as servicePostgres from './tables/postgres.ts';
 import * as serviceSqlite from './tables/sqlite.ts';
 
@@ -44,6 +46,8 @@ export const COPIED_TABLES: readonly TablePair[] = [
   { source: sandboxSqlite.sandboxRefunds, target: sandboxPostgres.sandboxRefunds },
   { source: sandboxSqlite.sandboxShipments, target: sandboxPostgres.sandboxShipments },
   { source: sandboxSqlite.sandboxNotifications, target: sandboxPostgres.sandboxNotifications, identity: 'id' },
+  { source: operationsSqlite.operatorActions, target: operationsPostgres.operatorActions, identity: 'id' },
+  { source: operationsSqlite.failedAttempts, target: operationsPostgres.failedAttempts, identity: 'id' },
 ];
 
 /** Rows read from SQLite and inserted into PostgreSQL at a time: what bounds the copy's memory. */
