@@ -31,6 +31,7 @@ export function reconcileCommand(program: Command): void {
           intervalMs: session.config.reconcileIntervalMs,
           stuckAfterMs,
           isParked: queues instanceof Error ? undefined : (order) => waitsOnFailedJob(queues, order.orderId, order.events),
+          actor: 'cli',
         });
         const redriven = await reconciler.runOnce();
         try {
