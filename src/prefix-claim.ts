@@ -20,6 +20,11 @@ export interface Claimant {
   /** Where the database lives (an absolute file path, or a URL without its password). */
   location: string;
   host: string;
+  /**
+   * The deployment's STUCK_AFTER_MS, published with the claim so that `orders reconcile` uses
+   * the running service's value rather than its own environment's.
+   */
+  stuckAfterMs?: number;
 }
 
 export type ClaimResult =
@@ -79,8 +84,8 @@ export class PrefixClaim {
     this.log = new RepeatedLog(logger);
   }
 
-  static describe(database: string, location: string): Claimant {
-    return { database, location, host: hostname() };
+  static describe(database: string, location: string, settings: { stuckAfterMs?: number } = {}): Claimant {
+    return { database, location, host: hostname(), ...settings };
   }
 
   /** Claims (or renews) the prefix if nobody else holds it; answers who holds it otherwise. */
@@ -176,7 +181,12 @@ function parseClaimant(text: string | null): Claimant | undefined {
   try {
     const value = JSON.parse(text) as Partial<Claimant>;
     if (typeof value.database !== 'string') return undefined;
-    return { database: value.database, location: String(value.location ?? '?'), host: String(value.host ?? '?') };
+    return {
+      database: value.database,
+      location: String(value.location ?? '?'),
+      host: String(value.host ?? '?'),
+      ...(typeof value.stuckAfterMs === 'number' ? { stuckAfterMs: value.stuckAfterMs } : {}),
+    };
   } catch {
     return undefined;
   }

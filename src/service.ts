@@ -104,7 +104,7 @@ export async function startService(
   const claim = new PrefixClaim(
     producer,
     config.queuePrefix,
-    PrefixClaim.describe(await databaseIdentity(db), databaseLocation(config)),
+    PrefixClaim.describe(await databaseIdentity(db), databaseLocation(config), { stuckAfterMs: config.stuckAfterMs }),
     logger.child({ component: 'prefix-claim' }),
   );
   try {

@@ -88,7 +88,9 @@ describe('usage and exit codes', () => {
     expect(config.stderr).toMatch(/^orders: invalid configuration: QUEUE_PREFIX: must be .*\n$/);
     expect(away).toMatchObject({ code: 1, stdout: '' });
     expect(away.stderr).toMatch(new RegExp(`^orders: cannot reach Redis at redis://127.0.0.1:${deadPort}: .*ECONNREFUSED.*\\n$`));
-    expect(missing.stderr).toBe(`orders: no database at ${join(dir, 'absent.db')}: set DATABASE_PATH or pass --database\n`);
+    expect(missing.stderr).toBe(
+      `orders: no database at ${join(dir, 'absent.db')}: set DATABASE_PATH or pass --database (or DATABASE_URL for PostgreSQL)\n`,
+    );
     expect(missing.code).toBe(1);
   });
 
@@ -296,6 +298,15 @@ describe('reconcile', () => {
     const quiet = await runCli(['reconcile'], cliEnv(h, { STUCK_AFTER_MS: '60000' }));
     expect(quiet).toMatchObject({ code: 0, stdout: 'nothing to re-drive: no order has been still for longer than 60000 ms\n' });
     expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 2 } })).toEqual([]);
+  });
+
+  it('judges stuck by the running service’s STUCK_AFTER_MS, not its own environment’s', async () => {
+    h = await Harness.start({ queues: [], env: { STUCK_AFTER_MS: '123456' } });
+    const run = await runCli(['reconcile'], cliEnv(h, { STUCK_AFTER_MS: '60000' }));
+    expect(run).toMatchObject({ code: 0, stdout: 'nothing to re-drive: no order has been still for longer than 123456 ms\n' });
+    // Told otherwise, it does as told.
+    const told = await runCli(['reconcile', '--stuck-after', '5000'], cliEnv(h));
+    expect(told.stdout).toBe('nothing to re-drive: no order has been still for longer than 5000 ms\n');
   });
 
   it('exits 1 and says the events wait in the outbox when Redis is away', async () => {

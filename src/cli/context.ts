@@ -87,7 +87,7 @@ export class Session {
     if (!this.database) {
       const { databaseUrl: url, databasePath: path } = this.config;
       if (!url && !options.create && path !== ':memory:' && !existsSync(path)) {
-        throw new CliError(`no database at ${path}: set DATABASE_PATH or pass --database`);
+        throw new CliError(`no database at ${path}: set DATABASE_PATH or pass --database (or DATABASE_URL for PostgreSQL)`);
       }
       try {
         this.database = await openDatabase({ url, path, poolSize: 2 });
