@@ -9,7 +9,8 @@ import { writeTx, type Db } from './client.ts';
 import { orders, serviceMeta } from './schema.ts';
 import { storageFailureCode } from './storage-health.ts';
 
-const IDENTITY_KEY = 'database_id';
+/** The service_meta key of the database's identity. */
+export const IDENTITY_KEY = 'database_id';
 const PROBE_KEY = 'write_probe';
 
 export async function databaseIdentity(db: Db): Promise<string> {
