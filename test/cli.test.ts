@@ -56,7 +56,12 @@ describe('usage and exit codes', () => {
 
   it('runs as the `orders` bin from any directory', () => {
     const bin = fileURLToPath(new URL('../bin/orders.js', import.meta.url));
-    const run = spawnSync(process.execPath, [bin, 'show', '--help'], { cwd: tmpdir(), encoding: 'utf8' });
+    // From the sources: building dist/ is test/build.test.ts's to try.
+    const run = spawnSync(process.execPath, [bin, 'show', '--help'], {
+      cwd: tmpdir(),
+      encoding: 'utf8',
+      env: { ...process.env, ORDERS_LAUNCH: 'tsx' },
+    });
     expect(run.status).toBe(0);
     expect(run.stdout).toContain('Usage: orders show [options] <orderId>');
   });
