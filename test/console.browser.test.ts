@@ -87,6 +87,9 @@ async function signedIn(options: { javaScriptEnabled?: boolean } = {}): Promise<
   return browser.newContext({
     httpCredentials: { username: 'operator', password: ADMIN_TOKEN },
     viewport: { width: 1280, height: 900 },
+    // An operator elsewhere, with other habits: the page's times must not follow them.
+    timezoneId: 'America/New_York',
+    locale: 'en-US',
     ...options,
   });
 }
@@ -156,10 +159,14 @@ describe.skipIf(!available)('the operations console at /admin in a browser', () 
       const page = await context.newPage();
       await page.goto(`${h.base}/admin`);
       const before = Number(await text(page, '[data-count="total"]'));
+      const counted = await text(page, '[data-refreshed]');
+      expect(counted).toMatch(/^\d\d:\d\d:\d\d UTC$/);
       await h.placeOrder(orderBody('tok_chargeDeclined', [{ sku: 'MUG-001', quantity: 1 }], 'cus_live'));
       // No reload: the page's own script fetches the counts and updates them in place.
       await expect.poll(() => text(page, '[data-count="total"]'), { timeout: 15_000, interval: 100 }).toBe(String(before + 1));
       expect(page.url()).toBe(`${h.base}/admin`);
+      // The time it was counted at keeps the server's format and zone, whatever the browser's.
+      expect(await text(page, '[data-refreshed]')).toMatch(/^\d\d:\d\d:\d\d UTC$/);
     } finally {
       await context.close();
     }
@@ -227,8 +234,11 @@ describe.skipIf(!available)('the operations console at /admin in a browser', () 
         /Operator retry\s+by admin\s+retried/,
       );
 
+      // The message was said once: the address lost its code, and a reload does not say it again.
+      expect(page.url()).not.toContain('done=');
       await h.waitForStatus(held.id, 'SHIPPED');
       await page.reload();
+      await expect(page.locator('.notice.ok').count()).resolves.toBe(0);
       const after = await page.locator('h1').innerText();
       expect(after).toContain('SHIPPED');
       expect(after).not.toContain('STUCK');

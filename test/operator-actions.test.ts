@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { apiKeyId } from '../src/api/api-keys.ts';
 import { FAILED_ATTEMPTS_KEPT, failedAttemptsOf, recordFailedAttempt } from '../src/db/failed-attempts.ts';
 import { operatorActionsOf } from '../src/db/operator-actions.ts';
+import { jobsOf } from '../src/queues/inspect.ts';
 import { CARRIER_DOWN_POSTAL_CODE } from '../src/sandbox/carrier.ts';
 import { UNREACHABLE_RECIPIENT } from '../src/sandbox/notifier.ts';
 import { GATEWAY_DOWN_TOKEN } from '../src/sandbox/payment-gateway.ts';
@@ -165,5 +166,45 @@ describe('operator actions on the timeline', () => {
     expect(await operatorActionsOf(h.db, placed.id)).toMatchObject([
       { action: 'retry', actor: 'admin', jobId, outcome: 'retried' },
     ]);
+  });
+});
+
+describe('the console’s smaller answers', () => {
+  it('finds an order by its tracking number and by the customer’s email, and says when none has them', async () => {
+    const h = await start();
+    const placed = await h.placeOrder({ ...orderBody(), email: 'ada@example.com' });
+    const shipped = await h.waitForStatus(placed.id, 'SHIPPED');
+    const byTracking = await browse(h, `/admin/console/search?q=${shipped.shipment!.trackingNumber.toLowerCase()}`);
+    expect(byTracking.status).toBe(303);
+    expect(byTracking.headers.get('location')).toBe(`/admin/console/orders/${placed.id}`);
+    expect((await browse(h, '/admin/console/search?q=TRK000000000')).status).toBe(404);
+    const byEmail = await browse(h, '/admin/console/search?q=ada%40example.com');
+    expect(byEmail.status).toBe(200);
+    const list = await byEmail.text();
+    expect(list).toContain('Orders with email ada@example.com');
+    expect(list).toContain(placed.id);
+    expect(await (await browse(h, '/admin/console/search?q=nobody%40example.com')).text()).toContain('No order matches.');
+  });
+
+  it('shows a shipped order’s payment deadline as not needed, not as a job it waits on', async () => {
+    const h = await start();
+    const placed = await h.placeOrder();
+    await h.waitForStatus(placed.id, 'SHIPPED');
+    const deadline = `${placed.id}-PaymentTimeoutDue-payment-deadline`;
+    expect(await h.service.queues['payment-deadline'].getJobState(deadline)).toBe('delayed');
+    const page = await (await browse(h, `/admin/console/orders/${placed.id}`)).text();
+    const row = page.slice(page.indexOf('<td>payment-deadline</td>'));
+    expect(row.slice(0, row.indexOf('</tr>'))).toContain('not needed');
+  });
+
+  it('reads a job just retried as one: its new state with its new attempts', async () => {
+    const h = await start({ queues: ['payment', 'payment-deadline'] });
+    const down = await h.placeOrder(orderBody(GATEWAY_DOWN_TOKEN));
+    const jobId = `${down.id}-OrderPlaced-payment`;
+    await waitUntil('the payment job fails for good', async () => (await failedState(h, 'payment', jobId)) === 'failed');
+    await h.service.queues.payment.pause(); // it stays where the retry puts it
+    expect((await browse(h, `/admin/console/orders/${down.id}/retry`, { job: jobId })).status).toBe(303);
+    const job = (await jobsOf(h.service.queues, down.id, ['OrderPlaced'])).find((j) => j.id === jobId)!;
+    expect(job).toMatchObject({ state: 'waiting', attempts: 0 });
   });
 });

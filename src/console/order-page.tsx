@@ -219,6 +219,16 @@ export function OrderPage(props: { data: OrderData; outcome?: ActionOutcome | un
   );
 }
 
+/**
+ * A payment deadline waits, delayed, for PAYMENT_TIMEOUT_MS whatever happens: once the gateway has
+ * answered it will find nothing to do, and showing it as pending would suggest the order waits on it.
+ */
+function isMootDeadline(job: { queue: string; state: string }, order: { paymentStatus: string }): boolean {
+  return (
+    job.queue === 'payment-deadline' && order.paymentStatus !== 'PENDING' && (job.state === 'delayed' || job.state === 'waiting')
+  );
+}
+
 type TimelineRow =
   | { kind: 'event'; at: number; entry: OrderData['timeline'][number] }
   | { kind: 'action'; at: number; action: OrderData['actions'][number] };
@@ -313,7 +323,13 @@ function JobsTable(props: { data: OrderData }) {
                 {job.event}
               </td>
               <td>
-                <JobStateBadge state={job.state} />
+                {isMootDeadline(job, order) ? (
+                  <span class="muted" title="The gateway answered: when the deadline comes, it finds nothing to do.">
+                    not needed
+                  </span>
+                ) : (
+                  <JobStateBadge state={job.state} />
+                )}
               </td>
               <td class="num">{job.state === 'absent' ? '—' : job.attempts}</td>
               <td>{job.finishedAt ? ago(job.finishedAt, now) : '—'}</td>

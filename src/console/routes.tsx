@@ -10,17 +10,17 @@ import { fieldIssues } from '../api/problem.ts';
 import { cancelOrder } from '../db/cancel.ts';
 import { recordOperatorAction, recordOperatorActions } from '../db/operator-actions.ts';
 import { findOrder } from '../db/orders.ts';
-import { listOrders } from '../db/order-list.ts';
+import { listOrders, orderIdByTrackingNumber } from '../db/order-list.ts';
 import { ConflictError } from '../domain/errors.ts';
 import { isReachedBy } from '../domain/order-machine.ts';
 import { ask, queueOfJobId, retryFailedJob, type RetryOutcome } from '../queues/inspect.ts';
-import { CONSOLE_CSS, CONSOLE_JS } from './assets.ts';
+import { CONSOLE_CSS, CONSOLE_JS, FAVICON_SVG } from './assets.ts';
 import { consoleCounts, homeData, orderData, type ConsoleDeps } from './data.ts';
 import { HomePage, isHomeOutcome } from './home.tsx';
 import { orderHref } from './layout.tsx';
 import { ListPage, MessagePage } from './list-page.tsx';
 import { OrderPage, isActionOutcome, type ActionOutcome } from './order-page.tsx';
-import { CONSOLE_HOME, CONSOLE_PATH } from './paths.ts';
+import { CONSOLE_HOME, CONSOLE_PATH, PUBLIC_STYLESHEET } from './paths.ts';
 
 /**
  * Pages load nothing from elsewhere: the stylesheet and the script come from the console itself,
@@ -57,6 +57,10 @@ const RETRY_OUTCOMES = { retried: 'retried', 'not-failed': 'retry-not-failed', a
 /** A job id made by `jobIdFor`: `<order id>-<event>-<queue>`. */
 const ORDER_OF_JOB = /^(ord_[0-9A-Z]{26})-[A-Za-z]+-[a-z-]+$/;
 
+/** The sandbox carrier's tracking numbers (sandbox/carrier.ts). */
+const TRACKING_NUMBER = /^TRK\d{6,20}$/i;
+const EMAIL_SEARCH_LIMIT = 100;
+
 /** A bulk retry asks Redis once per job: it may take longer than one page's read. */
 const BULK_RETRY_DEADLINE_MS = 10_000;
 
@@ -79,16 +83,48 @@ export function consoleRoutes(deps: ConsoleDeps): Hono {
   app.get(`${sub}/assets/console.css`, (c) =>
     c.body(CONSOLE_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'max-age=300' }),
   );
+  // Outside /admin, for any page (the index at / too), without credentials: nothing secret in them.
+  for (const path of ['/favicon.svg', '/favicon.ico']) {
+    app.get(path, (c) => c.body(FAVICON_SVG, 200, { 'Content-Type': 'image/svg+xml', 'Cache-Control': 'max-age=86400' }));
+  }
+  app.get(PUBLIC_STYLESHEET, (c) =>
+    c.body(CONSOLE_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'max-age=300' }),
+  );
   app.get(`${sub}/assets/console.js`, (c) =>
     c.body(CONSOLE_JS, 200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'max-age=300' }),
   );
 
-  // An order id opens its page; anything else is taken for a customer id.
+  // An order id or a tracking number opens its order's page; an email lists the orders that gave
+  // it; anything else is taken for a customer id.
   app.get(`${sub}/search`, async (c) => {
     const q = (c.req.query('q') ?? '').trim();
     if (q === '') return c.redirect(CONSOLE_HOME, 303);
     if (ORDER_ID_PATTERN.test(q) && (await findOrder(deps.db, q))) return c.redirect(orderHref(q), 303);
     if (ORDER_ID_PATTERN.test(q)) return unknownOrder(c, q);
+    if (TRACKING_NUMBER.test(q)) {
+      const id = await orderIdByTrackingNumber(deps.db, q.toUpperCase());
+      if (id) return c.redirect(orderHref(id), 303);
+      return page(
+        c,
+        <MessagePage title="No such shipment">No order has the tracking number {JSON.stringify(q)}.</MessagePage>,
+        404,
+      );
+    }
+    if (q.includes('@')) {
+      const found = await listOrders(deps.db, { email: q, limit: EMAIL_SEARCH_LIMIT });
+      const notice = found.nextBefore ? `Only the newest ${EMAIL_SEARCH_LIMIT} are shown.` : undefined;
+      return page(
+        c,
+        <ListPage
+          filters={{ email: q }}
+          orders={found.orders}
+          nextCursor={null}
+          paged={false}
+          now={deps.now()}
+          notice={notice}
+        />,
+      );
+    }
     return c.redirect(`${CONSOLE_PATH}/orders?${new URLSearchParams({ customerId: q })}`, 303);
   });
 
