@@ -323,6 +323,17 @@ describe('reconcile', () => {
 });
 
 describe('load', () => {
+  it('says which orders wait on a failed job instead of waiting its whole timeout for them', async () => {
+    h = await Harness.start({ env: { JOB_ATTEMPTS: '2' } });
+    const args = ['load', '--url', h.base, '--seed', '--count', '4', '--mix', 'visa=1,tok_gatewayDown=1', '--timeout', '600000'];
+    const run = await runCli([...args, '--json'], cliEnv(h, { ADMIN_TOKEN, API_KEYS }), 120_000);
+    expect(run.code).toBe(1);
+    expect(run.json).toMatchObject({ placed: 4, settled: 2, parked: 2, unsettled: 0 });
+    expect(run.stderr).toBe(
+      'orders: 2 orders wait on a failed job and will not move until it is retried: see `orders failed`, then `orders requeue`\n',
+    );
+  });
+
   it('seeds the catalog over HTTP, places orders with the token mix and reports them settled', async () => {
     h = await Harness.start();
     const args = ['load', '--url', h.base, '--seed', '--count', '30', '--concurrency', '5', '--mix', 'visa=4,declined=1'];
