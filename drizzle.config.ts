@@ -6,7 +6,7 @@ import { defineConfig } from 'drizzle-kit';
 
 export default defineConfig({
   dialect: 'sqlite',
-  schema: ['./src/db/tables/sqlite.ts', './src/sandbox/tables/sqlite.ts'],
+  schema: ['./src/db/tables/sqlite.ts', './src/sandbox/tables/sqlite.ts', './src/db/tables/operations/sqlite.ts'],
   out: './drizzle/sqlite',
   dbCredentials: { url: process.env.DATABASE_PATH ?? 'data/orders.db' },
 });

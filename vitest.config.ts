@@ -15,6 +15,7 @@ const STORE_INDEPENDENT_FILES = [
   'test/failure-policy.test.ts',
   'test/event-routing.test.ts',
   'test/tracing.test.ts',
+  'test/build.test.ts',
 ];
 
 /** Checks the private PostgreSQL server, or needs it as a copy's target: nothing to run on SQLite. */

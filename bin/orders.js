@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The `orders` operator CLI: runs src/cli/index.ts through tsx's loader, wherever it is called from.
-import { register } from 'tsx/esm/api';
+// The `orders` operator CLI, from the compiled JavaScript in dist/ (built first when missing or
+// stale: bin/launch.js), wherever it is called from.
+import { launch } from './launch.js';
 
-register();
-await import(new URL('../src/cli/index.ts', import.meta.url).href);
+await launch('cli/index.js');

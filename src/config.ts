@@ -199,8 +199,9 @@ const EnvSchema = z.object({
     .default('info'),
   SMTP_URL: z
     .url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' })
-    .refine((url) => URL.canParse(url) && new URL(url).username !== '' && new URL(url).password !== '', {
-      error: 'must carry credentials: smtp://user:password@host:port',
+    // No credentials at all is a relay or a development catcher; half of them is a typo.
+    .refine((url) => !URL.canParse(url) || (new URL(url).username === '') === (new URL(url).password === ''), {
+      error: 'must carry both a user and a password, or neither: smtp://user:password@host:port or smtp://host:port',
     })
     .optional(),
   MAIL_LEASE_MS: int(60_000, 1_000),

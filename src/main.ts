@@ -9,7 +9,7 @@ import { PrefixTakenError } from './prefix-claim.ts';
 import { managedRedisDir, redisServerOnPath, runningManagedRedis } from './queues/managed-redis.ts';
 import { useManagedRedis, type ManagedRedisUse } from './queues/managed-redis-users.ts';
 import { FollowedConnections, followManagedRedis, type RedisFollower } from './queues/redis-follow.ts';
-import { startService, type RunningService } from './service.ts';
+import { ListenError, startService, type RunningService } from './service.ts';
 import { StoreOpenError } from './db/open.ts';
 import { safeUrl } from './safe-url.ts';
 import { startTracing, type Tracing } from './telemetry/tracing.ts';
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
     );
   } catch (error) {
     await redis.managed?.leave();
-    if (!(error instanceof PrefixTakenError || error instanceof StoreOpenError)) throw error;
+    if (!(error instanceof PrefixTakenError || error instanceof StoreOpenError || error instanceof ListenError)) throw error;
     process.stderr.write(`${error.message}\n`);
     process.exit(1);
   }

@@ -31,7 +31,7 @@ import { apiReference } from './api/reference.ts';
 import { createRouter, type AppEnv } from './api/router.ts';
 import { traceRequests } from './api/trace.ts';
 import { webhookRoutes } from './api/webhooks.ts';
-import { isConsolePath } from './console/paths.ts';
+import { isConsolePath, PUBLIC_STYLESHEET } from './console/paths.ts';
 import { consoleRoutes } from './console/routes.tsx';
 import type { Db } from './db/client.ts';
 import type { ServiceMetrics } from './metrics.ts';
@@ -186,7 +186,13 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
 
   serveOpenApi(app, { queuesBoardPath: QUEUES_BOARD_PATH, docsPath: DOCS_PATH });
   app.route(DOCS_PATH, apiReference(DOCS_PATH, { specUrl: OPENAPI_PATH, title: 'Order service API' }));
-  app.route('/', indexRoutes({ title: 'Order service', paths: { docs: DOCS_PATH, openapi: OPENAPI_PATH, admin: ADMIN_PATH } }));
+  app.route(
+    '/',
+    indexRoutes({
+      title: 'Order service',
+      paths: { docs: DOCS_PATH, openapi: OPENAPI_PATH, admin: ADMIN_PATH, stylesheet: PUBLIC_STYLESHEET },
+    }),
+  );
 
   app.notFound(notFoundOrNotAllowed(app));
   app.onError(errorHandler(deps.logger));

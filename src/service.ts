@@ -3,6 +3,7 @@
  * workers the role asks for. main.ts runs it under signals; tests start it on their own Redis.
  */
 import type { Socket } from 'node:net';
+import { resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -28,7 +29,7 @@ import { OutboxRelay } from './relay.ts';
 import type { QueueName } from './queues/routing.ts';
 import { waitsOnFailedJob } from './queues/parked.ts';
 import { Reconciler } from './processors/reconciler.ts';
-import { SmtpMailer } from './email/smtp-mailer.ts';
+import { credentialsMayTravelInPlainText, SmtpMailer } from './email/smtp-mailer.ts';
 import { redisLease } from './queues/lease.ts';
 import { SandboxCarrier } from './sandbox/carrier.ts';
 import { sandboxLedgers } from './sandbox/ledger.ts';
@@ -66,9 +67,20 @@ const IDEMPOTENCY_SWEEP_MIN_MS = 1_000;
 export interface ServiceOptions {
   /** Told of each Redis connection the service makes (to follow a managed Redis that moves). */
   onRedisConnection?: (connection: Redis) => void;
+  /** The clock of the API and its sweeps (a test passes one it moves by hand). */
+  now?: () => number;
 }
 
-/** How often the queue prefix's claim is checked and, after Redis lost its data, made again. */
+/**
+ * Where the database lives, as the prefix claim records it: a file by its absolute path (two
+ * clones' `data/orders.db` are two places), a URL without its password.
+ */
+export function databaseLocation(config: Pick<Config, 'databaseUrl' | 'databasePath'>): string {
+  if (config.databaseUrl) return safeUrl(config.databaseUrl);
+  return config.databasePath === ':memory:' ? ':memory:' : resolve(config.databasePath);
+}
+
+/** How often the queue prefix's claim is renewed and, after Redis lost its data, made again. */
 const PREFIX_CLAIM_EVERY_MS = 5_000;
 
 export async function startService(
@@ -104,7 +116,7 @@ export async function startService(
   const claim = new PrefixClaim(
     producer,
     config.queuePrefix,
-    PrefixClaim.describe(await databaseIdentity(db), config.databaseUrl ? safeUrl(config.databaseUrl) : config.databasePath),
+    PrefixClaim.describe(await databaseIdentity(db), databaseLocation(config), { stuckAfterMs: config.stuckAfterMs }),
     logger.child({ component: 'prefix-claim' }),
   );
   try {
@@ -164,9 +176,10 @@ export async function startService(
   let host: string | undefined;
   let sweeper: NodeJS.Timeout | undefined;
   if (config.role !== 'worker') {
-    sweeper = sweepIdempotencyKeysEvery(db, config.idempotencyTtlMs, logger);
+    sweeper = sweepIdempotencyKeysEvery(db, config.idempotencyTtlMs, logger, options.now);
     const app = createApp({
       db,
+      ...(options.now ? { now: options.now } : {}),
       logger,
       adminToken: config.adminToken,
       webhookSecret: config.webhookSecret,
@@ -195,12 +208,16 @@ export async function startService(
       corsOrigins: config.corsOrigins,
       maxOrderTotalCents: config.maxOrderTotalCents,
     });
-    ({ server, port, host } = await listen(app.fetch, config.host, config.port, config, logger));
+    ({ server, port, host } = await listen(app.fetch, config.host, config.port, config, logger, 'PORT'));
   }
   let metricsPort: number | undefined;
   if (config.role === 'worker' && config.metricsPort !== undefined) {
     const ops = createOpsApp({ db, logger, redis: producer, metrics, ...health });
-    ({ server, port: metricsPort, host } = await listen(ops.fetch, config.host, config.metricsPort, config, logger));
+    ({
+      server,
+      port: metricsPort,
+      host,
+    } = await listen(ops.fetch, config.host, config.metricsPort, config, logger, 'METRICS_PORT'));
   }
   relay.start();
 
@@ -292,6 +309,12 @@ function emailParts(config: Config, connection: Redis, logger: Logger): Pick<Wor
   const { host, protocol } = new URL(config.mail.smtpUrl);
   // Where to, never with the credentials.
   logger.info({ smtp: `${protocol}//${host}`, from: config.mail.from }, 'customer messages with an address go out by email');
+  if (credentialsMayTravelInPlainText(config.mail.smtpUrl)) {
+    logger.warn(
+      { smtp: `${protocol}//${host}` },
+      'SMTP_URL sends a password to another host over smtp://: it travels in plain text unless the server offers STARTTLS; use smtps:// or a relay on this host',
+    );
+  }
   return {
     mailer: new SmtpMailer(config.mail, logger.child({ component: 'mailer' })),
     lease: redisLease(connection, config.queuePrefix, config.mailLeaseMs),
@@ -329,6 +352,7 @@ function listen(
     trustProxy: boolean;
   },
   logger: Logger,
+  variable: 'PORT' | 'METRICS_PORT',
 ) {
   return new Promise<{ server: ServerType; port: number; host: string }>((resolve, reject) => {
     const server = serve(
@@ -344,7 +368,7 @@ function listen(
       },
       (info) => resolve({ server, port: info.port, host: info.address }),
     );
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, variable, hostname, port)));
     // Behind a proxy every connection comes from the proxy's address: no cap there.
     if (limits.maxConnectionsPerAddress > 0 && !limits.trustProxy) {
       capConnectionsPerAddress(server, limits.maxConnectionsPerAddress, logger);
@@ -380,6 +404,31 @@ function capConnectionsPerAddress(server: ServerType, cap: number, logger: Logge
       else open.set(address, left);
     });
   });
+}
+
+/** A port the service cannot listen on: the operator's to fix, said in one line naming the variable. */
+export class ListenError extends Error {
+  override readonly name = 'ListenError';
+}
+
+function listenError(error: NodeJS.ErrnoException, variable: string, host: string, port: number): Error {
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  if (error.code === 'EADDRINUSE') {
+    return new ListenError(
+      `${variable}=${port}: ${where} is already in use by another process; stop it, or set ${variable} to a free port`,
+    );
+  }
+  if (error.code === 'EACCES') {
+    return new ListenError(
+      `${variable}=${port}: not allowed to listen on ${where} (ports below 1024 need privileges); set ${variable} to another port`,
+    );
+  }
+  if (error.code === 'EADDRNOTAVAIL') {
+    return new ListenError(
+      `HOST=${host}: no interface of this machine has that address; set HOST to one of its addresses, or 0.0.0.0`,
+    );
+  }
+  return error;
 }
 
 /**
@@ -460,10 +509,10 @@ async function waitForReady(redis: Redis, timeoutMs: number): Promise<void> {
 }
 
 /** Deletes expired idempotency keys periodically; an expired key is free for a new request. */
-function sweepIdempotencyKeysEvery(db: Db, ttlMs: number, logger: Logger): NodeJS.Timeout {
+function sweepIdempotencyKeysEvery(db: Db, ttlMs: number, logger: Logger, now: () => number = Date.now): NodeJS.Timeout {
   const everyMs = Math.min(Math.max(ttlMs, IDEMPOTENCY_SWEEP_MIN_MS), IDEMPOTENCY_SWEEP_MAX_MS);
   const timer = setInterval(() => {
-    sweepIdempotencyKeys(db, Date.now()).then(
+    sweepIdempotencyKeys(db, now()).then(
       (swept) => {
         if (swept > 0) logger.debug({ swept }, 'expired idempotency keys deleted');
       },

@@ -56,7 +56,12 @@ describe('usage and exit codes', () => {
 
   it('runs as the `orders` bin from any directory', () => {
     const bin = fileURLToPath(new URL('../bin/orders.js', import.meta.url));
-    const run = spawnSync(process.execPath, [bin, 'show', '--help'], { cwd: tmpdir(), encoding: 'utf8' });
+    // From the sources: building dist/ is test/build.test.ts's to try.
+    const run = spawnSync(process.execPath, [bin, 'show', '--help'], {
+      cwd: tmpdir(),
+      encoding: 'utf8',
+      env: { ...process.env, ORDERS_LAUNCH: 'tsx' },
+    });
     expect(run.status).toBe(0);
     expect(run.stdout).toContain('Usage: orders show [options] <orderId>');
   });
@@ -88,7 +93,9 @@ describe('usage and exit codes', () => {
     expect(config.stderr).toMatch(/^orders: invalid configuration: QUEUE_PREFIX: must be .*\n$/);
     expect(away).toMatchObject({ code: 1, stdout: '' });
     expect(away.stderr).toMatch(new RegExp(`^orders: cannot reach Redis at redis://127.0.0.1:${deadPort}: .*ECONNREFUSED.*\\n$`));
-    expect(missing.stderr).toBe(`orders: no database at ${join(dir, 'absent.db')}: set DATABASE_PATH or pass --database\n`);
+    expect(missing.stderr).toBe(
+      `orders: no database at ${join(dir, 'absent.db')}: set DATABASE_PATH or pass --database (or DATABASE_URL for PostgreSQL)\n`,
+    );
     expect(missing.code).toBe(1);
   });
 
@@ -298,6 +305,15 @@ describe('reconcile', () => {
     expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 2 } })).toEqual([]);
   });
 
+  it('judges stuck by the running service’s STUCK_AFTER_MS, not its own environment’s', async () => {
+    h = await Harness.start({ queues: [], env: { STUCK_AFTER_MS: '123456' } });
+    const run = await runCli(['reconcile'], cliEnv(h, { STUCK_AFTER_MS: '60000' }));
+    expect(run).toMatchObject({ code: 0, stdout: 'nothing to re-drive: no order has been still for longer than 123456 ms\n' });
+    // Told otherwise, it does as told.
+    const told = await runCli(['reconcile', '--stuck-after', '5000'], cliEnv(h));
+    expect(told.stdout).toBe('nothing to re-drive: no order has been still for longer than 5000 ms\n');
+  });
+
   it('exits 1 and says the events wait in the outbox when Redis is away', async () => {
     h = await Harness.start({ queues: [] });
     const run = await runCli(['reconcile'], cliEnv(h, { REDIS_URL: `redis://127.0.0.1:${await freePort()}` }));
@@ -307,6 +323,17 @@ describe('reconcile', () => {
 });
 
 describe('load', () => {
+  it('says which orders wait on a failed job instead of waiting its whole timeout for them', async () => {
+    h = await Harness.start({ env: { JOB_ATTEMPTS: '2' } });
+    const args = ['load', '--url', h.base, '--seed', '--count', '4', '--mix', 'visa=1,tok_gatewayDown=1', '--timeout', '600000'];
+    const run = await runCli([...args, '--json'], cliEnv(h, { ADMIN_TOKEN, API_KEYS }), 120_000);
+    expect(run.code).toBe(1);
+    expect(run.json).toMatchObject({ placed: 4, settled: 2, parked: 2, unsettled: 0 });
+    expect(run.stderr).toBe(
+      'orders: 2 orders wait on a failed job and will not move until it is retried: see `orders failed`, then `orders requeue`\n',
+    );
+  });
+
   it('seeds the catalog over HTTP, places orders with the token mix and reports them settled', async () => {
     h = await Harness.start();
     const args = ['load', '--url', h.base, '--seed', '--count', '30', '--concurrency', '5', '--mix', 'visa=4,declined=1'];

@@ -3,6 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.ts';
+import { credentialsMayTravelInPlainText } from '../src/email/smtp-mailer.ts';
 
 const SMTP_URL = 'smtps://mailer:s3cret-pass@smtp.example:465';
 
@@ -23,10 +24,43 @@ describe('email configuration', () => {
     });
   });
 
+  it('takes a relay or a development catcher without credentials', () => {
+    for (const url of [
+      'smtp://127.0.0.1:25',
+      'smtp://localhost:1025',
+      'smtp://relay.internal:25',
+      'smtps://relay.internal:465',
+    ]) {
+      expect(loadConfig({ SMTP_URL: url, MAIL_FROM: 'orders@shop.example' }).mail?.smtpUrl).toBe(url);
+    }
+  });
+
+  it('warns only where a password would cross the network in plain text', () => {
+    expect(credentialsMayTravelInPlainText('smtp://mailer:pw@smtp.example:587')).toBe(true);
+    expect(credentialsMayTravelInPlainText('smtp://mailer:pw@10.0.0.5:25')).toBe(true);
+    for (const quiet of [
+      'smtp://127.0.0.1:25',
+      'smtp://relay.example:25',
+      'smtps://mailer:pw@smtp.example:465',
+      'smtp://mailer:pw@127.0.0.1:2525',
+      'smtp://mailer:pw@localhost:2525',
+      'smtp://mailer:pw@[::1]:2525',
+    ])
+      expect(credentialsMayTravelInPlainText(quiet)).toBe(false);
+  });
+
   it.each([
     ['SMTP_URL', { SMTP_URL: 'http://mailer:pw@smtp.example', MAIL_FROM: 'a@b.example' }, 'must be an smtp:// or smtps:// URL'],
-    ['SMTP_URL', { SMTP_URL: 'smtp://smtp.example:587', MAIL_FROM: 'a@b.example' }, 'must carry credentials'],
-    ['SMTP_URL', { SMTP_URL: 'smtp://mailer@smtp.example:587', MAIL_FROM: 'a@b.example' }, 'must carry credentials'],
+    [
+      'SMTP_URL',
+      { SMTP_URL: 'smtp://mailer@smtp.example:587', MAIL_FROM: 'a@b.example' },
+      'must carry both a user and a password, or neither',
+    ],
+    [
+      'SMTP_URL',
+      { SMTP_URL: 'smtp://:pw@smtp.example:587', MAIL_FROM: 'a@b.example' },
+      'must carry both a user and a password, or neither',
+    ],
     ['MAIL_FROM', { SMTP_URL }, 'is required when SMTP_URL is set'],
     ['MAIL_FROM', { SMTP_URL, MAIL_FROM: 'orders' }, 'must be an address, or Name <address>'],
     ['MAIL_FROM', { SMTP_URL, MAIL_FROM: 'Shop <orders>' }, 'must be an address, or Name <address>'],

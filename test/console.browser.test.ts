@@ -87,6 +87,9 @@ async function signedIn(options: { javaScriptEnabled?: boolean } = {}): Promise<
   return browser.newContext({
     httpCredentials: { username: 'operator', password: ADMIN_TOKEN },
     viewport: { width: 1280, height: 900 },
+    // An operator elsewhere, with other habits: the page's times must not follow them.
+    timezoneId: 'America/New_York',
+    locale: 'en-US',
     ...options,
   });
 }
@@ -156,10 +159,14 @@ describe.skipIf(!available)('the operations console at /admin in a browser', () 
       const page = await context.newPage();
       await page.goto(`${h.base}/admin`);
       const before = Number(await text(page, '[data-count="total"]'));
+      const counted = await text(page, '[data-refreshed]');
+      expect(counted).toMatch(/^\d\d:\d\d:\d\d UTC$/);
       await h.placeOrder(orderBody('tok_chargeDeclined', [{ sku: 'MUG-001', quantity: 1 }], 'cus_live'));
       // No reload: the page's own script fetches the counts and updates them in place.
       await expect.poll(() => text(page, '[data-count="total"]'), { timeout: 15_000, interval: 100 }).toBe(String(before + 1));
       expect(page.url()).toBe(`${h.base}/admin`);
+      // The time it was counted at keeps the server's format and zone, whatever the browser's.
+      expect(await text(page, '[data-refreshed]')).toMatch(/^\d\d:\d\d:\d\d UTC$/);
     } finally {
       await context.close();
     }
@@ -205,17 +212,17 @@ describe.skipIf(!available)('the operations console at /admin in a browser', () 
         'JobFailed',
       ]);
       // Its jobs, each with state and attempts; the shipping one failed with the carrier's error.
-      const shipping = page.locator('h2:has-text("Jobs") ~ table tr', { hasText: 'shipping' });
+      const shipping = page.locator('table.jobs tr', { hasText: 'shipping' });
       const row = (await shipping.innerText()).replace(/\s+/g, ' ');
       expect(row).toContain('InventoryReserved');
       expect(row).toContain('failed');
       expect(row).toContain('2');
       expect(row).toContain('carrier unreachable');
-      const payment = (await page.locator('h2:has-text("Jobs") ~ table tr', { hasText: 'payment' }).first().innerText()).replace(
-        /\s+/g,
-        ' ',
-      );
+      const payment = (await page.locator('table.jobs tr', { hasText: 'payment' }).first().innerText()).replace(/\s+/g, ' ');
       expect(payment).toContain('completed');
+      // Each failed attempt, not only the last.
+      const attempts = (await page.locator('table.attempts tbody').innerText()).replace(/\s+/g, ' ');
+      expect(attempts).toMatch(/shipping InventoryReserved 1 .*carrier unreachable.* shipping InventoryReserved 2 /);
       await screenshot(page, 'console-order-stuck');
 
       // The carrier is back; the operator retries the job from the page.
@@ -223,16 +230,19 @@ describe.skipIf(!available)('the operations console at /admin in a browser', () 
       await shipping.getByRole('button', { name: 'Retry' }).click();
       await page.waitForURL(/done=retried/);
       await expect(page.locator('.notice.ok').innerText()).resolves.toContain('back in its queue');
+      await expect(page.locator('tr.operator-action').first().innerText()).resolves.toMatch(
+        /Operator retry\s+by admin\s+retried/,
+      );
 
+      // The message was said once: the address lost its code, and a reload does not say it again.
+      expect(page.url()).not.toContain('done=');
       await h.waitForStatus(held.id, 'SHIPPED');
       await page.reload();
+      await expect(page.locator('.notice.ok').count()).resolves.toBe(0);
       const after = await page.locator('h1').innerText();
       expect(after).toContain('SHIPPED');
       expect(after).not.toContain('STUCK');
-      const retried = (await page.locator('h2:has-text("Jobs") ~ table tr', { hasText: 'shipping' }).innerText()).replace(
-        /\s+/g,
-        ' ',
-      );
+      const retried = (await page.locator('table.jobs tr', { hasText: 'shipping' }).innerText()).replace(/\s+/g, ' ');
       expect(retried).toContain('completed');
       await expect(page.locator('h2:has-text("Messages sent") + table').innerText()).resolves.toContain('shipped');
       // A shipped order offers no cancel.
@@ -259,8 +269,18 @@ describe.skipIf(!available)('the operations console at /admin in a browser', () 
       await screenshot(page, 'console-customer-orders');
 
       await page.getByRole('link', { name: toCancel.id }).click();
+      // The browser will not send the form until the confirmation is ticked.
+      const before = page.url();
+      await page.getByRole('button', { name: 'Cancel order' }).click();
+      expect(page.url()).toBe(before);
+      expect((await h.getOrder(toCancel.id)).status).not.toBe('CANCELLED');
+      await page.getByRole('checkbox', { name: `Yes, cancel ${toCancel.id}` }).check();
       await page.getByRole('button', { name: 'Cancel order' }).click();
       await page.waitForURL(/done=cancelled/);
+      // The cancel is on the timeline, with who did it.
+      await expect(page.locator('tr.operator-action').first().innerText()).resolves.toMatch(
+        /Operator cancel\s+by admin\s+cancelled/,
+      );
       await expect(page.locator('.notice.ok').innerText()).resolves.toContain('The order is cancelled');
       await expect(page.locator('h1').innerText()).resolves.toContain('CANCELLED');
 

@@ -4,6 +4,7 @@
  * the database knows, while Redis is down or frozen.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { operatorActionsOf } from '../src/db/operator-actions.ts';
 import { startRedisServer, type TestRedis } from './support/redis-server.ts';
 import { ADMIN_TOKEN, Harness, orderBody, type OrderJson } from './support/harness.ts';
 
@@ -116,16 +117,30 @@ describe('the console over HTTP', () => {
 
   it('cancels by the API’s rule and says so on the order’s page', async () => {
     const placed = await h.placeOrder(orderBody('tok_visa', [{ sku: 'SKU-1', quantity: 1 }], 'cus_console'));
-    const res = await browse(h, `/admin/console/orders/${placed.id}/cancel`, form({}));
+    // Without the confirmation box ticked, nothing happens.
+    const unconfirmed = await browse(h, `/admin/console/orders/${placed.id}/cancel`, form({}));
+    expect(unconfirmed.headers.get('location')).toBe(`/admin/console/orders/${placed.id}?done=cancel-unconfirmed`);
+    expect((await h.getOrder(placed.id)).status).toBe('CREATED');
+    const res = await browse(h, `/admin/console/orders/${placed.id}/cancel`, form({ confirm: 'yes' }));
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe(`/admin/console/orders/${placed.id}?done=cancelled`);
     expect(await h.getOrder(placed.id)).toMatchObject({ status: 'CANCELLED', reason: 'CUSTOMER_CANCELLED' });
     const page = await (await browse(h, res.headers.get('location')!)).text();
     expect(page).toContain('The order is cancelled');
 
-    const again = await browse(h, `/admin/console/orders/${placed.id}/cancel`, form({}));
+    const again = await browse(h, `/admin/console/orders/${placed.id}/cancel`, form({ confirm: 'yes' }));
     expect(again.headers.get('location')).toBe(`/admin/console/orders/${placed.id}?done=already-cancelled`);
-    expect((await browse(h, '/admin/console/orders/ord_01JD5ZQ0N6W8J7Y3K2V1B0C9XA/cancel', form({}))).status).toBe(404);
+    expect(
+      (await browse(h, '/admin/console/orders/ord_01JD5ZQ0N6W8J7Y3K2V1B0C9XA/cancel', form({ confirm: 'yes' }))).status,
+    ).toBe(404);
+
+    // Both cancels are on the order's timeline, by the admin, with what came of each.
+    expect(await operatorActionsOf(h.db, placed.id)).toEqual([
+      { action: 'cancel', actor: 'admin', jobId: null, outcome: 'cancelled', at: expect.any(Number) },
+      { action: 'cancel', actor: 'admin', jobId: null, outcome: 'already-cancelled', at: expect.any(Number) },
+    ]);
+    const timeline = await (await browse(h, `/admin/console/orders/${placed.id}`)).text();
+    expect(timeline).toMatch(/Operator cancel<\/td><td colspan="2">by <strong class="mono">admin<\/strong>/);
   });
 
   it('shows no message but its own: an outcome code it does not know is ignored', async () => {

@@ -18,6 +18,7 @@ import { getTableName, sql } from 'drizzle-orm';
 import { getTableConfig } from 'drizzle-orm/pg-core';
 import { COPIED_TABLES, copyToPostgres, lockSqlite } from '../src/db/copy-to-postgres.ts';
 import * as serviceSqlite from '../src/db/tables/sqlite.ts';
+import * as operationsSqlite from '../src/db/tables/operations/sqlite.ts';
 import * as sandboxSqlite from '../src/sandbox/tables/sqlite.ts';
 import { closeDatabase, openDatabase } from '../src/db/open.ts';
 import { freePort } from '../src/queues/managed-redis.ts';
@@ -41,6 +42,8 @@ const TABLES = [
   'sandbox_refunds',
   'sandbox_shipments',
   'sandbox_notifications',
+  'operator_actions',
+  'failed_attempts',
 ];
 
 /** Statuses an order rests in without a webhook; payment statuses that still wait on a job. */
@@ -137,6 +140,18 @@ describe.runIf(testStore() === 'postgres')('orders copy-to-postgres', () => {
     await sleep(500);
     const before = await Promise.all(ids.map((id) => getOrder(base, id)));
     expect(before.map((o) => o.status)).toEqual(expect.arrayContaining(['SHIPPED', 'FAILED', 'CANCELLED']));
+    // While the deployment runs, nothing is copied, even though its file's lock is free between writes.
+    const live = await runCli(['copy-to-postgres', '--to', await testDatabaseUrl()], {
+      DATABASE_PATH: path,
+      REDIS_URL: env.REDIS_URL,
+      QUEUE_PREFIX: env.QUEUE_PREFIX,
+    });
+    expect(live.code).toBe(1);
+    expect(live.stderr).toMatch(
+      new RegExp(
+        `^orders: the source deployment is running: workers are connected on QUEUE_PREFIX=${env.QUEUE_PREFIX} \\(payment \\d+, .*\\); stop every process of it first\n$`,
+      ),
+    );
     expect(await service.kill('SIGTERM')).toBe(0);
     service = undefined;
 
@@ -156,7 +171,8 @@ describe.runIf(testStore() === 'postgres')('orders copy-to-postgres', () => {
       /^orders: cannot lock the SQLite database at .*: is the service still running\? Stop it first\n$/,
     );
 
-    const copy = await runCli(['copy-to-postgres', '--to', url, '--json'], { DATABASE_PATH: path });
+    // The copy replaces the source: it keeps its identity, and so may claim its queue prefix.
+    const copy = await runCli(['copy-to-postgres', '--to', url, '--replaces-source', '--json'], { DATABASE_PATH: path });
     expect(copy.stderr).toBe('');
     expect(copy.code).toBe(0);
     const total = Object.values(source).reduce((a, b) => a + b, 0);
@@ -165,6 +181,7 @@ describe.runIf(testStore() === 'postgres')('orders copy-to-postgres', () => {
       to: expect.any(String),
       tables: TABLES.map((table) => ({ table, sqlite: source[table], postgres: source[table] })),
       rows: total,
+      identity: 'source',
     });
     expect(await postgresCounts(url, path)).toEqual(source);
 
@@ -181,6 +198,17 @@ describe.runIf(testStore() === 'postgres')('orders copy-to-postgres', () => {
     service = await startServiceProcess({ ...env, DATABASE_URL: url, PORT: String(await freePort()) });
     base = `http://127.0.0.1:${service.port}`;
     expect(await Promise.all(ids.map((id) => getOrder(base, id)))).toEqual(before);
+
+    // A copy that does not replace its source is another deployment: a service on it under the
+    // source's queue prefix is refused, instead of taking the source's jobs.
+    const other = await testDatabaseUrl();
+    const second = await runCli(['copy-to-postgres', '--to', other, '--json'], { DATABASE_PATH: path });
+    expect(second.code).toBe(0);
+    expect(second.json.identity).toBe('new');
+    const refused = startServiceProcess({ ...env, DATABASE_URL: other, PORT: String(await freePort()) });
+    await expect(refused).rejects.toThrow(
+      new RegExp(`exited with 1 .*QUEUE_PREFIX=${env.QUEUE_PREFIX} belongs to another database`),
+    );
 
     // A new order takes ids after the copied ones (timeline, outbox, notifications) and completes.
     const fresh = await place('tok_visa', 'copy-after');
@@ -211,7 +239,7 @@ describe.runIf(testStore() === 'postgres')('orders copy-to-postgres', () => {
 
   it('copies every table of both schemas, each after the tables it references', () => {
     const names = COPIED_TABLES.map((pair) => getTableName(pair.target));
-    const all = [serviceSqlite, sandboxSqlite].flatMap((m) => Object.values(m).map((t) => getTableName(t)));
+    const all = [serviceSqlite, sandboxSqlite, operationsSqlite].flatMap((m) => Object.values(m).map((t) => getTableName(t)));
     expect([...names].sort()).toEqual([...all].sort());
     expect(names).toEqual(TABLES);
     for (const pair of COPIED_TABLES) {
@@ -245,7 +273,9 @@ describe.runIf(testStore() === 'postgres')('orders copy-to-postgres', () => {
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^copied \d+ rows from .*orders\.db to postgres:\/\/.*; every table's count checked\n/);
     expect(text.stdout).toMatch(/\nTABLE +SQLITE +POSTGRESQL\nproducts +5 +5\n/);
-    expect(text.stdout).toMatch(/\nstart the service with DATABASE_URL=postgres:\/\/.*\n$/);
+    expect(text.stdout).toMatch(
+      /\nthe copy has a new identity: start the service with DATABASE_URL=postgres:\/\/.* and a QUEUE_PREFIX of its own\n$/,
+    );
   });
 
   it('writes nothing when PostgreSQL refuses a row part-way through', async () => {

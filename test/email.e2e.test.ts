@@ -102,6 +102,19 @@ describe('email over SMTP', () => {
     expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 5 } })).toEqual([]);
   });
 
+  it('emails through a local relay that asks for no login (SMTP_URL without credentials)', async () => {
+    const server = await TestSmtpServer.start({ login: false });
+    expect(server.url).toMatch(/^smtp:\/\/127\.0\.0\.1:\d+$/);
+    const h = await start(server);
+    await h.putProduct('SKU-1', 5);
+    const placed = await h.placeOrder(withEmail('ada@example.com'));
+    await h.waitForStatus(placed.id, 'SHIPPED');
+    const mails = await waitForMail(server, placed.id, 2);
+    expect(mails.map(kindOf).sort()).toEqual(['order_confirmed', 'shipped']);
+    await h.settle();
+    expect(await ledger(h, placed.id)).toEqual(['order_confirmed/smtp', 'shipped/smtp']);
+  });
+
   it('retries while the mail server is down, and the emails arrive once it is up', async () => {
     const server = await TestSmtpServer.start({ up: false });
     const h = await start(server);

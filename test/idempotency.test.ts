@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger.ts';
 import { startService } from '../src/service.ts';
 import { clientHeaders } from '../src/cli/http-client.ts';
-import { API_KEY, Harness, orderBody } from './support/harness.ts';
+import { API_KEY, Harness, ManualClock, orderBody } from './support/harness.ts';
 import { sqlNumber } from './support/store.ts';
 
 let h: Harness | undefined;
@@ -17,8 +17,8 @@ afterEach(async () => {
   h = undefined;
 });
 
-async function start(env: Record<string, string> = {}): Promise<Harness> {
-  h = await Harness.start({ queues: [], env });
+async function start(env: Record<string, string> = {}, now?: () => number): Promise<Harness> {
+  h = await Harness.start({ queues: [], env, ...(now ? { now } : {}) });
   await h.putProduct('SKU-1', 100);
   await h.putProduct('SKU-2', 100);
   return h;
@@ -119,9 +119,12 @@ describe('Idempotency-Key on POST /orders', () => {
   });
 
   it('forgets a key once it expires: the key is free again, and the sweep deletes it', async () => {
-    const h = await start({ IDEMPOTENCY_TTL_MS: '300' });
+    // The key's lifetime passes on the API's clock, not the machine's: however slow the machine, the
+    // second request comes after the first key expired and the replay before the second one did.
+    const clock = new ManualClock();
+    const h = await start({ IDEMPOTENCY_TTL_MS: '1000' }, clock.now);
     const first = await h.placeOrder(orderBody(), { 'idempotency-key': 'key-expiry' });
-    await sleep(400);
+    clock.advance(1_000);
     // Expired: another body under the same key is a new order, not a 422.
     const second = await h.request('POST', '/orders', orderBody('tok_visa', [{ sku: 'SKU-2', quantity: 1 }]), {
       'idempotency-key': 'key-expiry',
@@ -137,7 +140,8 @@ describe('Idempotency-Key on POST /orders', () => {
     expect(replay.json.id).toBe(second.json.id);
 
     // The API's sweep (every second at the least) deletes the expired row without any request.
-    const deadline = Date.now() + 5_000;
+    clock.advance(1_000);
+    const deadline = Date.now() + 30_000;
     while ((await count(h, 'idempotency_keys')) > 0 && Date.now() < deadline) await sleep(100);
     expect(await count(h, 'idempotency_keys')).toBe(0);
     expect(await count(h, 'orders')).toBe(2);

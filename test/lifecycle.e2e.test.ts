@@ -138,7 +138,8 @@ describe('cancellation', () => {
   });
 
   it('cancels while payment is in flight and refunds the capture that lands afterwards', async () => {
-    const h = await start({ env: { PAYMENT_TIMEOUT_MS: '1500' } });
+    // The cancel must land before the payment deadline: leave a loaded machine seconds for it.
+    const h = await start({ env: { PAYMENT_TIMEOUT_MS: '5000' } });
     await h.putProduct('SKU-1', 2);
     const placed = await h.placeOrder(orderBody('tok_slow'));
     await h.waitForStatus(placed.id, 'PAYMENT_PENDING');

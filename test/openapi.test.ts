@@ -79,6 +79,30 @@ describe('GET /openapi.json', () => {
     expect(doc.components.securitySchemes.adminBasic).toMatchObject({ type: 'http', scheme: 'basic' });
   });
 
+  it('gives each refusal status an example of its own, as the service writes it', async () => {
+    const examples = new Map<string, unknown>();
+    for (const ops of Object.values(doc.paths as Record<string, Record<string, any>>)) {
+      for (const op of Object.values(ops)) {
+        for (const [code, response] of Object.entries(op.responses as Record<string, any>)) {
+          const problem = response.content?.['application/problem+json'];
+          if (!problem) continue;
+          expect(problem.example, `${op.operationId} ${code}`).toMatchObject({ status: Number(code) });
+          examples.set(code, problem.example);
+        }
+      }
+    }
+    expect([...examples.keys()].sort()).toEqual(['400', '401', '404', '409', '413', '415', '422', '429']);
+    // Not one example for all: each says what its status means.
+    expect(new Set([...examples.values()].map((e: any) => e.detail)).size).toBe(examples.size);
+    // Two of them checked against the real answer, all but the request id.
+    const withoutId = ({ requestId: _, ...rest }: any) => rest;
+    const missing = await h.request('GET', '/orders/ord_01M8EST9RFESSH3CG4Q38NXJVS');
+    expect(withoutId(missing.json)).toEqual(withoutId(examples.get('404')));
+    const anonymous = await h.request('GET', '/orders', undefined, { authorization: '' });
+    expect(anonymous.status).toBe(401);
+    expect({ ...withoutId(anonymous.json), instance: '/orders' }).toEqual(withoutId(examples.get('401')));
+  });
+
   it('gives every operation a unique operationId, a summary, a description and a declared tag', () => {
     const declaredTags = new Map((doc.tags as { name: string; description?: string }[]).map((t) => [t.name, t.description]));
     const ids: string[] = [];

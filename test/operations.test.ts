@@ -3,17 +3,19 @@
  * gone), and request ids on every log line.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import { closeDatabase } from '../src/db/open.ts';
 import { createApp } from '../src/server.ts';
 import { ADMIN_TOKEN, API_KEY, Harness } from './support/harness.ts';
 import { startRedisServer, type TestRedis } from './support/redis-server.ts';
-import { openTestStore } from './support/store.ts';
+import { startServiceProcess } from './support/processes.ts';
+import { openTestStore, storeEnv } from './support/store.ts';
 
 const cleanup: (() => Promise<void>)[] = [];
 
@@ -113,6 +115,55 @@ describe('/healthz and /readyz', () => {
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ checks: { database: 'down' } });
     expect((await app.request('/healthz')).status).toBe(200);
+  });
+});
+
+describe('/readyz after a storage failure', () => {
+  it('is ready again as soon as a write succeeds, and not by its own probe alone', async () => {
+    const { db, app } = await appOnFreshStore();
+    // What a write on a full disk leaves on the connection (faults-storage.e2e fills a real one).
+    db.connection.noteWriteFailure(Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }));
+    const checks = async () => {
+      const res = await app.request('/readyz');
+      return { code: res.status, ...((await res.json()) as object) };
+    };
+    expect(await checks()).toMatchObject({ code: 503, checks: { database: 'unwritable' } });
+    // The probe's tiny write fits where an order's might not: it does not count as recovery.
+    expect(await checks()).toMatchObject({ code: 503, checks: { database: 'unwritable' } });
+    const put = await app.request('/admin/products/SKU-1', {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Mug', priceCents: 100, stock: 1 }),
+    });
+    expect(put.status).toBe(201);
+    expect(await checks()).toMatchObject({ code: 200, checks: { database: 'ok' } });
+  });
+});
+
+describe('a port that is taken', () => {
+  it('stops the process with one line naming PORT, not a stack trace', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', () => resolve()));
+    cleanup.push(() => new Promise<void>((resolve) => taken.close(() => resolve())));
+    const port = (taken.address() as AddressInfo).port;
+    const dir = mkdtempSync(join(tmpdir(), 'orders-port-'));
+    cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const started = startServiceProcess({
+      ...(await storeEnv(dir)),
+      REDIS_URL: inject('redisUrl'),
+      QUEUE_PREFIX: `port${port}`,
+      PORT: String(port),
+      ROLE: 'api',
+    });
+    const error = await started.then(
+      () => new Error('started on a taken port'),
+      (e: Error) => e,
+    );
+    const stderr = error.message.replace(/^service exited with 1 before it was ready: /, '');
+    expect(error.message).toMatch(/^service exited with 1 /);
+    expect(stderr).toBe(
+      `PORT=${port}: 127.0.0.1:${port} is already in use by another process; stop it, or set PORT to a free port\n`,
+    );
   });
 });
 

@@ -35,32 +35,49 @@ afterAll(async () => {
 });
 
 describe.skipIf(!available)('Bull Board at /admin/queues in a browser', () => {
-  it('shows every queue of the service to a browser holding the admin token', async () => {
+  it('shows every queue and a failed job with its error, read-only, loading nothing from another host', async () => {
     const context = await browser.newContext({ httpCredentials: { username: 'admin', password: ADMIN_TOKEN } });
+    const elsewhere: string[] = [];
+    const problems: string[] = [];
+    // Offline, as an operator's machine in an outage may be: anything asked of another host fails.
+    await context.route(/^https?:\/\/(?!127\.0\.0\.1[:/])/, (route) => {
+      elsewhere.push(route.request().url());
+      return route.abort();
+    });
     try {
       const page = await context.newPage();
+      page.on('console', (m) => {
+        if (m.type() === 'error') problems.push(m.text());
+      });
+      page.on('pageerror', (e) => problems.push(e.message));
       const res = await page.goto(`${h.base}/admin/queues`);
       expect(res?.status()).toBe(200);
       await page.getByText('Order service queues').first().waitFor();
       for (const queue of QUEUE_NAMES) await page.getByText(queue, { exact: true }).first().waitFor();
 
-      // The failed tab of a queue offers retry and clean; retrying puts the job back to wait.
+      // The failed job's page shows its error, highlighted by the board's worker.
+      await page.goto(`${h.base}/admin/queues/queue/payment/broken-job`);
+      await page.getByText('broken-job').first().waitFor();
+      await page
+        .getByRole('tab', { name: /error/i })
+        .or(page.getByRole('button', { name: /^error$/i }))
+        .first()
+        .click();
+      await page
+        .getByText(/invalid job data|expected/i)
+        .first()
+        .waitFor({ timeout: 15_000 });
+      await page.screenshot({ path: 'test-results/queues-board-failed-job.png', fullPage: true });
+
+      // Nothing to do here but look: the actions live on the console, with who did them.
       await page.goto(`${h.base}/admin/queues/queue/payment?status=failed`);
       await page.getByText('broken-job').first().waitFor();
-      await expect(page.getByRole('button', { name: 'Clean all' }).count()).resolves.toBe(1);
-      await page.getByRole('button', { name: 'Retry all' }).click();
-      await page
-        .getByRole('button', { name: /^(confirm|retry|yes|ok)/i })
-        .last()
-        .click();
-      // The job runs again (and, its payload being broken, fails again).
-      const deadline = Date.now() + 10_000;
-      let runs = 0;
-      while (runs < 2 && Date.now() < deadline) {
-        await page.waitForTimeout(50);
-        runs = (await h.service.queues.payment.getJob('broken-job'))?.attemptsStarted ?? 0;
+      for (const name of [/retry/i, /clean/i, /add job/i, /pause/i, /empty/i, /obliterate/i, /duplicate/i, /edit/i, /promote/i]) {
+        expect(await page.getByRole('button', { name }).count()).toBe(0);
+        expect(await page.getByRole('menuitem', { name }).count()).toBe(0);
       }
-      expect(runs).toBe(2);
+      expect(elsewhere).toEqual([]);
+      expect(problems).toEqual([]);
     } finally {
       await context.close();
     }

@@ -29,9 +29,25 @@ describe('GET /', () => {
     const res = await h.request('GET', '/', undefined, { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/html/);
-    const hrefs = [...res.text.matchAll(/<a href="([^"]+)"/g)].map((m) => m[1]);
+    const hrefs = [...res.text.matchAll(/<a class="mono" href="([^"]+)"/g)].map((m) => m[1]);
     expect(hrefs).toEqual(INDEX_LINKS);
     expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
+  });
+
+  it('looks like the console: its stylesheet and icon, served without credentials, and nothing else', async () => {
+    const res = await h.request('GET', '/', undefined, { accept: 'text/html' });
+    expect(res.text).toContain('<link rel="stylesheet" href="/assets/console.css">');
+    expect(res.text).toContain('<header class="top">');
+    expect(res.headers.get('content-security-policy')).toMatch(/style-src 'self'; img-src 'self'/);
+    const css = await fetch(`${h.base}/assets/console.css`);
+    expect(css.status).toBe(200);
+    expect(css.headers.get('content-type')).toMatch(/^text\/css/);
+    expect(await css.text()).toContain('header.top');
+    for (const icon of ['/favicon.svg', '/favicon.ico']) {
+      const res = await fetch(`${h.base}${icon}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('image/svg+xml');
+    }
   });
 
   it('answers a client that asks for JSON with the same links as JSON', async () => {

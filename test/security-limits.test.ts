@@ -4,6 +4,7 @@
  * address (127.0.0.2, another client as far as the socket can tell) is not affected; and a
  * limiter whose Redis is frozen or gone lets requests through rather than stopping intake.
  */
+import { limiterTrouble } from '../src/api/rate-limits.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -124,6 +125,21 @@ describe('limits across two API processes', () => {
     expect(limited[0]!.headers['retry-after']).toBe('1');
     const other = await rawRequest(`${bases[0]}/orders/ord_none`, { headers: bearer(OTHER_API_KEY) });
     expect(other.status).toBe(404);
+  });
+});
+
+describe('the limiter’s warning', () => {
+  it('says what happened: slow is not away', () => {
+    expect(limiterTrouble(new Error('Operation timed out'), 200)).toBe(
+      'Redis did not answer within 200 ms (slow, overloaded or frozen)',
+    );
+    expect(limiterTrouble(new Error('Redis connection is not ready'), 200)).toBe('Redis is not connected');
+    expect(limiterTrouble(new Error("Stream isn't writeable and enableOfflineQueue options is false"), 200)).toBe(
+      'Redis is not connected',
+    );
+    expect(limiterTrouble(new Error('OOM command not allowed'), 200)).toBe(
+      'Redis answered with an error (OOM command not allowed)',
+    );
   });
 });
 

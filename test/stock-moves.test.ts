@@ -51,7 +51,7 @@ async function paidOrder(): Promise<string> {
   if (placed.replayed) throw new Error('replayed');
   const id = placed.order.id;
   await planCharge(db, id, now + 1, 30_000);
-  await recordPaymentOutcome(db, id, { outcome: 'captured', chargeId: 'ch_1' }, now + 2);
+  await recordPaymentOutcome(db, id, { outcome: 'captured', chargeId: 'ch_1' }, now + 2, 30_000);
   return id;
 }
 

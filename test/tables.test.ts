@@ -7,6 +7,8 @@ import { getTableColumns, getTableName, type Table } from 'drizzle-orm';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import * as servicePostgres from '../src/db/tables/postgres.ts';
 import * as serviceSqlite from '../src/db/tables/sqlite.ts';
+import * as operationsPostgres from '../src/db/tables/operations/postgres.ts';
+import * as operationsSqlite from '../src/db/tables/operations/sqlite.ts';
 import * as sandboxPostgres from '../src/sandbox/tables/postgres.ts';
 import * as sandboxSqlite from '../src/sandbox/tables/sqlite.ts';
 
@@ -34,6 +36,8 @@ describe('the PostgreSQL tables mirror the SQLite tables', () => {
     expect(Object.keys(sandboxPostgres).sort()).toEqual(Object.keys(sandboxSqlite).sort());
     expect(shape(servicePostgres)).toEqual(shape(serviceSqlite));
     expect(shape(sandboxPostgres)).toEqual(shape(sandboxSqlite));
+    expect(Object.keys(operationsPostgres).sort()).toEqual(Object.keys(operationsSqlite).sort());
+    expect(shape(operationsPostgres)).toEqual(shape(operationsSqlite));
     expect(Object.keys(serviceSqlite)).toHaveLength(8);
     expect(Object.keys(sandboxSqlite)).toHaveLength(5);
   });
@@ -41,6 +45,7 @@ describe('the PostgreSQL tables mirror the SQLite tables', () => {
   it('with the same row types for every table, including tables added later', () => {
     expectTypeOf<RowsOf<typeof servicePostgres>>().toEqualTypeOf<RowsOf<typeof serviceSqlite>>();
     expectTypeOf<RowsOf<typeof sandboxPostgres>>().toEqualTypeOf<RowsOf<typeof sandboxSqlite>>();
+    expectTypeOf<RowsOf<typeof operationsPostgres>>().toEqualTypeOf<RowsOf<typeof operationsSqlite>>();
   });
 
   it('with the same row types, read and written, for every service table', () => {

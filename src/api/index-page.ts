@@ -16,6 +16,8 @@ export interface IndexPaths {
   docs: string;
   openapi: string;
   admin: string;
+  /** The console's stylesheet, served without credentials, so that / looks like the console. */
+  stylesheet?: string;
 }
 
 function indexLinks(paths: IndexPaths): IndexLink[] {
@@ -29,25 +31,36 @@ function indexLinks(paths: IndexPaths): IndexLink[] {
   ];
 }
 
-const INDEX_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+/** Loads only the stylesheet and the icon, from the service itself. */
+const INDEX_CSP =
+  "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 const escapeHtml = (value: string) =>
   value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-function page(title: string, links: IndexLink[]): string {
-  const items = links.map((l) => `<li><a href="${escapeHtml(l.href)}">${escapeHtml(l.href)}</a>: ${escapeHtml(l.title)}</li>`);
+function page(title: string, links: IndexLink[], stylesheet: string | undefined): string {
+  const items = links.map(
+    (l) =>
+      `<tr><td><a class="mono" href="${escapeHtml(l.href)}">${escapeHtml(l.href)}</a></td><td>${escapeHtml(l.title)}</td></tr>`,
+  );
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
+${stylesheet ? `<link rel="stylesheet" href="${escapeHtml(stylesheet)}">\n` : ''}<link rel="icon" type="image/svg+xml" href="/favicon.svg">
 </head>
 <body>
+<header class="top"><a class="brand" href="/">${escapeHtml(title)}</a></header>
+<main>
 <h1>${escapeHtml(title)}</h1>
-<ul>
+<table>
+<tbody>
 ${items.join('\n')}
-</ul>
+</tbody>
+</table>
+</main>
 </body>
 </html>
 `;
@@ -61,7 +74,7 @@ export function indexRoutes(options: { title: string; paths: IndexPaths }) {
     const type = accepts(c, { header: 'Accept', supports: ['text/html', 'application/json'], default: 'text/html' });
     if (type === 'application/json') return c.json({ service: options.title, links });
     c.header('Content-Security-Policy', INDEX_CSP);
-    return c.html(page(options.title, links));
+    return c.html(page(options.title, links, options.paths.stylesheet));
   });
   return app;
 }

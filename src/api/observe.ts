@@ -8,6 +8,7 @@ import { matchedRoutes } from 'hono/route';
 import type { Context } from 'hono';
 import type { Logger } from 'pino';
 import type { ServiceMetrics } from '../metrics.ts';
+import { QUEUES_BOARD_STATIC_PATH } from './queues-board.ts';
 import type { AppEnv } from './router.ts';
 
 /** Polled by probes and scrapers every few seconds: logged at debug level only, and not traced. */
@@ -38,10 +39,17 @@ export function routeOf(c: Context): string {
   return handlers.at(-1)?.path ?? 'unmatched';
 }
 
-/** Anything but a page (JSON, problems, metrics) may load nothing and be framed by nobody. */
+/**
+ * Anything but a page (JSON, problems, metrics) may load nothing and be framed by nobody. Bull
+ * Board's scripts are the exception: one of them runs as a Web Worker, which lives under the
+ * policy its own script came with, and must load the board's other chunks.
+ */
 export const restrictNonHtml: MiddlewareHandler = async (c, next) => {
   await next();
-  if (!(c.res.headers.get('content-type') ?? '').startsWith('text/html')) {
+  const type = c.res.headers.get('content-type') ?? '';
+  if (c.req.path.startsWith(QUEUES_BOARD_STATIC_PATH) && /javascript/.test(type)) {
+    c.res.headers.set('Content-Security-Policy', "default-src 'none'; script-src 'self'");
+  } else if (!type.startsWith('text/html')) {
     c.res.headers.set('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
   }
 };

@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import { cancelOrder } from '../db/cancel.ts';
 import type { Db } from '../db/client.ts';
-import { getOrder, getTimeline } from '../db/orders.ts';
+import { recordOperatorAction } from '../db/operator-actions.ts';
+import { findOrder, getOrder, getTimeline } from '../db/orders.ts';
 import { placeOrder, type PlacementRules } from '../db/placement.ts';
 import { annotateSpan } from '../telemetry/tracing.ts';
 import { eventView, orderView, type OrderView } from '../views.ts';
@@ -148,8 +149,18 @@ export function ordersRoutes(deps: OrdersDeps) {
   );
 
   app.openapi(cancelRoute, async (c) => {
-    const before = await cancelOrder(db, c.req.valid('param').id, now());
+    const id = c.req.valid('param').id;
+    const already = (await findOrder(db, id))?.status === 'CANCELLED';
+    const before = await cancelOrder(db, id, now());
     deps.onCommit();
+    // On the order's timeline: which storefront's key cancelled it.
+    await recordOperatorAction(db, {
+      orderId: id,
+      action: 'cancel',
+      actor: `api-key:${c.get('apiKeyId') ?? 'unknown'}`,
+      outcome: already ? 'already-cancelled' : 'cancelled',
+      at: now(),
+    });
     return c.json(orderView(await getOrder(db, before.id)), 200);
   });
 

@@ -82,6 +82,63 @@ const DESCRIPTIONS = {
   429: 'Too many requests from this API key or client address; Retry-After says when to try again.',
 } as const;
 
+/** One example problem document per status, as the service writes it, for the OpenAPI document. */
+const EXAMPLE_DETAILS: Record<
+  keyof typeof DESCRIPTIONS,
+  { kind: ProblemKind; detail: string; instance: string; errors?: FieldIssue[] }
+> = {
+  400: {
+    kind: 'invalid',
+    detail: 'The request body has an invalid field: items.0.quantity: Too big: expected number to be <=1000.',
+    instance: '/orders',
+    errors: [{ field: 'items.0.quantity', message: 'Too big: expected number to be <=1000' }],
+  },
+  401: { kind: 'unauthorized', detail: 'This route needs an API key: Authorization: Bearer <API key>.', instance: '/orders' },
+  403: {
+    kind: 'forbidden',
+    detail: 'A state-changing admin request is refused: its Origin is another site.',
+    instance: '/admin/products/MUG-001',
+    errors: [{ field: 'Origin', message: 'must be this service’s own origin' }],
+  },
+  404: {
+    kind: 'not-found',
+    detail: 'No order has the id "ord_01M8EST9RFESSH3CG4Q38NXJVS".',
+    instance: '/orders/ord_01M8EST9RFESSH3CG4Q38NXJVS',
+  },
+  409: {
+    kind: 'conflict',
+    detail: 'The order is SHIPPED; it can no longer be cancelled.',
+    instance: '/orders/ord_01M8EST9RFESSH3CG4Q38NXJVS/cancel',
+  },
+  413: { kind: 'payload-too-large', detail: 'The request body is larger than 65536 bytes.', instance: '/orders' },
+  415: {
+    kind: 'unsupported-media-type',
+    detail: 'The request body must be JSON (Content-Type: application/json).',
+    instance: '/orders',
+    errors: [{ field: 'Content-Type', message: 'must be application/json' }],
+  },
+  422: {
+    kind: 'unprocessable',
+    detail: 'This Idempotency-Key was already used with a different request body.',
+    instance: '/orders',
+  },
+  429: { kind: 'too-many-requests', detail: 'Too many requests with this API key.', instance: '/orders' },
+};
+
+function exampleProblem(status: keyof typeof DESCRIPTIONS): Problem {
+  const { kind, detail, instance, errors } = EXAMPLE_DETAILS[status];
+  const { slug, title } = KINDS[kind];
+  return {
+    type: `/problems/${slug}`,
+    title,
+    status,
+    detail,
+    instance,
+    requestId: '6f1c2a7e-0b7d-4c1e-9d2a-3c4b5a6d7e8f',
+    ...(errors ? { errors } : {}),
+  };
+}
+
 /** Bounds on what a refusal repeats of a request, however much it was sent. */
 const MAX_DETAIL = 1_000;
 const MAX_ERRORS = 50;
@@ -124,11 +181,14 @@ export function problemResponse(c: Context, kind: ProblemKind, detail: string, o
 export function problemResponses<S extends keyof typeof DESCRIPTIONS>(...statuses: S[]) {
   const entries = statuses.map((status) => [
     status,
-    { description: DESCRIPTIONS[status] as string, content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } } },
+    {
+      description: DESCRIPTIONS[status] as string,
+      content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema, example: exampleProblem(status) } },
+    },
   ]);
   return Object.fromEntries(entries) as Record<
     S,
-    { description: string; content: { 'application/problem+json': { schema: typeof ProblemSchema } } }
+    { description: string; content: { 'application/problem+json': { schema: typeof ProblemSchema; example: Problem } } }
   >;
 }
 

@@ -57,7 +57,7 @@ export interface LimitSettings {
 }
 
 export function redisLimits(redis: Redis, settings: LimitSettings, logger: Logger): Limits {
-  const warn = warnAtMostEveryMinute(logger);
+  const warn = warnAtMostEveryMinute(logger, settings.timeoutMs ?? LIMIT_TIMEOUT_MS);
   const limit = (name: string, points: number, seconds: number) =>
     points > 0
       ? new RedisLimit(redis, `${settings.prefix}:limit:${name}`, points, seconds, settings.timeoutMs ?? LIMIT_TIMEOUT_MS, warn)
@@ -117,17 +117,23 @@ class RedisLimit implements Limit {
 
 const secondsOf = (ms: number) => Math.max(1, Math.ceil(ms / 1_000));
 
-function warnAtMostEveryMinute(logger: Logger): (error: unknown) => void {
+function warnAtMostEveryMinute(logger: Logger, timeoutMs: number): (error: unknown) => void {
   let last = 0;
   return (error) => {
     const now = Date.now();
     if (now - last < 60_000) return;
     last = now;
-    logger.warn(
-      { err: error },
-      isOutOfMemory(error)
-        ? 'rate limiter cannot count: Redis is out of memory; requests go through unlimited meanwhile'
-        : 'rate limiter cannot reach Redis: requests go through unlimited meanwhile',
-    );
+    logger.warn({ err: error }, `rate limiter: ${limiterTrouble(error, timeoutMs)}; requests go through uncounted meanwhile`);
   };
+}
+
+/** What kept the limiter from counting, in an operator's words: slow is not the same as away. */
+export function limiterTrouble(error: unknown, timeoutMs: number): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (isOutOfMemory(error)) return 'Redis is out of memory and refuses to count';
+  // RLWrapperTimeouts' own words for a Redis that did not answer in time.
+  if (message === 'Operation timed out') return `Redis did not answer within ${timeoutMs} ms (slow, overloaded or frozen)`;
+  // rejectIfRedisNotReady, and ioredis without its offline queue.
+  if (/not ready|isn't writeable|Connection is closed|ECONNREFUSED/i.test(message)) return 'Redis is not connected';
+  return `Redis answered with an error (${message.slice(0, 120)})`;
 }

@@ -87,7 +87,7 @@ export class Session {
     if (!this.database) {
       const { databaseUrl: url, databasePath: path } = this.config;
       if (!url && !options.create && path !== ':memory:' && !existsSync(path)) {
-        throw new CliError(`no database at ${path}: set DATABASE_PATH or pass --database`);
+        throw new CliError(`no database at ${path}: set DATABASE_PATH or pass --database (or DATABASE_URL for PostgreSQL)`);
       }
       try {
         this.database = await openDatabase({ url, path, poolSize: 2 });
@@ -110,6 +110,11 @@ export class Session {
     if (this.openQueues) await closeQueues(this.openQueues);
     if (this.redis) await this.redis.quit().catch(() => this.redis?.disconnect());
     if (this.database) await closeDatabase(this.database);
+  }
+
+  /** The Redis connection of this run. */
+  redisConnection(): Promise<Redis> {
+    return this.connect();
   }
 
   /** One attempt, a few seconds at most: an operator wants to hear that Redis is away, now. */

@@ -181,7 +181,18 @@ export interface SettledOrder {
 export async function waitForSettled(
   url: string,
   ids: readonly string[],
-  options: { timeoutMs: number; concurrency?: number; apiKey?: string; onSettled?: (settled: number) => void },
+  options: {
+    timeoutMs: number;
+    concurrency?: number;
+    apiKey?: string;
+    onSettled?: (settled: number) => void;
+    /**
+     * Whether an order that is not at rest waits on a job that gave up: it will not come to rest
+     * before an operator retries that job, so it is not waited for (and `onParked` is told).
+     */
+    isParked?: (id: string) => Promise<boolean>;
+    onParked?: (id: string) => void;
+  },
 ): Promise<Map<string, SettledOrder>> {
   const settled = new Map<string, SettledOrder>();
   const deadline = Date.now() + options.timeoutMs;
@@ -199,7 +210,8 @@ export async function waitForSettled(
           const updatedAt = Date.parse(order.updatedAt);
           settled.set(id, { id, status: order.status, settleMs: updatedAt - createdAt, settledAt: updatedAt });
           options.onSettled?.(settled.size);
-        } else still.push(id);
+        } else if (order && (await options.isParked?.(id).catch(() => false))) options.onParked?.(id);
+        else still.push(id);
       }
     };
     await Promise.all(Array.from({ length: options.concurrency ?? 8 }, poller));

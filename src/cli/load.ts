@@ -6,7 +6,10 @@
  */
 import { Presets, SingleBar } from 'cli-progress';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { CliError, UsageError } from './context.ts';
+import { OUTBOX_EVENTS, type OutboxEvent } from '../domain/events.ts';
+import { waitsOnFailedJob } from '../queues/parked.ts';
+import { CliError, type Session, UsageError } from './context.ts';
+import { OrdersClient } from './http-client.ts';
 import { DEFAULT_RETRY, retryable } from './load-retry.ts';
 import {
   percentiles,
@@ -74,6 +77,8 @@ export interface LoadSummary {
   postLatencyMs: Percentiles;
   waited: boolean;
   settled: number;
+  /** Orders waiting on a job that gave up (in a queue's failed set): not waited for. */
+  parked: number;
   unsettled: number;
   byStatus: Record<string, number>;
   settledPerSecond: number;
@@ -140,7 +145,8 @@ Examples:
   orders load --rate 200 --count 6000 --mix visa=90,declined=8,flaky=2
 
 Exits 1 when the service cannot be reached, an order is refused or given up
-after its retries, or an order has not come to rest in time.`,
+after its retries, an order waits on a failed job (found through the service's
+Redis, and not waited for), or an order has not come to rest in time.`,
     )
     .action(
       runWith(async (session, options: LoadOptions) => {
@@ -153,7 +159,7 @@ after its retries, or an order has not come to rest in time.`,
           if (!token) throw new UsageError('--seed needs the admin token: pass --admin-token or set ADMIN_TOKEN');
           await seedOverHttp(url, token);
         }
-        const summary = await runLoad(url, { ...options, apiKey });
+        const summary = await runLoad(url, { ...options, apiKey }, await parkedCheck(session, url, apiKey));
         if (options.json) printJson(summary);
         else printLines(summaryLines(summary));
         const lost = [
@@ -161,13 +167,42 @@ after its retries, or an order has not come to rest in time.`,
           summary.gaveUp > 0 ? `${summary.gaveUp} given up after retries` : '',
         ].filter(Boolean);
         if (lost.length > 0) throw new CliError(`${lost.join(' and ')}, of ${summary.requested} orders`);
+        if (summary.parked > 0) {
+          throw new CliError(
+            `${summary.parked} orders wait on a failed job and will not move until it is retried: see \`orders failed\`, then \`orders requeue\``,
+          );
+        }
         if (summary.unsettled > 0)
           throw new CliError(`${summary.unsettled} orders had not come to rest after ${options.timeout} ms`);
       }),
     );
 }
 
-async function runLoad(url: string, options: LoadOptions): Promise<LoadSummary> {
+/**
+ * Tells an order parked on a failed job, from the service's queues (REDIS_URL, QUEUE_PREFIX, as
+ * the other commands find them) and the order's timeline; without Redis, nothing is parked.
+ */
+async function parkedCheck(
+  session: Session,
+  url: string,
+  apiKey: string,
+): Promise<((id: string) => Promise<boolean>) | undefined> {
+  const queues = await session.queues().catch(() => undefined);
+  if (!queues) return undefined;
+  const client = new OrdersClient(url, { apiKey });
+  return async (id) => {
+    const res = await client.request('GET', `/orders/${id}/events`);
+    if (res.status !== 200) return false;
+    const types = (res.json as { events: { type: string }[] }).events.map((e) => e.type);
+    return waitsOnFailedJob(
+      queues,
+      id,
+      types.filter((t): t is OutboxEvent => (OUTBOX_EVENTS as readonly string[]).includes(t)),
+    );
+  };
+}
+
+async function runLoad(url: string, options: LoadOptions, isParked?: (id: string) => Promise<boolean>): Promise<LoadSummary> {
   const showBars = !options.json && process.stderr.isTTY === true;
   const bar = (label: string) =>
     new SingleBar(
@@ -202,12 +237,14 @@ async function runLoad(url: string, options: LoadOptions): Promise<LoadSummary> 
   }
 
   let settled = new Map<string, { status: string; settleMs: number; settledAt: number }>();
+  const parked = new Set<string>();
   if (options.wait && ids.length > 0) {
     const settling = bar('settling');
     if (showBars) settling.start(ids.length, 0);
     settled = await waitForSettled(url, ids, {
       timeoutMs: options.timeout,
       apiKey: options.apiKey,
+      ...(isParked ? { isParked, onParked: (id: string) => parked.add(id) } : {}),
       onSettled: (n) => showBars && settling.update(n),
     });
     if (showBars) settling.stop();
@@ -238,7 +275,8 @@ async function runLoad(url: string, options: LoadOptions): Promise<LoadSummary> 
     postLatencyMs: roundAll(percentiles(placements.map((p) => p.latencyMs))),
     waited: options.wait,
     settled: settled.size,
-    unsettled: options.wait ? ids.length - settled.size : 0,
+    parked: parked.size,
+    unsettled: options.wait ? ids.length - settled.size - parked.size : 0,
     byStatus,
     settledPerSecond: settled.size === 0 ? 0 : round(settled.size / Math.max(0.001, (lastSettled - startedAt) / 1_000)),
     settleLatencyMs: roundAll(percentiles([...settled.values()].map((o) => o.settleMs))),
@@ -268,6 +306,9 @@ function summaryLines(s: LoadSummary): string[] {
       .join(', ');
     rows.push(
       ['settled', `${s.settled}${statuses ? ` (${statuses})` : ''}${s.unsettled ? `; ${s.unsettled} not at rest` : ''}`],
+      ...(s.parked
+        ? [['parked', `${s.parked} waiting on a failed job (orders failed; orders requeue once the cause is fixed)`]]
+        : []),
       ['throughput', `${s.settledPerSecond} orders/s placed to settled`],
       ['placed→settled', pct(s.settleLatencyMs)],
     );

@@ -7,6 +7,7 @@ import { copyToPostgresCommand } from './copy-to-postgres.ts';
 import { failedCommand } from './failed.ts';
 import { loadCommand } from './load.ts';
 import { reconcileCommand } from './reconcile.ts';
+import { releasePrefixCommand } from './release-prefix.ts';
 import { requeueCommand } from './requeue.ts';
 import { seedCommand } from './seed.ts';
 import { showCommand } from './show.ts';
@@ -19,7 +20,8 @@ const HELP_WIDTH = 80;
 
 // The order is Session.redisUrl's (context.ts).
 const AFTER_HELP = `
-Where it finds Redis (failed, requeue, reconcile), the first that applies:
+Where it finds Redis (failed, requeue, reconcile, release-prefix), the first
+that applies:
   1. --redis-url, else REDIS_URL
   2. the URL in redis/redis.url beside the database (data/redis/redis.url by
      default), which \`npm start\` writes while the redis-server it started
@@ -55,6 +57,7 @@ export function buildProgram(): Command {
     seedCommand,
     loadCommand,
     copyToPostgresCommand,
+    releasePrefixCommand,
   ])
     add(program);
   return program;

@@ -10,27 +10,51 @@ import { Reconciler } from '../processors/reconciler.ts';
 import { waitsOnFailedJob } from '../queues/parked.ts';
 import { OutboxRelay } from '../relay.ts';
 import { safeUrl } from '../queues/connection.ts';
-import { CliError } from './context.ts';
+import { databaseIdentity } from '../db/service-meta.ts';
+import { readClaim } from '../prefix-claim.ts';
+import { CliError, type Session } from './context.ts';
 import { printJson, printLines, table } from './output.ts';
 import { positiveInt, runWith } from './run.ts';
+
+/**
+ * The running service's STUCK_AFTER_MS, as its processes publish it with their claim on the queue
+ * prefix: the CLI's own environment may not be the service's. Only a claim of this database counts.
+ */
+async function servicesStuckAfter(session: Session): Promise<number | undefined> {
+  try {
+    const claim = await readClaim(await session.redisConnection(), session.config.queuePrefix);
+    if (!claim || claim.by.database !== (await databaseIdentity(await session.db()))) return undefined;
+    return claim.by.stuckAfterMs;
+  } catch {
+    return undefined;
+  }
+}
 
 export function reconcileCommand(program: Command): void {
   program
     .command('reconcile')
     .description('re-drive orders that stopped moving (one reconciler pass), then dispatch the outbox')
-    .option('--stuck-after <ms>', 'an order still for this long is stuck (default: STUCK_AFTER_MS)', positiveInt)
+    .option(
+      '--stuck-after <ms>',
+      "an order still for this long is stuck (default: the running service's STUCK_AFTER_MS, else this environment's)",
+      positiveInt,
+    )
     .option('--json', 'print JSON: {redriven: [{orderId, status, events}], dispatched}')
     .action(
       runWith(async (session, options: { stuckAfter?: number; json?: boolean }) => {
         const db = await session.db();
-        const stuckAfterMs = options.stuckAfter ?? session.config.stuckAfterMs;
         // Without Redis, orders parked on a failed job cannot be told apart: re-drive them all and
         // report that the events wait in the outbox.
         const queues = await session.queues().catch((error: unknown) => error as Error);
+        const stuckAfterMs =
+          options.stuckAfter ??
+          (queues instanceof Error ? undefined : await servicesStuckAfter(session)) ??
+          session.config.stuckAfterMs;
         const reconciler = new Reconciler(db, createLogger('silent'), {
           intervalMs: session.config.reconcileIntervalMs,
           stuckAfterMs,
           isParked: queues instanceof Error ? undefined : (order) => waitsOnFailedJob(queues, order.orderId, order.events),
+          actor: 'cli',
         });
         const redriven = await reconciler.runOnce();
         try {

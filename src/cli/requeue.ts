@@ -4,6 +4,7 @@
  * check the order's state before acting, so requeueing a job whose work was done since is safe.
  */
 import type { Command } from 'commander';
+import { recordOperatorActions } from '../db/operator-actions.ts';
 import type { Queues } from '../queues/queues.ts';
 import { QUEUE_NAMES, type QueueName } from '../queues/routing.ts';
 import { CliError, UsageError } from './context.ts';
@@ -88,6 +89,18 @@ export function requeueCommand(program: Command): void {
         const names = options.queue ? [options.queue] : QUEUE_NAMES;
         const queues = await session.queues();
         const result = jobId !== undefined ? await requeueOne(queues, names, jobId) : await requeueAll(queues, names);
+        // On each order's timeline: the CLI requeued this job.
+        const at = Date.now();
+        const records = result.jobs.flatMap((job) =>
+          job.orderId
+            ? [{ orderId: job.orderId, action: 'requeue' as const, actor: 'cli', jobId: job.id, outcome: 'requeued', at }]
+            : [],
+        );
+        if (records.length > 0) {
+          await recordOperatorActions(await session.db(), records).catch((error: Error) =>
+            process.stderr.write(`requeued, but not recorded on the orders' timelines: ${error.message}\n`),
+          );
+        }
         if (options.json) return printJson(result);
         const per = Object.entries(result.byQueue)
           .filter(([, n]) => n > 0)

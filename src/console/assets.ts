@@ -57,9 +57,26 @@ button.danger { color: var(--bad); border-color: #ff8182; }
 .data { color: var(--muted); max-width: 30rem; overflow-wrap: anywhere; }
 `;
 
-/** Refreshes the counts on the home page every few seconds, from /admin/console/counts. */
+/** The console's icon, and the service's at /favicon.svg and /favicon.ico: a parcel. */
+export const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">
+<rect x="3" y="7" width="26" height="20" rx="3" fill="#1f6f5c"/>
+<path d="M3 13h26M13 7v6M19 7v6" stroke="#e8f3ef" stroke-width="2"/>
+</svg>
+`;
+
+/**
+ * Once the page shows an action's message, the address loses the codes that carried it, so that a
+ * reload does not say it again. Then, on the home page, the counts refresh every few seconds from
+ * /admin/console/counts, their time written as the server writes it (24-hour, UTC).
+ */
 export const CONSOLE_JS = `
 (function () {
+  var query = new URLSearchParams(location.search);
+  if (query.has('done')) {
+    ['done', 'job', 'n', 'of'].forEach(function (name) { query.delete(name); });
+    var rest = query.toString();
+    history.replaceState(null, '', location.pathname + (rest ? '?' + rest : '') + location.hash);
+  }
   var root = document.querySelector('[data-live-counts]');
   if (!root) return;
   var url = root.getAttribute('data-live-counts');
@@ -77,7 +94,7 @@ export const CONSOLE_JS = `
         set('[data-count="stuck"]', stats.stuck);
         set('[data-count="total"]', stats.total);
         if (stats.failedJobs) Object.keys(stats.failedJobs).forEach(function (q) { set('[data-failed="' + q + '"]', stats.failedJobs[q]); });
-        set('[data-refreshed]', new Date().toLocaleTimeString());
+        set('[data-refreshed]', new Date().toLocaleTimeString('en-GB', { timeZone: 'UTC' }) + ' UTC');
       })
       .catch(function () {});
   }

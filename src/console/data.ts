@@ -5,9 +5,12 @@
 import type { Db } from '../db/client.ts';
 import { countStuck, isStuck, listOrders, outboxOf, sentMessages } from '../db/order-list.ts';
 import { countOrdersByStatus } from '../db/order-stats.ts';
+import { failedAttemptsOf } from '../db/failed-attempts.ts';
+import { operatorActionsOf } from '../db/operator-actions.ts';
 import { findOrder, getTimeline, orderItemsOf } from '../db/orders.ts';
 import { OUTBOX_EVENTS, type OutboxEvent } from '../domain/events.ts';
-import { ask, failedCounts, jobsOf, recentFailedJobs, type Answer } from '../queues/inspect.ts';
+import { isAtRest, isTerminal } from '../domain/order-machine.ts';
+import { ask, failedCounts, jobsOf, recentFailedJobs, type Answer, type JobSummary } from '../queues/inspect.ts';
 import type { Queues } from '../queues/queues.ts';
 
 export interface ConsoleDeps {
@@ -39,16 +42,42 @@ export async function consoleCounts(deps: ConsoleDeps) {
   };
 }
 
+/**
+ * Whether a failed job still wants an operator: not when its order has ended since, with nothing
+ * left to settle, for then a retry would find nothing to do. A message is the exception: one
+ * still owed is sent to an ended order too.
+ */
+export function needsAttention(job: Pick<JobSummary, 'queue'>, order: Parameters<typeof isAtRest>[0] | undefined): boolean {
+  if (!order || job.queue === 'notification') return true;
+  return !(isTerminal(order.status) && isAtRest(order));
+}
+
 export async function homeData(deps: ConsoleDeps) {
   const now = deps.now();
-  const [counts, failedJobs] = await Promise.all([
+  const [counts, failed] = await Promise.all([
     consoleCounts(deps),
     deps.queues ? ask(() => recentFailedJobs(deps.queues!, FAILED_PER_QUEUE)) : NO_QUEUES,
   ]);
+  // Split by whether the job's order still needs it (read from the database, not Redis).
+  let failedJobs: Answer<JobSummary[]> = failed;
+  let settledFailedJobs: JobSummary[] = [];
+  if (failed.ok) {
+    const orders = new Map(
+      await Promise.all(
+        [...new Set(failed.value.flatMap((job) => (job.orderId ? [job.orderId] : [])))].map(
+          async (id) => [id, await findOrder(deps.db, id)] as const,
+        ),
+      ),
+    );
+    const open = failed.value.filter((job) => needsAttention(job, job.orderId ? orders.get(job.orderId) : undefined));
+    failedJobs = { ok: true, value: open };
+    settledFailedJobs = failed.value.filter((job) => !open.includes(job));
+  }
   return {
     now,
     counts,
     failedJobs,
+    settledFailedJobs,
     stuck: (await listOrders(deps.db, { stuckBefore: now - deps.stuckAfterMs, limit: HOME_LIST_SIZE })).orders,
     recent: (await listOrders(deps.db, { limit: HOME_LIST_SIZE })).orders,
   };
@@ -77,6 +106,8 @@ export async function orderData(deps: ConsoleDeps, orderId: string) {
     waitingForRelay: outbox.filter((row) => row.dispatchedAt === null).map((row) => row.type),
     jobs,
     messages: await sentMessages(deps.db, orderId),
+    actions: await operatorActionsOf(deps.db, orderId),
+    attempts: await failedAttemptsOf(deps.db, orderId),
   };
 }
 export type OrderData = NonNullable<Awaited<ReturnType<typeof orderData>>>;

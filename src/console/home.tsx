@@ -9,10 +9,33 @@ import { HOME_LIST_SIZE } from './data.ts';
 import { JobStateBadge, Layout, Notice, OrdersTable, StatusBadge, ago, duration, orderHref } from './layout.tsx';
 import { CONSOLE_PATH } from './paths.ts';
 
-export function HomePage(props: { data: HomeData }) {
+/** What the home page says after a bulk retry, from codes in its redirect, never from text. */
+const HOME_OUTCOMES = ['retried-many', 'retried-none', 'redis-unavailable'] as const;
+export type HomeOutcome = (typeof HOME_OUTCOMES)[number];
+
+export function isHomeOutcome(value: string | undefined): value is HomeOutcome {
+  return (HOME_OUTCOMES as readonly (string | undefined)[]).includes(value);
+}
+
+function HomeNotice(props: { flash: { outcome: HomeOutcome; n: number; of: number } }) {
+  const { outcome, n, of } = props.flash;
+  if (outcome === 'retried-many') {
+    return (
+      <Notice tone="ok">
+        Retried {n} of {of} failed job{of === 1 ? '' : 's'}
+        {n < of ? ' (the others were no longer failed)' : ''}; each is on its order’s timeline.
+      </Notice>
+    );
+  }
+  if (outcome === 'retried-none') return <Notice tone="bad">No failed job to retry.</Notice>;
+  return <Notice tone="bad">Redis did not answer in time; some jobs may not have been retried. Look again shortly.</Notice>;
+}
+
+export function HomePage(props: { data: HomeData; flash?: { outcome: HomeOutcome; n: number; of: number } | undefined }) {
   const { counts, failedJobs, now } = props.data;
   return (
     <Layout title="Home">
+      {props.flash ? <HomeNotice flash={props.flash} /> : ''}
       <h1>Orders</h1>
       <section data-live-counts={`${CONSOLE_PATH}/counts`} aria-label="Orders by status">
         <div class="tiles">
@@ -118,6 +141,36 @@ export function HomePage(props: { data: HomeData }) {
             </tbody>
           </table>
         )
+      ) : (
+        ''
+      )}
+      {failedJobs.ok && failedJobs.value.length > 0 ? (
+        <form class="inline" method="post" action={`${CONSOLE_PATH}/failed/retry`}>
+          {failedJobs.value.map((job) => (
+            <input type="hidden" name="job" value={job.id} />
+          ))}
+          <button type="submit">
+            Retry these {failedJobs.value.length} job{failedJobs.value.length === 1 ? '' : 's'}
+          </button>{' '}
+          <span class="muted">Each gets a fresh set of attempts, as Retry on its order’s page does.</span>
+        </form>
+      ) : (
+        ''
+      )}
+      {props.data.settledFailedJobs.length > 0 ? (
+        <p class="muted">
+          Not listed: {props.data.settledFailedJobs.length} failed job{props.data.settledFailedJobs.length === 1 ? '' : 's'} of
+          orders that have ended since, with nothing left to settle (
+          {props.data.settledFailedJobs.map((job, i) => (
+            <>
+              {i > 0 ? ', ' : ''}
+              <a class="mono" href={job.orderId ? orderHref(job.orderId) : '#'}>
+                {job.event}
+              </a>
+            </>
+          ))}
+          ).
+        </p>
       ) : (
         ''
       )}

@@ -15,6 +15,7 @@ export function Layout(props: { title: string; children?: Child; search?: string
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{props.title} · Order service console</title>
         <link rel="stylesheet" href={`${CONSOLE_PATH}/assets/console.css`} />
+        <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
       </head>
       <body>
         <header class="top">
@@ -34,8 +35,8 @@ export function Layout(props: { title: string; children?: Child; search?: string
               type="search"
               name="q"
               value={props.search ?? ''}
-              placeholder="Order id or customer id"
-              aria-label="Order id or customer id"
+              placeholder="Order id, customer id, email or tracking number"
+              aria-label="Order id, customer id, email or tracking number"
               required
             />
             <button type="submit">Search</button>

@@ -11,6 +11,8 @@ import { CONSOLE_PATH } from './paths.ts';
 export interface ListFilters {
   status?: OrderStatus | undefined;
   customerId?: string | undefined;
+  /** A search by email: shown in the title only (the filter form has no such field). */
+  email?: string | undefined;
   stuck?: boolean | undefined;
   limit?: number | undefined;
 }
@@ -31,6 +33,7 @@ function describe(filters: ListFilters): string {
     filters.stuck ? 'stuck' : '',
     filters.status ? `in ${filters.status}` : '',
     filters.customerId !== undefined ? `of customer ${filters.customerId}` : '',
+    filters.email !== undefined ? `with email ${filters.email}` : '',
   ].filter(Boolean);
   return parts.length > 0 ? `Orders ${parts.join(', ')}` : 'All orders';
 }
@@ -45,7 +48,7 @@ export function ListPage(props: {
 }) {
   const { filters } = props;
   return (
-    <Layout title={describe(filters)} search={filters.customerId}>
+    <Layout title={describe(filters)} search={filters.customerId ?? filters.email}>
       <h1>
         {describe(filters)} <small>newest first</small>
       </h1>

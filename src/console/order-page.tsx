@@ -4,7 +4,7 @@
  * customer got, and the actions: retry a failed job, cancel the order.
  */
 import { canApply, isReachedBy } from '../domain/order-machine.ts';
-import type { OrderData } from './data.ts';
+import { needsAttention, type OrderData } from './data.ts';
 import { Badge, JobStateBadge, Layout, Notice, StatusBadge, ago, duration, money, orderHref, time } from './layout.tsx';
 
 /** The outcome of an action, carried by the redirect back to the page as a code, never as text. */
@@ -12,6 +12,7 @@ const ACTION_OUTCOMES = {
   cancelled: { tone: 'ok', text: 'The order is cancelled. Its compensations (refund, stock release, message) are on their way.' },
   'already-cancelled': { tone: 'ok', text: 'The order was already cancelled; nothing changed.' },
   'cancel-refused': { tone: 'bad', text: 'The order can no longer be cancelled.' },
+  'cancel-unconfirmed': { tone: 'bad', text: 'Nothing was cancelled: tick the confirmation box beside the button first.' },
   retried: { tone: 'ok', text: 'The job is back in its queue with a fresh set of attempts.' },
   'retry-not-failed': { tone: 'bad', text: 'The job is not failed (any more); nothing to retry.' },
   'retry-absent': { tone: 'bad', text: 'Redis has no such job; nothing to retry.' },
@@ -84,6 +85,9 @@ export function OrderPage(props: { data: OrderData; outcome?: ActionOutcome | un
           <h2>Actions</h2>
           {cancellable ? (
             <form class="inline" method="post" action={`${orderHref(order.id)}/cancel`}>
+              <label>
+                <input type="checkbox" name="confirm" value="yes" required /> Yes, cancel {order.id}
+              </label>{' '}
               <button class="danger" type="submit">
                 Cancel order
               </button>{' '}
@@ -145,21 +149,37 @@ export function OrderPage(props: { data: OrderData; outcome?: ActionOutcome | un
           </tr>
         </thead>
         <tbody>
-          {props.data.timeline.map((entry) => (
-            <tr>
-              <td>{time(entry.at)}</td>
-              <td class="mono">{entry.type}</td>
-              <td>{entry.fromStatus ? <StatusBadge status={entry.fromStatus} /> : '—'}</td>
-              <td>
-                {entry.fromStatus === entry.toStatus ? (
-                  <span class="muted">unchanged</span>
-                ) : (
-                  <StatusBadge status={entry.toStatus} />
-                )}
-              </td>
-              <td class="data mono">{entry.data && Object.keys(entry.data).length > 0 ? JSON.stringify(entry.data) : ''}</td>
-            </tr>
-          ))}
+          {timelineRows(props.data).map((row) =>
+            row.kind === 'event' ? (
+              <tr>
+                <td>{time(row.entry.at)}</td>
+                <td class="mono">{row.entry.type}</td>
+                <td>{row.entry.fromStatus ? <StatusBadge status={row.entry.fromStatus} /> : '—'}</td>
+                <td>
+                  {row.entry.fromStatus === row.entry.toStatus ? (
+                    <span class="muted">unchanged</span>
+                  ) : (
+                    <StatusBadge status={row.entry.toStatus} />
+                  )}
+                </td>
+                <td class="data mono">
+                  {row.entry.data && Object.keys(row.entry.data).length > 0 ? JSON.stringify(row.entry.data) : ''}
+                </td>
+              </tr>
+            ) : (
+              <tr class="operator-action">
+                <td>{time(row.action.at)}</td>
+                <td class="mono">Operator {row.action.action}</td>
+                <td colspan={2}>
+                  by <strong class="mono">{row.action.actor}</strong>
+                </td>
+                <td class="data mono">
+                  {row.action.outcome}
+                  {row.action.jobId ? ` (${row.action.jobId})` : ''}
+                </td>
+              </tr>
+            ),
+          )}
         </tbody>
       </table>
 
@@ -172,6 +192,7 @@ export function OrderPage(props: { data: OrderData; outcome?: ActionOutcome | un
         ''
       )}
       <JobsTable data={props.data} />
+      <AttemptsTable data={props.data} />
 
       <h2>Messages sent</h2>
       {props.data.messages.length === 0 ? (
@@ -198,6 +219,67 @@ export function OrderPage(props: { data: OrderData; outcome?: ActionOutcome | un
   );
 }
 
+/**
+ * A payment deadline waits, delayed, for PAYMENT_TIMEOUT_MS whatever happens: once the gateway has
+ * answered it will find nothing to do, and showing it as pending would suggest the order waits on it.
+ */
+function isMootDeadline(job: { queue: string; state: string }, order: { paymentStatus: string }): boolean {
+  return (
+    job.queue === 'payment-deadline' && order.paymentStatus !== 'PENDING' && (job.state === 'delayed' || job.state === 'waiting')
+  );
+}
+
+type TimelineRow =
+  | { kind: 'event'; at: number; entry: OrderData['timeline'][number] }
+  | { kind: 'action'; at: number; action: OrderData['actions'][number] };
+
+/** The order's own events and what operators did to it, in the order they happened. */
+function timelineRows(data: OrderData): TimelineRow[] {
+  const rows: TimelineRow[] = [
+    ...data.timeline.map((entry) => ({ kind: 'event' as const, at: entry.at, entry })),
+    ...data.actions.map((action) => ({ kind: 'action' as const, at: action.at, action })),
+  ];
+  // Stable: an event and the action that caused it, at the same millisecond, keep their order.
+  return rows.sort((a, b) => a.at - b.at);
+}
+
+/** Each failed attempt of the order's jobs, the ones before a success too. */
+function AttemptsTable(props: { data: OrderData }) {
+  const { attempts } = props.data;
+  if (attempts.length === 0) return '';
+  return (
+    <>
+      <h3>
+        Failed attempts <small>oldest first; the latest 20 of each job</small>
+      </h3>
+      <table class="attempts">
+        <thead>
+          <tr>
+            <th>At</th>
+            <th>Queue</th>
+            <th>Event</th>
+            <th class="num">Attempt</th>
+            <th>Error</th>
+          </tr>
+        </thead>
+        <tbody>
+          {attempts.map((a) => (
+            <tr>
+              <td>{time(a.at)}</td>
+              <td>{a.queue}</td>
+              <td class="mono" title={a.jobId}>
+                {a.event}
+              </td>
+              <td class="num">{a.attempt}</td>
+              <td class="error-text">{a.error}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}
+
 function WhyStuck(props: { data: OrderData }) {
   const { order, now, jobs } = props.data;
   const failed = jobs.ok ? jobs.value.filter((job) => job.state === 'failed') : [];
@@ -221,7 +303,7 @@ function JobsTable(props: { data: OrderData }) {
   const absent = jobs.value.some((job) => job.state === 'absent');
   return (
     <>
-      <table>
+      <table class="jobs">
         <thead>
           <tr>
             <th>Queue</th>
@@ -241,13 +323,19 @@ function JobsTable(props: { data: OrderData }) {
                 {job.event}
               </td>
               <td>
-                <JobStateBadge state={job.state} />
+                {isMootDeadline(job, order) ? (
+                  <span class="muted" title="The gateway answered: when the deadline comes, it finds nothing to do.">
+                    not needed
+                  </span>
+                ) : (
+                  <JobStateBadge state={job.state} />
+                )}
               </td>
               <td class="num">{job.state === 'absent' ? '—' : job.attempts}</td>
               <td>{job.finishedAt ? ago(job.finishedAt, now) : '—'}</td>
               <td class="error-text">{job.lastError ?? ''}</td>
               <td>
-                {job.state === 'failed' ? (
+                {job.state === 'failed' && needsAttention(job, order) ? (
                   <form class="inline" method="post" action={`${orderHref(order.id)}/retry`}>
                     <input type="hidden" name="job" value={job.id} />
                     <button type="submit">Retry</button>

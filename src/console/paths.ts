@@ -8,3 +8,6 @@ export const CONSOLE_PATH = '/admin/console';
 export function isConsolePath(path: string): boolean {
   return path === CONSOLE_HOME || path === `${CONSOLE_HOME}/` || path === CONSOLE_PATH || path.startsWith(`${CONSOLE_PATH}/`);
 }
+
+/** The console's stylesheet where any page may load it without credentials (the index at /). */
+export const PUBLIC_STYLESHEET = '/assets/console.css';

@@ -85,7 +85,15 @@ export class Connection {
     if (code) this.lastFailure = { at: now, code };
   }
 
-  /** The code of a storage failure of a write within the last few seconds, if any. */
+  /**
+   * A write committed: the storage takes writes again, whatever failed before. (Readiness's own
+   * probe does not count: a write that fits in the room the file already has proves little.)
+   */
+  noteWriteSuccess(): void {
+    this.lastFailure = undefined;
+  }
+
+  /** The code of a storage failure of a write within the last few seconds, if no write succeeded since. */
   recentWriteFailure(now = Date.now()): string | undefined {
     const failure = this.lastFailure;
     return failure && now - failure.at < RECENT_FAILURE_MS ? failure.code : undefined;
@@ -114,6 +122,8 @@ export interface TxOptions {
    * serial whatever this says.
    */
   isolation?: 'repeatable read' | 'read committed';
+  /** Readiness's probe: its success does not clear a recent storage failure. */
+  probe?: boolean;
 }
 
 /**
@@ -139,6 +149,7 @@ export async function writeTx<T>(db: Db | Tx, fn: (tx: Tx) => Promise<T>, option
     throw error;
   }
   db.connection.writeTransactions++;
+  if (!options.probe) db.connection.noteWriteSuccess();
   for (const hook of hooks) hook();
   return result;
 }
@@ -159,6 +170,7 @@ export async function writeOne<T>(db: Db, fn: (handle: Db | Tx) => Promise<T>): 
     throw error;
   }
   db.connection.writeTransactions++;
+  db.connection.noteWriteSuccess();
   return result;
 }
 

@@ -9,14 +9,17 @@
  * PostgreSQL side is one transaction, so that a failure leaves the target as empty as it was.
  */
 import Database from 'better-sqlite3';
-import { count, getTableColumns, getTableName, sql } from 'drizzle-orm';
+import { count, eq, getTableColumns, getTableName, sql } from 'drizzle-orm';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
 import * as sandboxPostgres from '../sandbox/tables/postgres.ts';
 import * as sandboxSqlite from '../sandbox/tables/sqlite.ts';
 import { writeTx, type Db, type Tx } from './client.ts';
+import * as operationsPostgres from './tables/operations/postgres.ts';
+import * as operationsSqlite from './tables/operations/sqlite.ts';
 import * as servicePostgres from './tables/postgres.ts';
+import { IDENTITY_KEY } from './service-meta.ts';
 import * as serviceSqlite from './tables/sqlite.ts';
 
 /** One table in both dialects, and the name of its identity column, if it has one. */
@@ -44,6 +47,8 @@ export const COPIED_TABLES: readonly TablePair[] = [
   { source: sandboxSqlite.sandboxRefunds, target: sandboxPostgres.sandboxRefunds },
   { source: sandboxSqlite.sandboxShipments, target: sandboxPostgres.sandboxShipments },
   { source: sandboxSqlite.sandboxNotifications, target: sandboxPostgres.sandboxNotifications, identity: 'id' },
+  { source: operationsSqlite.operatorActions, target: operationsPostgres.operatorActions, identity: 'id' },
+  { source: operationsSqlite.failedAttempts, target: operationsPostgres.failedAttempts, identity: 'id' },
 ];
 
 /** Rows read from SQLite and inserted into PostgreSQL at a time: what bounds the copy's memory. */
@@ -129,7 +134,15 @@ function checkSourceTables(client: Database.Database, path: string): void {
 export async function copyToPostgres(
   source: BetterSQLite3Database,
   target: Db,
-  options: { batchRows?: number; onTable?: (copy: TableCopy) => void } = {},
+  options: {
+    batchRows?: number;
+    onTable?: (copy: TableCopy) => void;
+    /**
+     * The copy's identity in service_meta. Unset, it keeps the source's, and claims the source's
+     * queue prefix: only for a copy that replaces its source.
+     */
+    newIdentity?: string;
+  } = {},
 ): Promise<TableCopy[]> {
   const batchRows = options.batchRows ?? COPY_BATCH_ROWS;
   return writeTx(target, async (tx) => {
@@ -143,6 +156,12 @@ export async function copyToPostgres(
       );
     }
     for (const pair of COPIED_TABLES) await copyTable(source, tx, pair, batchRows);
+    if (options.newIdentity) {
+      await tx
+        .update(servicePostgres.serviceMeta)
+        .set({ value: options.newIdentity })
+        .where(eq(servicePostgres.serviceMeta.key, IDENTITY_KEY));
+    }
 
     const copies: TableCopy[] = [];
     for (const { source: from, target: to } of COPIED_TABLES) {

@@ -13,6 +13,8 @@ import { orderItems, orders, outbox, sentNotifications } from './schema.ts';
 export interface OrderListQuery {
   status?: OrderStatus;
   customerId?: string;
+  /** The address the customer gave (the console's search). */
+  email?: string;
   /** Only orders stuck since this time (not at rest, and not moved since). */
   stuckBefore?: number;
   limit: number;
@@ -31,6 +33,7 @@ export async function listOrders(db: Db, query: OrderListQuery): Promise<OrderPa
   if (query.status)
     conditions.push(await statusIs(db, query.status, query.customerId === undefined && query.stuckBefore === undefined));
   if (query.customerId !== undefined) conditions.push(eq(orders.customerId, query.customerId));
+  if (query.email !== undefined) conditions.push(eq(orders.email, query.email));
   // Stuck orders are few and found by index; reading them first spares a walk over all orders.
   if (query.stuckBefore !== undefined) {
     conditions.push(inArray(orders.id, db.select({ id: orders.id }).from(orders).where(stuckSince(query.stuckBefore))));
@@ -46,6 +49,12 @@ export async function listOrders(db: Db, query: OrderListQuery): Promise<OrderPa
   const page = rows.slice(0, query.limit);
   const more = rows.length > query.limit;
   return { orders: await withItems(db, page), nextBefore: more ? page.at(-1)!.id : null };
+}
+
+/** The order that has this tracking number, if any (the console's search). */
+export async function orderIdByTrackingNumber(db: Db, trackingNumber: string): Promise<string | undefined> {
+  const [row] = await db.select({ id: orders.id }).from(orders).where(eq(orders.trackingNumber, trackingNumber)).limit(1);
+  return row?.id;
 }
 
 /** Above this many orders in a status, a page of them is found by walking ids rather than by status. */

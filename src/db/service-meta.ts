@@ -9,7 +9,8 @@ import { writeTx, type Db } from './client.ts';
 import { orders, serviceMeta } from './schema.ts';
 import { storageFailureCode } from './storage-health.ts';
 
-const IDENTITY_KEY = 'database_id';
+/** The service_meta key of the database's identity. */
+export const IDENTITY_KEY = 'database_id';
 const PROBE_KEY = 'write_probe';
 
 export async function databaseIdentity(db: Db): Promise<string> {
@@ -35,12 +36,16 @@ export async function checkStorage(db: Db, now = Date.now()): Promise<StorageSta
     return 'down';
   }
   try {
-    await writeTx(db, async (tx) => {
-      await tx
-        .insert(serviceMeta)
-        .values({ key: PROBE_KEY, value: String(now) })
-        .onConflictDoUpdate({ target: serviceMeta.key, set: { value: String(now) } });
-    });
+    await writeTx(
+      db,
+      async (tx) => {
+        await tx
+          .insert(serviceMeta)
+          .values({ key: PROBE_KEY, value: String(now) })
+          .onConflictDoUpdate({ target: serviceMeta.key, set: { value: String(now) } });
+      },
+      { probe: true },
+    );
   } catch (error) {
     if (storageFailureCode(error)) return 'unwritable';
     return 'down';

@@ -17,12 +17,24 @@ import type { MailOutcome, Mailer, MessageFacts } from '../domain/ports.ts';
 import { renderMessage } from './templates.ts';
 
 export interface MailSettings {
-  /** smtp:// or smtps:// with credentials. */
+  /** smtp:// or smtps://, with credentials or (a local relay, a development catcher) without. */
   smtpUrl: string;
   /** The From header, e.g. `Shop <orders@shop.example>`. */
   from: string;
   /** The bare address of `from`; its domain names the Message-IDs. */
   fromAddress: string;
+}
+
+/**
+ * Whether SMTP_URL's credentials may cross a network in plain text: smtp:// (STARTTLS only when
+ * the server offers it) with a login, to a host other than this one. Without credentials, or over
+ * smtps://, or to loopback, there is nothing to warn about.
+ */
+export function credentialsMayTravelInPlainText(smtpUrl: string): boolean {
+  const url = new URL(smtpUrl);
+  if (url.protocol !== 'smtp:' || url.username === '') return false;
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  return !(host === 'localhost' || host === '::1' || /^127\./.test(host));
 }
 
 /** A mail server that could not take the message now: worth retrying later. */

@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.ts';
+import { recordOperatorActions } from '../db/operator-actions.ts';
 import { pruneOutbox } from '../db/outbox.ts';
 import { findStuck, redrive, type RedrivenOrder } from '../db/reconcile.ts';
 import { RepeatedLog } from '../repeated-log.ts';
@@ -20,6 +21,8 @@ export interface ReconcilerOptions {
   onRedrive?: () => void;
   /** True when the order waits on a job that gave up: an operator retries it, not the reconciler. */
   isParked?: (order: RedrivenOrder) => Promise<boolean>;
+  /** Who each re-drive is recorded as on the order's timeline: `reconciler`, or `cli` for a pass by hand. */
+  actor?: string;
 }
 
 const WEEK_MS = 7 * 24 * 60 * 60 * 1000;
@@ -69,7 +72,19 @@ export class Reconciler {
         'reconciler re-drove a stuck order',
       );
     }
-    if (redriven.length > 0) this.options.onRedrive?.();
+    if (redriven.length > 0) {
+      this.options.onRedrive?.();
+      await recordOperatorActions(
+        this.db,
+        redriven.map((order) => ({
+          orderId: order.orderId,
+          action: 'redrive' as const,
+          actor: this.options.actor ?? 'reconciler',
+          outcome: order.events.join(', '),
+          at: now,
+        })),
+      ).catch((err) => this.logger.warn({ err }, 'could not record the re-drives on the orders’ timelines'));
+    }
     if (now - this.lastPrune >= PRUNE_EVERY_MS) {
       this.lastPrune = now;
       const pruned = await pruneOutbox(this.db, now - (this.options.outboxRetentionMs ?? WEEK_MS));

@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.ts';
 import { findOrder } from '../db/orders.ts';
+import { recordFailedAttempt } from '../db/failed-attempts.ts';
 import { recordJobFailure } from '../db/transitions.ts';
 import { isServerTimeout, storageFailureCode } from '../db/storage-health.ts';
 import type { JobPayload } from '../domain/events.ts';
@@ -230,6 +231,18 @@ export function startWorkers(deps: WorkerDeps): Workers {
         attempt: job.attemptsMade,
         err: error,
       };
+      if (typeof job.data?.orderId === 'string' && !(error instanceof ForeignOrderError)) {
+        // Every attempt, the ones before a success too, for the order's page.
+        recordFailedAttempt(db, {
+          orderId: job.data.orderId,
+          queue,
+          jobId: String(job.id),
+          event: job.name,
+          attempt: job.attemptsMade,
+          error: error.message,
+          at: now(),
+        }).catch((err) => log.warn({ ...context, err }, 'could not record the failed attempt'));
+      }
       if (!exhausted) {
         if (failureKind(error) === 'unknown') log.error(context, 'job failed with an error of no known kind; will retry');
         else log.warn(context, 'job failed; will retry');

@@ -75,13 +75,42 @@ export async function jobsOf(queues: Queues, orderId: string, events: readonly O
   return Promise.all(
     wanted.map(async ({ event, queue }): Promise<JobSummary> => {
       const id = jobIdFor(orderId, event, queue);
-      const job = (await queues[queue].getJob(id)) as Job<JobPayload> | undefined;
-      if (!job) {
-        return { queue, id, event, orderId, state: 'absent', attempts: 0, lastError: null, finishedAt: null };
-      }
-      return summary(queue, job, await job.getState());
+      return (
+        (await stableRead(queues, queue, id)) ?? {
+          queue,
+          id,
+          event,
+          orderId,
+          state: 'absent',
+          attempts: 0,
+          lastError: null,
+          finishedAt: null,
+        }
+      );
     }),
   );
+}
+
+/** How many times a read is tried again when the job moved under it. */
+const STABLE_READ_TRIES = 3;
+
+/**
+ * A job's fields and its state, read as one: the state is read before and after the job's hash,
+ * and the read is made again while they differ. A job retried between two reads would otherwise
+ * show the old attempts and error beside its new state.
+ */
+async function stableRead(queues: Queues, queue: QueueName, id: string): Promise<JobSummary | undefined> {
+  let last: JobSummary | undefined;
+  for (let i = 0; i < STABLE_READ_TRIES; i++) {
+    const before = await queues[queue].getJobState(id);
+    if (before === 'unknown') return undefined;
+    const job = (await queues[queue].getJob(id)) as Job<JobPayload> | undefined;
+    if (!job) return undefined;
+    const after = await queues[queue].getJobState(id);
+    last = summary(queue, job, after);
+    if (before === after) return last;
+  }
+  return last;
 }
 
 export type RetryOutcome = 'retried' | 'not-failed' | 'absent';

@@ -1,6 +1,8 @@
 /**
  * A simulated carrier: one shipment per order, with a tracking number. Delivery comes back later
- * through the signed carrier webhook (api/webhooks.ts).
+ * through the signed carrier webhook (api/webhooks.ts). For the postal code CARRIER_DOWN_POSTAL_CODE
+ * it is down, every time: the shipping job fails transiently until its attempts run out, and the
+ * order waits in AWAITING_SHIPMENT on a failed job, as the console shows a stuck order.
  */
 import { randomInt } from 'node:crypto';
 import { eq } from 'drizzle-orm';
@@ -8,6 +10,13 @@ import { prepared, writeOne, writeTx, type Db } from '../db/client.ts';
 import { placeholder, placeholderSql } from '../db/statements.ts';
 import { sandboxShipments } from './schema.ts';
 import type { Carrier } from '../domain/ports.ts';
+import { TransientError } from '../domain/errors.ts';
+
+export const CARRIER_DOWN_POSTAL_CODE = 'CARRIER-DOWN';
+
+class CarrierDownError extends TransientError {
+  override readonly name = 'CarrierDownError';
+}
 
 export class SandboxCarrier implements Carrier {
   constructor(
@@ -15,7 +24,10 @@ export class SandboxCarrier implements Carrier {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async createShipment(request: { orderId: string }): Promise<{ trackingNumber: string }> {
+  async createShipment(request: { orderId: string; address?: unknown }): Promise<{ trackingNumber: string }> {
+    if ((request.address as { postalCode?: unknown } | undefined)?.postalCode === CARRIER_DOWN_POSTAL_CODE) {
+      throw new CarrierDownError(`carrier unavailable for postal code ${CARRIER_DOWN_POSTAL_CODE} (sandbox)`);
+    }
     // One statement: the shipment is created, or the order's existing one is kept (the key is the
     // order), and then read back.
     const trackingNumber = `TRK${randomInt(1e9, 1e10)}${randomInt(1e3, 1e4)}`;

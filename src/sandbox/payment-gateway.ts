@@ -4,7 +4,9 @@
  *
  * Test tokens choose the outcome: `tok_visa` succeeds, `tok_chargeDeclined` is declined,
  * `tok_flaky` fails transiently twice and then succeeds, `tok_slow` captures at once but answers
- * only after the payment timeout. Any other token is declined as invalid. Like a real provider, it
+ * only after the payment timeout, `tok_gatewayDown` fails transiently every time (a gateway down
+ * for longer than the retries last: its job ends in the failed set). Any other token is declined
+ * as invalid. Like a real provider, it
  * answers a retry of a charge that is still being worked on with a transient "in progress" error.
  */
 import { randomBytes } from 'node:crypto';
@@ -30,6 +32,9 @@ export interface SandboxPaymentOptions {
 }
 
 const FLAKY_FAILURES = 2;
+
+/** The token for which the gateway is down, whatever the attempt. */
+export const GATEWAY_DOWN_TOKEN = 'tok_gatewayDown';
 
 type Decision = ChargeOutcome | { outcome: 'transient' };
 
@@ -114,6 +119,7 @@ export class SandboxPaymentGateway implements PaymentGateway {
     const attempts = (intent?.attempts ?? 0) + 1;
     let outcome: ChargeOutcome | { outcome: 'pending' };
     if (request.token === 'tok_flaky' && attempts <= FLAKY_FAILURES) outcome = { outcome: 'pending' };
+    else if (request.token === GATEWAY_DOWN_TOKEN) outcome = { outcome: 'pending' };
     else if (request.token === 'tok_visa' || request.token === 'tok_slow' || request.token === 'tok_flaky') {
       outcome = { outcome: 'captured', chargeId: await this.capture(tx, request) };
     } else if (request.token === 'tok_chargeDeclined') outcome = { outcome: 'declined', code: 'card_declined' };

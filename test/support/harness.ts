@@ -36,6 +36,17 @@ export interface HarnessOptions {
   queues?: readonly QueueName[];
   env?: Record<string, string>;
   redisUrl?: string;
+  /** The API's clock, for a test about time (see ManualClock). */
+  now?: () => number;
+}
+
+/** A clock that moves only when told, so that a test about time does not race the machine. */
+export class ManualClock {
+  private at = Date.now();
+  readonly now = () => this.at;
+  advance(ms: number): void {
+    this.at += ms;
+  }
 }
 
 export interface OrderJson {
@@ -96,7 +107,7 @@ export class Harness {
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       ...options.env,
     });
-    const service = await startService(config, redisUrl, createLogger(config.logLevel));
+    const service = await startService(config, redisUrl, createLogger(config.logLevel), options.now ? { now: options.now } : {});
     const harness = new Harness(config, service, redisUrl, dir);
     const queues = options.queues ?? QUEUE_NAMES;
     if (queues.length > 0) harness.startWorkers(queues);

@@ -19,6 +19,8 @@ export interface ReceivedMail {
 export interface TestSmtpOptions {
   /** TLS from the first byte (smtps), with smtp-server's built-in test certificate. */
   secure?: boolean;
+  /** `false`: a relay or development catcher that asks for no login (and offers none). */
+  login?: boolean;
   /** A reply to RCPT TO for this address, e.g. `{ code: 550, message: 'no such mailbox' }`. */
   refuse?: (address: string) => { code: number; message: string } | undefined;
   /** Awaited before RCPT TO is answered: lets a test act while a client is mid-send. */
@@ -45,6 +47,7 @@ export class TestSmtpServer {
 
   /** The SMTP_URL of this server, with the credentials it asks for. */
   get url(): string {
+    if (this.options.login === false) return `smtp://127.0.0.1:${this.port}`;
     // The built-in certificate is self-signed: the client is told to accept it, for this test only.
     return this.options.secure
       ? `smtps://${SMTP_USER}:${SMTP_PASSWORD}@127.0.0.1:${this.port}/?tls.rejectUnauthorized=false`
@@ -56,7 +59,8 @@ export class TestSmtpServer {
     const server = new SMTPServer({
       logger: false,
       secure: this.options.secure ?? false,
-      disabledCommands: ['STARTTLS'],
+      disabledCommands: this.options.login === false ? ['STARTTLS', 'AUTH'] : ['STARTTLS'],
+      authOptional: this.options.login === false,
       allowInsecureAuth: true,
       authMethods: ['PLAIN', 'LOGIN'],
       onAuth: (auth, _session, callback) => {

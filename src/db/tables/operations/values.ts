@@ -1,0 +1,3 @@
+/** The operator actions an order's timeline records (src/db/operator-actions.ts). */
+export const OPERATOR_ACTIONS = ['cancel', 'retry', 'requeue', 'redrive', 'clean'] as const;
+export type OperatorAction = (typeof OPERATOR_ACTIONS)[number];
