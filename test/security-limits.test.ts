@@ -137,9 +137,8 @@ describe('the limiter’s warning', () => {
     expect(limiterTrouble(new Error("Stream isn't writeable and enableOfflineQueue options is false"), 200)).toBe(
       'Redis is not connected',
     );
-    expect(limiterTrouble(new Error('OOM command not allowed'), 200)).toBe(
-      'Redis answered with an error (OOM command not allowed)',
-    );
+    expect(limiterTrouble(new Error('OOM command not allowed'), 200)).toBe('Redis is out of memory and refuses to count');
+    expect(limiterTrouble(new Error('ERR unknown command'), 200)).toBe('Redis answered with an error (ERR unknown command)');
   });
 });
 
