@@ -67,7 +67,7 @@ const IDEMPOTENCY_SWEEP_MIN_MS = 1_000;
 export interface ServiceOptions {
   /** Told of each Redis connection the service makes (to follow a managed Redis that moves). */
   onRedisConnection?: (connection: Redis) => void;
-  /** The clock of the API and its sweeps (a test passes one it moves by hand). */
+  /** The service's clock, Redis's by default (a test passes one it moves by hand). */
   now?: () => number;
 }
 
@@ -132,7 +132,8 @@ export async function startService(
   const clock = new RedisClock(producer, logger.child({ component: 'clock' }));
   await clock.sync();
   clock.start();
-  const now = clock.now;
+  // A test may give its own clock instead (a manual one, for what is about time).
+  const now = options.now ?? clock.now;
 
   const queues = createQueues(producer, queueSettings(config));
   const relay = new OutboxRelay(db, queues, logger.child({ component: 'relay' }), {
@@ -176,10 +177,9 @@ export async function startService(
   let host: string | undefined;
   let sweeper: NodeJS.Timeout | undefined;
   if (config.role !== 'worker') {
-    sweeper = sweepIdempotencyKeysEvery(db, config.idempotencyTtlMs, logger, options.now);
+    sweeper = sweepIdempotencyKeysEvery(db, config.idempotencyTtlMs, logger, now);
     const app = createApp({
       db,
-      ...(options.now ? { now: options.now } : {}),
       logger,
       adminToken: config.adminToken,
       webhookSecret: config.webhookSecret,
