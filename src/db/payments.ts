@@ -64,7 +64,13 @@ export function recordPaymentOutcome(
     let order = await findOrder(tx, orderId);
     // Another job already settled this payment: the answer is the same, by the gateway's key.
     if (order?.paymentStatus !== 'PENDING') return order;
-    if (canApply(order.status, 'PaymentTimedOut') && now >= (await paymentRequestedAt(tx, order)) + timeoutMs) {
+    // The payment was requested after the order was placed: an answer sooner than the timeout
+    // after placement cannot be late, and needs no look at the timeline (the common case).
+    if (
+      canApply(order.status, 'PaymentTimedOut') &&
+      now >= order.createdAt + timeoutMs &&
+      now >= (await paymentRequestedAt(tx, order)) + timeoutMs
+    ) {
       order = await transition(tx, order, 'PaymentTimedOut', now, { data: { timeoutMs } });
     }
     const live = canApply(order.status, 'PaymentSucceeded');
