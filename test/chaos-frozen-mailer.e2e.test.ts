@@ -36,9 +36,12 @@ let db: Db;
 let watcher: Redis;
 let queues: Queue[];
 let base: string;
-/** Resolved when the first send to FROZEN_RECIPIENT reaches RCPT TO; its reply waits for `thaw`. */
+/** Resolved when the first send to FROZEN_RECIPIENT reaches RCPT TO; its reply waits for `stopped`. */
 let midSend: () => void;
 const reachedMidSend = new Promise<void>((resolve) => (midSend = resolve));
+/** Resolved by the test once the sending worker is stopped: only then is RCPT TO answered. */
+let frozenNow: () => void;
+const stopped = new Promise<void>((resolve) => (frozenNow = resolve));
 let held = false;
 
 beforeAll(async () => {
@@ -49,8 +52,8 @@ beforeAll(async () => {
       if (address !== FROZEN_RECIPIENT || held) return;
       held = true;
       midSend();
-      // The client is stopped while it waits for this reply; the reply is then in its socket.
-      await sleep(500);
+      // The client is stopped while it waits for this reply; the reply then waits in its socket.
+      await stopped;
     },
   });
   store = await storeEnv(dir);
@@ -109,6 +112,7 @@ describe('chaos: a worker frozen mid-send', { timeout: 120_000 }, () => {
     expect(status).toBe(201);
     await reachedMidSend;
     process.kill(frozen.child.pid!, 'SIGSTOP');
+    frozenNow();
 
     // Another worker takes the job once the frozen one's lock lapses, and sends the message.
     processes.push(await startServiceProcess({ ...env, ROLE: 'worker' }));

@@ -112,10 +112,14 @@ describe('chaos: Redis out of memory', { timeout: 180_000 }, () => {
         expect(seen.status).toBe(503);
         expect(seen.checks).toMatchObject({ redis: 'ok', relay: 'out of memory' });
       }
-      const said = api.logs.map((l) => String(l.msg));
-      expect(said.some((m) => m.startsWith('Redis is out of memory'))).toBe(true);
-      expect(said.some((m) => m.includes('failed for') && m.includes('out of memory'))).toBe(true);
-      expect(said.filter((m) => m.includes('cannot reach Redis'))).toEqual([]);
+      // The relay says it has stalled at its next failure after RELAY_FAILING_READY_MS.
+      const said = () => api.logs.map((l) => String(l.msg));
+      const stalled = (m: string) => m.includes('failed for') && m.includes('out of memory');
+      const logDeadline = Date.now() + 30_000;
+      while (!said().some(stalled) && Date.now() < logDeadline) await sleep(100);
+      expect(said().some((m) => m.startsWith('Redis is out of memory'))).toBe(true);
+      expect(said().some(stalled)).toBe(true);
+      expect(said().filter((m) => m.includes('cannot reach Redis'))).toEqual([]);
       expect(await sqlNumber(db, 'SELECT count(*) AS n FROM outbox WHERE dispatched_at IS NULL')).toBeGreaterThan(0);
     } finally {
       await admin.config('SET', 'maxmemory', '0');

@@ -64,8 +64,8 @@ export function recordPaymentOutcome(
     let order = await findOrder(tx, orderId);
     // Another job already settled this payment: the answer is the same, by the gateway's key.
     if (order?.paymentStatus !== 'PENDING') return order;
-    // The payment was asked for after the order was placed: an answer within the timeout of the
-    // placement is in time without reading when (the usual case, spared a read).
+    // The payment was requested after the order was placed: an answer sooner than the timeout
+    // after placement cannot be late, and needs no look at the timeline (the common case).
     if (
       canApply(order.status, 'PaymentTimedOut') &&
       now >= order.createdAt + timeoutMs &&

@@ -73,6 +73,9 @@ export interface Workers {
 /** How long a job waits for the database to take writes again before it runs once more. */
 const STORAGE_RETRY_MS = 2_000;
 
+/** About how long a job that gave up on a lock held elsewhere (55P03, 57014) waits to run again. */
+const LOCK_WAIT_RETRY_MS = 500;
+
 /**
  * How many times a job may lose its worker (stall) before it fails for good. A stall is a worker
  * killed, cut off from Redis or starved past its lock, seldom the job's fault: with BullMQ's
@@ -192,7 +195,8 @@ export function startWorkers(deps: WorkerDeps): Workers {
               { queue, err: error },
               'the database ended a statement that waited too long (a lock held elsewhere?); jobs wait and run again',
             );
-            await job.moveToDelayed(Date.now() + STORAGE_RETRY_MS, token);
+            // Soon, and spread: the lock may go at any moment, and the waiters should not meet again.
+            await job.moveToDelayed(Date.now() + LOCK_WAIT_RETRY_MS * (0.5 + Math.random()), token);
             outcome = 'delayed';
             throw new DelayedError();
           }

@@ -47,7 +47,7 @@ export function isReadOnlyReply(error: unknown): boolean {
 }
 
 /** How long a connection may hear nothing back while a command waits, before it counts as dead. */
-export const DEFAULT_SOCKET_TIMEOUT_MS = 5_000;
+export const DEFAULT_SOCKET_TIMEOUT_MS = 10_000;
 
 /**
  * Redis refusing a write because it reached `maxmemory` under `noeviction` ("OOM command not
