@@ -16,6 +16,7 @@ const STORE_INDEPENDENT_FILES = [
   'test/event-routing.test.ts',
   'test/tracing.test.ts',
   'test/build.test.ts',
+  'test/lint.test.ts',
 ];
 
 /** Checks the private PostgreSQL server, or needs it as a copy's target: nothing to run on SQLite. */

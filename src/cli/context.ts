@@ -7,10 +7,14 @@ import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
-import { closeDatabase, openDatabase, StoreOpenError } from '../db/open.ts';
+// The database and BullMQ are loaded on first use: `--help`, and commands that need neither, start fast.
+import type * as OpenModule from '../db/open.ts';
 import { DEFAULT_REDIS_URL, safeUrl } from '../queues/connection.ts';
 import { managedRedisDir, managedRedisUrl } from '../queues/managed-redis.ts';
-import { closeQueues, createQueues, queueSettings, type Queues } from '../queues/queues.ts';
+import type { Queues } from '../queues/queues.ts';
+
+const openModule = (): Promise<typeof OpenModule> => import('../db/open.ts');
+const queuesModule = () => import('../queues/queues.ts');
 
 /** Exit codes: documented in docs/cli.md. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
@@ -89,6 +93,7 @@ export class Session {
       if (!url && !options.create && path !== ':memory:' && !existsSync(path)) {
         throw new CliError(`no database at ${path}: set DATABASE_PATH or pass --database (or DATABASE_URL for PostgreSQL)`);
       }
+      const { openDatabase, StoreOpenError } = await openModule();
       try {
         this.database = await openDatabase({ url, path, poolSize: 2 });
       } catch (error) {
@@ -101,15 +106,16 @@ export class Session {
 
   async queues(): Promise<Queues> {
     if (!this.openQueues) {
+      const { createQueues, queueSettings } = await queuesModule();
       this.openQueues = createQueues(await this.connect(), queueSettings(this.config));
     }
     return this.openQueues;
   }
 
   async close(): Promise<void> {
-    if (this.openQueues) await closeQueues(this.openQueues);
+    if (this.openQueues) await (await queuesModule()).closeQueues(this.openQueues);
     if (this.redis) await this.redis.quit().catch(() => this.redis?.disconnect());
-    if (this.database) await closeDatabase(this.database);
+    if (this.database) await (await openModule()).closeDatabase(this.database);
   }
 
   /** The Redis connection of this run. */

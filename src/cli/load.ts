@@ -4,7 +4,6 @@
  * until they come to rest, and prints what happened: placed (and replayed), retried, refused,
  * given up, settled by status, orders per second and latency percentiles.
  */
-import { Presets, SingleBar } from 'cli-progress';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { OUTBOX_EVENTS, type OutboxEvent } from '../domain/events.ts';
 import { waitsOnFailedJob } from '../queues/parked.ts';
@@ -203,6 +202,8 @@ async function parkedCheck(
 }
 
 async function runLoad(url: string, options: LoadOptions, isParked?: (id: string) => Promise<boolean>): Promise<LoadSummary> {
+  // Loaded here, not at the top: the other commands, and --help, need no progress bars.
+  const { Presets, SingleBar } = await import('cli-progress');
   const showBars = !options.json && process.stderr.isTTY === true;
   const bar = (label: string) =>
     new SingleBar(
