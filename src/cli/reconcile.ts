@@ -5,12 +5,8 @@
  * the re-driven orders move as soon as a worker is up.
  */
 import type { Command } from 'commander';
-import { createLogger } from '../logger.ts';
-import { Reconciler } from '../processors/reconciler.ts';
 import { waitsOnFailedJob } from '../queues/parked.ts';
-import { OutboxRelay } from '../relay.ts';
 import { safeUrl } from '../queues/connection.ts';
-import { databaseIdentity } from '../db/service-meta.ts';
 import { readClaim } from '../prefix-claim.ts';
 import { CliError, type Session } from './context.ts';
 import { printJson, printLines, table } from './output.ts';
@@ -23,6 +19,7 @@ import { positiveInt, runWith } from './run.ts';
 async function servicesStuckAfter(session: Session): Promise<number | undefined> {
   try {
     const claim = await readClaim(await session.redisConnection(), session.config.queuePrefix);
+    const { databaseIdentity } = await import('../db/service-meta.ts');
     if (!claim || claim.by.database !== (await databaseIdentity(await session.db()))) return undefined;
     return claim.by.stuckAfterMs;
   } catch {
@@ -50,6 +47,12 @@ export function reconcileCommand(program: Command): void {
           options.stuckAfter ??
           (queues instanceof Error ? undefined : await servicesStuckAfter(session)) ??
           session.config.stuckAfterMs;
+        // Loaded when the command runs, not at the CLI's start.
+        const [{ createLogger }, { Reconciler }, { OutboxRelay }] = await Promise.all([
+          import('../logger.ts'),
+          import('../processors/reconciler.ts'),
+          import('../relay.ts'),
+        ]);
         const reconciler = new Reconciler(db, createLogger('silent'), {
           intervalMs: session.config.reconcileIntervalMs,
           stuckAfterMs,

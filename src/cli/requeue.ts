@@ -4,7 +4,6 @@
  * check the order's state before acting, so requeueing a job whose work was done since is safe.
  */
 import type { Command } from 'commander';
-import { recordOperatorActions } from '../db/operator-actions.ts';
 import type { Queues } from '../queues/queues.ts';
 import { QUEUE_NAMES, type QueueName } from '../queues/routing.ts';
 import { CliError, UsageError } from './context.ts';
@@ -97,6 +96,7 @@ export function requeueCommand(program: Command): void {
             : [],
         );
         if (records.length > 0) {
+          const { recordOperatorActions } = await import('../db/operator-actions.ts');
           await recordOperatorActions(await session.db(), records).catch((error: Error) =>
             process.stderr.write(`requeued, but not recorded on the orders' timelines: ${error.message}\n`),
           );

@@ -4,7 +4,7 @@
  * orders are left as they are).
  */
 import type { Command } from 'commander';
-import { upsertProduct, type ProductInput } from '../db/stock.ts';
+import type { ProductInput } from '../db/stock.ts';
 import { printJson, printLines, table } from './output.ts';
 import { runWith } from './run.ts';
 
@@ -24,6 +24,7 @@ export function seedCommand(program: Command): void {
     .action(
       runWith(async (session, options: { json?: boolean }) => {
         const db = await session.db({ create: true });
+        const { upsertProduct } = await import('../db/stock.ts');
         const now = Date.now();
         const products = [];
         for (const input of DEMO_CATALOG) {

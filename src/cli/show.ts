@@ -4,14 +4,17 @@
  */
 import type { Command } from 'commander';
 import type { Db } from '../db/client.ts';
-import { getOrder, getTimeline } from '../db/orders.ts';
-import { NotFoundError } from '../domain/errors.ts';
-import { eventView, orderView } from '../views.ts';
 import { CliError } from './context.ts';
 import { clip, printJson, printLines, table } from './output.ts';
 import { runWith } from './run.ts';
 
 async function orderWithTimeline(db: Db, orderId: string) {
+  // Loaded when the command runs: the CLI starts without the database's modules.
+  const [{ getOrder, getTimeline }, { NotFoundError }, { eventView, orderView }] = await Promise.all([
+    import('../db/orders.ts'),
+    import('../domain/errors.ts'),
+    import('../views.ts'),
+  ]);
   try {
     return { order: orderView(await getOrder(db, orderId)), events: (await getTimeline(db, orderId)).map(eventView) };
   } catch (error) {
