@@ -141,15 +141,7 @@ export async function writeTx<T>(db: Db | Tx, fn: (tx: Tx) => Promise<T>, option
     return result;
   }
   const hooks: (() => void)[] = [];
-  let result: T;
-  try {
-    result = await runner.run(fn, hooks, options);
-  } catch (error) {
-    db.connection.noteWriteFailure(error);
-    throw error;
-  }
-  db.connection.writeTransactions++;
-  if (!options.probe) db.connection.noteWriteSuccess();
+  const result = await counted(db.connection, () => runner.run(fn, hooks, options), options.probe);
   for (const hook of hooks) hook();
   return result;
 }
@@ -160,17 +152,25 @@ export async function writeTx<T>(db: Db | Tx, fn: (tx: Tx) => Promise<T>, option
  * where BEGIN, the statement and COMMIT take three. On SQLite it is a write transaction like any
  * other (the process's writes take their turn). A failure counts as `writeTx`'s do.
  */
-export async function writeOne<T>(db: Db, fn: (handle: Db | Tx) => Promise<T>): Promise<T> {
+export function writeOne<T>(db: Db, fn: (handle: Db | Tx) => Promise<T>): Promise<T> {
   if (db.connection.engine !== 'postgres') return writeTx(db, fn);
+  return counted(db.connection, () => fn(db));
+}
+
+/**
+ * Runs one committed write and keeps the connection's account of it: a storage failure remembered,
+ * a commit counted, and (but for readiness's own probe) a recent failure cleared.
+ */
+async function counted<T>(connection: Connection, write: () => Promise<T>, probe = false): Promise<T> {
   let result: T;
   try {
-    result = await fn(db);
+    result = await write();
   } catch (error) {
-    db.connection.noteWriteFailure(error);
+    connection.noteWriteFailure(error);
     throw error;
   }
-  db.connection.writeTransactions++;
-  db.connection.noteWriteSuccess();
+  connection.writeTransactions++;
+  if (!probe) connection.noteWriteSuccess();
   return result;
 }
 

@@ -27,11 +27,24 @@ export async function emit(tx: Tx, orderId: string, type: OutboxEvent, now: numb
     redrive: flag,
     traceparent,
   })) as [{ id: number }];
-  remember(tx, { id, orderId, type, createdAt: now, runAt: now + delayMs, redrive: flag, traceparent });
+  remember(tx, { id, orderId, type, at: now, delayMs, redrive: flag, traceparent });
+}
+
+/** An outbox row as its writer knows it: written `at`, due `delayMs` later. */
+export interface WrittenEvent {
+  id: number;
+  orderId: string;
+  type: OutboxEvent;
+  at: number;
+  delayMs?: number;
+  redrive?: number;
+  traceparent: string | null;
 }
 
 /** Hands a row written in `tx` to this process's relay once `tx` commits. */
-export function remember(tx: Tx, row: OutboxRow): void {
+export function remember(tx: Tx, event: WrittenEvent): void {
+  const { at, delayMs = 0, redrive = 0, ...rest } = event;
+  const row: OutboxRow = { ...rest, createdAt: at, runAt: at + delayMs, redrive };
   // Each connection keeps the rows it committed: a process's relay sends its own rows at once,
   // without reading them back, and leaves other processes' rows to them.
   tx.afterCommit(() => tx.connection.committedOutbox.push(row));

@@ -153,7 +153,7 @@ async function writeNewOrder(tx: Tx, order: OrderRow, items: OrderItemRow[], now
     event: 'OrderPlaced',
     traceparent,
   });
-  remember(tx, { id, orderId: order.id, type: 'OrderPlaced', createdAt: now, runAt: now, redrive: 0, traceparent });
+  remember(tx, { id, orderId: order.id, type: 'OrderPlaced', at: now, traceparent });
 }
 
 function refuseOverTotal(input: NewOrder, prices: Map<string, number>, maxTotalCents: number | undefined): void {

@@ -143,15 +143,7 @@ async function writeChange(
   // The statement wrote the rest: throwing rolls it back with the transaction.
   if (short) throw new Shortage(undefined);
   for (const [i, e] of events.entries())
-    remember(tx, {
-      id: ids[i]!,
-      orderId: next.id,
-      type: e.type,
-      createdAt: now,
-      runAt: now + e.delayMs,
-      redrive: 0,
-      traceparent,
-    });
+    remember(tx, { id: ids[i]!, orderId: next.id, type: e.type, at: now, delayMs: e.delayMs, traceparent });
 }
 
 /** The stock status after `step`, by the stock table; a step that does not move stock keeps it. */
