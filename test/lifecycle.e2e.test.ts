@@ -186,7 +186,9 @@ describe('cancellation', () => {
   });
 
   it('refuses to cancel a shipped or failed order with 409, and a second cancel is harmless', async () => {
-    const h = await start();
+    // The third order's payment hangs (tok_slow), so that it is still cancellable when the
+    // cancels arrive, however fast the workers are; the cancels land well before its deadline.
+    const h = await start({ env: { PAYMENT_TIMEOUT_MS: '5000' } });
     await h.putProduct('SKU-1', 2);
     const shipped = await h.placeOrder();
     const declined = await h.placeOrder(orderBody('tok_chargeDeclined'));
@@ -200,7 +202,8 @@ describe('cancellation', () => {
     }
     expect((await h.getOrder(shipped.id)).status).toBe('SHIPPED');
 
-    const third = await h.placeOrder();
+    const third = await h.placeOrder(orderBody('tok_slow'));
+    await h.waitForStatus(third.id, 'PAYMENT_PENDING');
     const first = await h.request('POST', `/orders/${third.id}/cancel`);
     const second = await h.request('POST', `/orders/${third.id}/cancel`);
     expect([first.json.status, second.status, second.json.status]).toEqual(['CANCELLED', 200, 'CANCELLED']);
