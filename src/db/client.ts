@@ -11,9 +11,11 @@
  */
 import type { NodePgDatabase, NodePgTransaction } from 'drizzle-orm/node-postgres';
 import type { OutboxRow } from './outbox-row.ts';
+import { tablesFor, type Tables } from './tables/index.ts';
 import { storageFailureCode } from './storage-health.ts';
 
-export type Engine = 'sqlite' | 'postgres';
+export type { Engine } from './engine.ts';
+import type { Engine } from './engine.ts';
 
 type DrizzleDb = NodePgDatabase;
 type DrizzleTx = NodePgTransaction<Record<string, never>, Record<string, never>>;
@@ -21,6 +23,8 @@ type DrizzleTx = NodePgTransaction<Record<string, never>, Record<string, never>>
 /** What every handle carries beside drizzle's calls. */
 interface StoreParts {
   readonly connection: Connection;
+  /** The tables of the handle's engine: queries name these (`db.tables.orders`). */
+  readonly tables: Tables;
   /** The compiled statements of this handle's session (see `prepared`). */
   readonly statementCache: Map<(db: Db) => unknown, unknown>;
 }
@@ -73,11 +77,15 @@ export class Connection {
   /** Write transactions committed on this connection (savepoints not counted). */
   writeTransactions = 0;
   private lastFailure: { at: number; code: string } | undefined;
+  /** The tables of this connection's engine. */
+  readonly tables: Tables;
 
   constructor(
     readonly engine: Engine,
     readonly runner: TxRunner,
-  ) {}
+  ) {
+    this.tables = tablesFor(engine);
+  }
 
   /** Remembers a failed write when the failure was the storage's (a full disk, an outage). */
   noteWriteFailure(error: unknown, now = Date.now()): void {
@@ -181,5 +189,11 @@ export function txParts(
   hooks: (() => void)[],
   rawQuery?: RawQuery,
 ) {
-  return { connection, statementCache, rawQuery, afterCommit: (hook: () => void) => void hooks.push(hook) };
+  return {
+    connection,
+    tables: connection.tables,
+    statementCache,
+    rawQuery,
+    afterCommit: (hook: () => void) => void hooks.push(hook),
+  };
 }

@@ -129,7 +129,7 @@ export async function openPostgres(url: string, options: PostgresOptions): Promi
   }
   const runner = new PostgresTxRunner(pool, () => connection);
   const connection = new Connection('postgres', runner);
-  return Object.assign(db, { connection, statementCache: new Map() }) as unknown as Db;
+  return Object.assign(db, { connection, tables: connection.tables, statementCache: new Map() }) as unknown as Db;
 }
 
 /**

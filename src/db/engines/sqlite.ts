@@ -70,7 +70,7 @@ export function openSqlite(path: string): Db {
   const connection = new Connection('sqlite', runner);
   // The one place a drizzle handle becomes a Db (the business code's PostgreSQL-typed calls
   // are the same calls on this builder; src/db/client.ts).
-  return Object.assign(reader, { connection, statementCache: new Map() }) as unknown as Db;
+  return Object.assign(reader, { connection, tables: connection.tables, statementCache: new Map() }) as unknown as Db;
 }
 
 /** Runs write transactions on the writer connection, one at a time. */
