@@ -13,6 +13,7 @@ const STORE_INDEPENDENT_FILES = [
   'test/text.test.ts',
   'test/config*.test.ts',
   'test/failure-policy.test.ts',
+  'src/db/engines/driver-failures.test.ts',
   'test/event-routing.test.ts',
   'test/tracing.test.ts',
   'test/build.test.ts',

@@ -22,6 +22,7 @@
 import type { Logger } from 'pino';
 import type { JobsOptions } from 'bullmq';
 import { writeTx, type Db } from './db/client.ts';
+import { StorageUnavailableError } from './db/errors.ts';
 import { RepeatedLog } from './repeated-log.ts';
 import { markDispatched, pendingOutbox, takeCommittedOutbox } from './db/outbox.ts';
 import type { OutboxRow } from './db/outbox-row.ts';
@@ -164,6 +165,7 @@ export class OutboxRelay {
         if (sweeping) await this.dispatchStale();
         this.failures.recovered('dispatch', 'outbox relay dispatching again');
         this.failures.recovered('dispatch-oom', 'outbox relay dispatching again: Redis takes writes');
+        this.failures.recovered('dispatch-storage', 'outbox relay dispatching again: the database answers');
         if (this.saidStalled) this.logger.info('outbox relay recovered: orders move again');
         this.failing = false;
         this.failingSince = undefined;
@@ -189,6 +191,13 @@ export class OutboxRelay {
         'error',
         { err: error },
         'Redis is out of memory (maxmemory reached, noeviction): no job can be queued and orders wait in the outbox; raise maxmemory or shorten job retention',
+      );
+    } else if (error instanceof StorageUnavailableError) {
+      this.failures.report(
+        'dispatch-storage',
+        'warn',
+        { err: error, code: error.code },
+        'outbox relay cannot read or mark the outbox: the database is unavailable; will retry',
       );
     } else {
       this.failures.report('dispatch', 'warn', { err: error }, 'outbox relay cannot dispatch; will retry');

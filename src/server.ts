@@ -13,7 +13,8 @@ import { requireAdmin } from './api/admin-auth.ts';
 import { adminOrdersRoutes } from './api/admin-orders.ts';
 import { adminRoutes, type SandboxLedgers } from './api/admin.ts';
 import { requireApiKey } from './api/api-keys.ts';
-import { MAX_BODY_BYTES, PayloadTooLargeError } from './api/body.ts';
+import { MAX_BODY_BYTES } from './api/body.ts';
+import { PayloadTooLargeError } from './api/refusals.ts';
 import { clientAddressOf } from './api/client-address.ts';
 import { refuseCrossSite } from './api/cross-site.ts';
 import { healthRoutes } from './api/health.ts';
@@ -126,7 +127,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
       onError: () => {
-        throw new PayloadTooLargeError();
+        throw new PayloadTooLargeError(MAX_BODY_BYTES);
       },
     }),
   );

@@ -1,15 +1,18 @@
 /**
- * A job's error decides by its kind whether the job retries: transient failures retry with
- * backoff, broken invariants and unrecoverable jobs fail at once, and errors of no known kind
- * retry (bounded by the attempts) until someone gives them a kind.
+ * A job's error decides by its type what the job does: the store's outages and lost races wait
+ * as long as they say without spending an attempt, transient failures retry with backoff, broken
+ * invariants and unrecoverable jobs fail at once, and errors of no known kind retry (bounded by
+ * the attempts) until someone gives them a kind. (Which driver errors become which of the store's
+ * types: src/db/engines/driver-failures.test.ts.)
  */
 import { UnrecoverableError } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import { InvariantViolation, TransientError } from '../src/domain/errors.ts';
+import { ContentionError, StorageUnavailableError } from '../src/db/errors.ts';
+import { InvariantViolation, RetryLaterError, TransientError } from '../src/domain/errors.ts';
 import { TransientGatewayError } from '../src/domain/ports.ts';
 import { TransientMailError } from '../src/email/smtp-mailer.ts';
 import { ForeignOrderError } from '../src/processors/workers.ts';
-import { GivenUp, asThrown, failureKind } from '../src/processors/failure-policy.ts';
+import { GivenUp, asThrown, delayFor, failureKind } from '../src/processors/failure-policy.ts';
 import { ProviderTimeoutError } from '../src/processors/provider-timeouts.ts';
 
 describe('the failure policy of jobs', () => {
@@ -18,25 +21,29 @@ describe('the failure policy of jobs', () => {
     ['a provider call past its deadline', new ProviderTimeoutError('carrier did not answer')],
     ['a mail server that cannot take the message now', new TransientMailError('421 try later')],
     ['any transient error', new TransientError('blip')],
-    [
-      'a PostgreSQL transaction that kept losing to concurrent ones',
-      new Error('Failed query: commit', { cause: Object.assign(new Error('could not serialize access'), { code: '40001' }) }),
-    ],
-    [
-      'a statement PostgreSQL ended for its statement_timeout',
-      new Error('Failed query: update', {
-        cause: Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' }),
-      }),
-    ],
-    [
-      'a lock PostgreSQL could not take within lock_timeout',
-      new Error('Failed query: update', {
-        cause: Object.assign(new Error('canceling statement due to lock timeout'), { code: '55P03' }),
-      }),
-    ],
   ])('retries %s', (_what, error) => {
     expect(failureKind(error)).toBe('transient');
     expect(asThrown(error)).toBe(error);
+  });
+
+  const driverError = (code: string) => new Error('Failed query: update', { cause: Object.assign(new Error('no'), { code }) });
+
+  it.each([
+    ['a database that cannot write', new StorageUnavailableError('SQLITE_FULL', driverError('SQLITE_FULL'))],
+    ['a PostgreSQL server that is away', new StorageUnavailableError('57P01', driverError('57P01'))],
+    ['a PostgreSQL transaction that kept losing to concurrent ones', new ContentionError('40001', driverError('40001'))],
+    ['a lock PostgreSQL could not take within lock_timeout', new ContentionError('55P03', driverError('55P03'))],
+  ])('delays %s without spending an attempt, about as long as it says', (_what, error) => {
+    expect(failureKind(error)).toBe('delay');
+    expect(asThrown(error)).toBe(error);
+    // Spread around what the error says, so that the jobs an outage held back do not return at once.
+    expect(delayFor(error, 0)).toBe(error.retryAfterMs / 2);
+    expect(delayFor(error, 0.999)).toBeLessThanOrEqual(error.retryAfterMs * 1.5);
+    expect(delayFor(error, 0.999)).toBeGreaterThan(error.retryAfterMs);
+  });
+
+  it('delays any error that says when to come back', () => {
+    expect(failureKind(new RetryLaterError('later', 1_000))).toBe('delay');
   });
 
   it.each([
@@ -57,7 +64,8 @@ describe('the failure policy of jobs', () => {
   });
 
   it('retries an error of no known kind, as it may pass', () => {
-    const error = new Error('SQLITE_BUSY: database is locked');
+    // A driver's error the engine did not type (here one that only names a code) is no outage.
+    const error = driverError('SQLITE_BUSY');
     expect(failureKind(error)).toBe('unknown');
     expect(asThrown(error)).toBe(error);
     expect(failureKind('not even an Error')).toBe('unknown');

@@ -149,7 +149,7 @@ describe.runIf(run)('PostgreSQL: a lock held by another session', { timeout: 180
     // Two processes, each holding at most its pool, however long the lock was held.
     expect(most).toBeLessThanOrEqual(2 * POOL_SIZE);
     expect(worker.logs.map((l) => l.msg)).toContain(
-      'the database ended a statement that waited too long (a lock held elsewhere?); jobs wait and run again',
+      'database work lost to concurrent sessions (a lock held elsewhere?); jobs wait and run again',
     );
     await settleAndCheck();
   });

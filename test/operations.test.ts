@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { closeDatabase } from '../src/db/open.ts';
+import { StorageUnavailableError } from '../src/db/errors.ts';
 import { createApp } from '../src/server.ts';
 import { ADMIN_TOKEN, API_KEY, Harness } from './support/harness.ts';
 import { startRedisServer, type TestRedis } from './support/redis-server.ts';
@@ -122,7 +123,7 @@ describe('/readyz after a storage failure', () => {
   it('is ready again as soon as a write succeeds, and not by its own probe alone', async () => {
     const { db, app } = await appOnFreshStore();
     // What a write on a full disk leaves on the connection (faults-storage.e2e fills a real one).
-    db.connection.noteWriteFailure(Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }));
+    db.connection.noteWriteFailure(new StorageUnavailableError('SQLITE_FULL', new Error('database or disk is full')));
     const checks = async () => {
       const res = await app.request('/readyz');
       return { code: res.status, ...((await res.json()) as object) };

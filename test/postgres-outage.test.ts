@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../src/db/client.ts';
 import { writeTx } from '../src/db/client.ts';
 import { closeDatabase, openDatabase } from '../src/db/open.ts';
-import { storageFailureCode } from '../src/db/storage-health.ts';
+import { StorageUnavailableError } from '../src/db/errors.ts';
 import { startPostgresServer, type TestPostgres } from './support/postgres-server.ts';
 import { sqlNumber, sqlRows } from './support/store.ts';
 import { testStore } from './support/test-database.ts';
@@ -44,7 +44,7 @@ describe.runIf(testStore() === 'postgres')('the PostgreSQL engine through a serv
       () => undefined,
       (thrown: unknown) => thrown,
     );
-    expect(storageFailureCode(error)).toBeDefined();
+    expect(error).toBeInstanceOf(StorageUnavailableError);
 
     await server.restart();
     await expect.poll(() => sqlNumber(db, 'SELECT count(*) AS n FROM orders').catch(() => -1), { timeout: 10_000 }).toBe(0);

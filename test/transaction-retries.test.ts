@@ -1,13 +1,15 @@
 /**
  * A write transaction that loses a serialization race on PostgreSQL runs again, and the process
- * counts it: `orders_db_transaction_retries_total` on /metrics. Beside it, on both engines, the
- * write transactions the process committed: `orders_db_write_transactions_total`.
+ * counts it: `orders_db_transaction_retries_total` on /metrics; one that loses every run fails as
+ * ContentionError. Beside it, on both engines, the write transactions the process committed
+ * (`orders_db_write_transactions_total`), and the store's failures leaving the runner typed.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Db, writeTx } from '../src/db/client.ts';
+import { ContentionError, StorageUnavailableError } from '../src/db/errors.ts';
 import { closeDatabase } from '../src/db/open.ts';
 import { upsertProduct } from '../src/db/stock.ts';
 import { ServiceMetrics } from '../src/metrics.ts';
@@ -82,5 +84,65 @@ describe.runIf(testStore() === 'postgres')('transaction retries', () => {
 
     expect(await sqlNumber(store, 'SELECT available FROM products WHERE sku = ?', 'SKU-1')).toBe(8);
     expect(await retries(metrics)).toBeGreaterThanOrEqual(1);
+  });
+});
+
+/** A driver's error as drizzle hands it on. */
+const driverError = (code: string) =>
+  new Error('Failed query: update "products"', { cause: Object.assign(new Error(`driver: ${code}`), { code }) });
+
+describe('the store’s failures, as the runner raises them', () => {
+  it('a storage failure inside a transaction fails it as StorageUnavailableError, at once, and readiness hears of it', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'orders-typed-'));
+    db = await openTestStore(dir);
+    const code = testStore() === 'postgres' ? '53100' : 'SQLITE_FULL';
+    let runs = 0;
+    const failed = await writeTx(db, async () => {
+      runs++;
+      throw driverError(code);
+    }).catch((error: unknown) => error);
+    expect(failed).toBeInstanceOf(StorageUnavailableError);
+    expect(failed).toMatchObject({ code, cause: { cause: { code } } });
+    expect(runs).toBe(1);
+    expect(db.connection.recentWriteFailure()).toBe(code);
+  });
+});
+
+describe.runIf(testStore() === 'postgres')('transactions that keep losing', () => {
+  it('a transaction that loses at every run fails as ContentionError, and leaves readiness alone', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'orders-contention-'));
+    db = await openTestStore(dir);
+    const store = db;
+    let runs = 0;
+    const failed = await writeTx(store, async () => {
+      runs++;
+      throw driverError('40001');
+    }).catch((error: unknown) => error);
+    expect(failed).toBeInstanceOf(ContentionError);
+    expect(failed).toMatchObject({ code: '40001' });
+    expect(runs).toBeGreaterThan(1);
+    expect(store.connection.recentWriteFailure()).toBeUndefined();
+  });
+
+  it('a lock not taken in time fails at once as ContentionError', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'orders-lockwait-'));
+    db = await openTestStore(dir);
+    let runs = 0;
+    const failed = await writeTx(db, async () => {
+      runs++;
+      throw driverError('55P03');
+    }).catch((error: unknown) => error);
+    expect(failed).toBeInstanceOf(ContentionError);
+    expect(runs).toBe(1);
+  });
+
+  it('a key the transaction itself inserts twice fails as it is, a bug, once every run has met it', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'orders-dupkey-'));
+    db = await openTestStore(dir);
+    const duplicate = driverError('23505');
+    const failed = await writeTx(db, async () => {
+      throw duplicate;
+    }).catch((error: unknown) => error);
+    expect(failed).toBe(duplicate);
   });
 });

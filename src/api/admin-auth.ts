@@ -11,8 +11,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type { ClientAddressOf } from './client-address.ts';
-import { TooManyRequestsError, type Limit } from './rate-limits.ts';
-import { UnauthorizedError } from './refusals.ts';
+import type { Limit } from './rate-limits.ts';
+import { TooManyRequestsError, UnauthorizedError } from './refusals.ts';
 
 const REALM = 'orders-admin';
 const BEARER_CHALLENGE = `Bearer realm="${REALM}"`;

@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { sameSecret } from './admin-auth.ts';
 import type { ClientAddressOf } from './client-address.ts';
-import { TooManyRequestsError, type Limits } from './rate-limits.ts';
-import { UnauthorizedError } from './refusals.ts';
+import type { Limits } from './rate-limits.ts';
+import { TooManyRequestsError, UnauthorizedError } from './refusals.ts';
 import type { AppEnv } from './router.ts';
 
 const API_KEY_CHALLENGE = 'Bearer realm="orders"';

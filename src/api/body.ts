@@ -4,10 +4,10 @@
  * before schema validation, so each kind of bad body gets its own status.
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import { ValidationError, type FieldIssue } from '../domain/errors.ts';
+import { ValidationError } from '../domain/errors.ts';
 import { escapeUnsafe } from '../domain/text.ts';
 import { refuseUnsafeIssues, unsafeTextIssues } from './hygiene.ts';
-import { RequestRefusal } from './refusals.ts';
+import { UnsupportedMediaTypeError } from './refusals.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -16,23 +16,6 @@ export const MAX_BODY_BYTES = 64 * 1024;
  * validators that read the body after this check, so that both agree on what JSON is.
  */
 const JSON_CONTENT_TYPE = /^application\/([a-z.-]+\+)?json(;\s*[a-zA-Z0-9-]+=([^;]+))*$/i;
-
-export class PayloadTooLargeError extends RequestRefusal {
-  override readonly name = 'PayloadTooLargeError';
-  constructor() {
-    super('payload-too-large', `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
-  }
-}
-
-class UnsupportedMediaTypeError extends RequestRefusal {
-  override readonly name = 'UnsupportedMediaTypeError';
-  constructor(
-    detail = 'The request body must be JSON (Content-Type: application/json).',
-    field: FieldIssue = { field: 'Content-Type', message: 'must be application/json' },
-  ) {
-    super('unsupported-media-type', detail, [field]);
-  }
-}
 
 function parseJson(text: string): unknown {
   try {

@@ -19,16 +19,9 @@
  * browsers send `Origin` with every state-changing request.
  */
 import type { MiddlewareHandler } from 'hono';
-import { RequestRefusal } from './refusals.ts';
+import { CrossSiteRequestError } from './refusals.ts';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-
-class CrossSiteRequestError extends RequestRefusal {
-  override readonly name = 'CrossSiteRequestError';
-  constructor(detail: string) {
-    super('forbidden', detail, [{ field: 'Origin', message: 'must be this service’s own origin' }]);
-  }
-}
 
 /** Why a request comes from another site, or undefined when it does not (or does not say). */
 export function crossSiteReason(headers: { origin?: string; secFetchSite?: string; host?: string }): string | undefined {

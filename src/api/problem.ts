@@ -10,11 +10,11 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
 import type { z as zod } from 'zod';
-import { isSerializationFailure, isServerTimeout, storageFailureCode } from '../db/storage-health.ts';
-import { DomainError, type FieldIssue, type RefusalKind } from '../domain/errors.ts';
+import { StorageUnavailableError } from '../db/errors.ts';
+import { DomainError, RetryLaterError, type FieldIssue, type RefusalKind } from '../domain/errors.ts';
 import { QUOTE_MAX, escapeUnsafe } from '../domain/text.ts';
 import { RepeatedLog } from '../repeated-log.ts';
-import { RequestRefusal, UnauthorizedError, type RequestRefusalKind } from './refusals.ts';
+import { RequestRefusal, TooManyRequestsError, UnauthorizedError, type RequestRefusalKind } from './refusals.ts';
 
 const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -205,15 +205,8 @@ export function fieldIssues(error: zod.ZodError): FieldIssue[] {
   });
 }
 
-/** How long a client should wait before retrying a request refused by an outage. */
-const OUTAGE_RETRY_AFTER_S = 5;
-/** How long a client should wait before retrying a request that lost to concurrent writes. */
-const CONTENTION_RETRY_AFTER_S = 1;
-
-/** An error that says when to try again (a 429's Retry-After, in seconds). */
-export interface RetryLater {
-  retryAfterSeconds: number;
-}
+/** Retry-After, in whole seconds (at least one), for a wait of `ms`. */
+const retryAfterSeconds = (ms: number) => String(Math.max(1, Math.ceil(ms / 1000)));
 
 export function errorHandler(fallbackLogger: Logger) {
   const outages = new RepeatedLog(fallbackLogger);
@@ -222,40 +215,22 @@ export function errorHandler(fallbackLogger: Logger) {
       // The client went away mid-request (an abort, a dropped connection): not our failure.
       return problemResponse(c, 'client-closed-request', 'The client closed the request before it was answered.');
     }
-    const storage = storageFailureCode(error);
-    if (storage) {
-      outages.report(storage, 'error', { err: error, code: storage }, 'the database cannot take writes; answering 503');
-      return problemResponse(c, 'unavailable', 'The service cannot store anything right now; try again shortly.', {
-        headers: { 'Retry-After': String(OUTAGE_RETRY_AFTER_S) },
-      });
-    }
-    if (isSerializationFailure(error)) {
-      // Concurrent writes beat this one at every retry (PostgreSQL): nothing was written, and the
-      // same request, sent again, will most likely pass.
-      outages.report('contention', 'warn', { err: error }, 'a transaction kept losing to concurrent ones; answering 503');
-      return problemResponse(c, 'unavailable', 'The service is busy with concurrent changes; try again shortly.', {
-        headers: { 'Retry-After': String(CONTENTION_RETRY_AFTER_S) },
-      });
-    }
-    if (isServerTimeout(error)) {
-      // The server gave up on a statement (statement_timeout, lock_timeout): another session holds
-      // what this one needs. Nothing was written; the same request, later, will most likely pass.
-      outages.report(
-        'server-timeout',
-        'warn',
-        { err: error },
-        'the database ended a statement that waited too long (a lock held elsewhere?); answering 503',
-      );
-      return problemResponse(c, 'unavailable', 'The service is waiting on the database; try again shortly.', {
-        headers: { 'Retry-After': String(CONTENTION_RETRY_AFTER_S) },
-      });
+    if (error instanceof RetryLaterError) {
+      // Nothing was written, and the same request, sent again after Retry-After, will most likely
+      // pass: the database cannot write for now, or concurrent writes beat this one at every try.
+      const headers = { 'Retry-After': retryAfterSeconds(error.retryAfterMs) };
+      if (error instanceof StorageUnavailableError) {
+        outages.report(error.code, 'error', { err: error, code: error.code }, 'the database cannot take writes; answering 503');
+        return problemResponse(c, 'unavailable', 'The service cannot store anything right now; try again shortly.', { headers });
+      }
+      outages.report('contention', 'warn', { err: error }, 'database work lost to concurrent sessions; answering 503');
+      return problemResponse(c, 'unavailable', 'The service is busy with concurrent changes; try again shortly.', { headers });
     }
     if (error instanceof DomainError || error instanceof RequestRefusal) {
       const headers: Record<string, string> = {};
       // A 401 names the challenge of the route that refused, never a default realm.
       if (error instanceof UnauthorizedError) headers['WWW-Authenticate'] = error.challenge;
-      const retryAfter = (error as Partial<RetryLater>).retryAfterSeconds;
-      if (retryAfter !== undefined) headers['Retry-After'] = String(retryAfter);
+      if (error instanceof TooManyRequestsError) headers['Retry-After'] = String(error.retryAfterSeconds);
       // The body is left unread and the server closes the connection after this answer: say so,
       // or a pooled client sends its next request on a socket about to close.
       if (error.kind === 'payload-too-large') headers.Connection = 'close';

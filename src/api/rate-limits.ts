@@ -10,22 +10,10 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RLWrapperTimeouts, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { RetryLater } from './problem.ts';
-import { RequestRefusal } from './refusals.ts';
 import { isOutOfMemory } from '../queues/connection.ts';
 
 /** How long a request may wait on the limiter's Redis before it goes through uncounted. */
 const LIMIT_TIMEOUT_MS = 200;
-
-export class TooManyRequestsError extends RequestRefusal implements RetryLater {
-  override readonly name = 'TooManyRequestsError';
-  constructor(
-    detail: string,
-    readonly retryAfterSeconds: number,
-  ) {
-    super('too-many-requests', detail);
-  }
-}
 
 /** One limit: so many points per window, per key (an API key's id, a client address). */
 export interface Limit {

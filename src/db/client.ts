@@ -12,7 +12,7 @@
 import type { NodePgDatabase, NodePgTransaction } from 'drizzle-orm/node-postgres';
 import type { OutboxRow } from './outbox-row.ts';
 import { tablesFor, type Tables } from './tables/index.ts';
-import { storageFailureCode } from './storage-health.ts';
+import { StorageUnavailableError } from './errors.ts';
 
 export type { Engine } from './engine.ts';
 import type { Engine } from './engine.ts';
@@ -87,10 +87,12 @@ export class Connection {
     this.tables = tablesFor(engine);
   }
 
-  /** Remembers a failed write when the failure was the storage's (a full disk, an outage). */
+  /**
+   * Remembers a failed write when the failure was the storage's (a full disk, an outage), as the
+   * engine raised it; contention and the work's own errors say nothing about the storage.
+   */
   noteWriteFailure(error: unknown, now = Date.now()): void {
-    const code = storageFailureCode(error);
-    if (code) this.lastFailure = { at: now, code };
+    if (error instanceof StorageUnavailableError) this.lastFailure = { at: now, code: error.code };
   }
 
   /**
@@ -135,7 +137,8 @@ export interface TxOptions {
 }
 
 /**
- * Runs `fn` in one write transaction and answers what it answered, once it committed. `fn` must
+ * Runs `fn` in one write transaction and answers what it answered, once it committed. The store's
+ * own failures leave it typed (db/errors.ts): StorageUnavailableError, ContentionError. `fn` must
  * do nothing but database work: no network, since on SQLite the process's other writers wait for
  * it, and on PostgreSQL it may run again (see the engine modules for isolation and retries).
  * Given a `Tx`, it opens a savepoint instead, whose after-commit hooks join the transaction's.

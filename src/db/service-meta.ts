@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { writeTx, type Db } from './client.ts';
 import { orders, serviceMeta } from './schema.ts';
-import { storageFailureCode } from './storage-health.ts';
+import { StorageUnavailableError } from './errors.ts';
 
 /** The service_meta key of the database's identity. */
 export const IDENTITY_KEY = 'database_id';
@@ -47,7 +47,7 @@ export async function checkStorage(db: Db, now = Date.now()): Promise<StorageSta
       { probe: true },
     );
   } catch (error) {
-    if (storageFailureCode(error)) return 'unwritable';
+    if (error instanceof StorageUnavailableError) return 'unwritable';
     return 'down';
   }
   return db.connection.recentWriteFailure(now) ? 'unwritable' : 'ok';

@@ -6,6 +6,9 @@
  *   title) is decided in one place, api/problem.ts; nothing here knows about HTTP.
  * - A `TransientError` is a passing failure of something outside (the network, a timeout, a
  *   server's 4xx or 5xx): the job that met it retries with backoff.
+ * - A `RetryLaterError` is a transient failure that says when to come back (the store is away,
+ *   or the work lost to concurrent changes: db/errors.ts): nothing was done, so a job waits
+ *   `retryAfterMs` without spending an attempt, and a request is answered 503 with Retry-After.
  * - An `InvariantViolation` is a state the code says cannot happen: retrying cannot help, so the
  *   job that met it fails at once and the order's timeline says why (processors/failure-policy.ts).
  */
@@ -60,6 +63,21 @@ export class ConflictError extends DomainError {
 /** A failure worth retrying: the network, a timeout, a server that is down for now. */
 export class TransientError extends Error {
   override readonly name: string = 'TransientError';
+}
+
+/**
+ * A transient failure that is nobody's fault and says how long to wait: the same work, run again
+ * after `retryAfterMs`, will most likely pass. Waiting for it is not a failed attempt.
+ */
+export class RetryLaterError extends TransientError {
+  override readonly name: string = 'RetryLaterError';
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
 }
 
 /** A state the code says cannot happen. Retrying cannot mend it; a person has to look. */

@@ -9,6 +9,7 @@ import type { Db } from '../db/client.ts';
 import { recordOperatorActions } from '../db/operator-actions.ts';
 import { pruneOutbox } from '../db/outbox.ts';
 import { findStuck, redrive, type RedrivenOrder } from '../db/reconcile.ts';
+import { RetryLaterError } from '../domain/errors.ts';
 import { RepeatedLog } from '../repeated-log.ts';
 
 export interface ReconcilerOptions {
@@ -112,9 +113,20 @@ export class Reconciler {
       try {
         await this.runOnce();
         this.failures.recovered('pass', 'reconciler passes succeed again');
+        this.failures.recovered('pass-waits', 'reconciler passes reach the database again');
       } catch (err) {
-        // A busy database or a full disk: the next pass tries again.
-        this.failures.report('pass', 'error', { err }, 'reconciler pass failed');
+        // A database that cannot write, or a pass that lost to concurrent work, is expected to
+        // pass on its own: the next pass tries again. Anything else is worth an error.
+        if (err instanceof RetryLaterError) {
+          this.failures.report(
+            'pass-waits',
+            'warn',
+            { err },
+            'reconciler pass waits for the database; the next pass tries again',
+          );
+        } else {
+          this.failures.report('pass', 'error', { err }, 'reconciler pass failed');
+        }
       } finally {
         this.running = undefined;
       }

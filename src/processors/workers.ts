@@ -10,7 +10,7 @@ import type { Db } from '../db/client.ts';
 import { findOrder } from '../db/orders.ts';
 import { recordFailedAttempt } from '../db/failed-attempts.ts';
 import { recordJobFailure } from '../db/transitions.ts';
-import { isServerTimeout, storageFailureCode } from '../db/storage-health.ts';
+import { StorageUnavailableError } from '../db/errors.ts';
 import type { JobPayload } from '../domain/events.ts';
 import type { Carrier, Mailer, Notifier, PaymentGateway } from '../domain/ports.ts';
 import type { JobOutcome, JobReport } from '../metrics.ts';
@@ -20,7 +20,8 @@ import { QUEUE_NAMES, type QueueName } from '../queues/routing.ts';
 import { traceJobs } from '../telemetry/messaging.ts';
 import { traceProviders } from '../telemetry/providers.ts';
 import { tracingEnabled } from '../telemetry/tracing.ts';
-import { asThrown, failureKind } from './failure-policy.ts';
+import type { RetryLaterError } from '../domain/errors.ts';
+import { asThrown, delayFor, failureKind } from './failure-policy.ts';
 import { inventoryHandlers } from './inventory.ts';
 import { KnownOrders } from './known-orders.ts';
 import { processorOf, type Processor } from './job.ts';
@@ -69,12 +70,6 @@ export interface Workers {
   active(): number;
   close(): Promise<void>;
 }
-
-/** How long a job waits for the database to take writes again before it runs once more. */
-const STORAGE_RETRY_MS = 2_000;
-
-/** About how long a job that gave up on a lock held elsewhere (55P03, 57014) waits to run again. */
-const LOCK_WAIT_RETRY_MS = 500;
 
 /**
  * How many times a job may lose its worker (stall) before it fails for good. A stall is a worker
@@ -169,34 +164,30 @@ export function startWorkers(deps: WorkerDeps): Workers {
           }
           const result = await processor(job, token);
           connectionErrors.recovered('storage', 'the database takes writes again; jobs run');
-          connectionErrors.recovered('server-timeout', 'database statements finish in time again; jobs run');
+          connectionErrors.recovered('contention', 'database work no longer loses to concurrent sessions; jobs run');
           return result;
         } catch (error) {
-          // Our own database cannot write (a full disk): an outage, not the job's fault. The job
-          // waits and runs again without spending an attempt, however long the outage lasts.
-          if (storageFailureCode(error) && token) {
-            connectionErrors.report(
-              'storage',
-              'error',
-              { queue, err: error },
-              'the database cannot take writes; jobs wait for it',
-            );
-            await job.moveToDelayed(Date.now() + STORAGE_RETRY_MS, token);
-            outcome = 'delayed';
-            throw new DelayedError();
-          }
-          // The server ended a statement that waited too long on a lock another session holds
-          // (PostgreSQL's lock_timeout, statement_timeout): not the job's fault either. It waits
-          // and runs again without spending an attempt, for as long as the lock is held.
-          if (isServerTimeout(error) && token) {
-            connectionErrors.report(
-              'server-timeout',
-              'warn',
-              { queue, err: error },
-              'the database ended a statement that waited too long (a lock held elsewhere?); jobs wait and run again',
-            );
-            // Soon, and spread: the lock may go at any moment, and the waiters should not meet again.
-            await job.moveToDelayed(Date.now() + LOCK_WAIT_RETRY_MS * (0.5 + Math.random()), token);
+          // The database cannot write (a full disk, a server away), or the work lost to concurrent
+          // sessions (a lock held elsewhere): not the job's fault. The job waits as long as the
+          // error says and runs again without spending an attempt, however long that lasts.
+          if (failureKind(error) === 'delay' && token) {
+            const waiting = error as RetryLaterError;
+            if (waiting instanceof StorageUnavailableError) {
+              connectionErrors.report(
+                'storage',
+                'error',
+                { queue, err: waiting, code: waiting.code },
+                'the database cannot take writes; jobs wait for it',
+              );
+            } else {
+              connectionErrors.report(
+                'contention',
+                'warn',
+                { queue, err: waiting },
+                'database work lost to concurrent sessions (a lock held elsewhere?); jobs wait and run again',
+              );
+            }
+            await job.moveToDelayed(Date.now() + delayFor(waiting), token);
             outcome = 'delayed';
             throw new DelayedError();
           }

@@ -29,7 +29,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Connection, txParts, type Db, type RawQuery, type Tx, type TxOptions, type TxRunner } from '../client.ts';
-import { errorCode, isSerializationFailure, storageFailureCode } from '../storage-health.ts';
+import { postgresFailure, raiseTypedErrors, typedStoreError } from './driver-failures.ts';
 
 const MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../drizzle/postgres');
 
@@ -120,6 +120,8 @@ export async function openPostgres(url: string, options: PostgresOptions): Promi
   // follows fails as an outage, and the pool drops the broken connection when it comes back.
   pool.on('connect', (client) => client.on('error', () => {}));
   const db = drizzle(pool);
+  // Reads, and single statements on the pool (writeOne), fail as the store's typed errors.
+  raiseTypedErrors(db, postgresFailure);
   try {
     // Migrations may wait on another process's lock and may take long: their own connection, no statement timeout.
     await migrateLocked(new pg.Client(settings));
@@ -171,6 +173,13 @@ class PostgresTxRunner implements TxRunner {
     private readonly connection: () => Connection,
   ) {}
 
+  /**
+   * Runs `fn` until it commits, again while it loses to a concurrent transaction (a serialization
+   * failure, a deadlock, a racing insert of the same key: DriverFailure `conflict`). Lost every
+   * run, it fails as ContentionError (but a key inserted twice by the transaction itself, which
+   * fails every run with 23505, fails as it is: a bug); a storage failure fails as
+   * StorageUnavailableError.
+   */
   async run<T>(fn: (tx: Tx) => Promise<T>, hooks: (() => void)[], options: TxOptions): Promise<T> {
     const isolationLevel = options.isolation ?? 'repeatable read';
     for (let attempt = 1; ; attempt++) {
@@ -178,7 +187,9 @@ class PostgresTxRunner implements TxRunner {
       try {
         return await this.once(fn, hooks, isolationLevel);
       } catch (error) {
-        if (attempt >= MAX_ATTEMPTS || !(isSerializationFailure(error) || isConcurrentInsert(error))) throw error;
+        const failure = postgresFailure(error);
+        if (failure?.kind !== 'conflict') throw typedStoreError(error, postgresFailure);
+        if (attempt >= MAX_ATTEMPTS) throw typedStoreError(error, postgresFailure);
         this.connection().transactionRetries++;
         // Jittered backoff, so that the transactions that collided do not collide again.
         await sleep(Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** attempt));
@@ -207,7 +218,7 @@ class PostgresTxRunner implements TxRunner {
         },
       );
     } catch (error) {
-      if (storageFailureCode(error)) broken = error as Error;
+      if (postgresFailure(error)?.kind === 'unavailable') broken = error as Error;
       throw error;
     } finally {
       client.release(broken);
@@ -232,14 +243,4 @@ class PostgresTxRunner implements TxRunner {
   async close(): Promise<void> {
     if (!this.pool.ended) await this.pool.end();
   }
-}
-
-/**
- * A unique violation (23505): a concurrent transaction inserted the same key after this one's
- * snapshot was taken. Run again, the transaction sees that row and does what a later one does
- * (replays a key's response, finds the message sent). A key inserted twice by one transaction
- * would fail every run, and the last run's error is thrown.
- */
-function isConcurrentInsert(error: unknown): boolean {
-  return errorCode(error) === '23505';
 }

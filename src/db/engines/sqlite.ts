@@ -14,9 +14,13 @@
  * SHORT_LOCK_WAIT_MS, which covers the usual case (another process of the deployment holding the
  * lock for a fraction of a millisecond) without leaving the driver, and the process sleeps
  * between tries outside it, until WRITE_LOCK_WAIT_MS after the transaction was asked for; then
- * SQLITE_BUSY is thrown, which the service treats as an outage (503 with Retry-After, a job delayed
- * without spending an attempt). Measured: waiting only outside the driver cost a quarter of the
- * throughput of an API and a worker process (docs/benchmarks.md). */
+ * the transaction fails as StorageUnavailableError (503 with Retry-After, a job delayed without
+ * spending an attempt). Measured: waiting only outside the driver cost a quarter of the
+ * throughput of an API and a worker process (docs/benchmarks.md).
+ *
+ * A storage failure (a full disk, an I/O error, the lock held too long) leaves this module as
+ * StorageUnavailableError (db/errors.ts): from the runner for a write transaction, from the
+ * reader's handle for a read (engines/driver-failures.ts). */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +29,7 @@ import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { Connection, txParts, type Db, type Tx, type TxRunner } from '../client.ts';
+import { raiseTypedErrors, sqliteFailure, typedStoreError } from './driver-failures.ts';
 
 const MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../drizzle/sqlite');
 
@@ -65,6 +70,7 @@ export function openSqlite(path: string): Db {
     cacheStatements(readerClient);
   }
   const reader = readerClient === writerClient ? writer : drizzle(readerClient);
+  raiseTypedErrors(reader, sqliteFailure);
 
   const runner = new SqliteTxRunner(writer, writerClient, readerClient, () => connection);
   const connection = new Connection('sqlite', runner);
@@ -100,6 +106,8 @@ class SqliteTxRunner implements TxRunner {
         if (this.client.inTransaction) this.client.exec('ROLLBACK');
         throw error;
       }
+    } catch (error) {
+      throw typedStoreError(error, sqliteFailure);
     } finally {
       release();
     }
@@ -107,7 +115,7 @@ class SqliteTxRunner implements TxRunner {
 
   /**
    * BEGIN IMMEDIATE, tried again after short sleeps while another process holds the write lock,
-   * until `deadline`; past it, the SQLITE_BUSY error is thrown.
+   * until `deadline`; past it, the SQLITE_BUSY error is thrown (and `run` types it).
    */
   private async begin(deadline: number): Promise<void> {
     for (let pause = 1; ; pause = Math.min(pause * 2, MAX_LOCK_SLEEP_MS)) {
