@@ -21,6 +21,10 @@
  * READ COMMITTED checks again on the row as committed (at REPEATABLE READ, workers on one popular
  * product would fail on its row in turn); placement, which reads only the catalog and a key its
  * primary key guards; and the relay's sweep, which waits on Redis while it holds its rows.
+ *
+ * Failures leave this module typed (db/errors.ts, read by engines/driver-failures.ts): the runner
+ * raises them for write transactions, after its retries; the pool's handle for reads and single
+ * statements (writeOne), which run outside any transaction.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
