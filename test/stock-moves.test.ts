@@ -7,13 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Db } from '../src/db/client.ts';
+import { writeTx, type Db } from '../src/db/client.ts';
 import { closeDatabase } from '../src/db/open.ts';
 import { findOrder } from '../src/db/orders.ts';
 import { planCharge, recordPaymentOutcome } from '../src/db/payments.ts';
 import { placeOrder } from '../src/db/placement.ts';
 import { recordShipment } from '../src/db/shipments.ts';
-import { listProducts, reserveStock, upsertProduct } from '../src/db/stock.ts';
+import { listProducts, reserveStock, STOCK_TX, upsertProduct } from '../src/db/stock.ts';
 import { openTestStore, sqlRun } from './support/store.ts';
 
 let db: Db;
@@ -50,8 +50,8 @@ async function paidOrder(): Promise<string> {
   );
   if (placed.replayed) throw new Error('replayed');
   const id = placed.order.id;
-  await planCharge(db, id, now + 1, 30_000);
-  await recordPaymentOutcome(db, id, { outcome: 'captured', chargeId: 'ch_1' }, now + 2, 30_000);
+  await writeTx(db, (tx) => planCharge(tx, id, now + 1, 30_000));
+  await writeTx(db, (tx) => recordPaymentOutcome(tx, id, { outcome: 'captured', chargeId: 'ch_1' }, now + 2, 30_000));
   return id;
 }
 
@@ -64,7 +64,7 @@ describe('stock moves with their transitions', () => {
     const id = await paidOrder();
     expect(await reserveStock(db, id, now + 3)).toBe('reserved');
     expect(await counts()).toEqual({ A: [8, 2, 0], B: [7, 3, 0] });
-    expect(await recordShipment(db, id, 'TRK1', now + 4)).toBe('shipped');
+    expect(await writeTx(db, (tx) => recordShipment(tx, id, 'TRK1', now + 4), STOCK_TX)).toBe('shipped');
     expect(await counts()).toEqual({ A: [8, 0, 2], B: [7, 0, 3] });
     expect((await findOrder(db, id))?.status).toBe('SHIPPED');
   });

@@ -8,15 +8,15 @@
 import { and, eq, notExists } from 'drizzle-orm';
 import type { NotificationKind } from '../domain/events.ts';
 import type { MessageFacts } from '../domain/ports.ts';
-import { prepared, writeOne, writeTx, type Db, type Tx } from './client.ts';
+import { prepared, type Db, type Tx } from './client.ts';
 import { findOrder, orderItemsOf } from './orders.ts';
 import { recordFact } from './transitions.ts';
 import { placeholder, placeholderSql } from './statements.ts';
 import { orders, sentNotifications, type OrderRow } from './schema.ts';
 
 /** The order to notify, unless this kind was already sent for it. */
-export async function planNotification(db: Db, orderId: string, kind: NotificationKind): Promise<OrderRow | undefined> {
-  return (await prepared(db, build).unsent.execute({ orderId, kind }))[0];
+export async function planNotification(tx: Tx, orderId: string, kind: NotificationKind): Promise<OrderRow | undefined> {
+  return (await prepared(tx, build).unsent.execute({ orderId, kind }))[0];
 }
 
 /** The kinds of message already sent for an order. */
@@ -29,7 +29,7 @@ export async function sentKinds(db: Db | Tx, orderId: string): Promise<Set<Notif
 }
 
 /** What a message to the customer of `order` says about it. */
-export async function messageFacts(db: Db, order: OrderRow): Promise<MessageFacts> {
+export async function messageFacts(db: Db | Tx, order: OrderRow): Promise<MessageFacts> {
   return {
     orderId: order.id,
     customerName: order.shippingAddress.name,
@@ -41,10 +41,8 @@ export async function messageFacts(db: Db, order: OrderRow): Promise<MessageFact
   };
 }
 
-export async function recordNotification(db: Db, orderId: string, kind: NotificationKind, now: number): Promise<void> {
-  await writeOne(db, async (handle) => {
-    await prepared(handle, build).record.execute({ orderId, kind, sentAt: now });
-  });
+export async function recordNotification(tx: Tx, orderId: string, kind: NotificationKind, now: number): Promise<void> {
+  await prepared(tx, build).record.execute({ orderId, kind, sentAt: now });
 }
 
 /**
@@ -52,19 +50,17 @@ export async function recordNotification(db: Db, orderId: string, kind: Notifica
  * timeline and the (order, kind) is settled, in one transaction, so it is never sent again.
  */
 export async function recordNotificationRefused(
-  db: Db,
+  tx: Tx,
   orderId: string,
   kind: NotificationKind,
   refusal: { code: number; reason: string },
   now: number,
 ): Promise<void> {
-  await writeTx(db, async (tx) => {
-    if ((await prepared(tx, build).sent.execute({ orderId, kind })).length > 0) return;
-    const order = await findOrder(tx, orderId);
-    if (!order) return;
-    await recordFact(tx, order, 'NotificationRefused', now, { data: { kind, code: refusal.code, reason: refusal.reason } });
-    await prepared(tx, build).record.execute({ orderId, kind, sentAt: now });
-  });
+  if ((await prepared(tx, build).sent.execute({ orderId, kind })).length > 0) return;
+  const order = await findOrder(tx, orderId);
+  if (!order) return;
+  await recordFact(tx, order, 'NotificationRefused', now, { data: { kind, code: refusal.code, reason: refusal.reason } });
+  await prepared(tx, build).record.execute({ orderId, kind, sentAt: now });
 }
 
 function build(db: Db) {

@@ -1,7 +1,7 @@
 /**
  * The payment service's two halves around the gateway call: decide what to ask the gateway for
- * (and move the order to PAYMENT_PENDING), then record what it answered. Each is one transaction;
- * the gateway is called between them, never inside.
+ * (and move the order to PAYMENT_PENDING), then record what it answered. Each runs in the
+ * transaction the step runner gives it (processors/step.ts); the gateway is called between them.
  */
 import { and, eq } from 'drizzle-orm';
 import { InvariantViolation } from '../domain/errors.ts';
@@ -18,25 +18,23 @@ export type PaymentPlan =
   | { action: 'none'; why: string };
 
 /** For an OrderPlaced job: request the payment, or find that it was already asked for. */
-export function planCharge(db: Db, orderId: string, now: number, timeoutMs: number): Promise<PaymentPlan> {
-  return writeTx(db, async (tx): Promise<PaymentPlan> => {
-    const order = await findOrder(tx, orderId);
-    if (!order) return { action: 'none', why: 'order not found' };
-    if (canApply(order.status, 'PaymentRequested')) {
-      const pending = await transition(tx, order, 'PaymentRequested', now, {
-        emits: [{ type: 'PaymentTimeoutDue', delayMs: timeoutMs }],
-      });
-      return { action: 'charge', order: pending };
-    }
-    // A retry of a charge whose answer was lost: the gateway's key makes asking again safe.
-    if (canApply(order.status, 'PaymentSucceeded')) return { action: 'charge', order };
-    return planVoidFor(order);
-  });
+export async function planCharge(tx: Tx, orderId: string, now: number, timeoutMs: number): Promise<PaymentPlan> {
+  const order = await findOrder(tx, orderId);
+  if (!order) return { action: 'none', why: 'order not found' };
+  if (canApply(order.status, 'PaymentRequested')) {
+    const pending = await transition(tx, order, 'PaymentRequested', now, {
+      emits: [{ type: 'PaymentTimeoutDue', delayMs: timeoutMs }],
+    });
+    return { action: 'charge', order: pending };
+  }
+  // A retry of a charge whose answer was lost: the gateway's key makes asking again safe.
+  if (canApply(order.status, 'PaymentSucceeded')) return { action: 'charge', order };
+  return planVoidFor(order);
 }
 
 /** For a PaymentVoidRequested job: an order that ended while its charge was in flight. */
-export async function planVoid(db: Db, orderId: string): Promise<PaymentPlan> {
-  const order = await findOrder(db, orderId);
+export async function planVoid(tx: Tx, orderId: string): Promise<PaymentPlan> {
+  const order = await findOrder(tx, orderId);
   if (!order) return { action: 'none', why: 'order not found' };
   return planVoidFor(order);
 }
@@ -53,53 +51,51 @@ function planVoidFor(order: OrderRow): PaymentPlan {
  * lives in Redis, and may have been lost with Redis's data): the order times out here, from the
  * time the database holds, and the answer is then recorded as late.
  */
-export function recordPaymentOutcome(
-  db: Db,
+export async function recordPaymentOutcome(
+  tx: Tx,
   orderId: string,
   outcome: ChargeOutcome,
   now: number,
   timeoutMs: number,
 ): Promise<OrderRow | undefined> {
-  return writeTx(db, async (tx) => {
-    let order = await findOrder(tx, orderId);
-    // Another job already settled this payment: the answer is the same, by the gateway's key.
-    if (order?.paymentStatus !== 'PENDING') return order;
-    // The payment was requested after the order was placed: an answer sooner than the timeout
-    // after placement cannot be late, and needs no look at the timeline (the common case).
-    if (
-      canApply(order.status, 'PaymentTimedOut') &&
-      now >= order.createdAt + timeoutMs &&
-      now >= (await paymentRequestedAt(tx, order)) + timeoutMs
-    ) {
-      order = await transition(tx, order, 'PaymentTimedOut', now, { data: { timeoutMs } });
-    }
-    const live = canApply(order.status, 'PaymentSucceeded');
-    switch (outcome.outcome) {
-      case 'captured':
-        if (live) {
-          return transition(tx, order, 'PaymentSucceeded', now, {
-            paymentStatus: 'CAPTURED',
-            chargeId: outcome.chargeId,
-            data: { chargeId: outcome.chargeId },
-          });
-        }
-        return recordFact(tx, order, 'PaymentCapturedLate', now, {
+  let order = await findOrder(tx, orderId);
+  // Another job already settled this payment: the answer is the same, by the gateway's key.
+  if (order?.paymentStatus !== 'PENDING') return order;
+  // The payment was requested after the order was placed: an answer sooner than the timeout
+  // after placement cannot be late, and needs no look at the timeline (the common case).
+  if (
+    canApply(order.status, 'PaymentTimedOut') &&
+    now >= order.createdAt + timeoutMs &&
+    now >= (await paymentRequestedAt(tx, order)) + timeoutMs
+  ) {
+    order = await transition(tx, order, 'PaymentTimedOut', now, { data: { timeoutMs } });
+  }
+  const live = canApply(order.status, 'PaymentSucceeded');
+  switch (outcome.outcome) {
+    case 'captured':
+      if (live) {
+        return transition(tx, order, 'PaymentSucceeded', now, {
+          paymentStatus: 'CAPTURED',
           chargeId: outcome.chargeId,
           data: { chargeId: outcome.chargeId },
         });
-      case 'declined':
-        if (live) {
-          return transition(tx, order, 'PaymentFailed', now, {
-            paymentStatus: 'DECLINED',
-            data: { code: outcome.code },
-          });
-        }
-        return recordFact(tx, order, 'PaymentDeclined', now, { data: { code: outcome.code } });
-      case 'voided':
-        if (live) throw new InvariantViolation(`order ${orderId}: the gateway voided a charge still in use`);
-        return recordFact(tx, order, 'PaymentVoided', now);
-    }
-  });
+      }
+      return recordFact(tx, order, 'PaymentCapturedLate', now, {
+        chargeId: outcome.chargeId,
+        data: { chargeId: outcome.chargeId },
+      });
+    case 'declined':
+      if (live) {
+        return transition(tx, order, 'PaymentFailed', now, {
+          paymentStatus: 'DECLINED',
+          data: { code: outcome.code },
+        });
+      }
+      return recordFact(tx, order, 'PaymentDeclined', now, { data: { code: outcome.code } });
+    case 'voided':
+      if (live) throw new InvariantViolation(`order ${orderId}: the gateway voided a charge still in use`);
+      return recordFact(tx, order, 'PaymentVoided', now);
+  }
 }
 
 export type TimeoutCheck = { due: true; order: OrderRow | undefined } | { due: false; dueAt: number };

@@ -1,24 +1,25 @@
 /**
- * The refund service's two halves around the gateway call.
+ * The refund service's two halves around the gateway call, each in the transaction the step
+ * runner gives it (processors/step.ts).
  */
 import { InvariantViolation } from '../domain/errors.ts';
-import { writeTx, type Db } from './client.ts';
+import type { Tx } from './client.ts';
 import { findOrder } from './orders.ts';
 import { recordFact } from './transitions.ts';
 import type { OrderRow } from './schema.ts';
 
 /** The order to refund, if it still waits for its refund. */
-export async function planRefund(db: Db, orderId: string): Promise<(OrderRow & { chargeId: string }) | undefined> {
-  const order = await findOrder(db, orderId);
+export async function planRefund(tx: Tx, orderId: string): Promise<(OrderRow & { chargeId: string }) | undefined> {
+  const order = await findOrder(tx, orderId);
   if (order?.paymentStatus !== 'REFUND_PENDING') return undefined;
   if (!order.chargeId) throw new InvariantViolation(`order ${orderId}: refund pending without a charge`);
   return order as OrderRow & { chargeId: string };
 }
 
-export async function recordRefund(db: Db, orderId: string, refundId: string, now: number): Promise<void> {
-  await writeTx(db, async (tx) => {
-    const order = await findOrder(tx, orderId);
-    if (order?.paymentStatus !== 'REFUND_PENDING') return;
-    await recordFact(tx, order, 'RefundIssued', now, { data: { refundId, amountCents: order.totalCents } });
-  });
+/** Settles the refund on the timeline; a refund already settled (by another run) is left as it is. */
+export async function recordRefund(tx: Tx, orderId: string, refundId: string, now: number): Promise<'refunded' | 'settled'> {
+  const order = await findOrder(tx, orderId);
+  if (order?.paymentStatus !== 'REFUND_PENDING') return 'settled';
+  await recordFact(tx, order, 'RefundIssued', now, { data: { refundId, amountCents: order.totalCents } });
+  return 'refunded';
 }

@@ -1,48 +1,43 @@
 /**
- * The shipping service's two halves around the carrier call, and delivery from the carrier's
- * webhook.
+ * The shipping service's two halves around the carrier call (each in the transaction the step
+ * runner gives it, processors/step.ts), and delivery from the carrier's webhook.
  */
 import { eq } from 'drizzle-orm';
 import { ConflictError, NotFoundError } from '../domain/errors.ts';
 import { canApply, endedUnfulfilled, isReachedBy } from '../domain/order-machine.ts';
-import { writeTx, type Db } from './client.ts';
+import { writeTx, type Db, type Tx } from './client.ts';
 import { findOrder, lockOrder } from './orders.ts';
 import { transition } from './transitions.ts';
 import { orders, type OrderRow } from './schema.ts';
-import { assertStockToShip, STOCK_TX } from './stock.ts';
+import { assertStockToShip } from './stock.ts';
 
 /** The order to ship, if it is still waiting for its shipment. */
-export async function planShipment(db: Db, orderId: string): Promise<OrderRow | undefined> {
-  const order = await findOrder(db, orderId);
+export async function planShipment(tx: Tx, orderId: string): Promise<OrderRow | undefined> {
+  const order = await findOrder(tx, orderId);
   return order && canApply(order.status, 'ShipmentCreated') ? order : undefined;
 }
 
 export type ShipmentResult = 'shipped' | 'order_ended' | 'skipped';
 
 /**
- * Records the carrier's shipment. When the order was cancelled while the carrier worked, the
- * answer is 'order_ended' and the caller cancels the shipment at the carrier.
+ * Records the carrier's shipment; it moves stock, so its transaction takes STOCK_TX's options.
+ * When the order was cancelled while the carrier worked, the answer is 'order_ended' and the
+ * shipment is cancelled at the carrier.
  */
-export function recordShipment(db: Db, orderId: string, trackingNumber: string, now: number): Promise<ShipmentResult> {
-  return writeTx(
-    db,
-    async (tx) => {
-      const order = await lockOrder(tx, orderId);
-      if (!order) return 'skipped';
-      if (canApply(order.status, 'ShipmentCreated')) {
-        assertStockToShip(order);
-        await transition(tx, order, 'ShipmentCreated', now, {
-          trackingNumber,
-          data: { trackingNumber },
-          stock: 'ship',
-        });
-        return 'shipped';
-      }
-      if (endedUnfulfilled(order.status)) return 'order_ended';
-      return 'skipped';
-    },
-    STOCK_TX,
-  );
+export async function recordShipment(tx: Tx, orderId: string, trackingNumber: string, now: number): Promise<ShipmentResult> {
+  const order = await lockOrder(tx, orderId);
+  if (!order) return 'skipped';
+  if (canApply(order.status, 'ShipmentCreated')) {
+    assertStockToShip(order);
+    await transition(tx, order, 'ShipmentCreated', now, {
+      trackingNumber,
+      data: { trackingNumber },
+      stock: 'ship',
+    });
+    return 'shipped';
+  }
+  if (endedUnfulfilled(order.status)) return 'order_ended';
+  return 'skipped';
 }
 
 /** The carrier says the parcel arrived. Idempotent: a repeated webhook answers the same order. */

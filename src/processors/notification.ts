@@ -1,39 +1,86 @@
 /**
  * The notification service: tells the customer about an event, once per (order, kind), and only
  * when where the order stands calls for that message (a job added by hand, or one left from an
- * earlier state, sends nothing).
+ * earlier state, sends nothing). A step (step.ts).
  *
  * An order with an email address, in a service with a Mailer (SMTP_URL), is told by email; every
  * other order by the sandbox notifier. Either way the sandbox's ledger records the message (its
  * channel says `smtp` or `email`): it stays the one record of what was sent.
  */
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import type { Db } from '../db/client.ts';
 import { messageFacts, planNotification, recordNotification, recordNotificationRefused } from '../db/notifications.ts';
-import type { OrderRow } from '../db/schema.ts';
+import type { Tx } from '../db/client.ts';
 import type { JobPayload, NotificationKind, OutboxEvent } from '../domain/events.ts';
 import { NOTIFICATION_FOR_EVENT, owedNotifications } from '../domain/order-machine.ts';
-import type { Mailer, Notifier } from '../domain/ports.ts';
-import type { Lease } from '../queues/lease.ts';
+import type { MailOutcome, MessageFacts } from '../domain/ports.ts';
 import type { Handler, Handlers } from '../queues/routing.ts';
 import { parsePayload } from './job.ts';
+import { skip, step, StepBusy, type Provider, type StepRunner } from './step.ts';
 
-const BUSY = Symbol('another run holds the lease');
 const BUSY_RETRY_MS = 1_000;
 
-export interface NotificationDeps {
-  db: Db;
-  notifier: Notifier;
-  /** Present when SMTP_URL is set. */
-  mailer?: Mailer;
-  /** Keeps two runs of one (order, kind) from emailing at the same moment. */
-  lease?: Lease;
-  now: () => number;
+export interface NotifyInput {
+  orderId: string;
+  kind: NotificationKind;
+  /** A Mailer is configured: an order with an email address is told by email. */
+  emails: boolean;
 }
 
+type NotifyPlan =
+  | { channel: 'email'; orderId: string; kind: NotificationKind; recipient: string }
+  | { channel: 'smtp'; orderId: string; kind: NotificationKind; to: string; facts: MessageFacts };
+
+async function plan(tx: Tx, { orderId, kind, emails }: NotifyInput) {
+  const order = await planNotification(tx, orderId, kind);
+  if (!order) return skip(`${kind} already sent`);
+  if (!owedNotifications(order).includes(kind))
+    return skip(`${kind} not owed: order is ${order.status}, payment ${order.paymentStatus}`);
+  if (order.email && emails) {
+    const facts = await messageFacts(tx, order);
+    return { channel: 'smtp', orderId, kind, to: order.email, facts } satisfies NotifyPlan;
+  }
+  return { channel: 'email', orderId, kind, recipient: order.customerId } satisfies NotifyPlan;
+}
+
+/**
+ * By email: the lease keeps a concurrent run of the same (order, kind) from sending too, and a run
+ * that was paused past its lease from finishing its send (it is asked right before the end of
+ * DATA); a worker that dies between the server's 250 and the record leaves the message to be sent
+ * again on retry, under the same Message-ID. The notifier's ledger then hears of it, under the key
+ * that makes a resend after a crash (sent, not yet recorded) a no-op there.
+ */
+async function call(plan: NotifyPlan, { notifier, mailer, lease }: Provider): Promise<MailOutcome | { outcome: 'notified' }> {
+  const { orderId, kind } = plan;
+  const idempotencyKey = `${orderId}-${kind}`;
+  if (plan.channel === 'email') {
+    await notifier.send({ idempotencyKey, orderId, kind, channel: 'email', recipient: plan.recipient });
+    return { outcome: 'notified' };
+  }
+  if (!mailer) throw new UnrecoverableError('an email was planned in a service without a Mailer');
+  const { to, facts } = plan;
+  const outcome = await mailer.send({ to, kind, facts, ...(lease ? { stillEntitled: () => lease.held() } : {}) });
+  if (outcome.outcome === 'sent') await notifier.send({ idempotencyKey, orderId, kind, channel: 'smtp', recipient: to });
+  return outcome;
+}
+
+export const notifyStep = step({
+  id: 'notify',
+  plan,
+  lock: (plan) => (plan.channel === 'smtp' ? `notification-${plan.orderId}-${plan.kind}` : undefined),
+  call,
+  record: (tx, { orderId, kind }, outcome, now) =>
+    outcome.outcome === 'refused'
+      ? recordNotificationRefused(tx, orderId, kind, outcome, now)
+      : recordNotification(tx, orderId, kind, now),
+  done: (_result, outcome, { kind }) => {
+    if (outcome.outcome === 'refused') return `${kind} refused by the mail server (${outcome.code})`;
+    return outcome.outcome === 'sent' ? `${kind} emailed` : `${kind} sent`;
+  },
+});
+
 /** Each event the notification queue hears sends the message the lifecycle table gives it. */
-export function notificationHandlers(deps: NotificationDeps): Handlers<'notification'> {
-  const send: Handler = (job, token) => notify(deps, job, token);
+export function notificationHandlers(deps: { steps: StepRunner }): Handlers<'notification'> {
+  const send: Handler = (job, token) => notify(deps.steps, job, token);
   return {
     PaymentFailed: send,
     PaymentTimedOut: send,
@@ -46,64 +93,15 @@ export function notificationHandlers(deps: NotificationDeps): Handlers<'notifica
   };
 }
 
-async function notify(deps: NotificationDeps, job: Job<JobPayload>, token: string | undefined): Promise<string> {
+async function notify(steps: StepRunner, job: Job<JobPayload>, token: string | undefined): Promise<string> {
   const kind = NOTIFICATION_FOR_EVENT[job.name as OutboxEvent];
   if (!kind) throw new UnrecoverableError(`${job.name} sends no message`);
-  const { orderId } = parsePayload(job);
-  const order = await planNotification(deps.db, orderId, kind);
-  if (!order) return `${kind} already sent`;
-  if (!owedNotifications(order).includes(kind))
-    return `${kind} not owed: order is ${order.status}, payment ${order.paymentStatus}`;
-  if (order.email && deps.mailer) {
-    const result = await email(deps, deps.mailer, order, order.email, kind);
-    if (result !== BUSY) return result;
+  try {
+    return await steps.run(notifyStep, { orderId: parsePayload(job).orderId, kind, emails: steps.emails });
+  } catch (error) {
+    if (!(error instanceof StepBusy)) throw error;
     // Another run is emailing this message right now: look again shortly, without using an attempt.
     await job.moveToDelayed(Date.now() + BUSY_RETRY_MS, token);
     throw new DelayedError();
-  }
-  // The key makes a resend after a crash (sent, not yet recorded) a no-op at the notifier.
-  await deps.notifier.send({
-    idempotencyKey: `${orderId}-${kind}`,
-    orderId,
-    kind,
-    channel: 'email',
-    recipient: order.customerId,
-  });
-  await recordNotification(deps.db, orderId, kind, deps.now());
-  return `${kind} sent`;
-}
-
-/**
- * Emails one message. The lease keeps a concurrent run of the same (order, kind) from sending too,
- * and a run that was paused past its lease from finishing its send; a worker that dies between the
- * server's 250 and the record below leaves the message to be sent again on retry, under the same
- * Message-ID.
- */
-async function email(
-  deps: NotificationDeps,
-  mailer: Mailer,
-  order: OrderRow,
-  to: string,
-  kind: NotificationKind,
-): Promise<string | typeof BUSY> {
-  const lease = deps.lease ? await deps.lease(`notification-${order.id}-${kind}`) : undefined;
-  if (deps.lease && !lease) return BUSY;
-  try {
-    // Checked again under the lease: the other run may have finished just before we took it.
-    if (!(await planNotification(deps.db, order.id, kind))) return `${kind} already sent`;
-    const facts = await messageFacts(deps.db, order);
-    // Asked right before the message is committed at the server (the end of DATA): a run paused
-    // past its lease gives up there, since another run may have sent the message meanwhile.
-    const outcome = await mailer.send({ to, kind, facts, ...(lease ? { stillEntitled: () => lease.held() } : {}) });
-    if (outcome.outcome === 'refused') {
-      await recordNotificationRefused(deps.db, order.id, kind, outcome, deps.now());
-      return `${kind} refused by the mail server (${outcome.code})`;
-    }
-    await deps.notifier.send({ idempotencyKey: `${order.id}-${kind}`, orderId: order.id, kind, channel: 'smtp', recipient: to });
-    await recordNotification(deps.db, order.id, kind, deps.now());
-    return `${kind} emailed`;
-  } finally {
-    // A lease not given back (Redis away) expires by itself.
-    await lease?.release().catch(() => {});
   }
 }

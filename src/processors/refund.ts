@@ -1,27 +1,26 @@
 /**
  * The refund service: refunds the full amount of an order whose payment waits for its refund,
- * once, keyed by order at the gateway.
+ * once, keyed `refund-<order id>` at the gateway. A step (step.ts).
  */
-import type { Db } from '../db/client.ts';
 import { planRefund, recordRefund } from '../db/refunds.ts';
-import type { PaymentGateway } from '../domain/ports.ts';
 import type { Handlers } from '../queues/routing.ts';
 import { parsePayload } from './job.ts';
+import { skip, step, type StepRunner } from './step.ts';
 
-export function refundHandlers(deps: { db: Db; gateway: PaymentGateway; now: () => number }): Handlers<'refund'> {
-  return { RefundRequested: refund };
-
-  async function refund(job: Parameters<Handlers<'refund'>['RefundRequested']>[0]): Promise<string> {
-    const { orderId } = parsePayload(job);
-    const order = await planRefund(deps.db, orderId);
-    if (!order) return 'nothing to refund';
-    const { refundId } = await deps.gateway.refund({
-      idempotencyKey: `refund-${orderId}`,
-      orderId,
+export const refundStep = step({
+  id: 'refund',
+  plan: async (tx, orderId: string) => (await planRefund(tx, orderId)) ?? skip('nothing to refund'),
+  call: (order, { gateway }) =>
+    gateway.refund({
+      idempotencyKey: `refund-${order.id}`,
+      orderId: order.id,
       chargeId: order.chargeId,
       amountCents: order.totalCents,
-    });
-    await recordRefund(deps.db, orderId, refundId, deps.now());
-    return `refunded ${refundId}`;
-  }
+    }),
+  record: (tx, order, { refundId }, now) => recordRefund(tx, order.id, refundId, now),
+  done: (result, { refundId }) => (result === 'refunded' ? `refunded ${refundId}` : `${refundId} already settled`),
+});
+
+export function refundHandlers(deps: { steps: StepRunner }): Handlers<'refund'> {
+  return { RefundRequested: (job) => deps.steps.run(refundStep, parsePayload(job).orderId) };
 }

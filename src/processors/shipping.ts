@@ -1,23 +1,27 @@
 /**
  * The shipping service: creates the shipment at the carrier (keyed by order) for an order whose
- * stock is reserved, and cancels it again if the order was cancelled meanwhile.
+ * stock is reserved, and cancels it again if the order was cancelled meanwhile. A step (step.ts).
  */
-import type { Db } from '../db/client.ts';
 import { planShipment, recordShipment } from '../db/shipments.ts';
-import type { Carrier } from '../domain/ports.ts';
+import { STOCK_TX } from '../db/stock.ts';
 import type { Handlers } from '../queues/routing.ts';
 import { parsePayload } from './job.ts';
+import { skip, step, type StepRunner } from './step.ts';
 
-export function shippingHandlers(deps: { db: Db; carrier: Carrier; now: () => number }): Handlers<'shipping'> {
-  return { InventoryReserved: ship };
+export const shipStep = step({
+  id: 'ship',
+  plan: async (tx, orderId: string) => (await planShipment(tx, orderId)) ?? skip('nothing to ship'),
+  call: (order, { carrier }) => carrier.createShipment({ orderId: order.id, address: order.shippingAddress }),
+  // Moves stock: locks the order and takes STOCK_TX's options.
+  record: (tx, order, { trackingNumber }, now) => recordShipment(tx, order.id, trackingNumber, now),
+  recordTx: STOCK_TX,
+  compensate: {
+    needed: (result) => result === 'order_ended',
+    call: (order, _shipment, { carrier }) => carrier.cancelShipment({ orderId: order.id }),
+  },
+  done: (result) => result,
+});
 
-  async function ship(job: Parameters<Handlers<'shipping'>['InventoryReserved']>[0]): Promise<string> {
-    const { orderId } = parsePayload(job);
-    const order = await planShipment(deps.db, orderId);
-    if (!order) return 'nothing to ship';
-    const { trackingNumber } = await deps.carrier.createShipment({ orderId, address: order.shippingAddress });
-    const result = await recordShipment(deps.db, orderId, trackingNumber, deps.now());
-    if (result === 'order_ended') await deps.carrier.cancelShipment({ orderId });
-    return result;
-  }
+export function shippingHandlers(deps: { steps: StepRunner }): Handlers<'shipping'> {
+  return { InventoryReserved: (job) => deps.steps.run(shipStep, parsePayload(job).orderId) };
 }

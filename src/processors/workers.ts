@@ -18,7 +18,6 @@ import { isOutOfMemory } from '../queues/connection.ts';
 import type { Lease } from '../queues/lease.ts';
 import { QUEUE_NAMES, type QueueName } from '../queues/routing.ts';
 import { traceJobs } from '../telemetry/messaging.ts';
-import { traceProviders } from '../telemetry/providers.ts';
 import { tracingEnabled } from '../telemetry/tracing.ts';
 import type { RetryLaterError } from '../domain/errors.ts';
 import { asThrown, delayFor, failureKind } from './failure-policy.ts';
@@ -29,9 +28,9 @@ import { RepeatedLog } from '../repeated-log.ts';
 import { notificationHandlers } from './notification.ts';
 import { paymentDeadlineHandlers } from './payment-deadline.ts';
 import { paymentHandlers } from './payment.ts';
-import { timedCarrier, timedGateway, timedNotifier } from './provider-timeouts.ts';
 import { refundHandlers } from './refund.ts';
 import { shippingHandlers } from './shipping.ts';
+import { stepRunner } from './step.ts';
 
 export interface WorkerDeps {
   db: Db;
@@ -119,21 +118,25 @@ export class ForeignOrderError extends UnrecoverableError {
 export function startWorkers(deps: WorkerDeps): Workers {
   const now = deps.now ?? Date.now;
   const { db } = deps;
-  // Every call to the outside world has its own deadline; where traces are exported, each call is
-  // also a span of the job's trace (the timeout inside it, so a call that hangs shows as an error).
-  const timed = {
-    gateway: timedGateway(deps.gateway, deps.providerTimeoutMs),
-    carrier: timedCarrier(deps.carrier, deps.providerTimeoutMs),
-    notifier: timedNotifier(deps.notifier, deps.providerTimeoutMs),
-  };
-  const { gateway, carrier, notifier } = tracingEnabled() ? traceProviders(timed) : timed;
+  // One runner for every step that calls a provider: the two transactions, each call's deadline
+  // and span, the email lease (step.ts).
+  const steps = stepRunner({
+    db,
+    gateway: deps.gateway,
+    carrier: deps.carrier,
+    notifier: deps.notifier,
+    mailer: deps.mailer,
+    lease: deps.lease,
+    providerTimeoutMs: deps.providerTimeoutMs,
+    now,
+  });
   const processors: Record<QueueName, Processor> = {
-    payment: processorOf(paymentHandlers({ db, gateway, paymentTimeoutMs: deps.paymentTimeoutMs, now })),
+    payment: processorOf(paymentHandlers({ steps, paymentTimeoutMs: deps.paymentTimeoutMs })),
     'payment-deadline': processorOf(paymentDeadlineHandlers({ db, paymentTimeoutMs: deps.paymentTimeoutMs, now })),
     inventory: processorOf(inventoryHandlers({ db, now })),
-    shipping: processorOf(shippingHandlers({ db, carrier, now })),
-    notification: processorOf(notificationHandlers({ db, notifier, mailer: deps.mailer, lease: deps.lease, now })),
-    refund: processorOf(refundHandlers({ db, gateway, now })),
+    shipping: processorOf(shippingHandlers({ steps })),
+    notification: processorOf(notificationHandlers({ steps })),
+    refund: processorOf(refundHandlers({ steps })),
   };
   let active = 0;
   const connectionErrors = new RepeatedLog(deps.logger);
