@@ -1,7 +1,8 @@
 /**
  * Every call to the outside world has its own deadline (PROVIDER_TIMEOUT_MS). A provider that
  * hangs then fails the call like a network error would: the job retries with backoff, and the
- * provider's idempotency key makes the retry safe whatever became of the call that hung.
+ * provider's idempotency key makes the retry safe whatever became of the call that hung. The step
+ * runner (step.ts) hands a step's call only providers wrapped here.
  */
 import { withDeadline } from '../deadline.ts';
 import { TransientGatewayError, type Carrier, type Notifier, type PaymentGateway } from '../domain/ports.ts';

@@ -129,6 +129,17 @@ export function stepRunner(deps: StepRunnerDeps): StepRunner {
 
   async function run<I, P, O, R>(step: Step<I, P, O, R>, input: I): Promise<string> {
     annotateSpan({ 'step.id': step.id });
+    const phase: { at: Phase } = { at: 'plan' };
+    try {
+      return await phased(step, input, phase);
+    } catch (error) {
+      // Which piece failed, for whoever reads the trace: a call's failure left the plan committed.
+      annotateSpan({ 'step.failed_in': phase.at });
+      throw error;
+    }
+  }
+
+  async function phased<I, P, O, R>(step: Step<I, P, O, R>, input: I, phase: { at: Phase }): Promise<string> {
     let planned = await writeTx(db, (tx) => step.plan(tx, input, now()), step.planTx);
     if (isSkip(planned)) return skipped(planned);
     const key = step.lock?.(planned);
@@ -145,8 +156,11 @@ export function stepRunner(deps: StepRunnerDeps): StepRunner {
       }
       const plan = planned;
       const provider = lease ? { ...providers, lease } : providers;
+      phase.at = 'call';
       const outcome = await step.call(plan, provider);
+      phase.at = 'record';
       const result = await writeTx(db, (tx) => step.record(tx, plan, outcome, now()), step.recordTx);
+      phase.at = 'compensate';
       if (step.compensate?.needed(result)) await step.compensate.call(plan, outcome, provider);
       const said = step.done(result, outcome, plan);
       annotateSpan({ 'step.result': said });
@@ -159,6 +173,8 @@ export function stepRunner(deps: StepRunnerDeps): StepRunner {
 
   return { run, emails: deps.mailer !== undefined };
 }
+
+type Phase = 'plan' | 'call' | 'record' | 'compensate';
 
 function skipped(plan: Skip): string {
   annotateSpan({ 'step.result': plan.skip });

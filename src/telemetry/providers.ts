@@ -1,7 +1,8 @@
 /**
  * The outside world, traced: each call to the payment gateway, the carrier or the notifier is a
  * CLIENT span, child of the job that makes it. Wraps the ports (domain/ports.ts), so a real
- * provider is traced the same way as the sandbox; used only where traces are exported.
+ * provider is traced the same way as the sandbox; used only where traces are exported, by the step
+ * runner (processors/step.ts), which hands a step's call the providers traced here.
  */
 import type { Attributes, Span } from '@opentelemetry/api';
 import type { Carrier, ChargeOutcome, Notifier, PaymentGateway } from '../domain/ports.ts';
