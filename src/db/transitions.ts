@@ -76,7 +76,7 @@ export async function transition(
 
 /**
  * Records a fact that does not move the status (a refund, a stock release) on the timeline, with
- * the payment and stock status it settles and the work it hands on (order-machine.ts FACT_EFFECTS).
+ * the payment and stock status it settles and the work it hands on (domain/lifecycle/tables.ts FACT_EFFECTS).
  */
 export async function recordFact(
   tx: Tx,
