@@ -4,7 +4,7 @@
  * order that stopped moving (`redriveEvents`), and whether a service's plan has work to do
  * (`awaitsRefund`, `awaitsVoid`, `mayReleaseStock`). One reading, so the three cannot disagree.
  */
-import type { OutboxEvent } from '../events.ts';
+import type { OrderEvent, OutboxEvent } from '../events.ts';
 import { PAYMENT_STATUSES, type PaymentStatus } from '../payment.ts';
 import { isTerminal, type OrderPosition } from './positions.ts';
 import {
@@ -17,14 +17,13 @@ import {
   type PositionPattern,
   type StockStatus,
 } from './tables.ts';
-import type { OrderEvent } from '../events.ts';
 
-/** Whether the order stands where `pattern` says (a pattern without a stock status ignores it). */
-export function standsAt(order: Partial<OrderPosition>, pattern: PositionPattern & { ended?: true }): boolean {
+/** Whether the order stands where `pattern` says (what the pattern leaves out does not matter). */
+export function standsAt(order: OrderPosition, pattern: PositionPattern & { ended?: true }): boolean {
   return (
     (pattern.paymentStatus === undefined || order.paymentStatus === pattern.paymentStatus) &&
     (pattern.stockStatus === undefined || order.stockStatus === pattern.stockStatus) &&
-    (!pattern.ended || (order.status !== undefined && isTerminal(order.status)))
+    (!pattern.ended || isTerminal(order.status))
   );
 }
 
