@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { OUTBOX_EVENTS, TIMELINE_ONLY_EVENTS } from '../src/domain/events.ts';
-import { NOTIFICATION_FOR_EVENT } from '../src/domain/order-machine.ts';
+import { COMPENSATIONS, FACT_EFFECTS, NOTIFICATION_FOR_EVENT, RESTING } from '../src/domain/order-machine.ts';
 import { QUEUE_NAMES, ROUTES, type Handler, type Handlers } from '../src/queues/routing.ts';
 
 const noop: Handler = async () => 'ok';
@@ -16,6 +16,15 @@ describe('the routing table', () => {
     for (const event of OUTBOX_EVENTS) expect(ROUTES[event].length, event).toBeGreaterThan(0);
     expect(new Set(Object.values(ROUTES).flat())).toEqual(new Set(QUEUE_NAMES));
     expect(Object.keys(ROUTES).sort()).toEqual([...OUTBOX_EVENTS].sort());
+  });
+
+  it('routes every event the reconciler re-drives and every piece of work a compensation or fact hands on', () => {
+    const handedOn = [
+      ...Object.values(RESTING).flatMap((r) => r.redrive),
+      ...Object.values(COMPENSATIONS).flatMap((c) => (c.request ? [c.request.event] : [])),
+      ...Object.values(FACT_EFFECTS).flatMap((f) => [...(f.requests ?? []), ...(f.publishes ? [f.publishes] : [])]),
+    ];
+    for (const event of handedOn) expect(ROUTES[event]?.length ?? 0, event).toBeGreaterThan(0);
   });
 
   it('sends InventoryReserved to shipping and to notification', () => {

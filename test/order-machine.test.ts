@@ -1,10 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { FACTS } from '../src/domain/events.ts';
 import {
+  awaitsGatewayAnswer,
+  awaitsRefund,
+  awaitsVoid,
+  COMPENSATIONS,
   compensationFor,
   FACT_EFFECTS,
+  INITIAL_PAYMENT_STATUS,
   INITIAL_STATUS,
+  INITIAL_STOCK,
   isAtRest,
+  MESSAGE_EVIDENCE,
   mayReleaseStock,
   NOTIFICATION_FOR_EVENT,
   ORDER_EVENTS,
@@ -12,33 +19,36 @@ import {
   redriveEvents,
   RESTING,
   STOCK_MOVES,
+  STOCK_STATUSES,
   TRANSITIONS,
   applyEvent,
   isTerminal,
   type OrderEvent,
   type OrderStatus,
+  type StockStatus,
 } from '../src/domain/order-machine.ts';
-import { canMovePayment, PAYMENT_STATUSES } from '../src/domain/payment.ts';
+import { canMovePayment, PAYMENT_STATUSES, type PaymentStatus } from '../src/domain/payment.ts';
 
-// DESIGN.md's lifecycle table, restated independently of the code under test.
-const DESIGN_TABLE: [OrderStatus, OrderEvent, OrderStatus, string | null][] = [
-  ['CREATED', 'PaymentRequested', 'PAYMENT_PENDING', null],
-  ['PAYMENT_PENDING', 'PaymentSucceeded', 'PAID', null],
-  ['PAYMENT_PENDING', 'PaymentFailed', 'FAILED', 'PAYMENT_DECLINED'],
-  ['PAYMENT_PENDING', 'PaymentTimedOut', 'FAILED', 'PAYMENT_TIMEOUT'],
-  ['PAID', 'InventoryReserved', 'AWAITING_SHIPMENT', null],
-  ['PAID', 'InventoryReservationFailed', 'FAILED', 'OUT_OF_STOCK'],
-  ['AWAITING_SHIPMENT', 'ShipmentCreated', 'SHIPPED', null],
-  ['SHIPPED', 'Delivered', 'COMPLETED', null],
-  ['CREATED', 'Cancelled', 'CANCELLED', 'CUSTOMER_CANCELLED'],
-  ['PAYMENT_PENDING', 'Cancelled', 'CANCELLED', 'CUSTOMER_CANCELLED'],
-  ['PAID', 'Cancelled', 'CANCELLED', 'CUSTOMER_CANCELLED'],
-  ['AWAITING_SHIPMENT', 'Cancelled', 'CANCELLED', 'CUSTOMER_CANCELLED'],
+// DESIGN.md's lifecycle table, restated independently of the code under test, with the payment
+// status each row records beside the order's ("PENDING until the gateway has answered").
+const DESIGN_TABLE: [OrderStatus, OrderEvent, OrderStatus, string | null, string | null][] = [
+  ['CREATED', 'PaymentRequested', 'PAYMENT_PENDING', null, null],
+  ['PAYMENT_PENDING', 'PaymentSucceeded', 'PAID', null, 'CAPTURED'],
+  ['PAYMENT_PENDING', 'PaymentFailed', 'FAILED', 'PAYMENT_DECLINED', 'DECLINED'],
+  ['PAYMENT_PENDING', 'PaymentTimedOut', 'FAILED', 'PAYMENT_TIMEOUT', null],
+  ['PAID', 'InventoryReserved', 'AWAITING_SHIPMENT', null, null],
+  ['PAID', 'InventoryReservationFailed', 'FAILED', 'OUT_OF_STOCK', null],
+  ['AWAITING_SHIPMENT', 'ShipmentCreated', 'SHIPPED', null, null],
+  ['SHIPPED', 'Delivered', 'COMPLETED', null, null],
+  ['CREATED', 'Cancelled', 'CANCELLED', 'CUSTOMER_CANCELLED', null],
+  ['PAYMENT_PENDING', 'Cancelled', 'CANCELLED', 'CUSTOMER_CANCELLED', null],
+  ['PAID', 'Cancelled', 'CANCELLED', 'CUSTOMER_CANCELLED', null],
+  ['AWAITING_SHIPMENT', 'Cancelled', 'CANCELLED', 'CUSTOMER_CANCELLED', null],
 ];
 
 describe('the order lifecycle table', () => {
-  it.each(DESIGN_TABLE)('%s --%s--> %s', (from, event, to, reason) => {
-    expect(applyEvent(from, event)).toEqual({ ok: true, from, to, reason });
+  it.each(DESIGN_TABLE)('%s --%s--> %s (reason %s, payment %s)', (from, event, to, reason, paymentStatus) => {
+    expect(applyEvent(from, event)).toEqual({ ok: true, from, to, reason, paymentStatus });
   });
 
   it('refuses every (state, event) pair the design does not list', () => {
@@ -212,8 +222,10 @@ describe('what each transition causes', () => {
     expect(mayReleaseStock({ status: 'CANCELLED', paymentStatus: 'REFUNDED', stockStatus: 'RELEASED' })).toBe(false);
   });
 
-  it('starts every order in CREATED', () => {
+  it('starts every order in CREATED, its payment PENDING and no stock held', () => {
     expect(INITIAL_STATUS).toBe('CREATED');
+    expect(INITIAL_PAYMENT_STATUS).toBe('PENDING');
+    expect(INITIAL_STOCK).toBe('NONE');
   });
 });
 
@@ -247,5 +259,121 @@ describe('facts on the timeline', () => {
     );
     expect(FACT_EFFECTS.PaymentCapturedLate).toEqual({ paymentStatus: 'REFUND_PENDING', requests: ['RefundRequested'] });
     expect(FACT_EFFECTS.RefundIssued).toMatchObject({ paymentStatus: 'REFUNDED', message: 'refunded' });
+  });
+});
+
+// When each compensation applies (DESIGN.md: "release stock if reserved, refund if paid", a void
+// for a charge that may be in flight, and VOIDED "when the order ended before any charge was asked
+// for"), restated as a small oracle independent of COMPENSATIONS.
+const ENDED: readonly string[] = ['COMPLETED', 'FAILED', 'CANCELLED'];
+
+function designCompensation(
+  position: { paymentStatus: PaymentStatus; stockStatus: StockStatus },
+  asked: readonly string[],
+): { paymentStatus?: PaymentStatus; requests: string[] } {
+  let paymentStatus: PaymentStatus | undefined;
+  const requests: string[] = [];
+  for (const name of asked) {
+    if (name === 'refund' && position.paymentStatus === 'CAPTURED') {
+      paymentStatus = 'REFUND_PENDING';
+      requests.push('RefundRequested');
+    }
+    if (name === 'void' && position.paymentStatus === 'PENDING') requests.push('PaymentVoidRequested');
+    if (name === 'voidUnasked' && position.paymentStatus === 'PENDING') paymentStatus = 'VOIDED';
+    if (name === 'releaseStock' && position.stockStatus === 'RESERVED') requests.push('StockReleaseRequested');
+  }
+  return paymentStatus ? { paymentStatus, requests } : { requests };
+}
+
+/** The compensation work still owed by an order standing here, whoever asks (reconciler or plan). */
+function designOwed(position: { status: OrderStatus; paymentStatus: PaymentStatus; stockStatus: StockStatus }): string[] {
+  const ended = ENDED.includes(position.status);
+  return [
+    ...(position.paymentStatus === 'REFUND_PENDING' ? ['RefundRequested'] : []),
+    ...(ended && position.paymentStatus === 'PENDING' ? ['PaymentVoidRequested'] : []),
+    ...(ended && position.stockStatus === 'RESERVED' ? ['StockReleaseRequested'] : []),
+  ];
+}
+
+const POSITIONS = ORDER_STATUSES.flatMap((status) =>
+  PAYMENT_STATUSES.flatMap((paymentStatus) => STOCK_STATUSES.map((stockStatus) => ({ status, paymentStatus, stockStatus }))),
+);
+
+describe('the compensation table', () => {
+  it('says when each compensation applies, what it sets and asks for, and while it is owed', () => {
+    expect(COMPENSATIONS).toEqual({
+      refund: {
+        calledFor: { paymentStatus: 'CAPTURED' },
+        setsPayment: 'REFUND_PENDING',
+        request: { event: 'RefundRequested', owedWhile: { paymentStatus: 'REFUND_PENDING' }, settledBy: 'RefundIssued' },
+      },
+      void: {
+        calledFor: { paymentStatus: 'PENDING' },
+        request: {
+          event: 'PaymentVoidRequested',
+          owedWhile: { ended: true, paymentStatus: 'PENDING' },
+          settledBy: 'PaymentVoided',
+        },
+      },
+      voidUnasked: { calledFor: { paymentStatus: 'PENDING' }, setsPayment: 'VOIDED' },
+      releaseStock: {
+        calledFor: { stockStatus: 'RESERVED' },
+        request: {
+          event: 'StockReleaseRequested',
+          owedWhile: { ended: true, stockStatus: 'RESERVED' },
+          settledBy: 'StockReleased',
+        },
+      },
+    });
+  });
+
+  it('gives every row, in every position it can be taken from, the compensation the design asks', () => {
+    let checked = 0;
+    for (const [from, event, , asked] of DESIGN_CONSEQUENCES) {
+      for (const position of POSITIONS.filter((p) => p.status === from)) {
+        expect(compensationFor(position, event), `${from}/${event} ${position.paymentStatus} ${position.stockStatus}`).toEqual(
+          designCompensation(position, asked),
+        );
+        checked++;
+      }
+    }
+    expect(checked).toBe(DESIGN_CONSEQUENCES.length * PAYMENT_STATUSES.length * STOCK_STATUSES.length);
+  });
+
+  it('re-drives, in every position, what the order rests on and the compensation it still owes', () => {
+    for (const position of POSITIONS) {
+      const rest = DESIGN_RESTING.find(([s]) => s === position.status)![2];
+      expect(redriveEvents(position), JSON.stringify(position)).toEqual([...rest, ...designOwed(position)]);
+    }
+  });
+
+  it('hands each service the same answer as the reconciler: a refund, a void, a stock release to do', () => {
+    for (const position of POSITIONS) {
+      const owed = designOwed(position);
+      expect(awaitsRefund(position), JSON.stringify(position)).toBe(owed.includes('RefundRequested'));
+      expect(awaitsVoid(position), JSON.stringify(position)).toBe(owed.includes('PaymentVoidRequested'));
+      expect(mayReleaseStock(position), JSON.stringify(position)).toBe(owed.includes('StockReleaseRequested'));
+    }
+  });
+
+  it('awaits the gateway only while the payment is PENDING', () => {
+    expect(PAYMENT_STATUSES.filter((paymentStatus) => awaitsGatewayAnswer({ paymentStatus }))).toEqual(['PENDING']);
+  });
+});
+
+describe('what proves a message is owed', () => {
+  it('is read off the rows and facts, one tagged piece of evidence per way a message comes to be owed', () => {
+    expect([...MESSAGE_EVIDENCE].sort((a, b) => a.kind.localeCompare(b.kind))).toEqual(
+      [
+        { by: 'reason', kind: 'payment_declined', status: 'FAILED', reason: 'PAYMENT_DECLINED' },
+        { by: 'reason', kind: 'payment_timed_out', status: 'FAILED', reason: 'PAYMENT_TIMEOUT' },
+        { by: 'stockMoved', kind: 'order_confirmed', from: 'NONE' },
+        { by: 'reason', kind: 'out_of_stock', status: 'FAILED', reason: 'OUT_OF_STOCK' },
+        { by: 'statuses', kind: 'shipped', statuses: ['SHIPPED', 'COMPLETED'] },
+        { by: 'statuses', kind: 'delivered', statuses: ['COMPLETED'] },
+        { by: 'reason', kind: 'cancelled', status: 'CANCELLED', reason: 'CUSTOMER_CANCELLED' },
+        { by: 'paymentStatus', kind: 'refunded', paymentStatus: 'REFUNDED' },
+      ].sort((a, b) => a.kind.localeCompare(b.kind)),
+    );
   });
 });

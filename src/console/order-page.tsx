@@ -3,7 +3,8 @@
  * timeline, the jobs it caused (with their state, attempts and last error), the messages the
  * customer got, and the actions: retry a failed job, cancel the order.
  */
-import { canApply, isReachedBy } from '../domain/order-machine.ts';
+import { awaitsGatewayAnswer, canApply, isReachedBy } from '../domain/order-machine.ts';
+import type { PaymentStatus } from '../domain/payment.ts';
 import { needsAttention, type OrderData } from './data.ts';
 import { Badge, JobStateBadge, Layout, Notice, StatusBadge, ago, duration, money, orderHref, time } from './layout.tsx';
 
@@ -223,10 +224,8 @@ export function OrderPage(props: { data: OrderData; outcome?: ActionOutcome | un
  * A payment deadline waits, delayed, for PAYMENT_TIMEOUT_MS whatever happens: once the gateway has
  * answered it will find nothing to do, and showing it as pending would suggest the order waits on it.
  */
-function isMootDeadline(job: { queue: string; state: string }, order: { paymentStatus: string }): boolean {
-  return (
-    job.queue === 'payment-deadline' && order.paymentStatus !== 'PENDING' && (job.state === 'delayed' || job.state === 'waiting')
-  );
+function isMootDeadline(job: { queue: string; state: string }, order: { paymentStatus: PaymentStatus }): boolean {
+  return job.queue === 'payment-deadline' && !awaitsGatewayAnswer(order) && (job.state === 'delayed' || job.state === 'waiting');
 }
 
 type TimelineRow =

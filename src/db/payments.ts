@@ -5,7 +5,7 @@
  */
 import { and, eq } from 'drizzle-orm';
 import { InvariantViolation } from '../domain/errors.ts';
-import { canApply, isTerminal } from '../domain/order-machine.ts';
+import { awaitsGatewayAnswer, awaitsVoid, canApply } from '../domain/order-machine.ts';
 import type { ChargeOutcome } from '../domain/ports.ts';
 import { writeTx, type Db, type Tx } from './client.ts';
 import { findOrder } from './orders.ts';
@@ -40,7 +40,7 @@ export async function planVoid(tx: Tx, orderId: string): Promise<PaymentPlan> {
 }
 
 function planVoidFor(order: OrderRow): PaymentPlan {
-  if (isTerminal(order.status) && order.paymentStatus === 'PENDING') return { action: 'void', order };
+  if (awaitsVoid(order)) return { action: 'void', order };
   return { action: 'none', why: `order is ${order.status}, payment ${order.paymentStatus}` };
 }
 
@@ -60,7 +60,7 @@ export async function recordPaymentOutcome(
 ): Promise<OrderRow | undefined> {
   let order = await findOrder(tx, orderId);
   // Another job already settled this payment: the answer is the same, by the gateway's key.
-  if (order?.paymentStatus !== 'PENDING') return order;
+  if (!order || !awaitsGatewayAnswer(order)) return order;
   // The payment was requested after the order was placed: an answer sooner than the timeout
   // after placement cannot be late, and needs no look at the timeline (the common case).
   if (
@@ -75,7 +75,6 @@ export async function recordPaymentOutcome(
     case 'captured':
       if (live) {
         return transition(tx, order, 'PaymentSucceeded', now, {
-          paymentStatus: 'CAPTURED',
           chargeId: outcome.chargeId,
           data: { chargeId: outcome.chargeId },
         });
@@ -87,7 +86,6 @@ export async function recordPaymentOutcome(
     case 'declined':
       if (live) {
         return transition(tx, order, 'PaymentFailed', now, {
-          paymentStatus: 'DECLINED',
           data: { code: outcome.code },
         });
       }

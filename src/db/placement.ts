@@ -4,7 +4,7 @@
  */
 import { ulid } from 'ulid';
 import { ConflictError, UnprocessableError } from '../domain/errors.ts';
-import { INITIAL_STATUS, INITIAL_STOCK } from '../domain/order-machine.ts';
+import { INITIAL_PAYMENT_STATUS, INITIAL_STATUS, INITIAL_STOCK } from '../domain/order-machine.ts';
 import { quote } from '../domain/text.ts';
 import { writeTx, type Db, type Tx } from './client.ts';
 import { listValue } from './dialect.ts';
@@ -108,7 +108,7 @@ export function placeOrder(
       const order: OrderRow = {
         id,
         status: INITIAL_STATUS,
-        paymentStatus: 'PENDING',
+        paymentStatus: INITIAL_PAYMENT_STATUS,
         stockStatus: INITIAL_STOCK,
         reason: null,
         customerId: input.customerId,

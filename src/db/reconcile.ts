@@ -10,18 +10,18 @@ import { and, asc, eq, gt, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { OutboxEvent } from '../domain/events.ts';
 import {
   eventForNotification,
-  HELD_STOCK,
   MESSAGE_EVIDENCE,
+  type MessageEvidence,
   MOVING_STATUSES,
   ORDER_STATUSES,
   owedNotifications,
   redriveEvents,
-  UNSETTLED_PAYMENTS,
 } from '../domain/order-machine.ts';
 import { writeTx, type Db, type Tx } from './client.ts';
 import { forUpdate } from './dialect.ts';
 import { sentKinds } from './notifications.ts';
 import { emit } from './outbox.ts';
+import { literals, unsettled } from './tables/unsettled.ts';
 import { orders, outbox, sentNotifications, type OrderRow } from './schema.ts';
 
 export interface RedrivenOrder {
@@ -121,18 +121,9 @@ async function eventsFor(db: Db | Tx, order: OrderRow): Promise<OutboxEvent[]> {
 /** The statuses in which an order has come to rest (ended, or waiting on the carrier's delivery). */
 const RESTING_STATUSES = ORDER_STATUSES.filter((s) => !MOVING_STATUSES.includes(s));
 
-/** A list of the domain's words as SQL literals: the planner matches a partial index on literals only. */
-function literals(words: readonly string[]): SQL {
-  return sql.raw(words.map((w) => `'${w}'`).join(', '));
-}
-
-/**
- * A payment or stock still to settle (order-machine.ts `hasSomethingToSettle`). Written as the
- * partial index orders_unsettled_idx says it, so that SQLite uses it.
- */
+/** A payment or stock still to settle, as the partial index orders_unsettled_idx says it (SQLite uses it). */
 function toSettle(): SQL {
-  const held = HELD_STOCK.length === 1 ? sql`= ${literals(HELD_STOCK)}` : sql`IN (${literals(HELD_STOCK)})`;
-  return sql`(${orders.paymentStatus} IN (${literals(UNSETTLED_PAYMENTS)}) OR ${orders.stockStatus} ${held})`;
+  return sql`(${unsettled(orders)})`;
 }
 
 /**
@@ -184,24 +175,32 @@ function recentlySettled(db: Db, cutoff: number, since: number, limit: number): 
         gt(orders.updatedAt, since),
         lt(orders.updatedAt, cutoff),
         or(
-          // One clause per piece of evidence that a message is owed (order-machine.ts).
-          ...MESSAGE_EVIDENCE.map((e) => {
-            const owes =
-              'statuses' in e
-                ? inArray(orders.status, e.statuses)
-                : 'reason' in e
-                  ? and(eq(orders.status, e.status), eq(orders.reason, e.reason))
-                  : 'stockNot' in e
-                    ? sql`${orders.stockStatus} <> ${literals([e.stockNot])}`
-                    : eq(orders.paymentStatus, e.paymentStatus);
-            return and(owes, notSent(sql`${e.kind}`));
-          }),
+          // One clause per piece of evidence that a message is owed (lifecycle/notifications.ts).
+          ...MESSAGE_EVIDENCE.map((e) => and(shownBy(e), notSent(sql`${e.kind}`))),
         ),
         nothingOnItsWay(cutoff),
       ),
     )
     .orderBy(asc(orders.updatedAt))
     .limit(limit);
+}
+
+/** The SQL twin of lifecycle/notifications.ts `shows`: the order's row holds `evidence`. */
+function shownBy(evidence: MessageEvidence): SQL | undefined {
+  switch (evidence.by) {
+    case 'statuses':
+      return inArray(orders.status, evidence.statuses);
+    case 'reason':
+      return and(eq(orders.status, evidence.status), eq(orders.reason, evidence.reason));
+    case 'stockMoved':
+      return sql`${orders.stockStatus} <> ${literals([evidence.from])}`;
+    case 'paymentStatus':
+      return eq(orders.paymentStatus, evidence.paymentStatus);
+    default: {
+      const unread: never = evidence;
+      throw new Error(`unread message evidence ${JSON.stringify(unread)}`);
+    }
+  }
 }
 
 /** No event for the order waits for the relay, and none was written since the cut-off. */

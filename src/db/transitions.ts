@@ -24,7 +24,6 @@ import { moveStock, Shortage, type StockMove } from './stock-moves.ts';
 import { currentTraceparent } from '../telemetry/tracing.ts';
 
 export interface TransitionChanges {
-  paymentStatus?: PaymentStatus;
   trackingNumber?: string;
   chargeId?: string;
   /** Extra detail kept on the timeline entry. */
@@ -39,8 +38,8 @@ type Emitted = { type: OutboxEvent; delayMs: number };
 
 /**
  * Moves `order` by `event`, the only write of an order's status in the service. Writes the
- * timeline entry, the event itself to the outbox and, when the order ends badly, the compensation
- * it owes (domain/compensation.ts). Call inside a write transaction, after checking the order's
+ * timeline entry, the payment status the row records, the event itself to the outbox and, when
+ * the order ends badly, the compensation it owes (domain/lifecycle/compensation.ts). Call inside a write transaction, after checking the order's
  * current state.
  */
 export async function transition(
@@ -53,7 +52,8 @@ export async function transition(
   const result = applyEvent(order.status, event);
   if (!result.ok) throw new Error(`order ${order.id}: ${result.refusal.message}`);
   const compensation = compensationFor(order, event);
-  const paymentStatus = changes.paymentStatus ?? compensation.paymentStatus ?? order.paymentStatus;
+  // The row's own payment status (the gateway's answer), or the one its compensation sets.
+  const paymentStatus = result.paymentStatus ?? compensation.paymentStatus ?? order.paymentStatus;
   if (paymentStatus !== order.paymentStatus) assertPaymentMove(order, paymentStatus);
   const next: OrderRow = {
     ...order,
@@ -76,7 +76,7 @@ export async function transition(
 
 /**
  * Records a fact that does not move the status (a refund, a stock release) on the timeline, with
- * the payment and stock status it settles and the work it hands on (order-machine.ts FACT_EFFECTS).
+ * the payment and stock status it settles and the work it hands on (domain/lifecycle/tables.ts FACT_EFFECTS).
  */
 export async function recordFact(
   tx: Tx,

@@ -1,7 +1,7 @@
 /**
  * The words of the lifecycle: the events an order's transaction writes to the outbox, the facts
  * its timeline records, and the messages the customer may be sent. What each causes is in
- * order-machine.ts.
+ * lifecycle/tables.ts.
  *
  * Order events are transitions; the others name work that a transition leaves to another service
  * (a refund, a stock release, a void at the gateway, a payment timeout check), or a fact another

@@ -15,6 +15,7 @@ import { PAYMENT_STATUSES } from '../../domain/payment.ts';
 import { NOTIFICATION_KINDS } from '../../domain/events.ts';
 import { oneOf } from './one-of.ts';
 import type { ShippingAddress } from './shipping-address.ts';
+import { unsettled } from './unsettled.ts';
 
 /** Milliseconds since the epoch, or an amount that may pass 2^31: a bigint read as a JS number. */
 const big = (name: string) => bigint(name, { mode: 'number' });
@@ -67,9 +68,7 @@ export const orders = pgTable(
     index('orders_customer_idx').on(t.customerId, t.id),
     uniqueIndex('orders_tracking_number_idx').on(t.trackingNumber),
     // The reconciler's search for ended orders that still owe a refund, a void or stock.
-    index('orders_unsettled_idx')
-      .on(t.updatedAt)
-      .where(sql`${t.paymentStatus} IN ('PENDING', 'REFUND_PENDING') OR ${t.stockStatus} = 'RESERVED'`),
+    index('orders_unsettled_idx').on(t.updatedAt).where(unsettled(t)),
     check('orders_status_known', oneOf(t.status, ORDER_STATUSES)),
     check('orders_payment_status_known', oneOf(t.paymentStatus, PAYMENT_STATUSES)),
     check('orders_stock_status_known', oneOf(t.stockStatus, STOCK_STATUSES)),

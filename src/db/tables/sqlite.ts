@@ -11,6 +11,7 @@ import { ORDER_STATUSES, FAILURE_REASONS, STOCK_STATUSES } from '../../domain/or
 import { PAYMENT_STATUSES } from '../../domain/payment.ts';
 import { NOTIFICATION_KINDS } from '../../domain/events.ts';
 import type { ShippingAddress } from './shipping-address.ts';
+import { unsettled } from './unsettled.ts';
 
 export const products = sqliteTable(
   'products',
@@ -57,9 +58,7 @@ export const orders = sqliteTable(
     index('orders_customer_idx').on(t.customerId, t.id),
     uniqueIndex('orders_tracking_number_idx').on(t.trackingNumber),
     // The reconciler's search for ended orders that still owe a refund, a void or stock.
-    index('orders_unsettled_idx')
-      .on(t.updatedAt)
-      .where(sql`${t.paymentStatus} IN ('PENDING', 'REFUND_PENDING') OR ${t.stockStatus} = 'RESERVED'`),
+    index('orders_unsettled_idx').on(t.updatedAt).where(unsettled(t)),
   ],
 );
 
