@@ -1,14 +1,14 @@
 /**
- * Writes the README's configuration tables from the configuration schema (src/config.ts and
- * src/telemetry/config.ts), between the `<!-- config -->` markers (`npm run docs:config`): a
- * variable's meaning is written once, in the schema. test/config-docs.test.ts fails when the two
- * disagree.
+ * Writes the README's configuration tables from the configuration schema (src/config/ and
+ * src/telemetry/config.ts, composed by src/config.ts), between the `<!-- config -->` markers
+ * (`npm run docs:config`): a variable's meaning is written once, in the schema.
+ * test/config-docs.test.ts fails when the two disagree.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { CONFIG_GROUPS } from '../src/config.ts';
-import { docOf } from '../src/config-fields.ts';
+import { docOf } from '../src/config/fields.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const README = `${ROOT}README.md`;

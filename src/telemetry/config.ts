@@ -4,7 +4,7 @@
  * composes this part into the one schema it reads process.env with.
  */
 import { z } from 'zod';
-import { documented, httpUrl, int, keyValueList, optionalMs } from '../config-fields.ts';
+import { documented, httpUrl, int, keyValueList, optionalMs } from '../config/fields.ts';
 
 /** The OTLP encodings the service exports with; gRPC would need another exporter and its HTTP/2 stack. */
 const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
