@@ -15,10 +15,10 @@ import { safeUrl } from './safe-url.ts';
 import { startTracing, type Tracing } from './telemetry/tracing.ts';
 
 async function findRedis(config: Config, logger: Logger): Promise<{ url: string; managed?: ManagedRedisUse }> {
-  if (config.redisSentinels) return { url: sentinelUrl(config.redisSentinels) };
-  if (config.redisUrl) return { url: config.redisUrl };
-  if (config.managedRedis === 'auto' && (await redisAnswers(DEFAULT_REDIS_URL))) return { url: DEFAULT_REDIS_URL };
-  const dir = managedRedisDir(config);
+  if (config.redis.redisSentinels) return { url: sentinelUrl(config.redis.redisSentinels) };
+  if (config.redis.redisUrl) return { url: config.redis.redisUrl };
+  if (config.redis.managedRedis === 'auto' && (await redisAnswers(DEFAULT_REDIS_URL))) return { url: DEFAULT_REDIS_URL };
+  const dir = managedRedisDir(config.store);
   if (!redisServerOnPath() && !(await runningManagedRedis(dir))) {
     throw new ConfigError(
       'no Redis answers on 127.0.0.1:6379 and redis-server is not on the PATH: install Redis (apt-get install redis-server, brew install redis) or set REDIS_URL',
@@ -88,7 +88,7 @@ async function main(): Promise<void> {
     process.stderr.write(`${error.message}\n`);
     process.exit(1);
   }
-  const follower = redis.managed ? followManagedRedis(managedRedisDir(config), redis.url, connections, logger) : undefined;
+  const follower = redis.managed ? followManagedRedis(managedRedisDir(config.store), redis.url, connections, logger) : undefined;
   logger.info(
     {
       role: config.role,
@@ -96,18 +96,18 @@ async function main(): Promise<void> {
       port: service.port,
       metricsPort: service.metricsPort,
       redis: safeUrl(redis.url),
-      database: config.databaseUrl ? safeUrl(config.databaseUrl) : config.databasePath,
+      database: config.store.databaseUrl ? safeUrl(config.store.databaseUrl) : config.store.databasePath,
     },
     service.port ? `order service listening on ${httpAddress(service.host!, service.port)}` : 'order workers running',
   );
-  if (config.adminTokenGenerated && config.role !== 'worker') {
-    logger.warn({ adminToken: config.adminToken }, 'ADMIN_TOKEN was not set; generated one for this run');
+  if (config.api.adminTokenGenerated && config.role !== 'worker') {
+    logger.warn({ adminToken: config.api.adminToken }, 'ADMIN_TOKEN was not set; generated one for this run');
   }
-  if (config.apiKeysGenerated && config.role !== 'worker') {
-    logger.warn({ apiKey: config.apiKeys[0] }, 'API_KEYS was not set; generated one API key for this run');
+  if (config.api.apiKeysGenerated && config.role !== 'worker') {
+    logger.warn({ apiKey: config.api.apiKeys[0] }, 'API_KEYS was not set; generated one API key for this run');
   }
-  if (config.webhookSecretGenerated && config.role !== 'worker') {
-    logger.warn({ webhookSecret: config.webhookSecret }, 'WEBHOOK_SECRET was not set; generated one for this run');
+  if (config.api.webhookSecretGenerated && config.role !== 'worker') {
+    logger.warn({ webhookSecret: config.api.webhookSecret }, 'WEBHOOK_SECRET was not set; generated one for this run');
   }
 
   let stopping = false;

@@ -108,7 +108,7 @@ describe('GET /admin/orders', () => {
   });
 
   it('with stuck=true, lists the orders not at rest that have not moved for STUCK_AFTER_MS, as the reconciler sees them', async () => {
-    const stuckAfterMs = h.config.stuckAfterMs;
+    const stuckAfterMs = h.config.jobs.stuckAfterMs;
     const customer = `cus_stuck_${Date.now()}`;
     const [old, fresh, ended] = [await place(customer), await place(customer), await place(customer)];
     expect((await h.request('POST', `/orders/${ended.id}/cancel`)).status).toBe(200);

@@ -9,17 +9,17 @@ const SMTP_URL = 'smtps://mailer:s3cret-pass@smtp.example:465';
 
 describe('email configuration', () => {
   it('leaves email off when SMTP_URL is unset, so the sandbox notifier stays', () => {
-    expect(loadConfig({}).mail).toBeUndefined();
-    expect(loadConfig({ MAIL_FROM: 'orders@shop.example' }).mail).toBeUndefined();
+    expect(loadConfig({}).mail.smtp).toBeUndefined();
+    expect(loadConfig({ MAIL_FROM: 'orders@shop.example' }).mail.smtp).toBeUndefined();
   });
 
   it('takes an smtp or smtps URL with credentials and a From address, bare or with a name', () => {
-    expect(loadConfig({ SMTP_URL, MAIL_FROM: 'Shop <orders@shop.example>' }).mail).toEqual({
+    expect(loadConfig({ SMTP_URL, MAIL_FROM: 'Shop <orders@shop.example>' }).mail.smtp).toEqual({
       smtpUrl: SMTP_URL,
       from: 'Shop <orders@shop.example>',
       fromAddress: 'orders@shop.example',
     });
-    expect(loadConfig({ SMTP_URL: 'smtp://u:p@127.0.0.1:2525', MAIL_FROM: 'orders@shop.example' }).mail).toMatchObject({
+    expect(loadConfig({ SMTP_URL: 'smtp://u:p@127.0.0.1:2525', MAIL_FROM: 'orders@shop.example' }).mail.smtp).toMatchObject({
       fromAddress: 'orders@shop.example',
     });
   });
@@ -31,7 +31,7 @@ describe('email configuration', () => {
       'smtp://relay.internal:25',
       'smtps://relay.internal:465',
     ]) {
-      expect(loadConfig({ SMTP_URL: url, MAIL_FROM: 'orders@shop.example' }).mail?.smtpUrl).toBe(url);
+      expect(loadConfig({ SMTP_URL: url, MAIL_FROM: 'orders@shop.example' }).mail.smtp?.smtpUrl).toBe(url);
     }
   });
 

@@ -11,25 +11,20 @@ describe('loadConfig', () => {
   it('gives the documented defaults', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
-      port: 3000,
       role: 'all',
-      redisUrl: undefined,
-      databasePath: 'data/orders.db',
-      queuePrefix: 'orders',
-      workerConcurrency: 8,
-      paymentLatencyMs: 0,
-      paymentTimeoutMs: 30_000,
-      stuckAfterMs: 60_000,
       logLevel: 'info',
-      adminTokenGenerated: true,
-      webhookSecretGenerated: true,
+      http: { port: 3000 },
+      redis: { redisUrl: undefined },
+      store: { databasePath: 'data/orders.db' },
+      jobs: { queuePrefix: 'orders', workerConcurrency: 8, paymentLatencyMs: 0, paymentTimeoutMs: 30_000, stuckAfterMs: 60_000 },
+      api: { adminTokenGenerated: true, webhookSecretGenerated: true },
     });
-    expect(config.adminToken.length).toBeGreaterThanOrEqual(16);
-    expect(loadConfig({}).adminToken).not.toBe(config.adminToken);
+    expect(config.api.adminToken.length).toBeGreaterThanOrEqual(16);
+    expect(loadConfig({}).api.adminToken).not.toBe(config.api.adminToken);
   });
 
   it('treats an empty variable as unset', () => {
-    expect(loadConfig({ PORT: '', ADMIN_TOKEN: '' })).toMatchObject({ port: 3000, adminTokenGenerated: true });
+    expect(loadConfig({ PORT: '', ADMIN_TOKEN: '' })).toMatchObject({ http: { port: 3000 }, api: { adminTokenGenerated: true } });
   });
 
   it.each([
@@ -72,18 +67,18 @@ describe('the security settings', () => {
   it('default to a generated API key, loopback, no CORS, the proxy not trusted, and the documented limits', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
-      apiKeysGenerated: true,
-      clientApiKey: undefined,
-      host: '127.0.0.1',
-      corsOrigins: [],
-      trustProxy: false,
-      maxOrderTotalCents: 10_000_000,
-      apiKeyRateLimit: 5_000,
-      addressRateLimit: 60,
-      adminAuthFailureLimit: 10,
+      http: { host: '127.0.0.1', corsOrigins: [], trustProxy: false },
+      api: {
+        apiKeysGenerated: true,
+        clientApiKey: undefined,
+        maxOrderTotalCents: 10_000_000,
+        apiKeyRateLimit: 5_000,
+        addressRateLimit: 60,
+        adminAuthFailureLimit: 10,
+      },
     });
-    expect(config.apiKeys).toHaveLength(1);
-    expect(config.apiKeys[0]!.length).toBeGreaterThanOrEqual(16);
+    expect(config.api.apiKeys).toHaveLength(1);
+    expect(config.api.apiKeys[0]!.length).toBeGreaterThanOrEqual(16);
   });
 
   it('read a list of keys and origins, and give the CLI API_KEY or else the first key', () => {
@@ -91,10 +86,10 @@ describe('the security settings', () => {
       API_KEYS: 'storefront-one-0123456789, storefront-two-0123456789',
       CORS_ORIGINS: 'https://shop.example,http://localhost:5173',
     });
-    expect(config.apiKeys).toEqual(['storefront-one-0123456789', 'storefront-two-0123456789']);
-    expect(config.clientApiKey).toBe('storefront-one-0123456789');
-    expect(config.corsOrigins).toEqual(['https://shop.example', 'http://localhost:5173']);
-    expect(loadConfig({ API_KEYS: 'storefront-one-0123456789', API_KEY: 'the-cli-key-0123456789' }).clientApiKey).toBe(
+    expect(config.api.apiKeys).toEqual(['storefront-one-0123456789', 'storefront-two-0123456789']);
+    expect(config.api.clientApiKey).toBe('storefront-one-0123456789');
+    expect(config.http.corsOrigins).toEqual(['https://shop.example', 'http://localhost:5173']);
+    expect(loadConfig({ API_KEYS: 'storefront-one-0123456789', API_KEY: 'the-cli-key-0123456789' }).api.clientApiKey).toBe(
       'the-cli-key-0123456789',
     );
   });
@@ -109,7 +104,7 @@ describe('the security settings', () => {
 
   it('reads REDIS_SENTINELS as host:port pairs, with the master name', () => {
     expect(
-      loadConfig({ REDIS_SENTINELS: 'sentinel-1:26379, 10.0.0.2:26380', REDIS_SENTINEL_MASTER: 'orders' }).redisSentinels,
+      loadConfig({ REDIS_SENTINELS: 'sentinel-1:26379, 10.0.0.2:26380', REDIS_SENTINEL_MASTER: 'orders' }).redis.redisSentinels,
     ).toEqual({
       sentinels: [
         { host: 'sentinel-1', port: 26379 },
@@ -117,10 +112,22 @@ describe('the security settings', () => {
       ],
       name: 'orders',
     });
-    expect(loadConfig({}).redisSentinels).toBeUndefined();
+    expect(loadConfig({}).redis.redisSentinels).toBeUndefined();
     expect(() => loadConfig({ REDIS_SENTINELS: 'sentinel-1' })).toThrow(
       /REDIS_SENTINELS: must be a comma-separated list of host:port/,
     );
+  });
+
+  it.each([
+    ['ADMIN_TOKEN', 'hunter2-short'],
+    ['WEBHOOK_SECRET', 'hunter2-short'],
+    ['API_KEY', 'hunter2 with space and long'],
+    ['DATABASE_URL', 'mysql://app:hunter2@db/orders'],
+    ['SMTP_URL', 'smtp://mailer@hunter2.example'],
+  ])('report a refused %s by its length only', (name, value) => {
+    const refused = () => loadConfig({ [name]: value, MAIL_FROM: 'orders@shop.example' });
+    expect(refused).toThrow(new RegExp(`${name}: [^;]*\\(got ${value.length} characters\\)`));
+    expect(refused).not.toThrow(/hunter2/);
   });
 
   it('never print a Redis password or an OTLP header that was refused', () => {
@@ -132,6 +139,36 @@ describe('the security settings', () => {
     expect(headers).not.toThrow(/sk-live-1234/);
     const traces = () => loadConfig({ OTEL_EXPORTER_OTLP_TRACES_HEADERS: '=sk-live-1234' });
     expect(traces).not.toThrow(/sk-live-1234/);
+  });
+});
+
+describe('the configuration', () => {
+  it('is grouped as the variables are: each variable read into its group', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      REDIS_URL: 'redis://cache:6379',
+      DATABASE_POOL_SIZE: '4',
+      JOB_ATTEMPTS: '3',
+      RELAY_SWEEP_MS: '250',
+      MAIL_LEASE_MS: '5000',
+      WEBHOOK_TOLERANCE_S: '60',
+    });
+    expect(config).toMatchObject({
+      http: { port: 8080 },
+      redis: { redisUrl: 'redis://cache:6379' },
+      store: { databasePoolSize: 4 },
+      jobs: { jobAttempts: 3 },
+      outbox: { relaySweepMs: 250 },
+      mail: { smtp: undefined, mailLeaseMs: 5000 },
+      api: { webhookToleranceS: 60 },
+      tracing: undefined,
+    });
+  });
+
+  it('says every bad variable at once, each on its part of one line', () => {
+    expect(() => loadConfig({ PORT: 'x', JOB_ATTEMPTS: '0', OTEL_BSP_SCHEDULE_DELAY: 'soon' })).toThrow(
+      /^invalid configuration: PORT: must be a number \(got "x"\); JOB_ATTEMPTS: must be at least 1 \(got "0"\); OTEL_BSP_SCHEDULE_DELAY: must be a number \(got "soon"\)$/,
+    );
   });
 });
 

@@ -69,7 +69,7 @@ describe('a payment provider that hangs', () => {
 describe('two deployments on one Redis and one queue prefix', () => {
   it('refuses to start a second database on a prefix another database holds, naming QUEUE_PREFIX', async () => {
     const first = await start({ queues: [] });
-    const prefix = first.config.queuePrefix;
+    const prefix = first.config.jobs.queuePrefix;
     await expect(start({ queues: [], env: { QUEUE_PREFIX: prefix } })).rejects.toThrow(PrefixTakenError);
 
     // As a real process: one line on stderr, exit code 1.
@@ -93,9 +93,9 @@ describe('two deployments on one Redis and one queue prefix', () => {
     const admin = new Redis(redis.url);
     try {
       await admin.flushall();
-      expect(await admin.get(claimKey(h.config.queuePrefix))).toBeNull();
+      expect(await admin.get(claimKey(h.config.jobs.queuePrefix))).toBeNull();
       await h.service.prefixClaim.check();
-      expect(JSON.parse((await admin.get(claimKey(h.config.queuePrefix)))!)).toMatchObject({
+      expect(JSON.parse((await admin.get(claimKey(h.config.jobs.queuePrefix)))!)).toMatchObject({
         database: await databaseIdentity(h.db),
       });
     } finally {
@@ -121,7 +121,7 @@ describe('two deployments on one Redis and one queue prefix', () => {
     const admin = new Redis(redis.url);
     try {
       await admin.set(
-        claimKey(h.config.queuePrefix),
+        claimKey(h.config.jobs.queuePrefix),
         JSON.stringify({ database: 'someone-else', location: '/elsewhere.db', host: 'x' }),
       );
       await h.service.prefixClaim.check();
@@ -149,9 +149,9 @@ describe('a re-drive', () => {
     const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
     const thief = new Worker('inventory', async () => 'nothing to do: order not found', {
       connection,
-      prefix: h.config.queuePrefix,
+      prefix: h.config.jobs.queuePrefix,
     });
-    const inventory = new Queue('inventory', { connection, prefix: h.config.queuePrefix });
+    const inventory = new Queue('inventory', { connection, prefix: h.config.jobs.queuePrefix });
     try {
       for (let i = 0; i < 200 && (await inventory.getJobState(jobId)) !== 'completed'; i++) await sleep(25);
       expect(await inventory.getJobState(jobId)).toBe('completed');

@@ -274,7 +274,7 @@ describe('a job that exhausts its attempts', () => {
       await sleep(20);
     }
     expect(failed).toHaveLength(1);
-    expect(h.config.jobAttempts).toBeGreaterThan(1);
+    expect(h.config.jobs.jobAttempts).toBeGreaterThan(1);
     expect(failed[0]).toMatchObject({ attemptsMade: 1, data: { orderId: order.id } });
     expect(failed[0]!.failedReason).toMatch(/the gateway voided a charge still in use/);
     expect(charges).toBe(1);

@@ -86,7 +86,7 @@ describe('Idempotency-Key on POST /orders', () => {
 
   it('creates exactly one order when two API processes on one database race on a key', async () => {
     const h = await start();
-    const other = await startService({ ...h.config, port: 0 }, h.redisUrl, createLogger('silent'));
+    const other = await startService({ ...h.config, http: { ...h.config.http, port: 0 } }, h.redisUrl, createLogger('silent'));
     try {
       const bases = [h.base, `http://127.0.0.1:${other.port}`];
       const answers = await Promise.all(

@@ -31,9 +31,9 @@ describe('the managed redis-server', () => {
   it('publishes its URL while it runs, for the CLI and other processes, and withdraws it when stopped', async () => {
     dir = mkdtempSync(join(tmpdir(), 'orders-managed-'));
     const config = loadConfig({ DATABASE_PATH: join(dir, 'orders.db') });
-    expect(managedRedisUrl(managedRedisDir(config))).toBeUndefined();
+    expect(managedRedisUrl(managedRedisDir(config.store))).toBeUndefined();
 
-    managed = await startManagedRedis(managedRedisDir(config));
+    managed = await startManagedRedis(managedRedisDir(config.store));
     expect(await redisAnswers(managed.url)).toBe(true);
     expect(managedRedisUrl(join(dir, 'redis'))).toBe(managed.url);
     expect(new Session(config).redisUrl).toBe(managed.url);
@@ -43,7 +43,7 @@ describe('the managed redis-server', () => {
 
     await managed.stop();
     managed = undefined;
-    expect(managedRedisUrl(managedRedisDir(config))).toBeUndefined();
+    expect(managedRedisUrl(managedRedisDir(config.store))).toBeUndefined();
     expect(new Session(config).redisUrl).toBe('redis://127.0.0.1:6379');
   });
 

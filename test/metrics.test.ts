@@ -135,8 +135,8 @@ describe('a worker-only process', () => {
     const worker = await startServiceProcess({
       ROLE: 'worker',
       METRICS_PORT: '0',
-      ...storeEnvOf(h.config),
-      QUEUE_PREFIX: h.config.queuePrefix,
+      ...storeEnvOf(h.config.store),
+      QUEUE_PREFIX: h.config.jobs.queuePrefix,
       REDIS_URL: h.redisUrl,
     });
     try {

@@ -61,7 +61,7 @@ async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs 
 describe('the claim on a queue prefix', () => {
   it('is a lease the service renews: it carries a lifetime, and each renewal restores it', async () => {
     const h = await start({ queues: [] });
-    const key = claimKey(h.config.queuePrefix);
+    const key = claimKey(h.config.jobs.queuePrefix);
     const ttl = await admin.pttl(key);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(CLAIM_TTL_MS);
@@ -139,7 +139,7 @@ describe('orders release-prefix', () => {
 
   it('refuses while workers are connected on the prefix, unless forced', async () => {
     const h = await start({ queues: ['inventory'] });
-    const key = claimKey(h.config.queuePrefix);
+    const key = claimKey(h.config.jobs.queuePrefix);
     await waitUntil('the worker is connected', async () => (await h.service.queues.inventory.getWorkersCount()) > 0);
     const refused = await runCli(['release-prefix'], cliEnv(h));
     expect(refused.code).toBe(1);

@@ -75,12 +75,12 @@ export class Session {
 
   /** REDIS_URL; else the managed redis-server `npm start` runs beside the database; else the default. */
   get redisUrl(): string {
-    return this.config.redisUrl ?? managedRedisUrl(managedRedisDir(this.config)) ?? DEFAULT_REDIS_URL;
+    return this.config.redis.redisUrl ?? managedRedisUrl(managedRedisDir(this.config.store)) ?? DEFAULT_REDIS_URL;
   }
 
   /** The database as an operator names it: its PostgreSQL URL (password hidden) or its file. */
   get databaseName(): string {
-    return this.config.databaseUrl ? safeUrl(this.config.databaseUrl) : this.config.databasePath;
+    return this.config.store.databaseUrl ? safeUrl(this.config.store.databaseUrl) : this.config.store.databasePath;
   }
 
   /**
@@ -89,7 +89,7 @@ export class Session {
    */
   async db(options: { create?: boolean } = {}): Promise<Db> {
     if (!this.database) {
-      const { databaseUrl: url, databasePath: path } = this.config;
+      const { databaseUrl: url, databasePath: path } = this.config.store;
       if (!url && !options.create && path !== ':memory:' && !existsSync(path)) {
         throw new CliError(`no database at ${path}: set DATABASE_PATH or pass --database (or DATABASE_URL for PostgreSQL)`);
       }
@@ -107,7 +107,7 @@ export class Session {
   async queues(): Promise<Queues> {
     if (!this.openQueues) {
       const { createQueues, queueSettings } = await queuesModule();
-      this.openQueues = createQueues(await this.connect(), queueSettings(this.config));
+      this.openQueues = createQueues(await this.connect(), queueSettings(this.config.jobs));
     }
     return this.openQueues;
   }

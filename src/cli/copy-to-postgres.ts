@@ -59,7 +59,7 @@ it its own QUEUE_PREFIX. Then start the service with DATABASE_URL=<url>.`,
     )
     .action(
       runWith(async (session, options: { to: string; json?: boolean; replacesSource?: boolean }) => {
-        const path = session.config.databasePath;
+        const path = session.config.store.databasePath;
         if (path === ':memory:' || !existsSync(path)) {
           throw new CliError(`no database at ${path}: set DATABASE_PATH or pass --database`);
         }
@@ -107,7 +107,7 @@ it its own QUEUE_PREFIX. Then start the service with DATABASE_URL=<url>.`,
  * workers are connected on its queue prefix, or any process uses its managed redis-server.
  */
 async function refuseLiveSource(session: Session): Promise<void> {
-  const users = liveUsers(managedRedisDir(session.config));
+  const users = liveUsers(managedRedisDir(session.config.store));
   if (users.length > 0) {
     throw new CliError(
       `the source deployment is running: ${users.length} process${users.length === 1 ? '' : 'es'} use its managed redis-server (pid ${users.join(', ')}); stop every process of it first`,
@@ -118,7 +118,7 @@ async function refuseLiveSource(session: Session): Promise<void> {
   const workers = Object.entries(await liveWorkers(queues));
   if (workers.length > 0) {
     throw new CliError(
-      `the source deployment is running: workers are connected on QUEUE_PREFIX=${session.config.queuePrefix} (${workers.map(([q, n]) => `${q} ${n}`).join(', ')}); stop every process of it first`,
+      `the source deployment is running: workers are connected on QUEUE_PREFIX=${session.config.jobs.queuePrefix} (${workers.map(([q, n]) => `${q} ${n}`).join(', ')}); stop every process of it first`,
     );
   }
 }

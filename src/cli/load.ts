@@ -149,12 +149,13 @@ Redis, and not waited for), or an order has not come to rest in time.`,
     )
     .action(
       runWith(async (session, options: LoadOptions) => {
-        const url = (options.url ?? `http://127.0.0.1:${session.config.port}`).replace(/\/$/, '');
+        const url = (options.url ?? `http://127.0.0.1:${session.config.http.port}`).replace(/\/$/, '');
         await checkReachable(url);
-        const apiKey = options.apiKey ?? session.config.clientApiKey;
+        const apiKey = options.apiKey ?? session.config.api.clientApiKey;
         if (!apiKey) throw new UsageError('load needs an API key: pass --api-key or set API_KEY');
         if (options.seed) {
-          const token = options.adminToken ?? (session.config.adminTokenGenerated ? undefined : session.config.adminToken);
+          const token =
+            options.adminToken ?? (session.config.api.adminTokenGenerated ? undefined : session.config.api.adminToken);
           if (!token) throw new UsageError('--seed needs the admin token: pass --admin-token or set ADMIN_TOKEN');
           await seedOverHttp(url, token);
         }

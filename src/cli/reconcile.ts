@@ -18,7 +18,7 @@ import { positiveInt, runWith } from './run.ts';
  */
 async function servicesStuckAfter(session: Session): Promise<number | undefined> {
   try {
-    const claim = await readClaim(await session.redisConnection(), session.config.queuePrefix);
+    const claim = await readClaim(await session.redisConnection(), session.config.jobs.queuePrefix);
     const { databaseIdentity } = await import('../db/service-meta.ts');
     if (!claim || claim.by.database !== (await databaseIdentity(await session.db()))) return undefined;
     return claim.by.stuckAfterMs;
@@ -46,7 +46,7 @@ export function reconcileCommand(program: Command): void {
         const stuckAfterMs =
           options.stuckAfter ??
           (queues instanceof Error ? undefined : await servicesStuckAfter(session)) ??
-          session.config.stuckAfterMs;
+          session.config.jobs.stuckAfterMs;
         // Loaded when the command runs, not at the CLI's start.
         const [{ createLogger }, { Reconciler }, { OutboxRelay }] = await Promise.all([
           import('../logger.ts'),
@@ -54,7 +54,7 @@ export function reconcileCommand(program: Command): void {
           import('../relay.ts'),
         ]);
         const reconciler = new Reconciler(db, createLogger('silent'), {
-          intervalMs: session.config.reconcileIntervalMs,
+          intervalMs: session.config.jobs.reconcileIntervalMs,
           stuckAfterMs,
           isParked: queues instanceof Error ? undefined : (order) => waitsOnFailedJob(queues, order.orderId, order.events),
           actor: 'cli',
@@ -62,7 +62,7 @@ export function reconcileCommand(program: Command): void {
         const redriven = await reconciler.runOnce();
         try {
           if (queues instanceof Error) throw queues;
-          const relay = new OutboxRelay(db, queues, createLogger('silent'), { sweepMs: session.config.relaySweepMs });
+          const relay = new OutboxRelay(db, queues, createLogger('silent'), { sweepMs: session.config.outbox.relaySweepMs });
           await relay.flush();
         } catch (error) {
           const cause =

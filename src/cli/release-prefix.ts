@@ -19,7 +19,7 @@ export function releasePrefixCommand(program: Command): void {
     .option('--json', 'print JSON: {queuePrefix, released, heldBy}')
     .action(
       runWith(async (session, options: { force?: boolean; json?: boolean }) => {
-        const prefix = session.config.queuePrefix;
+        const prefix = session.config.jobs.queuePrefix;
         const redis = await session.redisConnection();
         const claim = await readClaim(redis, prefix);
         if (!claim) {

@@ -20,6 +20,7 @@ import { QUEUE_NAMES, type QueueName } from '../queues/routing.ts';
 import { traceJobs } from '../telemetry/messaging.ts';
 import { tracingEnabled } from '../telemetry/tracing.ts';
 import type { RetryLaterError } from '../domain/errors.ts';
+import { drainWithin } from './drain.ts';
 import { asThrown, delayFor, failureKind } from './failure-policy.ts';
 import { inventoryHandlers } from './inventory.ts';
 import { KnownOrders } from './known-orders.ts';
@@ -67,7 +68,11 @@ export interface WorkerDeps {
 export interface Workers {
   /** Jobs running in this process now. */
   active(): number;
-  close(): Promise<void>;
+  /**
+   * Takes no new jobs and waits for the active ones: without `graceMs` until they finish, with it
+   * for at most that long (see drain.ts), saying in the log which happened.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 /**
@@ -277,8 +282,12 @@ export function startWorkers(deps: WorkerDeps): Workers {
 
   return {
     active: () => active,
-    async close() {
-      await Promise.allSettled(workers.map((w) => w.close()));
+    async close(graceMs?: number) {
+      const closeAll = async () => {
+        await Promise.allSettled(workers.map((w) => w.close()));
+      };
+      if (graceMs === undefined) await closeAll();
+      else await drainWithin(graceMs, { active: () => active, close: closeAll }, deps.logger);
     },
   };
 }

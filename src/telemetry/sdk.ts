@@ -24,7 +24,7 @@ import {
   type Sampler,
 } from '@opentelemetry/sdk-trace';
 import type { Logger } from 'pino';
-import type { TracingConfig } from '../config.ts';
+import type { TracingConfig } from './config.ts';
 
 type ExporterOptions = NonNullable<ConstructorParameters<typeof ProtobufExporter>[0]>;
 

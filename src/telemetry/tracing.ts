@@ -21,7 +21,7 @@ import {
   type SpanContext,
 } from '@opentelemetry/api';
 import type { Logger } from 'pino';
-import type { TracingConfig } from '../config.ts';
+import type { TracingConfig } from './config.ts';
 
 let enabled = false;
 

@@ -41,9 +41,9 @@ export async function runCli(args: string[], env: Record<string, string> = {}, t
 /** The environment that points the CLI at a harness's database, queues and Redis. */
 export function cliEnv(h: Harness, extra: Record<string, string> = {}): Record<string, string> {
   return {
-    DATABASE_PATH: h.config.databasePath,
-    ...(h.config.databaseUrl ? { DATABASE_URL: h.config.databaseUrl } : {}),
-    QUEUE_PREFIX: h.config.queuePrefix,
+    DATABASE_PATH: h.config.store.databasePath,
+    ...(h.config.store.databaseUrl ? { DATABASE_URL: h.config.store.databaseUrl } : {}),
+    QUEUE_PREFIX: h.config.jobs.queuePrefix,
     REDIS_URL: h.redisUrl,
     ...extra,
   };
