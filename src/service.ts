@@ -13,8 +13,8 @@ import type { Db } from './db/client.ts';
 import { closeDatabase, openDatabase } from './db/open.ts';
 import { sweepIdempotencyKeys } from './db/idempotency.ts';
 import { databaseIdentity } from './db/service-meta.ts';
-import { PrefixClaim } from './prefix-claim.ts';
-import { RepeatedLog } from './repeated-log.ts';
+import { PrefixClaim } from './queues/prefix-claim.ts';
+import { RepeatedLog } from './lib/repeated-log.ts';
 import { ServiceMetrics } from './metrics.ts';
 import { startWorkers, type WorkerDeps, type Workers } from './processors/workers.ts';
 import {

@@ -13,7 +13,7 @@ import type { z as zod } from 'zod';
 import { StorageUnavailableError } from '../db/errors.ts';
 import { DomainError, RetryLaterError, type FieldIssue, type RefusalKind } from '../domain/errors.ts';
 import { QUOTE_MAX, escapeUnsafe } from '../domain/text.ts';
-import { RepeatedLog } from '../repeated-log.ts';
+import { RepeatedLog } from '../lib/repeated-log.ts';
 import { RequestRefusal, TooManyRequestsError, UnauthorizedError, type RequestRefusalKind } from './refusals.ts';
 
 const PROBLEM_CONTENT_TYPE = 'application/problem+json';

@@ -4,7 +4,7 @@
  * knows when Redis is down or frozen instead of waiting on it.
  */
 import type { Job } from 'bullmq';
-import { withDeadline } from '../deadline.ts';
+import { withDeadline } from '../lib/deadline.ts';
 import type { JobPayload, OutboxEvent } from '../domain/events.ts';
 import type { Queues } from './queues.ts';
 import { QUEUE_NAMES, ROUTES, jobIdFor, type QueueName } from './routing.ts';
