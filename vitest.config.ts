@@ -8,7 +8,7 @@ const TEST_FILES = ['test/**/*.test.ts', 'src/**/*.test.ts'];
  * second time on PostgreSQL would prove nothing new.
  */
 const STORE_INDEPENDENT_FILES = [
-  'test/order-machine.test.ts',
+  'src/domain/order-machine.test.ts',
   'test/layers.test.ts',
   'test/text.test.ts',
   'test/config*.test.ts',
