@@ -30,6 +30,13 @@ const LAYER_RULES: readonly LayerRule[] = [
     from: 'src/metrics.ts',
     forbidden: ['src/processors/'],
   },
+  // The console is HTML beside the API, not a part of it: what both read sits below them.
+  {
+    rule: 'console/ renders without loading api/',
+    from: 'src/console/',
+    forbidden: ['src/api/', 'src/server.ts'],
+    transitive: true,
+  },
   { rule: 'lib/ holds utilities that know nothing of ours', from: 'src/lib/', forbidden: ['src/'], except: ['src/lib/'] },
   // Supervising a local redis-server is the entry points' business, not the queues'.
   { rule: 'queues/ never imports redis-server/', from: 'src/queues/', forbidden: ['src/redis-server/'] },
