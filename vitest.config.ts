@@ -1,43 +1,45 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
-/** Every test file, run once per storage engine. */
-const TEST_FILES = ['test/**/*.test.ts', 'src/**/*.test.ts'];
+/**
+ * The fast tier: pure tests beside their modules (the lifecycle grid, text hygiene, failure policy,
+ * routing, config, tracing) and the layer test, which reads the import graph. No global setup:
+ * `npx vitest run --project unit` answers in seconds without starting a server.
+ */
+const UNIT_FILES = ['src/**/*.test.ts', 'test/layers.test.ts'];
+
+/** Everything else runs against real servers, once per storage engine. */
+const SERVER_FILES = ['test/**/*.test.ts'];
 
 /**
- * Files that never open a database (pure code, the import graph, config parsing): running them a
- * second time on PostgreSQL would prove nothing new.
+ * Files under test/ that never open a database (building, linting): running them a second time on
+ * PostgreSQL would prove nothing new.
  */
-const STORE_INDEPENDENT_FILES = [
-  'test/order-machine.test.ts',
-  'test/layers.test.ts',
-  'test/text.test.ts',
-  'test/config*.test.ts',
-  'test/failure-policy.test.ts',
-  'src/db/engines/driver-failures.test.ts',
-  'test/event-routing.test.ts',
-  'test/tracing.test.ts',
-  'test/build.test.ts',
-  'test/lint.test.ts',
-];
+const STORE_INDEPENDENT_FILES = ['test/build.test.ts', 'test/lint.test.ts'];
 
 /** Checks the private PostgreSQL server, or needs it as a copy's target: nothing to run on SQLite. */
 const POSTGRES_ONLY_FILES = ['test/postgres-server.test.ts', 'test/copy-to-postgres.test.ts'];
 
-/** What both projects share; projects do not inherit the root's options (nor, so, its global setup). */
-const PER_PROJECT = { include: TEST_FILES, testTimeout: 60_000, hookTimeout: 60_000 };
+/** Source trees the layer test reads, not tests. */
+const FIXTURES = ['test/fixtures/**'];
+
+/** What the server projects share; projects do not inherit the root's options. */
+const PER_PROJECT = { include: SERVER_FILES, testTimeout: 60_000, hookTimeout: 60_000 };
 
 export default defineConfig({
   test: {
-    // One private redis-server and, when the postgres project runs, one private PostgreSQL per run.
-    globalSetup: ['test/support/global-redis.ts', 'test/support/global-postgres.ts'],
     // Two cores: files run two at a time, each on its own database and queue prefix.
     maxWorkers: 2,
     projects: [
       {
+        test: { name: 'unit', include: UNIT_FILES, testTimeout: 30_000 },
+      },
+      {
         test: {
           name: 'sqlite',
           ...PER_PROJECT,
-          exclude: [...configDefaults.exclude, ...POSTGRES_ONLY_FILES],
+          // One private redis-server for the project's files.
+          globalSetup: ['test/support/global-redis.ts'],
+          exclude: [...configDefaults.exclude, ...FIXTURES, ...UNIT_FILES, ...POSTGRES_ONLY_FILES],
           env: { TEST_STORE: 'sqlite' },
         },
       },
@@ -45,7 +47,9 @@ export default defineConfig({
         test: {
           name: 'postgres',
           ...PER_PROJECT,
-          exclude: [...configDefaults.exclude, ...STORE_INDEPENDENT_FILES],
+          // One private redis-server and one private PostgreSQL server for the project's files.
+          globalSetup: ['test/support/global-redis.ts', 'test/support/global-postgres.ts'],
+          exclude: [...configDefaults.exclude, ...FIXTURES, ...UNIT_FILES, ...STORE_INDEPENDENT_FILES],
           env: { TEST_STORE: 'postgres' },
         },
       },

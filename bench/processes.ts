@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { putProductOverHttp } from '../src/cli/load-engine.ts';
-import { freePort } from '../src/queues/managed-redis.ts';
+import { freePort } from '../src/redis-server/managed-redis.ts';
 import { makeCpuCap, type CpuCap } from './cpu.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));

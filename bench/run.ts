@@ -33,7 +33,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { median, percentiles, placeOrders, type Placement } from '../src/cli/load-engine.ts';
-import { startManagedRedis } from '../src/queues/managed-redis.ts';
+import { startManagedRedis } from '../src/redis-server/managed-redis.ts';
 import { runCeiling } from './ceiling.ts';
 import { cpuCapAvailable, cpuDelta, cpuMsByGroup, ownCpuMs } from './cpu.ts';
 import { openServiceDb, type ServiceDb } from './measure.ts';

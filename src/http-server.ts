@@ -6,7 +6,7 @@
 import type { Socket } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Logger } from 'pino';
-import { RepeatedLog } from './repeated-log.ts';
+import { RepeatedLog } from './lib/repeated-log.ts';
 
 export interface HttpLimits {
   httpHeadersTimeoutMs: number;

@@ -5,13 +5,13 @@
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { DEFAULT_REDIS_URL, redisAnswers, sentinelUrl } from './queues/connection.ts';
-import { PrefixTakenError } from './prefix-claim.ts';
-import { managedRedisDir, redisServerOnPath, runningManagedRedis } from './queues/managed-redis.ts';
-import { useManagedRedis, type ManagedRedisUse } from './queues/managed-redis-users.ts';
-import { FollowedConnections, followManagedRedis, type RedisFollower } from './queues/redis-follow.ts';
+import { PrefixTakenError } from './queues/prefix-claim.ts';
+import { managedRedisDir, redisServerOnPath, runningManagedRedis } from './redis-server/managed-redis.ts';
+import { useManagedRedis, type ManagedRedisUse } from './redis-server/managed-redis-users.ts';
+import { FollowedConnections, followManagedRedis, type RedisFollower } from './redis-server/redis-follow.ts';
 import { ListenError, startService, type RunningService } from './service.ts';
 import { StoreOpenError } from './db/open.ts';
-import { safeUrl } from './safe-url.ts';
+import { safeUrl } from './lib/safe-url.ts';
 import { startTracing, type Tracing } from './telemetry/tracing.ts';
 
 async function findRedis(config: Config, logger: Logger): Promise<{ url: string; managed?: ManagedRedisUse }> {

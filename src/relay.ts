@@ -23,7 +23,7 @@ import type { Logger } from 'pino';
 import type { JobsOptions } from 'bullmq';
 import { writeTx, type Db } from './db/client.ts';
 import { StorageUnavailableError } from './db/errors.ts';
-import { RepeatedLog } from './repeated-log.ts';
+import { RepeatedLog } from './lib/repeated-log.ts';
 import { markDispatched, pendingOutbox, takeCommittedOutbox } from './db/outbox.ts';
 import type { OutboxRow } from './db/outbox-row.ts';
 import type { JobPayload } from './domain/events.ts';

@@ -21,7 +21,7 @@ import { healthRoutes } from './api/health.ts';
 import type { RelayHealth } from './relay.ts';
 import { refuseUnsafeRequestText } from './api/hygiene.ts';
 import { indexRoutes } from './api/index-page.ts';
-import { notFoundOrNotAllowed } from './api/method-not-allowed.ts';
+import { notFound, refuseOtherMethods } from './api/not-found.ts';
 import { observeRequests, restrictNonHtml } from './api/observe.ts';
 import { ordersRoutes } from './api/orders.ts';
 import { OPENAPI_PATH, serveOpenApi } from './api/openapi.ts';
@@ -101,8 +101,9 @@ export function createOpsApp(deps: OpsAppDeps): OpenAPIHono<AppEnv> {
   const app = createRouter();
   app.use('*', requestId());
   app.use('*', secureHeaders(), restrictNonHtml);
+  app.use('*', refuseOtherMethods(app));
   app.route('/', healthRoutes(deps));
-  app.notFound(notFoundOrNotAllowed(app));
+  app.notFound(notFound);
   app.onError(errorHandler(deps.logger));
   return app;
 }
@@ -157,6 +158,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     }),
   );
   app.use('*', refuseUnsafeRequestText);
+  // Last of the middleware: what is outside it sees the 405 it makes of a 404.
+  app.use('*', refuseOtherMethods(app));
 
   app.route('/', healthRoutes(deps));
   app.route(
@@ -195,7 +198,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     }),
   );
 
-  app.notFound(notFoundOrNotAllowed(app));
+  app.notFound(notFound);
   app.onError(errorHandler(deps.logger));
   return app;
 }

@@ -15,7 +15,7 @@ import { closeDatabase, openDatabase } from './db/open.ts';
 import { databaseIdentity } from './db/service-meta.ts';
 import { HttpServer } from './http-server.ts';
 import { ServiceMetrics } from './metrics.ts';
-import { PrefixClaim } from './prefix-claim.ts';
+import { PrefixClaim } from './queues/prefix-claim.ts';
 import type { Reconciler } from './processors/reconciler.ts';
 import type { Workers } from './processors/workers.ts';
 import { safeUrl } from './queues/connection.ts';
@@ -23,7 +23,7 @@ import { closeQueues, createQueues, queueSettings, type Queues } from './queues/
 import { RedisClock } from './queues/redis-clock.ts';
 import { closeRedis, connectProducer, connectWorkers, waitForReady, warnOnEvictionPolicy } from './queues/redis-lifecycle.ts';
 import { OutboxRelay } from './relay.ts';
-import { RepeatedLog } from './repeated-log.ts';
+import { RepeatedLog } from './lib/repeated-log.ts';
 import { sandboxLedgers } from './sandbox/ledger.ts';
 import { createApp, createOpsApp } from './server.ts';
 import { createReconciler, startServiceWorkers } from './service-workers.ts';

@@ -16,7 +16,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../src/db/client.ts';
 import { closeDatabase } from '../src/db/open.ts';
-import { freePort } from '../src/queues/managed-redis.ts';
+import { freePort } from '../src/redis-server/managed-redis.ts';
 import { QUEUE_NAMES } from '../src/queues/routing.ts';
 import { ADMIN_TOKEN, WEBHOOK_SECRET, orderBody } from './support/harness.ts';
 import { invariantViolations } from './support/invariants.ts';

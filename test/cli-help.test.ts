@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMix } from '../src/cli/load.ts';
 import { buildProgram } from '../src/cli/program.ts';
 import { positiveInt } from '../src/cli/run.ts';
-import { freePort } from '../src/queues/managed-redis.ts';
+import { freePort } from '../src/redis-server/managed-redis.ts';
 import { CLI_DOC, HELP_BLOCK } from '../scripts/cli-help.ts';
 import { runCli } from './support/cli.ts';
 

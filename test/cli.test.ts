@@ -16,7 +16,7 @@ import { DEMO_CATALOG } from '../src/cli/seed.ts';
 import { closeDatabase } from '../src/db/open.ts';
 import { placeOrder } from '../src/db/placement.ts';
 import { TransientGatewayError, type Carrier } from '../src/domain/ports.ts';
-import { freePort } from '../src/queues/managed-redis.ts';
+import { freePort } from '../src/redis-server/managed-redis.ts';
 import { SandboxCarrier } from '../src/sandbox/carrier.ts';
 import { cliEnv, runCli } from './support/cli.ts';
 import { ADDRESS, ADMIN_TOKEN, API_KEY, API_KEYS, Harness, OTHER_API_KEY } from './support/harness.ts';

@@ -21,7 +21,7 @@ import * as serviceSqlite from '../src/db/tables/sqlite.ts';
 import * as operationsSqlite from '../src/db/tables/operations/sqlite.ts';
 import * as sandboxSqlite from '../src/sandbox/tables/sqlite.ts';
 import { closeDatabase, openDatabase } from '../src/db/open.ts';
-import { freePort } from '../src/queues/managed-redis.ts';
+import { freePort } from '../src/redis-server/managed-redis.ts';
 import { runCli } from './support/cli.ts';
 import { ADMIN_TOKEN, API_KEY, WEBHOOK_SECRET, orderBody } from './support/harness.ts';
 import { placeOrderOver, startServiceProcess, type ServiceProcess } from './support/processes.ts';

@@ -11,8 +11,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Session } from '../src/cli/context.ts';
 import { loadConfig } from '../src/config.ts';
 import { redisAnswers } from '../src/queues/connection.ts';
-import { managedRedisDir, managedRedisUrl, startManagedRedis, type ManagedRedis } from '../src/queues/managed-redis.ts';
-import { FollowedConnections } from '../src/queues/redis-follow.ts';
+import { managedRedisDir, managedRedisUrl, startManagedRedis, type ManagedRedis } from '../src/redis-server/managed-redis.ts';
+import { FollowedConnections } from '../src/redis-server/redis-follow.ts';
 import { startRedisServer, type TestRedis } from './support/redis-server.ts';
 
 let dir: string | undefined;

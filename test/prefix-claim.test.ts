@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { databaseIdentity } from '../src/db/service-meta.ts';
 import { createLogger } from '../src/logger.ts';
-import { CLAIM_TTL_MS, claimKey, PrefixClaim, PrefixTakenError } from '../src/prefix-claim.ts';
+import { CLAIM_TTL_MS, claimKey, PrefixClaim, PrefixTakenError } from '../src/queues/prefix-claim.ts';
 import { databaseLocation } from '../src/service.ts';
 import { cliEnv, runCli } from './support/cli.ts';
 import { Harness } from './support/harness.ts';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeDatabase } from '../src/db/open.ts';
-import { freePort } from '../src/queues/managed-redis.ts';
+import { freePort } from '../src/redis-server/managed-redis.ts';
 import { QUEUE_NAMES } from '../src/queues/routing.ts';
 import { ADMIN_TOKEN, Harness, WEBHOOK_SECRET, orderBody } from './support/harness.ts';
 import { invariantViolations } from './support/invariants.ts';

@@ -17,6 +17,13 @@
  * Safe methods (GET, HEAD, OPTIONS) change nothing and pass. A request with neither header
  * (curl, scripts, the CLI) passes: only a browser can be turned against its user this way, and
  * browsers send `Origin` with every state-changing request.
+ *
+ * Why not Hono's `hono/csrf` (4.13.19), which decides on the same two headers: it checks only the
+ * content types a form can send (a console action or a Bull Board call with any other type would
+ * pass on the strength of a CORS preflight alone); it refuses a form post with neither header,
+ * which is a script's with a Bearer token; it compares `Origin` with the request URL's origin,
+ * scheme included, so behind a proxy that ends TLS every browser without `Sec-Fetch-Site` would be
+ * refused; and its refusal is a bare text 403, not a problem document naming `Origin`.
  */
 import type { MiddlewareHandler } from 'hono';
 import { CrossSiteRequestError } from './refusals.ts';

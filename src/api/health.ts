@@ -8,7 +8,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { withDeadline } from '../deadline.ts';
+import { withDeadline } from '../lib/deadline.ts';
 import type { Db } from '../db/client.ts';
 import { outboxLagMs } from '../db/outbox.ts';
 import { checkStorage, type StorageState } from '../db/service-meta.ts';

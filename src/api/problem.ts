@@ -9,11 +9,10 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
-import type { z as zod } from 'zod';
 import { StorageUnavailableError } from '../db/errors.ts';
 import { DomainError, RetryLaterError, type FieldIssue, type RefusalKind } from '../domain/errors.ts';
-import { QUOTE_MAX, escapeUnsafe } from '../domain/text.ts';
-import { RepeatedLog } from '../repeated-log.ts';
+import { escapeUnsafe } from '../domain/text.ts';
+import { RepeatedLog } from '../lib/repeated-log.ts';
 import { RequestRefusal, TooManyRequestsError, UnauthorizedError, type RequestRefusalKind } from './refusals.ts';
 
 const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -190,19 +189,6 @@ export function problemResponses<S extends keyof typeof DESCRIPTIONS>(...statuse
     S,
     { description: string; content: { 'application/problem+json': { schema: typeof ProblemSchema; example: Problem } } }
   >;
-}
-
-/** Turns zod's issues into field issues with dotted paths (`items.0.quantity`). */
-export function fieldIssues(error: zod.ZodError): FieldIssue[] {
-  return error.issues.flatMap((issue) => {
-    const base = issue.path.map(String).join('.');
-    if (issue.code === 'unrecognized_keys') {
-      // The key is the client's: quote no more of it than of any other value.
-      const name = (key: string) => (key.length > QUOTE_MAX ? `${key.slice(0, QUOTE_MAX)}…` : key);
-      return issue.keys.map((key) => ({ field: base ? `${base}.${name(key)}` : name(key), message: 'unknown field' }));
-    }
-    return [{ field: base || '(body)', message: issue.message }];
-  });
 }
 
 /** Retry-After, in whole seconds (at least one), for a wait of `ms`. */

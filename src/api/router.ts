@@ -5,7 +5,7 @@
 import { OpenAPIHono, type Hook } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
 import { ValidationError } from '../domain/errors.ts';
-import { fieldIssues } from './problem.ts';
+import { fieldIssues } from '../domain/field-issues.ts';
 
 export interface AppEnv {
   Variables: {

@@ -10,7 +10,7 @@ import type { Db } from '../db/client.ts';
 // The database and BullMQ are loaded on first use: `--help`, and commands that need neither, start fast.
 import type * as OpenModule from '../db/open.ts';
 import { DEFAULT_REDIS_URL, safeUrl } from '../queues/connection.ts';
-import { managedRedisDir, managedRedisUrl } from '../queues/managed-redis.ts';
+import { managedRedisDir, managedRedisUrl } from '../redis-server/managed-redis.ts';
 import type { Queues } from '../queues/queues.ts';
 
 const openModule = (): Promise<typeof OpenModule> => import('../db/open.ts');

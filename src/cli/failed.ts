@@ -3,12 +3,14 @@
  * failed, how many attempts they made and how long ago.
  */
 import type { Command } from 'commander';
+import { failedJobs } from '../queues/job-actions.ts';
 import type { Queues } from '../queues/queues.ts';
 import { QUEUE_NAMES, type QueueName } from '../queues/routing.ts';
 import { clip, humanDuration, printJson, printLines, table } from './output.ts';
 import { positiveInt, queueOption, runWith } from './run.ts';
 
-export interface FailedJob {
+/** A failed job as `--json` prints it (docs/cli.md). */
+export interface FailedJobLine {
   queue: QueueName;
   id: string;
   orderId: string | null;
@@ -20,26 +22,17 @@ export interface FailedJob {
 }
 
 async function listFailed(queues: Queues, names: readonly QueueName[], limit: number, now = Date.now()) {
-  const counts = {} as Record<QueueName, number>;
-  const jobs: FailedJob[] = [];
-  for (const name of names) {
-    const queue = queues[name];
-    counts[name] = await queue.getFailedCount();
-    for (const job of await queue.getFailed(0, limit - 1)) {
-      const finished = job.finishedOn ?? job.timestamp;
-      jobs.push({
-        queue: name,
-        id: String(job.id),
-        orderId: typeof job.data?.orderId === 'string' ? job.data.orderId : null,
-        event: job.name,
-        reason: job.failedReason ?? '',
-        attempts: job.attemptsMade,
-        failedAt: finished ? new Date(finished).toISOString() : null,
-        ageMs: finished ? Math.max(0, now - finished) : null,
-      });
-    }
-  }
-  return { counts, jobs };
+  const { counts, jobs } = await failedJobs(queues, names, limit);
+  return {
+    counts,
+    jobs: jobs.map(
+      ({ failedAt, ...job }): FailedJobLine => ({
+        ...job,
+        failedAt: failedAt ? new Date(failedAt).toISOString() : null,
+        ageMs: failedAt ? Math.max(0, now - failedAt) : null,
+      }),
+    ),
+  };
 }
 
 export function failedCommand(program: Command): void {

@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { waitsOnFailedJob } from '../queues/parked.ts';
 import { safeUrl } from '../queues/connection.ts';
-import { readClaim } from '../prefix-claim.ts';
+import { readClaim } from '../queues/prefix-claim.ts';
 import { CliError, type Session } from './context.ts';
 import { printJson, printLines, table } from './output.ts';
 import { positiveInt, runWith } from './run.ts';

@@ -5,7 +5,7 @@
  * connected belongs to a live deployment and is not released without --force.
  */
 import type { Command } from 'commander';
-import { readClaim, releaseClaim } from '../prefix-claim.ts';
+import { readClaim, releaseClaim } from '../queues/prefix-claim.ts';
 import { liveWorkers } from '../queues/live-workers.ts';
 import { CliError } from './context.ts';
 import { printJson, printLines } from './output.ts';

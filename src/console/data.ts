@@ -10,7 +10,8 @@ import { operatorActionsOf } from '../db/operator-actions.ts';
 import { findOrder, getTimeline, orderItemsOf } from '../db/orders.ts';
 import { OUTBOX_EVENTS, type OutboxEvent } from '../domain/events.ts';
 import { isAtRest, isTerminal } from '../domain/order-machine.ts';
-import { ask, failedCounts, jobsOf, recentFailedJobs, type Answer, type JobSummary } from '../queues/inspect.ts';
+import { ask, jobsOf, recentFailedJobs, type Answer, type JobSummary } from '../queues/inspect.ts';
+import { failedCounts } from '../queues/job-actions.ts';
 import type { Queues } from '../queues/queues.ts';
 
 export interface ConsoleDeps {

@@ -5,15 +5,16 @@
  */
 import { Hono, type Context } from 'hono';
 import type { Child } from 'hono/jsx';
-import { ORDER_ID_PATTERN, OrderListQuerySchema, orderListQuery } from '../api/admin-orders.ts';
-import { fieldIssues } from '../api/problem.ts';
 import { cancelOrder } from '../db/cancel.ts';
 import { recordOperatorAction, recordOperatorActions } from '../db/operator-actions.ts';
 import { findOrder } from '../db/orders.ts';
 import { listOrders, orderIdByTrackingNumber } from '../db/order-list.ts';
 import { ConflictError } from '../domain/errors.ts';
+import { fieldIssues } from '../domain/field-issues.ts';
 import { isReachedBy } from '../domain/order-machine.ts';
-import { ask, queueOfJobId, retryFailedJob, type RetryOutcome } from '../queues/inspect.ts';
+import { ORDER_ID_PATTERN, OrderListQuerySchema, orderListQuery } from '../order-filter.ts';
+import { ask, queueOfJobId } from '../queues/inspect.ts';
+import { retryFailedJob, type RetryOutcome } from '../queues/job-actions.ts';
 import { CONSOLE_CSS, CONSOLE_JS, FAVICON_SVG } from './assets.ts';
 import { consoleCounts, homeData, orderData, type ConsoleDeps } from './data.ts';
 import { HomePage, isHomeOutcome } from './home.tsx';

@@ -2,7 +2,7 @@
  * Opens the store the configuration names: PostgreSQL when a URL is given, else the SQLite file.
  * A database that cannot be opened gives one line saying which and why (`StoreOpenError`).
  */
-import { safeUrl } from '../safe-url.ts';
+import { safeUrl } from '../lib/safe-url.ts';
 import type { Db } from './client.ts';
 import { useEngine } from './engine-binding.ts';
 import { openPostgres } from './engines/postgres.ts';

@@ -4,7 +4,7 @@
  * provider's idempotency key makes the retry safe whatever became of the call that hung. The step
  * runner (step.ts) hands a step's call only providers wrapped here.
  */
-import { withDeadline } from '../deadline.ts';
+import { withDeadline } from '../lib/deadline.ts';
 import { TransientGatewayError, type Carrier, type Notifier, type PaymentGateway } from '../domain/ports.ts';
 
 export class ProviderTimeoutError extends TransientGatewayError {

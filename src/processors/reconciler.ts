@@ -10,7 +10,7 @@ import { recordOperatorActions } from '../db/operator-actions.ts';
 import { pruneOutbox } from '../db/outbox.ts';
 import { findStuck, redrive, type RedrivenOrder } from '../db/reconcile.ts';
 import { RetryLaterError } from '../domain/errors.ts';
-import { RepeatedLog } from '../repeated-log.ts';
+import { RepeatedLog } from '../lib/repeated-log.ts';
 
 export interface ReconcilerOptions {
   intervalMs: number;

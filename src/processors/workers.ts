@@ -25,7 +25,7 @@ import { asThrown, delayFor, failureKind } from './failure-policy.ts';
 import { inventoryHandlers } from './inventory.ts';
 import { KnownOrders } from './known-orders.ts';
 import { processorOf, type Processor } from './job.ts';
-import { RepeatedLog } from '../repeated-log.ts';
+import { RepeatedLog } from '../lib/repeated-log.ts';
 import { notificationHandlers } from './notification.ts';
 import { paymentDeadlineHandlers } from './payment-deadline.ts';
 import { paymentHandlers } from './payment.ts';

@@ -4,7 +4,7 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 
-export { safeUrl } from '../safe-url.ts';
+export { safeUrl } from '../lib/safe-url.ts';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 

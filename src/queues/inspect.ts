@@ -1,11 +1,13 @@
 /**
- * What the operations console asks BullMQ: failed jobs per queue, the jobs of one order (found by
- * their deterministic ids), and a retry. Every read is bounded by a deadline: a page shows what it
- * knows when Redis is down or frozen instead of waiting on it.
+ * What the operations console reads of BullMQ: the recent failed jobs of every queue and the jobs
+ * of one order (found by their deterministic ids), as a page shows them. Every read is bounded by a
+ * deadline: a page shows what it knows when Redis is down or frozen instead of waiting on it. The
+ * operator's actions on jobs, which the CLI shares, are job-actions.ts.
  */
 import type { Job } from 'bullmq';
-import { withDeadline } from '../deadline.ts';
+import { withDeadline } from '../lib/deadline.ts';
 import type { JobPayload, OutboxEvent } from '../domain/events.ts';
+import { failedJobs } from './job-actions.ts';
 import type { Queues } from './queues.ts';
 import { QUEUE_NAMES, ROUTES, jobIdFor, type QueueName } from './routing.ts';
 
@@ -56,17 +58,23 @@ function summary(queue: QueueName, job: Job<JobPayload>, state: string): JobSumm
   };
 }
 
-export async function failedCounts(queues: Queues): Promise<Record<QueueName, number>> {
-  const counts = await Promise.all(QUEUE_NAMES.map((name) => queues[name].getFailedCount()));
-  return Object.fromEntries(QUEUE_NAMES.map((name, i) => [name, counts[i]!])) as Record<QueueName, number>;
-}
-
 /** The most recent failed jobs of every queue, newest first, at most `perQueue` of each. */
 export async function recentFailedJobs(queues: Queues, perQueue: number): Promise<JobSummary[]> {
-  const lists = await Promise.all(
-    QUEUE_NAMES.map(async (name) => (await queues[name].getFailed(0, perQueue - 1)).map((job) => summary(name, job, 'failed'))),
-  );
-  return lists.flat().sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0));
+  const { jobs } = await failedJobs(queues, QUEUE_NAMES, perQueue);
+  return jobs
+    .map(
+      (job): JobSummary => ({
+        queue: job.queue,
+        id: job.id,
+        event: job.event,
+        orderId: job.orderId,
+        state: 'failed',
+        attempts: job.attempts,
+        lastError: job.reason || null,
+        finishedAt: job.failedAt,
+      }),
+    )
+    .sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0));
 }
 
 /** The jobs `events` of an order give rise to, one per routed queue, as Redis knows them. */
@@ -111,17 +119,6 @@ async function stableRead(queues: Queues, queue: QueueName, id: string): Promise
     if (before === after) return last;
   }
   return last;
-}
-
-export type RetryOutcome = 'retried' | 'not-failed' | 'absent';
-
-/** Moves a failed job back to its queue with a fresh set of attempts (as `orders requeue` does). */
-export async function retryFailedJob(queues: Queues, queue: QueueName, jobId: string): Promise<RetryOutcome> {
-  const job = await queues[queue].getJob(jobId);
-  if (!job) return 'absent';
-  if ((await job.getState()) !== 'failed') return 'not-failed';
-  await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
-  return 'retried';
 }
 
 /** The queue a job id names, for ids made by `jobIdFor`. */

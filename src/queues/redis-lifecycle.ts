@@ -5,7 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { RepeatedLog } from '../repeated-log.ts';
+import type { RepeatedLog } from '../lib/repeated-log.ts';
 import { createProducerConnection, createWorkerConnection, isSilentSocket, maxmemoryPolicy, safeUrl } from './connection.ts';
 
 /** Waits until `redis` is connected, for up to `timeoutMs`; an unreachable Redis is not an error here. */

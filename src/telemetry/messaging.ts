@@ -15,18 +15,29 @@
 import type { Job } from 'bullmq';
 import { DelayedError } from 'bullmq';
 import type { Span } from '@opentelemetry/api';
-import type { OutboxRow } from '../db/outbox-row.ts';
-import type { JobPayload } from '../domain/events.ts';
+import type { JobPayload, OutboxEvent } from '../domain/events.ts';
 import { SpanKind, contextFromTraceparent, failSpan, formatTraceparent, inSpan, tracer } from './tracing.ts';
 
 const MESSAGING_SYSTEM = 'bullmq';
+
+/**
+ * What a `send` span reads of the outbox row it enqueues (db/outbox-row.ts's `OutboxRow` has it):
+ * named here so that telemetry/ needs nothing of db/, which calls into telemetry/ for its spans.
+ */
+export interface SentRow {
+  id: number;
+  orderId: string;
+  type: OutboxEvent;
+  /** The span that wrote the row (W3C traceparent); null untraced. */
+  traceparent: string | null;
+}
 
 /** The producer spans of one relay pass: started as jobs are built, ended once Redis answered. */
 export class JobSends {
   private readonly spans: Span[] = [];
 
   /** Starts the `send` span of one job and returns its data with the span's context in it. */
-  start(queue: string, jobId: string, row: OutboxRow, data: JobPayload): JobPayload {
+  start(queue: string, jobId: string, row: SentRow, data: JobPayload): JobPayload {
     const span = tracer().startSpan(
       `send ${queue}`,
       {

@@ -1,6 +1,6 @@
 /**
- * One private PostgreSQL server per test run, started only when a project of the run stores in
- * PostgreSQL (its `env` has TEST_STORE=postgres): a SQLite-only run does not need the binaries.
+ * One private PostgreSQL server for the postgres project (its `env` has TEST_STORE=postgres),
+ * started only when that project runs: a SQLite-only run does not need the binaries.
  * Tests get their own database on it through test/support/test-database.ts.
  */
 import type { TestProject } from 'vitest/node';
@@ -13,14 +13,9 @@ declare module 'vitest' {
   }
 }
 
-/** True when `project`, or any project of its run, stores in PostgreSQL. */
-function runNeedsPostgres(project: TestProject): boolean {
-  // The root config's setup gets the root project; `vitest.projects` are the ones this run selected (--project).
-  return [project, ...project.vitest.projects].some((p) => p.config.env?.TEST_STORE === 'postgres');
-}
-
 export default async function setup(project: TestProject) {
-  if (!runNeedsPostgres(project)) return;
+  // The postgres project's setup (vitest.config.ts); a project storing elsewhere needs no server.
+  if (project.config.env?.TEST_STORE !== 'postgres') return;
   const postgres = await startPostgresServer();
   project.provide('postgresUrl', postgres.url);
   return async () => {

@@ -1,6 +1,7 @@
 /**
- * One private redis-server per test run, on a free port, so that no test depends on (or touches)
- * a shared Redis. Each test still uses its own queue prefix and database file.
+ * One private redis-server for each project that runs against servers (sqlite, postgres), on a
+ * free port, so that no test depends on (or touches) a shared Redis. Each test still uses its own
+ * queue prefix and database file.
  */
 import type { TestProject } from 'vitest/node';
 import { startRedisServer } from './redis-server.ts';

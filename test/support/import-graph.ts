@@ -18,9 +18,12 @@ function dependencyTree(root: string, under: string) {
   });
 }
 
+/** Tests beside their modules are not part of the design: a test may reach across layers. */
+const isTest = (file: string) => /\.test\.tsx?$/.test(file);
+
 export async function importGraph(root: string, under = 'src'): Promise<ImportGraph> {
   const tree = await dependencyTree(root, under);
-  const ours = (id: string | null): id is string => id?.startsWith(`${under}/`) === true;
+  const ours = (id: string | null): id is string => id?.startsWith(`${under}/`) === true && !isTest(id);
   const graph: ImportGraph = new Map();
   for (const [file, deps] of Object.entries(tree)) {
     if (!ours(file)) continue;
@@ -32,6 +35,83 @@ export async function importGraph(root: string, under = 'src'): Promise<ImportGr
 /** Every import cycle, each as the files along it. */
 export async function importCycles(root: string, under = 'src'): Promise<string[][]> {
   return parseCircular(await dependencyTree(root, under));
+}
+
+/**
+ * The unit a file belongs to in the folder graph: its top folder under `under` (`src/db/`), or the
+ * file itself when it sits at the root (`src/relay.ts`).
+ */
+export function folderOf(file: string, under = 'src'): string {
+  const rest = file.slice(under.length + 1);
+  const slash = rest.indexOf('/');
+  return slash === -1 ? file : `${under}/${rest.slice(0, slash + 1)}`;
+}
+
+/** A cycle between folders: the folders that reach each other, and the imports that join them. */
+export interface FolderCycle {
+  folders: string[];
+  imports: string[];
+}
+
+/**
+ * Every set of folders that import each other, directly or through others (the strongly connected
+ * components of the folder graph with more than one folder). A cycle between files is a cycle
+ * between folders too, but not the reverse: `db/outbox.ts → telemetry/tracing.ts → db/outbox-row.ts`
+ * has no file cycle and still ties the two folders together.
+ */
+export function folderCycles(graph: ImportGraph, under = 'src'): FolderCycle[] {
+  const edges = new Map<string, Set<string>>();
+  const imports: [string, string, string][] = [];
+  for (const [file, deps] of graph) {
+    const from = folderOf(file, under);
+    if (!edges.has(from)) edges.set(from, new Set());
+    for (const dep of deps) {
+      const to = folderOf(dep, under);
+      if (to === from) continue;
+      edges.get(from)!.add(to);
+      imports.push([from, to, `${file} → ${dep}`]);
+    }
+  }
+  // Tarjan's strongly connected components.
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const components: string[][] = [];
+  const visit = (node: string) => {
+    index.set(node, index.size);
+    low.set(node, index.get(node)!);
+    stack.push(node);
+    onStack.add(node);
+    for (const next of edges.get(node) ?? []) {
+      if (!index.has(next)) {
+        visit(next);
+        low.set(node, Math.min(low.get(node)!, low.get(next)!));
+      } else if (onStack.has(next)) {
+        low.set(node, Math.min(low.get(node)!, index.get(next)!));
+      }
+    }
+    if (low.get(node) === index.get(node)) {
+      const component: string[] = [];
+      let member: string;
+      do {
+        member = stack.pop()!;
+        onStack.delete(member);
+        component.push(member);
+      } while (member !== node);
+      if (component.length > 1) components.push(component.sort());
+    }
+  };
+  for (const node of [...edges.keys()].sort()) if (!index.has(node)) visit(node);
+  return components
+    .map((folders) => ({
+      folders,
+      imports: imports
+        .filter(([from, to]) => folders.includes(from) && folders.includes(to))
+        .map(([, , text]) => text)
+        .sort(),
+    }))
+    .sort((a, b) => a.folders.join().localeCompare(b.folders.join()));
 }
 
 /**
@@ -72,6 +152,16 @@ function reachable(graph: ImportGraph, start: string): Set<string> {
     stack.push(...(graph.get(file) ?? []));
   }
   return seen;
+}
+
+/** Allowances that excuse no violation any more (the file moved, or the import is gone): each must go. */
+export function staleAllowances(
+  graph: ImportGraph,
+  rules: readonly LayerRule[],
+  allowed: readonly AllowedViolation[],
+): AllowedViolation[] {
+  const violations = layerViolations(graph, rules);
+  return allowed.filter((a) => !violations.some((v) => under(v.from, a.from) && under(v.to, a.to)));
 }
 
 export function layerViolations(

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { freePort } from '../../src/queues/managed-redis.ts';
+import { freePort } from '../../src/redis-server/managed-redis.ts';
 import type { Spawner } from './hosts.ts';
 
 export interface PostgresServerOptions {

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { redisAnswers } from '../../src/queues/connection.ts';
-import { freePort } from '../../src/queues/managed-redis.ts';
+import { freePort } from '../../src/redis-server/managed-redis.ts';
 import type { Spawner } from './hosts.ts';
 
 export interface TestRedis {

@@ -6,7 +6,7 @@
  * server while the open ones stay where they were: a stable address moved to a new primary.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { freePort } from '../../src/queues/managed-redis.ts';
+import { freePort } from '../../src/redis-server/managed-redis.ts';
 
 export interface TcpProxy {
   port: number;

@@ -7,7 +7,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { redisAnswers } from './connection.ts';
+import { redisAnswers } from '../queues/connection.ts';
 import { managedRedisUrl } from './managed-redis.ts';
 
 /** The Redis connections of a process, and every connection duplicated from them. */

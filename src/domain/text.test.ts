@@ -4,8 +4,8 @@
  * string of a body by its path.
  */
 import { describe, expect, it } from 'vitest';
-import { unsafeTextIssues } from '../src/api/hygiene.ts';
-import { escapeUnsafe, quote, unsafeCharacter } from '../src/domain/text.ts';
+import { unsafeTextIssues } from '../api/hygiene.ts';
+import { escapeUnsafe, quote, unsafeCharacter } from './text.ts';
 
 const code = (n: number) => String.fromCodePoint(n);
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);

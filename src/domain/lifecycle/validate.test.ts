@@ -4,7 +4,7 @@
  * caught with a sentence that names what is wrong.
  */
 import { describe, expect, it } from 'vitest';
-import { LIFECYCLE, validateLifecycle, type Lifecycle, type OrderStatus, type Resting } from '../src/domain/order-machine.ts';
+import { LIFECYCLE, validateLifecycle, type Lifecycle, type OrderStatus, type Resting } from '../order-machine.ts';
 
 type Breakage = [string, (l: Lifecycle) => Lifecycle, string];
 

@@ -7,13 +7,13 @@
  */
 import { UnrecoverableError } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import { ContentionError, StorageUnavailableError } from '../src/db/errors.ts';
-import { InvariantViolation, RetryLaterError, TransientError } from '../src/domain/errors.ts';
-import { TransientGatewayError } from '../src/domain/ports.ts';
-import { TransientMailError } from '../src/email/smtp-mailer.ts';
-import { ForeignOrderError } from '../src/processors/workers.ts';
-import { GivenUp, asThrown, delayFor, failureKind } from '../src/processors/failure-policy.ts';
-import { ProviderTimeoutError } from '../src/processors/provider-timeouts.ts';
+import { ContentionError, StorageUnavailableError } from '../db/errors.ts';
+import { InvariantViolation, RetryLaterError, TransientError } from '../domain/errors.ts';
+import { TransientGatewayError } from '../domain/ports.ts';
+import { TransientMailError } from '../email/smtp-mailer.ts';
+import { ForeignOrderError } from './workers.ts';
+import { GivenUp, asThrown, delayFor, failureKind } from './failure-policy.ts';
+import { ProviderTimeoutError } from './provider-timeouts.ts';
 
 describe('the failure policy of jobs', () => {
   it.each([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FACTS } from '../src/domain/events.ts';
+import { FACTS } from './events.ts';
 import {
   awaitsGatewayAnswer,
   awaitsRefund,
@@ -26,8 +26,8 @@ import {
   type OrderEvent,
   type OrderStatus,
   type StockStatus,
-} from '../src/domain/order-machine.ts';
-import { canMovePayment, PAYMENT_STATUSES, type PaymentStatus } from '../src/domain/payment.ts';
+} from './order-machine.ts';
+import { canMovePayment, PAYMENT_STATUSES, type PaymentStatus } from './payment.ts';
 
 // DESIGN.md's lifecycle table, restated independently of the code under test, with the payment
 // status each row records beside the order's ("PENDING until the gateway has answered").

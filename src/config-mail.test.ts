@@ -2,8 +2,8 @@
  * The email settings: SMTP_URL and MAIL_FROM validated at start, the password never echoed.
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.ts';
-import { credentialsMayTravelInPlainText } from '../src/email/smtp-mailer.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { credentialsMayTravelInPlainText } from './email/smtp-mailer.ts';
 
 const SMTP_URL = 'smtps://mailer:s3cret-pass@smtp.example:465';
 

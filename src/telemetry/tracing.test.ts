@@ -5,8 +5,8 @@
 import { ROOT_CONTEXT, context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.ts';
-import { contextFromTraceparent, currentTraceparent, formatTraceparent, tracingEnabled } from '../src/telemetry/tracing.ts';
+import { ConfigError, loadConfig } from '../config.ts';
+import { contextFromTraceparent, currentTraceparent, formatTraceparent, tracingEnabled } from './tracing.ts';
 
 const ENDPOINT = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' };
 

@@ -13,7 +13,7 @@ import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { redisAnswers } from './connection.ts';
+import { redisAnswers } from '../queues/connection.ts';
 import { processAlive, processCommand } from './local-process.ts';
 
 export interface ManagedRedis {

@@ -5,9 +5,9 @@
  * a transition nobody hears is never written to the outbox.
  */
 import { describe, expect, it } from 'vitest';
-import { OUTBOX_EVENTS, TIMELINE_ONLY_EVENTS } from '../src/domain/events.ts';
-import { COMPENSATIONS, FACT_EFFECTS, NOTIFICATION_FOR_EVENT, RESTING } from '../src/domain/order-machine.ts';
-import { QUEUE_NAMES, ROUTES, type Handler, type Handlers } from '../src/queues/routing.ts';
+import { OUTBOX_EVENTS, TIMELINE_ONLY_EVENTS } from '../domain/events.ts';
+import { COMPENSATIONS, FACT_EFFECTS, NOTIFICATION_FOR_EVENT, RESTING } from '../domain/order-machine.ts';
+import { QUEUE_NAMES, ROUTES, type Handler, type Handlers } from './routing.ts';
 
 const noop: Handler = async () => 'ok';
 

@@ -13,7 +13,7 @@
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { RepeatedLog } from './repeated-log.ts';
+import { RepeatedLog } from '../lib/repeated-log.ts';
 
 export interface Claimant {
   database: string;

@@ -2,8 +2,8 @@
  * How `orders load` retries one order: what is retried, how long it waits, and when it stops.
  */
 import { describe, expect, it } from 'vitest';
-import type { Placement } from '../src/cli/load-engine.ts';
-import { DEFAULT_RETRY, retryable, retryDelayMs, withRetries } from '../src/cli/load-retry.ts';
+import type { Placement } from './load-engine.ts';
+import { DEFAULT_RETRY, retryable, retryDelayMs, withRetries } from './load-retry.ts';
 
 const answer = (status: number, extra: Partial<Placement> = {}): Placement => ({ status, latencyMs: 1, ...extra });
 
