@@ -15,8 +15,8 @@ import { placeholder, placeholderSql } from './statements.ts';
 import { orders, sentNotifications, type OrderRow } from './schema.ts';
 
 /** The order to notify, unless this kind was already sent for it. */
-export async function planNotification(tx: Tx, orderId: string, kind: NotificationKind): Promise<OrderRow | undefined> {
-  return (await prepared(tx, build).unsent.execute({ orderId, kind }))[0];
+export async function planNotification(db: Db | Tx, orderId: string, kind: NotificationKind): Promise<OrderRow | undefined> {
+  return (await prepared(db, build).unsent.execute({ orderId, kind }))[0];
 }
 
 /** The kinds of message already sent for an order. */
@@ -41,8 +41,9 @@ export async function messageFacts(db: Db | Tx, order: OrderRow): Promise<Messag
   };
 }
 
-export async function recordNotification(tx: Tx, orderId: string, kind: NotificationKind, now: number): Promise<void> {
-  await prepared(tx, build).record.execute({ orderId, kind, sentAt: now });
+/** Records a sent message: one statement, on whatever handle (a transaction's, or the pool's for writeOne). */
+export async function recordNotification(handle: Db | Tx, orderId: string, kind: NotificationKind, now: number): Promise<void> {
+  await prepared(handle, build).record.execute({ orderId, kind, sentAt: now });
 }
 
 /**

@@ -33,8 +33,8 @@ export async function planCharge(tx: Tx, orderId: string, now: number, timeoutMs
 }
 
 /** For a PaymentVoidRequested job: an order that ended while its charge was in flight. */
-export async function planVoid(tx: Tx, orderId: string): Promise<PaymentPlan> {
-  const order = await findOrder(tx, orderId);
+export async function planVoid(db: Db | Tx, orderId: string): Promise<PaymentPlan> {
+  const order = await findOrder(db, orderId);
   if (!order) return { action: 'none', why: 'order not found' };
   return planVoidFor(order);
 }

@@ -4,14 +4,14 @@
  */
 import { InvariantViolation } from '../domain/errors.ts';
 import { awaitsRefund } from '../domain/order-machine.ts';
-import type { Tx } from './client.ts';
+import type { Db, Tx } from './client.ts';
 import { findOrder } from './orders.ts';
 import { recordFact } from './transitions.ts';
 import type { OrderRow } from './schema.ts';
 
 /** The order to refund, if it still waits for its refund. */
-export async function planRefund(tx: Tx, orderId: string): Promise<(OrderRow & { chargeId: string }) | undefined> {
-  const order = await findOrder(tx, orderId);
+export async function planRefund(db: Db | Tx, orderId: string): Promise<(OrderRow & { chargeId: string }) | undefined> {
+  const order = await findOrder(db, orderId);
   if (!order || !awaitsRefund(order)) return undefined;
   if (!order.chargeId) throw new InvariantViolation(`order ${orderId}: refund pending without a charge`);
   return order as OrderRow & { chargeId: string };

@@ -12,8 +12,8 @@ import { orders, type OrderRow } from './schema.ts';
 import { assertStockToShip } from './stock.ts';
 
 /** The order to ship, if it is still waiting for its shipment. */
-export async function planShipment(tx: Tx, orderId: string): Promise<OrderRow | undefined> {
-  const order = await findOrder(tx, orderId);
+export async function planShipment(db: Db | Tx, orderId: string): Promise<OrderRow | undefined> {
+  const order = await findOrder(db, orderId);
   return order && canApply(order.status, 'ShipmentCreated') ? order : undefined;
 }
 

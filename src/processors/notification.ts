@@ -9,7 +9,7 @@
  */
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { messageFacts, planNotification, recordNotification, recordNotificationRefused } from '../db/notifications.ts';
-import type { Tx } from '../db/client.ts';
+import { writeTx, type Db, type Tx } from '../db/client.ts';
 import type { JobPayload, NotificationKind, OutboxEvent } from '../domain/events.ts';
 import { NOTIFICATION_FOR_EVENT, owedNotifications } from '../domain/order-machine.ts';
 import type { MailOutcome, MessageFacts } from '../domain/ports.ts';
@@ -30,13 +30,14 @@ type NotifyPlan =
   | { channel: 'email'; orderId: string; kind: NotificationKind; recipient: string }
   | { channel: 'smtp'; orderId: string; kind: NotificationKind; to: string; facts: MessageFacts };
 
-async function plan(tx: Tx, { orderId, kind, emails }: NotifyInput) {
-  const order = await planNotification(tx, orderId, kind);
+/** Only looks: the record is keyed by (order, kind), so a message recorded meanwhile is recorded once. */
+async function look(db: Db, { orderId, kind, emails }: NotifyInput) {
+  const order = await planNotification(db, orderId, kind);
   if (!order) return skip(`${kind} already sent`);
   if (!owedNotifications(order).includes(kind))
     return skip(`${kind} not owed: order is ${order.status}, payment ${order.paymentStatus}`);
   if (order.email && emails) {
-    const facts = await messageFacts(tx, order);
+    const facts = await messageFacts(db, order);
     return { channel: 'smtp', orderId, kind, to: order.email, facts } satisfies NotifyPlan;
   }
   return { channel: 'email', orderId, kind, recipient: order.customerId } satisfies NotifyPlan;
@@ -65,13 +66,14 @@ async function call(plan: NotifyPlan, { notifier, mailer, lease }: Provider): Pr
 
 export const notifyStep = step({
   id: 'notify',
-  plan,
+  look,
   lock: (plan) => (plan.channel === 'smtp' ? `notification-${plan.orderId}-${plan.kind}` : undefined),
   call,
-  record: (tx, { orderId, kind }, outcome, now) =>
+  // A sent message is one statement; a refusal also goes on the timeline, in a transaction.
+  recordOne: (handle, { orderId, kind }, outcome, now) =>
     outcome.outcome === 'refused'
-      ? recordNotificationRefused(tx, orderId, kind, outcome, now)
-      : recordNotification(tx, orderId, kind, now),
+      ? writeTx(handle, (tx: Tx) => recordNotificationRefused(tx, orderId, kind, outcome, now))
+      : recordNotification(handle, orderId, kind, now),
   done: (_result, outcome, { kind }) => {
     if (outcome.outcome === 'refused') return `${kind} refused by the mail server (${outcome.code})`;
     return outcome.outcome === 'sent' ? `${kind} emailed` : `${kind} sent`;

@@ -3,6 +3,7 @@
  * order ended while it was in flight. Both are steps (step.ts) sharing the call and the record;
  * the deadline that fails an unanswered payment runs apart, in payment-deadline.ts.
  */
+import type { Tx } from '../db/client.ts';
 import type { OrderRow } from '../db/schema.ts';
 import { planCharge, planVoid, recordPaymentOutcome, type PaymentPlan } from '../db/payments.ts';
 import type { ChargeOutcome } from '../domain/ports.ts';
@@ -37,10 +38,11 @@ function ask({ action, order }: Planned, { gateway }: Provider): Promise<ChargeO
 type PaymentStep = Step<PaymentInput, Planned, ChargeOutcome, OrderRow | undefined>;
 
 /** What charge and void share: the answer, captured, declined or voided, settles the payment. */
-const settle: Pick<PaymentStep, 'call' | 'record' | 'done'> = {
+const settle = {
   call: ask,
-  record: (tx, plan, outcome, now) => recordPaymentOutcome(tx, plan.order.id, outcome, now, plan.timeoutMs),
-  done: (_result, outcome, plan) => `${plan.action}: ${outcome.outcome}`,
+  record: (tx: Tx, plan: Planned, outcome: ChargeOutcome, now: number) =>
+    recordPaymentOutcome(tx, plan.order.id, outcome, now, plan.timeoutMs),
+  done: (_result: OrderRow | undefined, outcome: ChargeOutcome, plan: Planned) => `${plan.action}: ${outcome.outcome}`,
 };
 
 /** For an OrderPlaced job: request the payment (PAYMENT_PENDING), charge, record the answer. */
@@ -54,7 +56,8 @@ export const chargeStep: PaymentStep = step({
 /** For a PaymentVoidRequested job: an order that ended while its charge was in flight. */
 export const voidStep: PaymentStep = step({
   id: 'void',
-  plan: async (tx, input) => planned(await planVoid(tx, input.orderId), input.paymentTimeoutMs),
+  // Only looks: the record settles the payment only while it is still unanswered.
+  look: async (db, input) => planned(await planVoid(db, input.orderId), input.paymentTimeoutMs),
   ...settle,
 });
 

@@ -9,7 +9,8 @@ import { skip, step, type StepRunner } from './step.ts';
 
 export const refundStep = step({
   id: 'refund',
-  plan: async (tx, orderId: string) => (await planRefund(tx, orderId)) ?? skip('nothing to refund'),
+  // Only looks: the record settles the refund only while the order still waits for it.
+  look: async (db, orderId: string) => (await planRefund(db, orderId)) ?? skip('nothing to refund'),
   call: (order, { gateway }) =>
     gateway.refund({
       idempotencyKey: `refund-${order.id}`,

@@ -10,7 +10,8 @@ import { skip, step, type StepRunner } from './step.ts';
 
 export const shipStep = step({
   id: 'ship',
-  plan: async (tx, orderId: string) => (await planShipment(tx, orderId)) ?? skip('nothing to ship'),
+  // Only looks: the record locks the order and checks it again before it moves stock.
+  look: async (db, orderId: string) => (await planShipment(db, orderId)) ?? skip('nothing to ship'),
   call: (order, { carrier }) => carrier.createShipment({ orderId: order.id, address: order.shippingAddress }),
   // Moves stock: locks the order and takes STOCK_TX's options.
   record: (tx, order, { trackingNumber }, now) => recordShipment(tx, order.id, trackingNumber, now),

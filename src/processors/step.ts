@@ -5,18 +5,21 @@
  *
  * 1. `plan(tx, input, now)`, in a write transaction: checks what the database says is still to do
  *    (and may move the order, PaymentRequested say), answering a Plan, or `skip(why)` to do nothing;
+ *    or `look(db, input, now)`, the same from committed rows, for a plan that moves nothing;
  * 2. `call(plan, provider)`, outside any transaction: the provider call, carrying the idempotency
  *    key the plan gives, so that a second run of the step gets the first run's answer;
  * 3. `record(tx, plan, outcome, now)`, in a second write transaction: what the provider answered,
- *    business outcomes (a decline, a refusal) included.
+ *    business outcomes (a decline, a refusal) included; or `recordOne`, one statement on its own.
+ * Ship, refund, void and notify only look, and a sent message is one statement: each transaction
+ * is a write lock taken on SQLite and a BEGIN/COMMIT on PostgreSQL, on every order.
  *
  * The runner owns what every step needs and none should write again: both transactions; the
  * provider's deadline (PROVIDER_TIMEOUT_MS) and its CLIENT span, on every call (the providers a
  * call is handed are only ever the timed, traced ones); a lease for a step that declares a lock,
  * taken between a first plan and a second one under it; a compensation at the provider when the
  * record found the answer of no use; and what the job's span says of the step. "No network call
- * inside a transaction" is its property: plan and record get a Tx and data, never a provider, and
- * the call gets providers, never a Tx.
+ * inside a transaction" is its property: plan and record get a handle and data, never a provider,
+ * and the call gets providers, never a handle.
  *
  * Failures are the failure policy's (failure-policy.ts, applied by the worker): an error the call
  * throws leaves the plan's transaction committed and goes up as it is, a transient one to be
@@ -25,7 +28,7 @@
  * for good throws an UnrecoverableError (or an InvariantViolation).
  */
 import type { Db, Tx, TxOptions } from '../db/client.ts';
-import { writeTx } from '../db/client.ts';
+import { writeOne, writeTx } from '../db/client.ts';
 import type { Carrier, Mailer, Notifier, PaymentGateway } from '../domain/ports.ts';
 import type { Lease, LeaseHandle } from '../queues/lease.ts';
 import { traceProviders } from '../telemetry/providers.ts';
@@ -57,15 +60,30 @@ function isSkip(value: unknown): value is Skip {
 }
 
 /**
- * A step: `I` the job's input, `P` the plan, `O` the provider's outcome, `R` what the record
- * answers. `P` must not be a `Skip`-shaped object (a `skip` string field).
+ * How a step decides what to do. `plan` runs in a write transaction, for a step whose plan moves
+ * the order (PaymentRequested before a charge); `look` reads committed rows on the database
+ * handle, for a step whose plan only looks (the record checks the order again before it acts, so
+ * a look that is stale by then costs a provider call the key makes harmless, never a second
+ * effect). A look takes no write lock on SQLite and no BEGIN/COMMIT on PostgreSQL.
  */
-export interface Step<I, P, O, R> {
+type Planning<I, P> =
+  | { plan(tx: Tx, input: I, now: number): Promise<P | Skip>; look?: never }
+  | { look(db: Db, input: I, now: number): Promise<P | Skip>; plan?: never };
+
+/**
+ * How a step records the answer. `record` runs in a write transaction; `recordOne` runs one
+ * write statement (writeOne: on PostgreSQL without BEGIN/COMMIT), and may open a transaction of
+ * its own with writeTx on the handle it is given when an outcome needs more than one.
+ */
+type Recording<P, O, R> =
+  | { record(tx: Tx, plan: P, outcome: O, now: number): Promise<R>; recordOne?: never }
+  | { recordOne(handle: Db | Tx, plan: P, outcome: O, now: number): Promise<R>; record?: never };
+
+/** What every step declares beside its planning and recording. */
+interface StepParts<P, O, R> {
   /** Names the step in logs and on the job's span: 'charge', 'void', 'refund', 'ship', 'notify'. */
   readonly id: string;
-  plan(tx: Tx, input: I, now: number): Promise<P | Skip>;
   call(plan: P, provider: Provider): Promise<O>;
-  record(tx: Tx, plan: P, outcome: O, now: number): Promise<R>;
   /** What the job answers once recorded, in a word or two. */
   done(result: R, outcome: O, plan: P): string;
   /**
@@ -83,6 +101,12 @@ export interface Step<I, P, O, R> {
   planTx?: TxOptions;
   recordTx?: TxOptions;
 }
+
+/**
+ * A step: `I` the job's input, `P` the plan, `O` the provider's outcome, `R` what the record
+ * answers. `P` must not be a `Skip`-shaped object (a `skip` string field).
+ */
+export type Step<I, P, O, R> = Planning<I, P> & Recording<P, O, R> & StepParts<P, O, R>;
 
 /** Declares a step; the identity function, there for the types to be inferred from one object. */
 export function step<I, P, O, R>(declaration: Step<I, P, O, R>): Step<I, P, O, R> {
@@ -140,7 +164,7 @@ export function stepRunner(deps: StepRunnerDeps): StepRunner {
   }
 
   async function phased<I, P, O, R>(step: Step<I, P, O, R>, input: I, phase: { at: Phase }): Promise<string> {
-    let planned = await writeTx(db, (tx) => step.plan(tx, input, now()), step.planTx);
+    let planned = await planOf(step, input);
     if (isSkip(planned)) return skipped(planned);
     const key = step.lock?.(planned);
     let lease: LeaseHandle | undefined;
@@ -151,7 +175,7 @@ export function stepRunner(deps: StepRunnerDeps): StepRunner {
     try {
       if (lease) {
         // Planned again under the lease: the run that held it may have finished just before.
-        planned = await writeTx(db, (tx) => step.plan(tx, input, now()), step.planTx);
+        planned = await planOf(step, input);
         if (isSkip(planned)) return skipped(planned);
       }
       const plan = planned;
@@ -159,7 +183,7 @@ export function stepRunner(deps: StepRunnerDeps): StepRunner {
       phase.at = 'call';
       const outcome = await step.call(plan, provider);
       phase.at = 'record';
-      const result = await writeTx(db, (tx) => step.record(tx, plan, outcome, now()), step.recordTx);
+      const result = await recordOf(step, plan, outcome);
       phase.at = 'compensate';
       if (step.compensate?.needed(result)) await step.compensate.call(plan, outcome, provider);
       const said = step.done(result, outcome, plan);
@@ -169,6 +193,21 @@ export function stepRunner(deps: StepRunnerDeps): StepRunner {
       // A lease not given back (Redis away) expires by itself.
       await lease?.release().catch(() => {});
     }
+  }
+
+  function planOf<I, P, O, R>(step: Step<I, P, O, R>, input: I): Promise<P | Skip> {
+    if (step.look) return step.look(db, input, now());
+    const plan = step.plan;
+    return writeTx(db, (tx) => plan(tx, input, now()), step.planTx);
+  }
+
+  function recordOf<I, P, O, R>(step: Step<I, P, O, R>, plan: P, outcome: O): Promise<R> {
+    if (step.recordOne) {
+      const recordOne = step.recordOne;
+      return writeOne(db, (handle) => recordOne(handle, plan, outcome, now()));
+    }
+    const record = step.record;
+    return writeTx(db, (tx) => record(tx, plan, outcome, now()), step.recordTx);
   }
 
   return { run, emails: deps.mailer !== undefined };
