@@ -16,7 +16,7 @@ import { signBody } from '../src/api/webhooks.ts';
 import { clientHeaders } from '../src/cli/http-client.ts';
 import { getTableName, sql } from 'drizzle-orm';
 import { getTableConfig } from 'drizzle-orm/pg-core';
-import { COPIED_TABLES, copyToPostgres, lockSqlite } from '../src/db/copy-to-postgres.ts';
+import { COPIED_TABLES, copyToPostgres, lockSqlite } from '../src/tools/copy-to-postgres.ts';
 import * as serviceSqlite from '../src/db/tables/sqlite.ts';
 import * as operationsSqlite from '../src/db/tables/operations/sqlite.ts';
 import * as sandboxSqlite from '../src/sandbox/tables/sqlite.ts';

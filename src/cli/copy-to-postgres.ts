@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
-import type { LockedSqlite } from '../db/copy-to-postgres.ts';
+import type { LockedSqlite } from '../tools/copy-to-postgres.ts';
 import type { Db } from '../db/client.ts';
 import { safeUrl } from '../lib/safe-url.ts';
 import { liveWorkers } from '../queues/live-workers.ts';
@@ -66,7 +66,7 @@ it its own QUEUE_PREFIX. Then start the service with DATABASE_URL=<url>.`,
         await refuseLiveSource(session);
         const identity = options.replacesSource ? undefined : randomUUID();
         // Loaded only when a copy runs: the other commands start without the two engines.
-        const { copyToPostgres, CopyRefusedError, lockSqlite } = await import('../db/copy-to-postgres.ts');
+        const { copyToPostgres, CopyRefusedError, lockSqlite } = await import('../tools/copy-to-postgres.ts');
         const { closeDatabase, openDatabase, StoreOpenError } = await import('../db/open.ts');
         let source: LockedSqlite | undefined;
         let target: Db | undefined;

@@ -8,7 +8,7 @@ import { randomInt } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { prepared, writeOne, writeTx, type Db } from '../db/client.ts';
 import { placeholder, placeholderSql } from '../db/statements.ts';
-import { sandboxShipments } from './schema.ts';
+import { sandboxTables, type SandboxTables } from './tables/index.ts';
 import type { Carrier } from '../domain/ports.ts';
 import { TransientError } from '../domain/errors.ts';
 
@@ -19,10 +19,14 @@ class CarrierDownError extends TransientError {
 }
 
 export class SandboxCarrier implements Carrier {
+  private readonly ledgers: SandboxTables;
+
   constructor(
     private readonly db: Db,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.ledgers = sandboxTables(db);
+  }
 
   async createShipment(request: { orderId: string; address?: unknown }): Promise<{ trackingNumber: string }> {
     if ((request.address as { postalCode?: unknown } | undefined)?.postalCode === CARRIER_DOWN_POSTAL_CODE) {
@@ -40,6 +44,7 @@ export class SandboxCarrier implements Carrier {
   }
 
   async cancelShipment(request: { orderId: string }): Promise<void> {
+    const { sandboxShipments } = this.ledgers;
     await writeTx(this.db, async (tx) => {
       await tx.update(sandboxShipments).set({ status: 'cancelled' }).where(eq(sandboxShipments.orderId, request.orderId));
     });
@@ -47,6 +52,7 @@ export class SandboxCarrier implements Carrier {
 }
 
 function build(db: Db) {
+  const { sandboxShipments } = sandboxTables(db);
   return {
     shipment: db
       .select()

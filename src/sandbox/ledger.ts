@@ -3,9 +3,10 @@
  */
 import { asc, eq } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
-import { sandboxCharges, sandboxNotifications, sandboxRefunds } from './schema.ts';
+import { sandboxTables } from './tables/index.ts';
 
 export async function sandboxPayments(db: Db, orderId?: string) {
+  const { sandboxCharges, sandboxRefunds } = sandboxTables(db);
   const chargeRows = db
     .select({ id: sandboxCharges.id, orderId: sandboxCharges.orderId, amountCents: sandboxCharges.amountCents })
     .from(sandboxCharges);
@@ -23,6 +24,7 @@ export async function sandboxPayments(db: Db, orderId?: string) {
 }
 
 export async function sandboxMessages(db: Db, orderId?: string) {
+  const { sandboxNotifications } = sandboxTables(db);
   const rows = db
     .select({ orderId: sandboxNotifications.orderId, kind: sandboxNotifications.kind, channel: sandboxNotifications.channel })
     .from(sandboxNotifications);

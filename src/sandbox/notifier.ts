@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { prepared, writeOne, type Db } from '../db/client.ts';
 import { rowsChanged } from '../db/dialect.ts';
 import { placeholder } from '../db/statements.ts';
-import { sandboxNotifications } from './schema.ts';
+import { sandboxTables } from './tables/index.ts';
 import type { Notifier } from '../domain/ports.ts';
 import { TransientError } from '../domain/errors.ts';
 
@@ -42,6 +42,7 @@ export class SandboxNotifier implements Notifier {
 }
 
 function build(db: Db) {
+  const { sandboxNotifications } = sandboxTables(db);
   return {
     record: db
       .insert(sandboxNotifications)

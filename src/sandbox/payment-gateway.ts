@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { eq, sql } from 'drizzle-orm';
 import { prepared, writeTx, type Db, type Tx } from '../db/client.ts';
 import { placeholder, placeholderSql } from '../db/statements.ts';
-import { sandboxCharges, sandboxPaymentIntents, sandboxRefunds } from './schema.ts';
+import { sandboxTables, type SandboxTables } from './tables/index.ts';
 import {
   TransientGatewayError,
   type ChargeOutcome,
@@ -40,12 +40,14 @@ type Decision = ChargeOutcome | { outcome: 'transient' };
 
 export class SandboxPaymentGateway implements PaymentGateway {
   private readonly now: () => number;
+  private readonly ledgers: SandboxTables;
 
   constructor(
     private readonly db: Db,
     private readonly options: SandboxPaymentOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.ledgers = sandboxTables(db);
   }
 
   async charge(request: ChargeRequest): Promise<ChargeOutcome> {
@@ -62,6 +64,7 @@ export class SandboxPaymentGateway implements PaymentGateway {
 
   async void(request: { idempotencyKey: string; orderId: string }): Promise<ChargeOutcome> {
     await this.latency();
+    const { sandboxPaymentIntents } = this.ledgers;
     return writeTx(this.db, async (tx): Promise<ChargeOutcome> => {
       const [intent] = await prepared(tx, build).intent.execute({ key: request.idempotencyKey });
       if (!intent) {
@@ -88,6 +91,7 @@ export class SandboxPaymentGateway implements PaymentGateway {
 
   async refund(request: RefundRequest): Promise<{ refundId: string }> {
     await this.latency();
+    const { sandboxCharges, sandboxRefunds } = this.ledgers;
     return writeTx(this.db, async (tx) => {
       const [existing] = await tx.select().from(sandboxRefunds).where(eq(sandboxRefunds.idempotencyKey, request.idempotencyKey));
       if (existing) return { refundId: existing.id };
@@ -156,7 +160,7 @@ export class SandboxPaymentGateway implements PaymentGateway {
   }
 }
 
-function toOutcome(intent: typeof sandboxPaymentIntents.$inferSelect): ChargeOutcome {
+function toOutcome(intent: SandboxTables['sandboxPaymentIntents']['$inferSelect']): ChargeOutcome {
   switch (intent.outcome) {
     case 'captured':
       return { outcome: 'captured', chargeId: intent.chargeId! };
@@ -170,7 +174,7 @@ function toOutcome(intent: typeof sandboxPaymentIntents.$inferSelect): ChargeOut
 /** The statements of every charge, prepared once per connection. */
 function build(db: Db) {
   const excluded = (column: { name: string }) => sql.raw(`excluded.${column.name}`);
-  const t = sandboxPaymentIntents;
+  const { sandboxPaymentIntents: t, sandboxCharges } = sandboxTables(db);
   return {
     intent: db
       .select()

@@ -2,7 +2,8 @@
  * Copies a SQLite database of the service into an empty PostgreSQL one, for a deployment that
  * moves from one host to several (`orders copy-to-postgres`).
  *
- * A process binds one engine's tables (engine-binding.ts); this copy needs both, so it names the
+ * It copies the service's tables and the sandbox's ledgers, which live in the same database, so it
+ * sits above both db/ and sandbox/ (neither imports the other's tables). It names both engines'
  * definitions directly: it reads with the SQLite tables on its own better-sqlite3 connection and
  * writes with the PostgreSQL tables on a handle opened by `openDatabase`. The SQLite connection
  * holds the file's write lock for the whole copy, so that nothing changes under it; the
@@ -13,14 +14,14 @@ import { count, eq, getTableColumns, getTableName, sql } from 'drizzle-orm';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
+import { writeTx, type Db, type Tx } from '../db/client.ts';
+import { IDENTITY_KEY } from '../db/service-meta.ts';
+import * as operationsPostgres from '../db/tables/operations/postgres.ts';
+import * as operationsSqlite from '../db/tables/operations/sqlite.ts';
+import * as servicePostgres from '../db/tables/postgres.ts';
+import * as serviceSqlite from '../db/tables/sqlite.ts';
 import * as sandboxPostgres from '../sandbox/tables/postgres.ts';
 import * as sandboxSqlite from '../sandbox/tables/sqlite.ts';
-import { writeTx, type Db, type Tx } from './client.ts';
-import * as operationsPostgres from './tables/operations/postgres.ts';
-import * as operationsSqlite from './tables/operations/sqlite.ts';
-import * as servicePostgres from './tables/postgres.ts';
-import { IDENTITY_KEY } from './service-meta.ts';
-import * as serviceSqlite from './tables/sqlite.ts';
 
 /** One table in both dialects, and the name of its identity column, if it has one. */
 interface TablePair {
