@@ -10,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTx } from '../src/db/client.ts';
 import { closeDatabase } from '../src/db/open.ts';
 import { FEW_IN_STATUS, listOrders } from '../src/db/order-list.ts';
-import { orders } from '../src/db/schema.ts';
 import { ADMIN_TOKEN, Harness, orderBody, type OrderJson } from './support/harness.ts';
 import { openTestStore, sqlNumber, sqlRun } from './support/store.ts';
 
@@ -185,6 +184,7 @@ describe('listOrders on a large table', () => {
   it('pages a status that holds many orders (walked by id) the same as one that holds few (read by status)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'orders-list-'));
     const db = await openTestStore(dir);
+    const { orders } = db.tables;
     const start = Date.now() - 1_000_000;
     const byStatus: Record<string, string[]> = { COMPLETED: [], FAILED: [] };
     const rows: (typeof orders.$inferInsert)[] = [];

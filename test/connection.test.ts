@@ -15,7 +15,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeTx, type Db } from '../src/db/client.ts';
 import { listValue } from '../src/db/dialect.ts';
 import { closeDatabase } from '../src/db/open.ts';
-import { products } from '../src/db/schema.ts';
 import { statements } from '../src/db/statements.ts';
 import { openStore, sqlNumber, storeEnv } from './support/store.ts';
 import { testStore } from './support/test-database.ts';
@@ -30,7 +29,7 @@ beforeEach(async () => {
   db = await openStore(env);
   other = await openStore(env);
   await writeTx(db, (tx) =>
-    tx.insert(products).values({ sku: 'SKU-1', name: 'One', priceCents: 100, available: 5, updatedAt: 0 }),
+    tx.insert(tx.tables.products).values({ sku: 'SKU-1', name: 'One', priceCents: 100, available: 5, updatedAt: 0 }),
   );
 });
 
@@ -55,6 +54,7 @@ describe.runIf(testStore() === 'sqlite')('the SQLite statement cache', () => {
   });
 
   it('answers rows as objects after drizzle read the same statement in raw mode', async () => {
+    const { products } = db.tables;
     const query = () =>
       db.select({ sku: products.sku, available: products.available }).from(products).where(eq(products.sku, 'SKU-1'));
     // drizzle reads a partial select with raw(true) and a full select as objects, on one SQL text.
@@ -105,6 +105,7 @@ describe('a write transaction', () => {
       await expect(
         writeTx(tx, async (sp) => {
           sp.afterCommit(() => ran.push('rolled back'));
+          const { products } = sp.tables;
           await sp.update(products).set({ available: 0 }).where(eq(products.sku, 'SKU-1'));
           throw new Error('no');
         }),
@@ -114,6 +115,7 @@ describe('a write transaction', () => {
     await expect(
       writeTx(db, async (tx) => {
         tx.afterCommit(() => ran.push('never'));
+        const { products } = tx.tables;
         await tx.update(products).set({ available: 1 }).where(eq(products.sku, 'SKU-1'));
         throw new Error('no');
       }),
@@ -141,6 +143,7 @@ describe('a write transaction', () => {
 // transactions truly run at once, which SQLite's one writer per file never lets happen.
 describe.runIf(testStore() === 'postgres')('two PostgreSQL handles on one database', () => {
   it('see each other’s commits', async () => {
+    const { products } = other.tables;
     await writeTx(other, (tx) => tx.update(products).set({ available: 9 }).where(eq(products.sku, 'SKU-1')));
     expect(await sqlNumber(db, "SELECT available FROM products WHERE sku = 'SKU-1'")).toBe(9);
   });
@@ -154,6 +157,7 @@ describe.runIf(testStore() === 'postgres')('two PostgreSQL handles on one databa
     });
     const takeOne = (handle: Db) =>
       writeTx(handle, async (tx) => {
+        const { products } = tx.tables;
         runs++;
         const [row] = await tx.select({ available: products.available }).from(products).where(eq(products.sku, 'SKU-1'));
         // The first runs of both read before either writes: one of them must fail and run again.

@@ -3,10 +3,15 @@
  * which hands a `Tx`). SQLite (src/db/engines/sqlite.ts) is the embedded default; PostgreSQL
  * (src/db/engines/postgres.ts) is chosen by DATABASE_URL, for deployments over several hosts.
  *
+ * Each handle carries the tables of its engine (`db.tables`, `tx.tables`; src/db/tables/index.ts)
+ * for its whole life, and queries name the tables of the handle they are given: nothing is bound
+ * per process, so one process may hold a SQLite and a PostgreSQL database at once.
+ *
  * Business code is written once, against drizzle's PostgreSQL query builders, and always awaits
- * them: it never uses the synchronous calls of better-sqlite3. On SQLite, the handle is drizzle's
- * better-sqlite3 database given the SQLite tables (src/db/schema.ts binds them); both builders
- * take the same calls and the tables have the same row types (test/tables.test.ts). What truly
+ * them: it never uses the synchronous calls of better-sqlite3. `Db` is typed as PostgreSQL's on
+ * both engines because drizzle gives the two dialects distinct builder types with no common one
+ * that keeps a query's row types; the SQLite builder takes the same calls, and its tables have
+ * the same row types (test/tables.test.ts), so one typing checks the queries of both. What truly
  * differs per engine is kept to the engine modules and src/db/dialect.ts.
  */
 import type { NodePgDatabase, NodePgTransaction } from 'drizzle-orm/node-postgres';

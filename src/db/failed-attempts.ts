@@ -6,7 +6,6 @@
  */
 import { and, asc, desc, eq, lte } from 'drizzle-orm';
 import { writeTx, type Db } from './client.ts';
-import { failedAttempts } from './operations-schema.ts';
 
 export const FAILED_ATTEMPTS_KEPT = 20;
 /** An error is kept to this many characters. */
@@ -26,6 +25,7 @@ export async function recordFailedAttempt(db: Db, record: FailedAttemptRecord): 
   await writeTx(
     db,
     async (tx) => {
+      const { failedAttempts } = tx.tables;
       await tx.insert(failedAttempts).values({ ...record, error: record.error.slice(0, MAX_ERROR) });
       // The oldest beyond the bound go; the job_id index makes this a short range.
       const [oldestKept] = await tx
@@ -45,6 +45,7 @@ export async function recordFailedAttempt(db: Db, record: FailedAttemptRecord): 
 
 /** An order's failed attempts, oldest first. */
 export async function failedAttemptsOf(db: Db, orderId: string) {
+  const { failedAttempts } = db.tables;
   return db
     .select({
       queue: failedAttempts.queue,

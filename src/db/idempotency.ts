@@ -8,7 +8,6 @@ import { eq, lte } from 'drizzle-orm';
 import { UnprocessableError } from '../domain/errors.ts';
 import { writeTx, type Db, type Tx } from './client.ts';
 import { rowsChanged } from './dialect.ts';
-import { idempotencyKeys } from './schema.ts';
 
 export interface IdempotencyRequest {
   key: string;
@@ -29,6 +28,7 @@ export interface StoredResponse {
  * request.
  */
 export async function findReplay(tx: Tx, request: IdempotencyRequest, now: number): Promise<StoredResponse | undefined> {
+  const { idempotencyKeys } = tx.tables;
   const [seen] = await tx.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, request.key));
   if (!seen) return undefined;
   if (seen.expiresAt <= now) {
@@ -50,7 +50,7 @@ export async function rememberResponse(
   response: StoredResponse,
   now: number,
 ): Promise<void> {
-  await tx.insert(idempotencyKeys).values({
+  await tx.insert(tx.tables.idempotencyKeys).values({
     key: request.key,
     fingerprint: request.fingerprint,
     orderId: response.orderId,
@@ -63,5 +63,6 @@ export async function rememberResponse(
 
 /** Deletes the keys that expired at or before `now`; answers how many. */
 export function sweepIdempotencyKeys(db: Db, now: number): Promise<number> {
+  const { idempotencyKeys } = db.tables;
   return writeTx(db, async (tx) => rowsChanged(await tx.delete(idempotencyKeys).where(lte(idempotencyKeys.expiresAt, now))));
 }

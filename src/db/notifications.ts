@@ -12,7 +12,7 @@ import { prepared, type Db, type Tx } from './client.ts';
 import { findOrder, orderItemsOf } from './orders.ts';
 import { recordFact } from './transitions.ts';
 import { placeholder, placeholderSql } from './statements.ts';
-import { orders, sentNotifications, type OrderRow } from './schema.ts';
+import type { OrderRow } from './schema.ts';
 
 /** The order to notify, unless this kind was already sent for it. */
 export async function planNotification(db: Db | Tx, orderId: string, kind: NotificationKind): Promise<OrderRow | undefined> {
@@ -21,6 +21,7 @@ export async function planNotification(db: Db | Tx, orderId: string, kind: Notif
 
 /** The kinds of message already sent for an order. */
 export async function sentKinds(db: Db | Tx, orderId: string): Promise<Set<NotificationKind>> {
+  const { sentNotifications } = db.tables;
   const rows = await db
     .select({ kind: sentNotifications.kind })
     .from(sentNotifications)
@@ -65,6 +66,7 @@ export async function recordNotificationRefused(
 }
 
 function build(db: Db) {
+  const { orders, sentNotifications } = db.tables;
   return {
     /** The order, unless the kind was sent for it: one statement where there were two. */
     unsent: db

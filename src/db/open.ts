@@ -4,7 +4,6 @@
  */
 import { safeUrl } from '../lib/safe-url.ts';
 import type { Db } from './client.ts';
-import { useEngine } from './engine-binding.ts';
 import { openPostgres } from './engines/postgres.ts';
 import { openSqlite } from './engines/sqlite.ts';
 
@@ -24,7 +23,6 @@ export class StoreOpenError extends Error {}
 
 export async function openDatabase(target: StoreTarget): Promise<Db> {
   if (target.url) {
-    useEngine('postgres');
     try {
       return await openPostgres(target.url, { poolSize: target.poolSize ?? 10, onIdleError: target.onIdleError });
     } catch (error) {
@@ -33,7 +31,6 @@ export async function openDatabase(target: StoreTarget): Promise<Db> {
       });
     }
   }
-  useEngine('sqlite');
   try {
     return openSqlite(target.path);
   } catch (error) {

@@ -5,7 +5,6 @@
  */
 import { asc, eq } from 'drizzle-orm';
 import { writeTx, type Db } from './client.ts';
-import { operatorActions } from './operations-schema.ts';
 import type { OperatorAction } from './tables/operations/values.ts';
 
 export type { OperatorAction } from './tables/operations/values.ts';
@@ -23,7 +22,7 @@ export interface OperatorActionRecord {
 export async function recordOperatorActions(db: Db, records: readonly OperatorActionRecord[]): Promise<void> {
   if (records.length === 0) return;
   await writeTx(db, async (tx) => {
-    await tx.insert(operatorActions).values(records.map((r) => ({ ...r, jobId: r.jobId ?? null })));
+    await tx.insert(tx.tables.operatorActions).values(records.map((r) => ({ ...r, jobId: r.jobId ?? null })));
   });
 }
 
@@ -33,6 +32,7 @@ export function recordOperatorAction(db: Db, record: OperatorActionRecord): Prom
 
 /** An order's actions, oldest first. */
 export async function operatorActionsOf(db: Db, orderId: string) {
+  const { operatorActions } = db.tables;
   return db
     .select({
       action: operatorActions.action,

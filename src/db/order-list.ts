@@ -8,7 +8,7 @@ import type { OrderStatus } from '../domain/order-machine.ts';
 import type { Db } from './client.ts';
 import type { OrderWithItems } from './orders.ts';
 import { stuckSince } from './reconcile.ts';
-import { orderItems, orders, outbox, sentNotifications } from './schema.ts';
+import type { OrderRow } from './schema.ts';
 
 export interface OrderListQuery {
   status?: OrderStatus;
@@ -29,6 +29,7 @@ export interface OrderPage {
 }
 
 export async function listOrders(db: Db, query: OrderListQuery): Promise<OrderPage> {
+  const { orders } = db.tables;
   const conditions: SQL[] = [];
   if (query.status)
     conditions.push(await statusIs(db, query.status, query.customerId === undefined && query.stuckBefore === undefined));
@@ -36,7 +37,9 @@ export async function listOrders(db: Db, query: OrderListQuery): Promise<OrderPa
   if (query.email !== undefined) conditions.push(eq(orders.email, query.email));
   // Stuck orders are few and found by index; reading them first spares a walk over all orders.
   if (query.stuckBefore !== undefined) {
-    conditions.push(inArray(orders.id, db.select({ id: orders.id }).from(orders).where(stuckSince(query.stuckBefore))));
+    conditions.push(
+      inArray(orders.id, db.select({ id: orders.id }).from(orders).where(stuckSince(db.tables, query.stuckBefore))),
+    );
   }
   if (query.before !== undefined) conditions.push(lt(orders.id, query.before));
   // One more than asked says whether another page follows.
@@ -53,6 +56,7 @@ export async function listOrders(db: Db, query: OrderListQuery): Promise<OrderPa
 
 /** The order that has this tracking number, if any (the console's search). */
 export async function orderIdByTrackingNumber(db: Db, trackingNumber: string): Promise<string | undefined> {
+  const { orders } = db.tables;
   const [row] = await db.select({ id: orders.id }).from(orders).where(eq(orders.trackingNumber, trackingNumber)).limit(1);
   return row?.id;
 }
@@ -68,6 +72,7 @@ export const FEW_IN_STATUS = 10_000;
  * PostgreSQL's planner weighs the two paths by its statistics, and has no `+` for text.
  */
 async function statusIs(db: Db, status: OrderStatus, alone: boolean): Promise<SQL> {
+  const { orders } = db.tables;
   if (!alone || db.connection.engine === 'postgres') return eq(orders.status, status);
   const some = db
     .select({ one: sql`1` })
@@ -82,12 +87,14 @@ async function statusIs(db: Db, status: OrderStatus, alone: boolean): Promise<SQ
 
 /** How many orders are stuck since `cutoff`. */
 export async function countStuck(db: Db, cutoff: number): Promise<number> {
-  const [row] = await db.select({ n: sql<number>`count(*)` }).from(orders).where(stuckSince(cutoff));
+  const { orders } = db.tables;
+  const [row] = await db.select({ n: sql<number>`count(*)` }).from(orders).where(stuckSince(db.tables, cutoff));
   return row?.n ?? 0;
 }
 
-async function withItems(db: Db, rows: (typeof orders.$inferSelect)[]): Promise<OrderWithItems[]> {
+async function withItems(db: Db, rows: OrderRow[]): Promise<OrderWithItems[]> {
   if (rows.length === 0) return [];
+  const { orderItems } = db.tables;
   const items = await db
     .select()
     .from(orderItems)
@@ -103,6 +110,7 @@ async function withItems(db: Db, rows: (typeof orders.$inferSelect)[]): Promise<
 
 /** The events an order's transactions wrote to the outbox and that are still kept there. */
 export function outboxOf(db: Db, orderId: string) {
+  const { outbox } = db.tables;
   return db
     .select({ type: outbox.type, createdAt: outbox.createdAt, dispatchedAt: outbox.dispatchedAt })
     .from(outbox)
@@ -112,6 +120,7 @@ export function outboxOf(db: Db, orderId: string) {
 
 /** The customer messages sent for an order, in the order they went out. */
 export function sentMessages(db: Db, orderId: string) {
+  const { sentNotifications } = db.tables;
   return db
     .select({ kind: sentNotifications.kind, sentAt: sentNotifications.sentAt })
     .from(sentNotifications)
@@ -121,9 +130,10 @@ export function sentMessages(db: Db, orderId: string) {
 
 /** Whether one order is stuck since `cutoff`, by the same test as the list. */
 export async function isStuck(db: Db, orderId: string, cutoff: number): Promise<boolean> {
+  const { orders } = db.tables;
   const rows = await db
     .select({ id: orders.id })
     .from(orders)
-    .where(and(eq(orders.id, orderId), stuckSince(cutoff)));
+    .where(and(eq(orders.id, orderId), stuckSince(db.tables, cutoff)));
   return rows.length > 0;
 }

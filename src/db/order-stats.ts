@@ -5,10 +5,10 @@
 import { and, gt, lte, sql } from 'drizzle-orm';
 import { ORDER_STATUSES, type OrderStatus } from '../domain/order-machine.ts';
 import type { Db } from './client.ts';
-import { orderEvents, orders } from './schema.ts';
 
 /** How many orders rest in each status (every status, zero included). */
 export async function countOrdersByStatus(db: Db): Promise<Record<OrderStatus, number>> {
+  const { orders } = db.tables;
   const counts = Object.fromEntries(ORDER_STATUSES.map((s) => [s, 0])) as Record<OrderStatus, number>;
   const rows = await db.select({ status: orders.status, n: sql<number>`count(*)` }).from(orders).groupBy(orders.status);
   for (const row of rows) counts[row.status] = row.n;
@@ -20,6 +20,7 @@ export async function countOrdersByStatus(db: Db): Promise<Record<OrderStatus, n
  * entry seen: lets a reader keep running totals by reading only what is new.
  */
 export async function transitionsSince(db: Db, afterId: number): Promise<{ lastId: number; byEvent: Map<string, number> }> {
+  const { orderEvents } = db.tables;
   // Fix the upper bound first: entries written meanwhile are counted by the next read.
   const [top] = await db.select({ last: sql<number | null>`max(${orderEvents.id})` }).from(orderEvents);
   const lastId = top?.last ?? afterId;

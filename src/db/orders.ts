@@ -5,7 +5,7 @@ import { asc, eq } from 'drizzle-orm';
 import { NotFoundError } from '../domain/errors.ts';
 import { quote } from '../domain/text.ts';
 import type { Db, Tx } from './client.ts';
-import { orderEvents, type OrderEventRow, type OrderItemRow, type OrderRow } from './schema.ts';
+import type { OrderEventRow, OrderItemRow, OrderRow } from './schema.ts';
 import { statements } from './statements.ts';
 
 export interface OrderWithItems extends OrderRow {
@@ -41,5 +41,6 @@ export function orderItemsOf(db: Db | Tx, id: string): Promise<OrderItemRow[]> {
 
 export async function getTimeline(db: Db | Tx, id: string): Promise<OrderEventRow[]> {
   await existingOrder(db, id);
+  const { orderEvents } = db.tables;
   return db.select().from(orderEvents).where(eq(orderEvents.orderId, id)).orderBy(asc(orderEvents.id));
 }

@@ -8,8 +8,8 @@ import { currentTraceparent } from '../telemetry/tracing.ts';
 import { writeOne, writeTx, type Db, type Tx } from './client.ts';
 import { forUpdate, listValue, rowsChanged } from './dialect.ts';
 import type { OutboxRow } from './outbox-row.ts';
+import type { Tables } from './tables/index.ts';
 import { statements } from './statements.ts';
-import { outbox } from './schema.ts';
 
 /**
  * Writes an event to the outbox; call inside the transaction that causes it. `redrive` marks the
@@ -55,8 +55,8 @@ export function takeCommittedOutbox(db: Db): OutboxRow[] {
   return db.connection.committedOutbox.splice(0);
 }
 
-/** The columns of an OutboxRow (read when called: the tables are bound when the database opens). */
-const outboxRow = () => ({
+/** The columns of an OutboxRow. */
+const outboxRow = ({ outbox }: Tables) => ({
   id: outbox.id,
   orderId: outbox.orderId,
   type: outbox.type,
@@ -77,8 +77,9 @@ export async function pendingOutbox(
   writtenBefore?: number,
   options: { skipLocked?: boolean } = {},
 ): Promise<OutboxRow[]> {
+  const { outbox } = db.tables;
   const query = db
-    .select(outboxRow())
+    .select(outboxRow(db.tables))
     .from(outbox)
     .where(and(isNull(outbox.dispatchedAt), writtenBefore === undefined ? undefined : lt(outbox.createdAt, writtenBefore)))
     .orderBy(asc(outbox.id))
@@ -100,6 +101,7 @@ export async function markDispatched(db: Db | Tx, ids: readonly number[], now: n
 
 /** Age in ms of the oldest undispatched event, or 0 when the outbox is drained. */
 export async function outboxLagMs(db: Db, now: number): Promise<number> {
+  const { outbox } = db.tables;
   const [row] = await db
     .select({ oldest: sql<number | null>`min(${outbox.createdAt})` })
     .from(outbox)
@@ -109,12 +111,14 @@ export async function outboxLagMs(db: Db, now: number): Promise<number> {
 
 /** How many events wait for the relay. */
 export async function pendingOutboxCount(db: Db): Promise<number> {
+  const { outbox } = db.tables;
   const [row] = await db.select({ n: sql<number>`count(*)` }).from(outbox).where(isNull(outbox.dispatchedAt));
   return row?.n ?? 0;
 }
 
 /** Deletes dispatched events older than `before`, so the table does not grow without end. */
 export async function pruneOutbox(db: Db, before: number): Promise<number> {
+  const { outbox } = db.tables;
   // A NULL dispatched_at (still waiting) is never less than `before`.
   return writeTx(db, async (tx) => rowsChanged(await tx.delete(outbox).where(lt(outbox.dispatchedAt, before))));
 }

@@ -10,7 +10,7 @@ import type { ChargeOutcome } from '../domain/ports.ts';
 import { writeTx, type Db, type Tx } from './client.ts';
 import { findOrder } from './orders.ts';
 import { recordFact, transition } from './transitions.ts';
-import { orderEvents, type OrderRow } from './schema.ts';
+import type { OrderRow } from './schema.ts';
 
 export type PaymentPlan =
   | { action: 'charge'; order: OrderRow }
@@ -114,6 +114,7 @@ export function timeOutPayment(db: Db, orderId: string, now: number, timeoutMs: 
  * (updatedAt also moves with facts recorded while the order waits, a job that gave up, say).
  */
 async function paymentRequestedAt(tx: Tx, order: OrderRow): Promise<number> {
+  const { orderEvents } = tx.tables;
   const [requested] = await tx
     .select({ at: orderEvents.at })
     .from(orderEvents)

@@ -21,8 +21,9 @@ import { writeTx, type Db, type Tx } from './client.ts';
 import { forUpdate } from './dialect.ts';
 import { sentKinds } from './notifications.ts';
 import { emit } from './outbox.ts';
+import type { OrderRow } from './schema.ts';
+import type { Tables } from './tables/index.ts';
 import { literals, unsettled } from './tables/unsettled.ts';
-import { orders, outbox, sentNotifications, type OrderRow } from './schema.ts';
 
 export interface RedrivenOrder {
   orderId: string;
@@ -73,6 +74,7 @@ export function redrive(db: Db, stuck: readonly RedrivenOrder[], options: Reconc
   return writeTx(
     db,
     async (tx) => {
+      const { orders } = tx.tables;
       const done: RedrivenOrder[] = [];
       const still = await forUpdate(
         tx,
@@ -87,7 +89,7 @@ export function redrive(db: Db, stuck: readonly RedrivenOrder[], options: Reconc
               ),
               // Still stuck by the same test that found it: still, and nothing on its way.
               lt(orders.updatedAt, cutoff),
-              nothingOnItsWay(cutoff),
+              nothingOnItsWay(tx.tables, cutoff),
             ),
           )
           .orderBy(asc(orders.id)),
@@ -122,7 +124,7 @@ async function eventsFor(db: Db | Tx, order: OrderRow): Promise<OutboxEvent[]> {
 const RESTING_STATUSES = ORDER_STATUSES.filter((s) => !MOVING_STATUSES.includes(s));
 
 /** A payment or stock still to settle, as the partial index orders_unsettled_idx says it (SQLite uses it). */
-function toSettle(): SQL {
+function toSettle({ orders }: Tables): SQL {
   return sql`(${unsettled(orders)})`;
 }
 
@@ -131,16 +133,18 @@ function toSettle(): SQL {
  * `cutoff`. The reconciler re-drives such orders unless something is already on its way; the
  * operations console lists them all, since an order re-driven in vain is still stuck.
  */
-export function stuckSince(cutoff: number): SQL {
-  return and(or(inArray(orders.status, MOVING_STATUSES), toSettle()), lt(orders.updatedAt, cutoff))!;
+export function stuckSince(tables: Tables, cutoff: number): SQL {
+  const { orders } = tables;
+  return and(or(inArray(orders.status, MOVING_STATUSES), toSettle(tables)), lt(orders.updatedAt, cutoff))!;
 }
 
 /** Not ended, or ended with a payment or stock still to settle, and still since the cut-off. */
 async function stuckOrders(db: Db, cutoff: number, limit: number): Promise<OrderRow[]> {
+  const { orders } = db.tables;
   const moving = await db
     .select()
     .from(orders)
-    .where(and(inArray(orders.status, MOVING_STATUSES), lt(orders.updatedAt, cutoff), nothingOnItsWay(cutoff)))
+    .where(and(inArray(orders.status, MOVING_STATUSES), lt(orders.updatedAt, cutoff), nothingOnItsWay(db.tables, cutoff)))
     .orderBy(asc(orders.updatedAt))
     .limit(limit);
   const unsettled = await db
@@ -149,9 +153,9 @@ async function stuckOrders(db: Db, cutoff: number, limit: number): Promise<Order
     .where(
       and(
         // No status filter, which would tempt the planner into scanning every old ended order.
-        toSettle(),
+        toSettle(db.tables),
         lt(orders.updatedAt, cutoff),
-        nothingOnItsWay(cutoff),
+        nothingOnItsWay(db.tables, cutoff),
       ),
     )
     .orderBy(asc(orders.updatedAt))
@@ -164,6 +168,7 @@ async function stuckOrders(db: Db, cutoff: number, limit: number): Promise<Order
  * narrows the search; `owedNotifications` decides, inside the transaction.
  */
 function recentlySettled(db: Db, cutoff: number, since: number, limit: number): Promise<OrderRow[]> {
+  const { orders, sentNotifications } = db.tables;
   const notSent = (kind: SQL) =>
     sql`NOT EXISTS (SELECT 1 FROM ${sentNotifications} WHERE ${sentNotifications.orderId} = ${orders.id} AND ${sentNotifications.kind} = ${kind})`;
   return db
@@ -176,9 +181,9 @@ function recentlySettled(db: Db, cutoff: number, since: number, limit: number): 
         lt(orders.updatedAt, cutoff),
         or(
           // One clause per piece of evidence that a message is owed (lifecycle/notifications.ts).
-          ...MESSAGE_EVIDENCE.map((e) => and(shownBy(e), notSent(sql`${e.kind}`))),
+          ...MESSAGE_EVIDENCE.map((e) => and(shownBy(orders, e), notSent(sql`${e.kind}`))),
         ),
-        nothingOnItsWay(cutoff),
+        nothingOnItsWay(db.tables, cutoff),
       ),
     )
     .orderBy(asc(orders.updatedAt))
@@ -186,7 +191,7 @@ function recentlySettled(db: Db, cutoff: number, since: number, limit: number): 
 }
 
 /** The SQL twin of lifecycle/notifications.ts `shows`: the order's row holds `evidence`. */
-function shownBy(evidence: MessageEvidence): SQL | undefined {
+function shownBy(orders: Tables['orders'], evidence: MessageEvidence): SQL | undefined {
   switch (evidence.by) {
     case 'statuses':
       return inArray(orders.status, evidence.statuses);
@@ -204,7 +209,7 @@ function shownBy(evidence: MessageEvidence): SQL | undefined {
 }
 
 /** No event for the order waits for the relay, and none was written since the cut-off. */
-function nothingOnItsWay(cutoff: number): SQL {
+function nothingOnItsWay({ orders, outbox }: Tables, cutoff: number): SQL {
   return sql`NOT EXISTS (SELECT 1 FROM ${outbox} WHERE ${outbox.orderId} = ${orders.id} AND (${outbox.dispatchedAt} IS NULL OR ${outbox.createdAt} > ${cutoff}))`;
 }
 

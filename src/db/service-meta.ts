@@ -6,7 +6,6 @@
 import { randomUUID } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { writeTx, type Db } from './client.ts';
-import { orders, serviceMeta } from './schema.ts';
 import { StorageUnavailableError } from './errors.ts';
 
 /** The service_meta key of the database's identity. */
@@ -14,6 +13,7 @@ export const IDENTITY_KEY = 'database_id';
 const PROBE_KEY = 'write_probe';
 
 export async function databaseIdentity(db: Db): Promise<string> {
+  const { serviceMeta } = db.tables;
   await writeTx(db, async (tx) => {
     await tx.insert(serviceMeta).values({ key: IDENTITY_KEY, value: randomUUID() }).onConflictDoNothing();
   });
@@ -29,6 +29,7 @@ export type StorageState = 'ok' | 'down' | 'unwritable';
  * already has can succeed while an order's insert fails).
  */
 export async function checkStorage(db: Db, now = Date.now()): Promise<StorageState> {
+  const { orders, serviceMeta } = db.tables;
   try {
     // Reads a table, not a constant, so that the file itself must be there and readable.
     await db.select({ one: sql`1` }).from(orders).limit(1);

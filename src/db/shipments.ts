@@ -8,7 +8,7 @@ import { canApply, endedUnfulfilled, isReachedBy } from '../domain/order-machine
 import { writeTx, type Db, type Tx } from './client.ts';
 import { findOrder, lockOrder } from './orders.ts';
 import { transition } from './transitions.ts';
-import { orders, type OrderRow } from './schema.ts';
+import type { OrderRow } from './schema.ts';
 import { assertStockToShip } from './stock.ts';
 
 /** The order to ship, if it is still waiting for its shipment. */
@@ -43,6 +43,7 @@ export async function recordShipment(tx: Tx, orderId: string, trackingNumber: st
 /** The carrier says the parcel arrived. Idempotent: a repeated webhook answers the same order. */
 export function markDelivered(db: Db, trackingNumber: string, now: number): Promise<OrderRow> {
   return writeTx(db, async (tx) => {
+    const { orders } = tx.tables;
     const [order] = await tx.select().from(orders).where(eq(orders.trackingNumber, trackingNumber));
     if (!order) throw new NotFoundError(`No shipment has the tracking number ${JSON.stringify(trackingNumber)}.`);
     if (isReachedBy(order.status, 'Delivered')) return order;

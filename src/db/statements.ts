@@ -6,7 +6,6 @@
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import { prepared, type Db, type Tx } from './client.ts';
 import { forUpdate, oneOf } from './dialect.ts';
-import { orderEvents, orderItems, orders, outbox, products } from './schema.ts';
 
 /** A named placeholder of a prepared statement, given its value at each run. */
 export const placeholder = (name: string) => sql.placeholder(name);
@@ -14,6 +13,7 @@ export const placeholder = (name: string) => sql.placeholder(name);
 export const placeholderSql = (name: string) => sql`${placeholder(name)}`;
 
 function build(db: Db) {
+  const { orderEvents, orderItems, orders, outbox, products } = db.tables;
   return {
     /** `skus` is a list (dialect.ts `listValue`). */
     prices: db

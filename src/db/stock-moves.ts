@@ -12,7 +12,7 @@ import { prepared, type Db, type Tx } from './client.ts';
 import { rowsChanged } from './dialect.ts';
 import { orderItemsOf } from './orders.ts';
 import { placeholderSql } from './statements.ts';
-import { products, type OrderItemRow } from './schema.ts';
+import type { OrderItemRow } from './schema.ts';
 
 export type StockMove = 'reserve' | 'ship' | 'release';
 
@@ -44,6 +44,7 @@ function bySku(items: OrderItemRow[]): OrderItemRow[] {
 
 /** The moves, prepared once per connection. */
 function build(db: Db) {
+  const { products } = db.tables;
   const quantity = placeholderSql('quantity');
   const ofSku = eq(products.sku, placeholderSql('sku'));
   return {

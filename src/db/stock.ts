@@ -9,7 +9,7 @@ import { canApply, mayReleaseStock, STOCK_MOVES } from '../domain/order-machine.
 import { writeTx, type Db } from './client.ts';
 import { lockOrder, orderItemsOf } from './orders.ts';
 import { recordFact, transition } from './transitions.ts';
-import { products, type OrderRow, type ProductRow } from './schema.ts';
+import type { OrderRow, ProductRow } from './schema.ts';
 import { moveLines, Shortage } from './stock-moves.ts';
 
 export interface ProductInput {
@@ -23,6 +23,7 @@ export interface ProductInput {
 /** Creates or updates a product; `stock` sets the units available for sale. */
 export function upsertProduct(db: Db, input: ProductInput, now: number): Promise<{ product: ProductRow; created: boolean }> {
   return writeTx(db, async (tx) => {
+    const { products } = tx.tables;
     const [existing] = await tx.select().from(products).where(eq(products.sku, input.sku));
     const [product] = await tx
       .insert(products)
@@ -37,6 +38,7 @@ export function upsertProduct(db: Db, input: ProductInput, now: number): Promise
 }
 
 export function listProducts(db: Db): Promise<ProductRow[]> {
+  const { products } = db.tables;
   return db.select().from(products).orderBy(asc(products.sku));
 }
 
