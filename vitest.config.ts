@@ -16,8 +16,11 @@ const SERVER_FILES = ['test/**/*.test.ts'];
  */
 const STORE_INDEPENDENT_FILES = ['test/build.test.ts', 'test/lint.test.ts'];
 
-/** Checks the private PostgreSQL server, or needs it as a copy's target: nothing to run on SQLite. */
-const POSTGRES_ONLY_FILES = ['test/postgres-server.test.ts', 'test/copy-to-postgres.test.ts'];
+/**
+ * Checks the private PostgreSQL server, or needs it beside a SQLite file (a copy's target, a
+ * process holding both engines): nothing more to run on SQLite.
+ */
+const POSTGRES_ONLY_FILES = ['test/postgres-server.test.ts', 'test/copy-to-postgres.test.ts', 'test/both-engines.test.ts'];
 
 /** Source trees the layer test reads, not tests. */
 const FIXTURES = ['test/fixtures/**'];
