@@ -3,23 +3,18 @@
  * failed, how many attempts they made and how long ago.
  */
 import type { Command } from 'commander';
-import { failedJobs } from '../queues/job-actions.ts';
+import { failedJobs, type FailedJob } from '../queues/job-actions.ts';
 import type { Queues } from '../queues/queues.ts';
 import { QUEUE_NAMES, type QueueName } from '../queues/routing.ts';
 import { clip, humanDuration, printJson, printLines, table } from './output.ts';
 import { positiveInt, queueOption, runWith } from './run.ts';
 
 /** A failed job as `--json` prints it (docs/cli.md). */
-export interface FailedJobLine {
-  queue: QueueName;
-  id: string;
-  orderId: string | null;
-  event: string;
-  reason: string;
-  attempts: number;
+export type FailedJobLine = Omit<FailedJob, 'failedAt'> & {
+  /** ISO 8601. */
   failedAt: string | null;
   ageMs: number | null;
-}
+};
 
 async function listFailed(queues: Queues, names: readonly QueueName[], limit: number, now = Date.now()) {
   const { counts, jobs } = await failedJobs(queues, names, limit);
