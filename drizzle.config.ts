@@ -6,7 +6,12 @@ import { defineConfig } from 'drizzle-kit';
 
 export default defineConfig({
   dialect: 'sqlite',
-  schema: ['./src/db/tables/sqlite.ts', './src/sandbox/tables/sqlite.ts', './src/db/tables/operations/sqlite.ts'],
+  schema: [
+    './src/db/tables/sqlite.ts',
+    './src/sandbox/tables/sqlite.ts',
+    './src/db/tables/operations/sqlite.ts',
+    './src/db/tables/webhooks/sqlite.ts',
+  ],
   out: './drizzle/sqlite',
   dbCredentials: { url: process.env.DATABASE_PATH ?? 'data/orders.db' },
 });

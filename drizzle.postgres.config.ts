@@ -6,7 +6,12 @@ import { defineConfig } from 'drizzle-kit';
 
 export default defineConfig({
   dialect: 'postgresql',
-  schema: ['./src/db/tables/postgres.ts', './src/sandbox/tables/postgres.ts', './src/db/tables/operations/postgres.ts'],
+  schema: [
+    './src/db/tables/postgres.ts',
+    './src/sandbox/tables/postgres.ts',
+    './src/db/tables/operations/postgres.ts',
+    './src/db/tables/webhooks/postgres.ts',
+  ],
   out: './drizzle/postgres',
   dbCredentials: { url: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/orders' },
 });

@@ -11,6 +11,7 @@ import { API_ENV, HTTP_ENV, PROCESS_ENV } from './config/http.ts';
 import { REDIS_ENV, STORE_ENV } from './config/backends.ts';
 import { docOf } from './config/fields.ts';
 import { JOBS_ENV, MAIL_ENV, OUTBOX_ENV, mailAddressOf, queueConcurrency } from './config/jobs.ts';
+import { WEBHOOKS_ENV, webhooksConfig } from './config/webhooks.ts';
 import { checkOtelEnv, OTEL_ENV, tracingConfig } from './telemetry/config.ts';
 
 export { parseQueueConcurrency } from './config/jobs.ts';
@@ -26,6 +27,7 @@ export const CONFIG_GROUPS: readonly { title: string; variables: Record<string, 
   { title: 'Jobs, workers and the reconciler', variables: JOBS_ENV },
   { title: 'The outbox relay', variables: OUTBOX_ENV },
   { title: 'Email', variables: MAIL_ENV },
+  { title: 'Outbound webhooks', variables: WEBHOOKS_ENV },
   { title: 'Traces (OpenTelemetry)', variables: OTEL_ENV },
 ];
 
@@ -38,6 +40,7 @@ const EnvSchema = z.object({
   ...JOBS_ENV,
   ...OUTBOX_ENV,
   ...MAIL_ENV,
+  ...WEBHOOKS_ENV,
   ...OTEL_ENV,
 });
 
@@ -130,6 +133,7 @@ const ConfigSchema = EnvSchema.superRefine((e, ctx) => {
         : undefined,
     mailLeaseMs: e.MAIL_LEASE_MS,
   },
+  webhooks: webhooksConfig(e),
   /** Unset unless an OTLP endpoint is configured. */
   tracing: tracingConfig(e),
 }));

@@ -11,6 +11,10 @@ import { countOrdersByStatus, transitionsSince } from './db/order-stats.ts';
 import { outboxLagMs, pendingOutboxCount } from './db/outbox.ts';
 import type { Queues } from './queues/queues.ts';
 import type { QueueName } from './queues/routing.ts';
+import { oldestPendingByEndpoint } from './db/webhook-deliveries.ts';
+
+/** How a webhook delivery attempt ended: delivered, to be retried, given up (or its endpoint disabled). */
+export type WebhookOutcome = 'delivered' | 'retry' | 'given_up' | 'skipped';
 
 /** How one run of a job ended: `retried` will run again, `failed` will not. */
 export type JobOutcome = 'completed' | 'retried' | 'failed' | 'delayed';
@@ -38,6 +42,7 @@ export class ServiceMetrics {
   private readonly jobs: Counter<'queue' | 'outcome'>;
   private readonly jobDuration: Histogram<'queue' | 'outcome'>;
   private readonly foreignJobs: Counter<'queue'>;
+  private readonly webhookAttempts: Counter<'outcome'>;
 
   constructor(sources: MetricsSources) {
     const { db, queues } = sources;
@@ -166,6 +171,25 @@ export class ServiceMetrics {
       labelNames: ['queue'],
       registers,
     });
+    this.webhookAttempts = new Counter({
+      name: 'orders_webhook_deliveries_total',
+      help: 'Webhook delivery attempts this process made, by outcome (delivered, retried, given_up).',
+      labelNames: ['outcome'],
+      registers,
+    });
+    new Gauge({
+      name: 'orders_webhook_oldest_pending_seconds',
+      help: 'Per endpoint, how long its oldest pending webhook delivery has been owed (absent when none is).',
+      labelNames: ['endpoint'],
+      registers,
+      async collect() {
+        this.reset();
+        const at = now();
+        for (const { endpointId, oldest } of await oldestPendingByEndpoint(db)) {
+          this.set({ endpoint: endpointId }, Math.max(0, at - oldest) / 1000);
+        }
+      },
+    });
     this.httpDuration = new Histogram({
       name: 'orders_http_request_duration_seconds',
       help: 'HTTP request latency, by method, route and status.',
@@ -180,6 +204,12 @@ export class ServiceMetrics {
     const labels = { queue: report.queue, outcome: report.outcome };
     this.jobs.inc(labels);
     this.jobDuration.observe(labels, report.durationMs / 1000);
+  };
+
+  /** Records how a webhook delivery attempt of this process ended. */
+  readonly observeWebhook = (outcome: WebhookOutcome): void => {
+    if (outcome === 'skipped') return;
+    this.webhookAttempts.inc({ outcome: outcome === 'retry' ? 'retried' : outcome });
   };
 
   readonly observeForeignJob = (queue: string): void => {

@@ -266,7 +266,7 @@ export class OutboxRelay {
     for (const row of rows) {
       for (const queue of ROUTES[row.type]) {
         const jobs = byQueue.get(queue) ?? [];
-        const jobId = jobIdFor(row.orderId, row.type, queue);
+        const jobId = jobIdFor(row.orderId, row.type, queue, row.id);
         const data: JobPayload = { orderId: row.orderId, outboxId: row.id };
         jobs.push({
           name: row.type,
@@ -294,7 +294,7 @@ export class OutboxRelay {
     await Promise.all(
       rows.flatMap((row) =>
         ROUTES[row.type].map(async (queue) => {
-          const jobId = jobIdFor(row.orderId, row.type, queue);
+          const jobId = jobIdFor(row.orderId, row.type, queue, row.id);
           const state = await this.queues[queue].getJobState(jobId);
           if (state === 'completed' || state === 'failed') await this.queues[queue].remove(jobId);
         }),

@@ -20,6 +20,8 @@ import type { OutboxRelay } from './relay.ts';
 import { SandboxCarrier } from './sandbox/carrier.ts';
 import { SandboxNotifier } from './sandbox/notifier.ts';
 import { SandboxPaymentGateway } from './sandbox/payment-gateway.ts';
+import { createDeliveryQueue, type DeliveryQueue } from './queues/webhook-deliveries.ts';
+import { startDeliveryWorker } from './webhooks/delivery-worker.ts';
 
 /** How much later than the payment timeout `tok_slow` answers. */
 const SLOW_ANSWER_MARGIN_MS = 500;
@@ -33,6 +35,8 @@ export interface WorkerParts {
   logger: Logger;
   /** The deployment's clock (Redis's); this host's by default. */
   now?: () => number;
+  /** Where the webhook fan-out queues delivery attempts; one on `connection` by default. */
+  webhookDeliveries?: DeliveryQueue;
 }
 
 /**
@@ -45,9 +49,12 @@ export function startServiceWorkers(
   options: { queues?: readonly QueueName[]; gateway?: PaymentGateway; carrier?: Carrier } = {},
 ): Workers {
   const { db, relay, logger } = parts;
-  return startWorkers({
+  const ownQueue = parts.webhookDeliveries ? undefined : createDeliveryQueue(parts.connection, config.jobs.queuePrefix);
+  const webhookDeliveries = parts.webhookDeliveries ?? ownQueue!;
+  const services = startWorkers({
     db,
     connection: parts.connection,
+    webhookDeliveries,
     gateway:
       options.gateway ??
       new SandboxPaymentGateway(db, {
@@ -70,6 +77,32 @@ export function startServiceWorkers(
     stalledIntervalMs: config.jobs.jobStalledIntervalMs,
     ...(options.queues ? { queues: options.queues } : {}),
   });
+  // Delivery attempts run where the webhook fan-out runs, on their own worker.
+  if (options.queues && !options.queues.includes('webhook')) return services;
+  const w = config.webhooks;
+  const deliveries = startDeliveryWorker({
+    db,
+    connection: parts.connection,
+    prefix: config.jobs.queuePrefix,
+    logger,
+    concurrency: w.concurrency,
+    perEndpoint: w.perEndpoint,
+    timeoutMs: w.timeoutMs,
+    allowPrivate: w.allowPrivateTargets,
+    schedule: w.schedule,
+    disableAfterMs: w.disableAfterMs,
+    lockMs: config.jobs.jobLockMs,
+    stalledIntervalMs: config.jobs.jobStalledIntervalMs,
+    now: parts.now ?? Date.now,
+    onOutcome: parts.metrics.observeWebhook,
+  });
+  return {
+    active: services.active,
+    async close(graceMs?: number) {
+      await Promise.allSettled([services.close(graceMs), deliveries.close()]);
+      await ownQueue?.close().catch(() => {});
+    },
+  };
 }
 
 /** With SMTP_URL: the mailer for orders with an address, and the lease that keeps two runs apart. */

@@ -27,6 +27,9 @@ import { RepeatedLog } from './lib/repeated-log.ts';
 import { sandboxLedgers } from './sandbox/ledger.ts';
 import { createApp, createOpsApp } from './server.ts';
 import { createReconciler, startServiceWorkers } from './service-workers.ts';
+import { setSubscriberCacheMs } from './db/webhook-subscribers.ts';
+import { createDeliveryQueue, type DeliveryQueue } from './queues/webhook-deliveries.ts';
+import { DeliveryRedrive } from './webhooks/redrive.ts';
 
 export { ListenError } from './http-server.ts';
 
@@ -36,6 +39,9 @@ export interface RunningService {
   relay: OutboxRelay;
   /** Present where workers run (ROLE=all|worker). */
   reconciler: Reconciler | undefined;
+  /** The queue of webhook delivery attempts, and the pass that queues again those whose job was lost. */
+  webhookDeliveries: DeliveryQueue;
+  webhookRedrive: DeliveryRedrive;
   metrics: ServiceMetrics;
   /** This database's claim on the queue prefix. */
   prefixClaim: PrefixClaim;
@@ -92,6 +98,8 @@ export async function startService(
   let clock!: RedisClock;
   let now!: () => number;
   let queues!: Queues;
+  let webhookDeliveries!: DeliveryQueue;
+  let webhookRedrive!: DeliveryRedrive;
   let metrics!: ServiceMetrics;
   let relay!: OutboxRelay;
   let workers: Workers | undefined;
@@ -116,6 +124,7 @@ export async function startService(
           onIdleError: (err) =>
             dbErrors.report('idle', 'warn', { err }, 'a database connection broke while idle; the pool opens another'),
         });
+        setSubscriberCacheMs(db, config.webhooks.endpointCacheMs);
       },
       stop: () => closeDatabase(db),
     }),
@@ -171,10 +180,19 @@ export async function startService(
     component('queues', {
       start: () => {
         queues = createQueues(producer, queueSettings(config.jobs));
+        webhookDeliveries = createDeliveryQueue(producer, config.jobs.queuePrefix);
+        webhookRedrive = new DeliveryRedrive(db, webhookDeliveries, logger.child({ component: 'webhook-redrive' }), {
+          intervalMs: config.jobs.reconcileIntervalMs,
+          overdueAfterMs: config.jobs.stuckAfterMs,
+          now,
+        });
         void warnOnEvictionPolicy(producer, logger);
         metrics = new ServiceMetrics({ db, queues, prefixConflict: () => claim.conflict !== undefined, now });
       },
-      stop: () => closeQueues(queues),
+      stop: async () => {
+        await closeQueues(queues);
+        await webhookDeliveries.close().catch(() => {});
+      },
     }),
     component('relay', {
       start: () => {
@@ -195,7 +213,15 @@ export async function startService(
       ? [
           component('workers', {
             start: () => {
-              workers = startServiceWorkers(config, { db, connection: workerConnection!, relay, metrics, logger, now });
+              workers = startServiceWorkers(config, {
+                db,
+                connection: workerConnection!,
+                relay,
+                metrics,
+                logger,
+                now,
+                webhookDeliveries,
+              });
             },
             stop: () => workers!.close(config.jobs.shutdownGraceMs),
           }),
@@ -211,6 +237,11 @@ export async function startService(
               reconciler.start();
             },
             stop: () => reconciler!.stop(),
+          }),
+          // Webhook deliveries whose job was lost (Redis wiped) are queued again from the database.
+          component('webhook re-drive', {
+            start: () => webhookRedrive.start(),
+            stop: () => webhookRedrive.stop(),
           }),
         ]
       : []),
@@ -292,6 +323,8 @@ export async function startService(
     queues,
     relay,
     reconciler,
+    webhookDeliveries,
+    webhookRedrive,
     metrics,
     prefixClaim: claim,
     port: withApi ? http?.port : undefined,

@@ -25,7 +25,24 @@ export interface OrderView {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export function orderView(order: OrderWithItems): OrderView {
+/** What the view reads of an order: its row's public fields and its lines (a webhook's snapshot has them too). */
+export type OrderViewSource = Pick<
+  OrderWithItems,
+  | 'id'
+  | 'status'
+  | 'customerId'
+  | 'email'
+  | 'items'
+  | 'totalCents'
+  | 'currency'
+  | 'paymentStatus'
+  | 'trackingNumber'
+  | 'reason'
+  | 'createdAt'
+  | 'updatedAt'
+>;
+
+export function orderView(order: OrderViewSource): OrderView {
   return {
     id: order.id,
     status: order.status,

@@ -16,6 +16,8 @@ const IO_BOUND_CONCURRENCY: Partial<Record<QueueName, number>> = {
   shipping: 50,
   notification: 50,
   refund: 50,
+  // The fan-out only queues delivery attempts; the attempts have their own WEBHOOK_CONCURRENCY.
+  webhook: 20,
 };
 
 /** The queues, their jobs and the workers that run them; the providers jobs call; the reconciler. */

@@ -11,6 +11,7 @@ import { listValue } from './dialect.ts';
 import { findReplay, rememberResponse, type IdempotencyRequest } from './idempotency.ts';
 import type { OrderWithItems } from './orders.ts';
 import { placeInOneStatement } from './engines/postgres-writes.ts';
+import { planWebhooks, writeWebhooks } from './webhook-writes.ts';
 import { emit, remember } from './outbox.ts';
 import type { OrderItemRow, OrderRow, ShippingAddress } from './schema.ts';
 import { statements } from './statements.ts';
@@ -119,6 +120,7 @@ export function placeOrder(
         chargeId: null,
         shippingAddress: input.shippingAddress,
         trackingNumber: null,
+        version: 1,
         createdAt: now,
         updatedAt: now,
       };
@@ -134,26 +136,36 @@ export function placeOrder(
   );
 }
 
-/** Writes the order, its lines, its first timeline entry and OrderPlaced: one statement on PostgreSQL. */
+/**
+ * Writes the order, its lines, its first timeline entry, OrderPlaced and, where an endpoint
+ * subscribes, its `order.created` webhook deliveries: one statement on PostgreSQL.
+ */
 async function writeNewOrder(tx: Tx, order: OrderRow, items: OrderItemRow[], now: number): Promise<void> {
   const data = { totalCents: order.totalCents };
+  const webhooks = await planWebhooks(tx, 'OrderPlaced', order, now);
   if (!tx.rawQuery) {
     const prepared = statements(tx);
     await prepared.insertOrder.execute(order);
     for (const item of items) await prepared.insertItem.execute(item);
     await appendTimeline(tx, order.id, 'OrderPlaced', null, INITIAL_STATUS, now, data);
     await emit(tx, order.id, 'OrderPlaced', now);
+    if (webhooks) {
+      await emit(tx, order.id, 'WebhooksDue', now);
+      await writeWebhooks(tx, order.id, webhooks, now);
+    }
     return;
   }
   const traceparent = currentTraceparent();
-  const id = await placeInOneStatement(tx.rawQuery, {
+  const { id, webhooksId } = await placeInOneStatement(tx.rawQuery, {
     order,
     lines: items,
     entry: { type: 'OrderPlaced', data: JSON.stringify(data) },
     event: 'OrderPlaced',
     traceparent,
+    webhooks,
   });
   remember(tx, { id, orderId: order.id, type: 'OrderPlaced', at: now, traceparent });
+  if (webhooksId !== undefined) remember(tx, { id: webhooksId, orderId: order.id, type: 'WebhooksDue', at: now, traceparent });
 }
 
 function refuseOverTotal(input: NewOrder, prices: Map<string, number>, maxTotalCents: number | undefined): void {

@@ -37,6 +37,7 @@ function build(db: Db) {
         chargeId: placeholder('chargeId'),
         shippingAddress: placeholder('shippingAddress'),
         trackingNumber: placeholder('trackingNumber'),
+        version: placeholder('version'),
         createdAt: placeholder('createdAt'),
         updatedAt: placeholder('updatedAt'),
       })
@@ -79,6 +80,7 @@ function build(db: Db) {
         stockStatus: placeholderSql('stockStatus'),
         trackingNumber: placeholderSql('trackingNumber'),
         chargeId: placeholderSql('chargeId'),
+        version: placeholderSql('version'),
         updatedAt: placeholderSql('updatedAt'),
       })
       .where(eq(orders.id, placeholder('id')))

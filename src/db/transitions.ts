@@ -21,6 +21,7 @@ import { emit, remember } from './outbox.ts';
 import type { OrderRow } from './schema.ts';
 import { statements } from './statements.ts';
 import { moveStock, Shortage, type StockMove } from './stock-moves.ts';
+import { planWebhooks, writeWebhooks } from './webhook-writes.ts';
 import { currentTraceparent } from '../telemetry/tracing.ts';
 
 export interface TransitionChanges {
@@ -63,6 +64,7 @@ export async function transition(
     stockStatus: stockAfter(order, event),
     trackingNumber: changes.trackingNumber ?? order.trackingNumber,
     chargeId: changes.chargeId ?? order.chargeId,
+    version: order.version + 1,
     updatedAt: now,
   };
   const events: Emitted[] = [
@@ -94,6 +96,7 @@ export async function recordFact(
     paymentStatus,
     stockStatus,
     chargeId: changes.chargeId ?? order.chargeId,
+    version: order.version + 1,
     updatedAt: now,
   };
   const events: Emitted[] = [
@@ -112,22 +115,26 @@ export async function recordFact(
 }
 
 /**
- * Writes a change of an order: its row, its timeline entry, its events and, last, the stock it
- * moves. On PostgreSQL that is one statement (engines/postgres-writes.ts), on SQLite one statement
- * each (they run in process, without a round trip).
+ * Writes a change of an order: its row, its timeline entry, its events, the webhook events it
+ * causes where an endpoint subscribes (webhook-writes.ts) and, last, the stock it moves. On
+ * PostgreSQL that is one statement (engines/postgres-writes.ts), on SQLite one statement each
+ * (they run in process, without a round trip).
  */
 async function writeChange(
   tx: Tx,
   next: OrderRow,
   entry: { type: string; from: OrderStatus | null; to: OrderStatus; data: Record<string, unknown> | undefined },
-  events: Emitted[],
+  caused: Emitted[],
   now: number,
   stock: StockMove | undefined,
 ): Promise<void> {
+  const webhooks = await planWebhooks(tx, entry.type, next, now);
+  const events = webhooks ? [...caused, { type: 'WebhooksDue' as const, delayMs: 0 }] : caused;
   if (!tx.rawQuery) {
     await writeOrder(tx, next);
     await appendTimeline(tx, next.id, entry.type, entry.from, entry.to, now, entry.data);
     for (const e of events) await emit(tx, next.id, e.type, now, e.delayMs);
+    if (webhooks) await writeWebhooks(tx, next.id, webhooks, now);
     if (stock) await moveStock(tx, next.id, stock);
     return;
   }
@@ -139,6 +146,7 @@ async function writeChange(
     events,
     traceparent,
     stock,
+    webhooks,
   });
   // The statement wrote the rest: throwing rolls it back with the transaction.
   if (short) throw new Shortage(undefined);
@@ -181,6 +189,7 @@ async function writeOrder(tx: Tx, next: OrderRow): Promise<void> {
     stockStatus: next.stockStatus,
     trackingNumber: next.trackingNumber,
     chargeId: next.chargeId,
+    version: next.version,
     updatedAt: next.updatedAt,
   });
 }

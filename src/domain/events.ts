@@ -29,6 +29,8 @@ const REQUEST_EVENTS = [
   'RefundRequested',
   'RefundIssued',
   'StockReleaseRequested',
+  // An order's change caused webhook deliveries (db/webhook-writes.ts); many per order.
+  'WebhooksDue',
 ] as const;
 
 /**

@@ -32,6 +32,8 @@ import { paymentHandlers } from './payment.ts';
 import { refundHandlers } from './refund.ts';
 import { shippingHandlers } from './shipping.ts';
 import { stepRunner } from './step.ts';
+import { webhookHandlers } from './webhook.ts';
+import type { DeliveryQueue } from '../queues/webhook-deliveries.ts';
 
 export interface WorkerDeps {
   db: Db;
@@ -60,6 +62,8 @@ export interface WorkerDeps {
   lockMs: number;
   /** How often expired locks are looked for (JOB_STALLED_INTERVAL_MS). */
   stalledIntervalMs: number;
+  /** Where the webhook fan-out queues each delivery's attempts. */
+  webhookDeliveries: DeliveryQueue;
   /** The services this process works for; all of them unless set. */
   queues?: readonly QueueName[];
   now?: () => number;
@@ -142,6 +146,7 @@ export function startWorkers(deps: WorkerDeps): Workers {
     shipping: processorOf(shippingHandlers({ steps })),
     notification: processorOf(notificationHandlers({ steps })),
     refund: processorOf(refundHandlers({ steps })),
+    webhook: processorOf(webhookHandlers({ db, deliveries: deps.webhookDeliveries, now })),
   };
   let active = 0;
   const connectionErrors = new RepeatedLog(deps.logger);

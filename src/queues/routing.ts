@@ -10,7 +10,7 @@ import type { JobPayload, OutboxEvent } from '../domain/events.ts';
  * `payment-deadline` holds the payment deadlines apart from the charges they guard: a provider
  * that hangs holds `payment` slots, never the timer that fails its orders on time.
  */
-export const QUEUE_NAMES = ['payment', 'payment-deadline', 'inventory', 'shipping', 'notification', 'refund'] as const;
+export const QUEUE_NAMES = ['payment', 'payment-deadline', 'inventory', 'shipping', 'notification', 'refund', 'webhook'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 /** Every outbox event goes to one queue at least: an event nobody hears is not written. */
@@ -29,6 +29,7 @@ export const ROUTES = {
   StockReleaseRequested: ['inventory'],
   RefundRequested: ['refund'],
   RefundIssued: ['notification'],
+  WebhooksDue: ['webhook'],
 } as const satisfies Readonly<Record<OutboxEvent, readonly [QueueName, ...QueueName[]]>>;
 
 /** The events routed to `queue`. */
@@ -45,10 +46,16 @@ export type Handler = (job: Job<JobPayload>, token?: string) => Promise<string>;
  */
 export type Handlers<Q extends QueueName> = { readonly [E in EventsOf<Q>]: Handler };
 
+/** Events an order may cause many times (each change with webhook deliveries): their rows name their jobs. */
+const REPEATED_EVENTS: readonly OutboxEvent[] = ['WebhooksDue'];
+
 /**
- * Each event happens at most once per order, so (order, event, queue) names a job. BullMQ
- * forbids ':' in custom ids; order ids and event names never hold one.
+ * Each other event happens at most once per order, so (order, event, queue) names a job; a
+ * repeated event's job is named by its outbox row too. BullMQ forbids ':' in custom ids; order
+ * ids and event names never hold one.
  */
-export function jobIdFor(orderId: string, event: OutboxEvent, queue: QueueName): string {
-  return `${orderId}-${event}-${queue}`;
+export function jobIdFor(orderId: string, event: OutboxEvent, queue: QueueName, outboxId?: number): string {
+  return REPEATED_EVENTS.includes(event) && outboxId !== undefined
+    ? `${orderId}-${event}-${queue}-${outboxId}`
+    : `${orderId}-${event}-${queue}`;
 }

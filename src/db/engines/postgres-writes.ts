@@ -8,6 +8,7 @@
  */
 import type { RawQuery } from '../client.ts';
 import type { StockMove } from '../stock-moves.ts';
+import type { PlannedWebhooks } from '../webhook-writes.ts';
 
 /** What one change of an order writes: the order's changed fields, its timeline entry, its events. */
 export interface OrderChange {
@@ -19,6 +20,7 @@ export interface OrderChange {
     stockStatus: string;
     trackingNumber: string | null;
     chargeId: string | null;
+    version: number;
   };
   /** The change's time: the order's updatedAt, the entry's time, and the events' createdAt. */
   at: number;
@@ -27,6 +29,41 @@ export interface OrderChange {
   traceparent: string | null;
   /** The stock the change moves by the order's lines, last (stock-moves.ts). */
   stock?: StockMove;
+  /** The webhook events and deliveries it causes, when an endpoint subscribes (webhook-writes.ts). */
+  webhooks?: PlannedWebhooks | undefined;
+}
+
+/**
+ * The webhook events of a change and their deliveries, as CTEs to join its statement: parameters
+ * from `$first` on (`webhookValues`), the order id in `orderId` and the change's time in `at`.
+ * Deliveries go only to endpoints enabled when the statement runs: the plan came from a list that
+ * may be a moment old (db/webhook-subscribers.ts).
+ */
+export function webhookCtes(first: number, orderId: string, at: string): string {
+  const p = (i: number) => `$${first + i}`;
+  return `, wh_events AS (
+  INSERT INTO webhook_events (id, order_id, type, order_version, occurred_at, snapshot)
+  SELECT e.id, ${orderId}, e.type, ${p(2)}::integer, ${at}, ${p(3)}::json
+  FROM unnest(${p(0)}::text[], ${p(1)}::text[]) AS e(id, type)
+), wh_deliveries AS (
+  INSERT INTO webhook_deliveries (id, event_id, endpoint_id, order_id, status, attempts, next_attempt_at, window_start, created_at)
+  SELECT d.id, d.event_id, d.endpoint_id, ${orderId}, 'PENDING', 0, ${at}, ${at}, ${at}
+  FROM unnest(${p(4)}::text[], ${p(5)}::text[], ${p(6)}::text[]) AS d(id, event_id, endpoint_id)
+  JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.enabled
+)`;
+}
+
+/** The values of `webhookCtes`'s parameters, in their order. */
+export function webhookValues(planned: PlannedWebhooks): unknown[] {
+  return [
+    planned.events.map((e) => e.id),
+    planned.events.map((e) => e.type),
+    planned.orderVersion,
+    JSON.stringify(planned.snapshot),
+    planned.deliveries.map((d) => d.id),
+    planned.deliveries.map((d) => d.eventId),
+    planned.deliveries.map((d) => d.endpointId),
+  ];
 }
 
 /**
@@ -43,7 +80,7 @@ const STOCK_SET: Record<StockMove, string> = {
  * The order's update, its timeline entry, its outbox rows and the stock it moves, in one statement
  * (data-modifying CTEs). The events are inserted in their order, so their ids rise with it.
  */
-function changeStatement(stock: StockMove | undefined): { name: string; text: string } {
+function changeStatement(stock: StockMove | undefined, webhooks: boolean): { name: string; text: string } {
   const moves = stock
     ? `, lines AS (
   SELECT sku, sum(quantity)::integer AS q FROM order_items WHERE order_id = $1 GROUP BY sku
@@ -54,10 +91,10 @@ function changeStatement(stock: StockMove | undefined): { name: string; text: st
 )`
     : '';
   return {
-    name: stock ? `order_change_${stock}` : 'order_change',
+    name: `${stock ? `order_change_${stock}` : 'order_change'}${webhooks ? '_webhooks' : ''}`,
     text: `WITH changed AS (
   UPDATE orders SET status = $2, reason = $3, payment_status = $4, stock_status = $5,
-    tracking_number = $6, charge_id = $7, updated_at = $8
+    tracking_number = $6, charge_id = $7, updated_at = $8, version = $16
   WHERE id = $1
 ), entry AS (
   INSERT INTO order_events (order_id, type, from_status, to_status, at, data)
@@ -68,14 +105,16 @@ function changeStatement(stock: StockMove | undefined): { name: string; text: st
   FROM unnest($14::text[], $15::bigint[]) WITH ORDINALITY AS e(type, delay_ms, n)
   ORDER BY e.n
   RETURNING id
-)${moves}
+)${moves}${webhooks ? webhookCtes(17, '$1', '$8') : ''}
 SELECT (SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM events) AS ids,
   ${stock ? '(SELECT count(*) FROM moved) < (SELECT count(*) FROM lines)' : 'false'} AS short`,
   };
 }
 
 const CHANGE_STATEMENTS = new Map(
-  ([undefined, 'reserve', 'ship', 'release'] as const).map((stock) => [stock, changeStatement(stock)]),
+  ([undefined, 'reserve', 'ship', 'release'] as const).flatMap((stock) =>
+    [false, true].map((webhooks) => [`${stock}-${webhooks}`, changeStatement(stock, webhooks)] as const),
+  ),
 );
 
 /**
@@ -88,7 +127,7 @@ export async function writeChangeInOneStatement(
 ): Promise<{ ids: number[]; short: boolean }> {
   const { order, at, entry, events } = change;
   const { rows } = await rawQuery({
-    ...CHANGE_STATEMENTS.get(change.stock)!,
+    ...CHANGE_STATEMENTS.get(`${change.stock}-${change.webhooks !== undefined}`)!,
     values: [
       order.id,
       order.status,
@@ -105,6 +144,8 @@ export async function writeChangeInOneStatement(
       change.traceparent,
       events.map((e) => e.type),
       events.map((e) => e.delayMs),
+      order.version,
+      ...(change.webhooks ? webhookValues(change.webhooks) : []),
     ],
   });
   const row = rows[0] as { ids: (string | number)[]; short: boolean };
@@ -130,6 +171,8 @@ export interface Placement {
   entry: { type: string; data: string | null };
   event: string;
   traceparent: string | null;
+  /** Its `order.created` deliveries, when an endpoint subscribes (webhook-writes.ts). */
+  webhooks?: PlannedWebhooks | undefined;
 }
 
 const PLACE = `WITH placed AS (
@@ -148,12 +191,30 @@ INSERT INTO outbox (order_id, type, created_at, run_at, redrive, traceparent)
 VALUES ($1, $18, $11, $11, 0, $19)
 RETURNING id`;
 
-/** Writes a new order on PostgreSQL, answering its event's outbox id. */
-export async function placeInOneStatement(rawQuery: RawQuery, placement: Placement): Promise<number> {
-  const { order, lines, entry } = placement;
+/** The same, with the webhook events of the placement and an outbox row that hands them on. */
+const PLACE_WITH_WEBHOOKS = `${PLACE.slice(0, PLACE.lastIndexOf('INSERT INTO outbox')).trimEnd()}${webhookCtes(20, '$1', '$11')}, placed_event AS (
+  INSERT INTO outbox (order_id, type, created_at, run_at, redrive, traceparent)
+  VALUES ($1, $18, $11, $11, 0, $19)
+  RETURNING id
+), webhooks_due AS (
+  INSERT INTO outbox (order_id, type, created_at, run_at, redrive, traceparent)
+  SELECT $1, 'WebhooksDue', $11, $11, 0, $19 FROM placed_event
+  RETURNING id
+)
+SELECT (SELECT id FROM placed_event) AS id, (SELECT id FROM webhooks_due) AS webhooks_id`;
+
+/**
+ * Writes a new order on PostgreSQL, answering its event's outbox id and, with webhook deliveries,
+ * the id of the row that hands them on.
+ */
+export async function placeInOneStatement(
+  rawQuery: RawQuery,
+  placement: Placement,
+): Promise<{ id: number; webhooksId?: number }> {
+  const { order, lines, entry, webhooks } = placement;
   const { rows } = await rawQuery({
-    name: 'order_place',
-    text: PLACE,
+    name: webhooks ? 'order_place_webhooks' : 'order_place',
+    text: webhooks ? PLACE_WITH_WEBHOOKS : PLACE,
     values: [
       order.id,
       order.status,
@@ -174,7 +235,9 @@ export async function placeInOneStatement(rawQuery: RawQuery, placement: Placeme
       entry.data,
       placement.event,
       placement.traceparent,
+      ...(webhooks ? webhookValues(webhooks) : []),
     ],
   });
-  return Number(rows[0]!.id);
+  const row = rows[0]!;
+  return webhooks ? { id: Number(row.id), webhooksId: Number(row.webhooks_id) } : { id: Number(row.id) };
 }

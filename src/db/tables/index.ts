@@ -9,12 +9,14 @@ import * as operationsPostgres from './operations/postgres.ts';
 import * as operationsSqlite from './operations/sqlite.ts';
 import * as postgres from './postgres.ts';
 import * as sqlite from './sqlite.ts';
+import * as webhooksPostgres from './webhooks/postgres.ts';
+import * as webhooksSqlite from './webhooks/sqlite.ts';
 
-export type Tables = typeof postgres & typeof operationsPostgres;
+export type Tables = typeof postgres & typeof operationsPostgres & typeof webhooksPostgres;
 
 const BY_ENGINE: Readonly<Record<Engine, Tables>> = {
-  postgres: { ...postgres, ...operationsPostgres },
-  sqlite: { ...sqlite, ...operationsSqlite } as unknown as Tables,
+  postgres: { ...postgres, ...operationsPostgres, ...webhooksPostgres },
+  sqlite: { ...sqlite, ...operationsSqlite, ...webhooksSqlite } as unknown as Tables,
 };
 
 /** The tables of `engine`. */

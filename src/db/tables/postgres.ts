@@ -60,6 +60,8 @@ export const orders = pgTable(
     chargeId: text('charge_id'),
     shippingAddress: json('shipping_address').$type<ShippingAddress>().notNull(),
     trackingNumber: text('tracking_number'),
+    /** Rises by one with every transition and fact: webhook receivers order events by it. */
+    version: integer('version').notNull().default(1),
     createdAt: big('created_at').notNull(),
     updatedAt: big('updated_at').notNull(),
   },

@@ -50,6 +50,8 @@ export const orders = sqliteTable(
     chargeId: text('charge_id'),
     shippingAddress: text('shipping_address', { mode: 'json' }).$type<ShippingAddress>().notNull(),
     trackingNumber: text('tracking_number'),
+    /** Rises by one with every transition and fact: webhook receivers order events by it. */
+    version: integer('version').notNull().default(1),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },
