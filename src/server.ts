@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { requireAdmin } from './api/admin-auth.ts';
 import { adminOrdersRoutes } from './api/admin-orders.ts';
 import { adminRoutes, type SandboxLedgers } from './api/admin.ts';
+import { adminWebhookRoutes } from './api/admin-webhooks.ts';
 import { requireApiKey } from './api/api-keys.ts';
 import { MAX_BODY_BYTES } from './api/body.ts';
 import { PayloadTooLargeError } from './api/refusals.ts';
@@ -77,6 +78,8 @@ export interface AppDeps {
   prefixConflict?: () => boolean;
   /** An order not at rest that has not moved for this long is stuck (STUCK_AFTER_MS); default 60 s. */
   stuckAfterMs?: number;
+  /** Outbound webhooks: where endpoints may point, and how long a rotated secret keeps signing. */
+  webhooks?: { allowPrivateTargets: boolean; secretGraceMs: number };
   now?: () => number;
 }
 
@@ -185,6 +188,16 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.route('/admin', adminRoutes({ db: deps.db, now, ledgers: deps.ledgers }));
   const stuckAfterMs = deps.stuckAfterMs ?? 60_000;
   app.route('/admin', adminOrdersRoutes({ db: deps.db, now, stuckAfterMs }));
+  app.route(
+    '/admin',
+    adminWebhookRoutes({
+      db: deps.db,
+      now,
+      onCommit: deps.onCommit,
+      allowPrivateTargets: deps.webhooks?.allowPrivateTargets ?? false,
+      secretGraceMs: deps.webhooks?.secretGraceMs ?? 24 * 60 * 60 * 1000,
+    }),
+  );
   app.route('/', consoleRoutes({ db: deps.db, queues: deps.queues, now, stuckAfterMs, onCommit: deps.onCommit }));
   if (deps.queues) app.route(QUEUES_BOARD_PATH, queuesBoard(deps.queues));
 

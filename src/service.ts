@@ -298,6 +298,7 @@ export async function startService(
       trustProxy: config.http.trustProxy,
       corsOrigins: config.http.corsOrigins,
       maxOrderTotalCents: config.api.maxOrderTotalCents,
+      webhooks: { allowPrivateTargets: config.webhooks.allowPrivateTargets, secretGraceMs: config.webhooks.secretGraceMs },
     };
   }
 

@@ -32,6 +32,11 @@ export function serveOpenApi(app: OpenAPIHono<AppEnv>, notes: { queuesBoardPath:
       { name: 'Orders', description: 'Placing, reading and cancelling orders.' },
       { name: 'Webhooks', description: 'Signed calls from the outside world.' },
       { name: 'Admin', description: 'The catalog and the orders, behind ADMIN_TOKEN.' },
+      {
+        name: 'Webhook endpoints',
+        description:
+          'Integrators’ endpoints that receive order events, signed per the Standard Webhooks specification and retried for about three days; behind ADMIN_TOKEN.',
+      },
       { name: 'Sandbox', description: 'The simulated outside world’s own records, behind ADMIN_TOKEN.' },
       { name: 'Operations', description: 'Health, readiness and metrics.' },
     ],

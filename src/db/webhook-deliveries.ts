@@ -255,3 +255,10 @@ export async function oldestPendingByEndpoint(db: Db): Promise<{ endpointId: str
     .groupBy(d.endpointId);
   return rows.map((r) => ({ endpointId: r.endpointId, oldest: Number(r.oldest) }));
 }
+
+/** One delivery as operators read it. */
+export async function findDeliveryView(db: Db, deliveryId: string): Promise<DeliveryView | undefined> {
+  const d = db.tables.webhookDeliveries;
+  const [row] = await deliveryViews(db).where(eq(d.id, deliveryId));
+  return row ? asView(row) : undefined;
+}
