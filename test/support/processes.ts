@@ -45,7 +45,18 @@ export async function startServiceProcess(
   child.stderr!.on('data', (chunk) => (stderr += chunk));
   let metricsPort: number | undefined;
   const ready = new Promise<number | undefined>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`service did not start in ${timeoutMs} ms: ${stderr}`)), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `service did not start in ${timeoutMs} ms: ${stderr}; last logs: ${logs
+              .slice(-5)
+              .map((l) => JSON.stringify(l))
+              .join(' ')}`,
+          ),
+        ),
+      timeoutMs,
+    );
     createInterface({ input: child.stdout! }).on('line', (line) => {
       let entry: Record<string, unknown>;
       try {

@@ -43,6 +43,8 @@ export class WebhookReceiver {
   private readonly sockets = new Set<Socket>();
   private readonly hanging = new Set<ServerResponse>();
   port = 0;
+  /** How long each answer takes, so that attempts are in flight when a test strikes. */
+  latencyMs = 0;
 
   static async start(): Promise<WebhookReceiver> {
     const receiver = new WebhookReceiver();
@@ -114,6 +116,7 @@ export class WebhookReceiver {
       }
     });
     const body = JSON.parse(raw) as Received['body'];
+    if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
     const behaviour = this.behaviours.get(path) ?? 200;
     if (behaviour === 'hang') {
       this.arrivals.push({ path, webhookId: headers['webhook-id'], status: 'hang' });
