@@ -11,6 +11,8 @@ import { releasePrefixCommand } from './release-prefix.ts';
 import { requeueCommand } from './requeue.ts';
 import { seedCommand } from './seed.ts';
 import { showCommand } from './show.ts';
+import { webhookResendCommand } from './webhook-resend.ts';
+import { webhooksCommand } from './webhooks.ts';
 
 /**
  * Help is wrapped at this width whatever the terminal, so that it reads the same everywhere and
@@ -58,6 +60,8 @@ export function buildProgram(): Command {
     loadCommand,
     copyToPostgresCommand,
     releasePrefixCommand,
+    webhooksCommand,
+    webhookResendCommand,
   ])
     add(program);
   return program;

@@ -262,3 +262,15 @@ export async function findDeliveryView(db: Db, deliveryId: string): Promise<Deli
   const [row] = await deliveryViews(db).where(eq(d.id, deliveryId));
   return row ? asView(row) : undefined;
 }
+
+/** Per endpoint, how many of its deliveries are in each status. */
+export async function deliveryCounts(db: Db): Promise<Map<string, Partial<Record<DeliveryStatus, number>>>> {
+  const d = db.tables.webhookDeliveries;
+  const rows = await db
+    .select({ endpointId: d.endpointId, status: d.status, n: sql<number>`count(*)` })
+    .from(d)
+    .groupBy(d.endpointId, d.status);
+  const counts = new Map<string, Partial<Record<DeliveryStatus, number>>>();
+  for (const r of rows) counts.set(r.endpointId, { ...counts.get(r.endpointId), [r.status]: Number(r.n) });
+  return counts;
+}
