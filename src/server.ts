@@ -35,6 +35,7 @@ import { traceRequests } from './api/trace.ts';
 import { webhookRoutes } from './api/webhooks.ts';
 import { isConsolePath, PUBLIC_STYLESHEET } from './console/paths.ts';
 import { consoleRoutes } from './console/routes.tsx';
+import { consoleWebhookRoutes } from './console/webhook-routes.tsx';
 import type { Db } from './db/client.ts';
 import type { ServiceMetrics } from './metrics.ts';
 import type { Queues } from './queues/queues.ts';
@@ -199,6 +200,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     }),
   );
   app.route('/', consoleRoutes({ db: deps.db, queues: deps.queues, now, stuckAfterMs, onCommit: deps.onCommit }));
+  app.route('/', consoleWebhookRoutes({ db: deps.db, now, stuckAfterMs, onCommit: deps.onCommit }));
   if (deps.queues) app.route(QUEUES_BOARD_PATH, queuesBoard(deps.queues));
 
   serveOpenApi(app, { queuesBoardPath: QUEUES_BOARD_PATH, docsPath: DOCS_PATH });

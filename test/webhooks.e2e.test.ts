@@ -10,7 +10,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WEBHOOK_EVENT_TYPES } from '../src/domain/webhook-events.ts';
 import { QUEUE_NAMES } from '../src/queues/routing.ts';
-import { Harness, orderBody } from './support/harness.ts';
+import { ADMIN_TOKEN, Harness, orderBody } from './support/harness.ts';
 import { sqlNumber, sqlRows } from './support/store.ts';
 import { pendingDeliveries, webhookViolations } from './support/webhook-invariants.ts';
 import { WebhookReceiver } from './support/webhook-receiver.ts';
@@ -122,7 +122,7 @@ describe('outbound webhooks', () => {
   it('a receiver that is down for a while gets every event once it answers again, and the orders did not wait for it', async () => {
     h = await Harness.start({ env: FAST_RETRIES });
     await h.putProduct('SKU-1', 10);
-    await subscribe('/down', ALL);
+    const endpoint = await subscribe('/down', ALL);
     await receiver.down();
     const ids = await shipOrders(3);
     for (const id of ids) await h.waitForStatus(id, 'SHIPPED');
@@ -131,8 +131,14 @@ describe('outbound webhooks', () => {
       return retried >= 3;
     });
     expect(receiver.at('/down')).toHaveLength(0);
+    // The metrics say how long the endpoint has been owed events, and /readyz does not care.
+    const owed = await h.request('GET', '/metrics');
+    expect(owed.text).toMatch(new RegExp(`orders_webhook_oldest_pending_seconds\\{endpoint="${endpoint.id}"\\} [0-9.]+`));
+    expect(owed.text).toMatch(/orders_webhook_deliveries_total\{outcome="retried"\} [1-9]/);
+    expect((await h.request('GET', '/readyz')).status).toBe(200);
     await receiver.up();
     await until('every delivery', allDelivered);
+    expect((await h.request('GET', '/metrics')).text).toMatch(/orders_webhook_deliveries_total\{outcome="delivered"\} [1-9]/);
     expect(await webhookViolations(h.db, receiver, [{ path: '/down', events: ALL }])).toEqual([]);
   });
 
@@ -242,6 +248,45 @@ describe('outbound webhooks', () => {
     for (const secret of [endpoint.secret, rotated.json.secret]) {
       expect(() => new Webhook(secret).verify(message!.raw, message!.headers)).not.toThrow();
     }
+  });
+});
+
+describe('the console', () => {
+  const BASIC = `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64')}`;
+  const browse = (path: string, init: RequestInit = {}) =>
+    fetch(`${h.base}${path}`, { redirect: 'manual', ...init, headers: { authorization: BASIC, ...(init.headers as object) } });
+
+  it('shows an order’s deliveries and the endpoints, says why one was disabled, and resends from either page', async () => {
+    h = await Harness.start({ env: FAST_RETRIES });
+    await h.putProduct('SKU-1', 10);
+    await subscribe('/erp', ['order.created']);
+    const gone = await subscribe('/gone', ['order.created']);
+    receiver.answer('/gone', 410);
+    const [id] = await shipOrders(1);
+    await until('the deliveries settled', allDelivered);
+
+    const order = await (await browse(`/admin/console/orders/${id}`)).text();
+    expect(order).toContain('Webhook deliveries');
+    expect(order).toContain('order.created');
+    expect(order).toContain('DELIVERED');
+    expect(order).toContain('GIVEN UP');
+    const list = await (await browse('/admin/console/webhooks')).text();
+    expect(list).toContain('DISABLED');
+    expect(list).toContain('answered 410 Gone');
+
+    const [delivery] = (await h.admin('GET', `/webhook-endpoints/${gone.id}/deliveries`)).json.deliveries;
+    receiver.answer('/gone', 200);
+    await browse(`/admin/console/webhooks/endpoints/${gone.id}/enable`, { method: 'POST' });
+    const resent = await browse(`/admin/console/webhooks/deliveries/${delivery.id}/resend`, {
+      method: 'POST',
+      body: new URLSearchParams({ back: `/admin/console/orders/${id}` }).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(resent.status).toBe(303);
+    expect(resent.headers.get('location')).toBe(`/admin/console/orders/${id}?done=webhook-resent`);
+    await until('the resent delivery', allDelivered);
+    expect(receiver.at('/gone')).toHaveLength(1);
+    expect(receiver.at('/gone')[0]!.webhookId).toBe(delivery.eventId);
   });
 });
 

@@ -6,6 +6,8 @@ import type { Db } from '../db/client.ts';
 import { countStuck, isStuck, listOrders, outboxOf, sentMessages } from '../db/order-list.ts';
 import { countOrdersByStatus } from '../db/order-stats.ts';
 import { failedAttemptsOf } from '../db/failed-attempts.ts';
+import { deliveriesOfOrder } from '../db/webhook-deliveries.ts';
+import { listEndpoints } from '../db/webhook-endpoints.ts';
 import { operatorActionsOf } from '../db/operator-actions.ts';
 import { findOrder, getTimeline, orderItemsOf } from '../db/orders.ts';
 import { OUTBOX_EVENTS, type OutboxEvent } from '../domain/events.ts';
@@ -109,6 +111,14 @@ export async function orderData(deps: ConsoleDeps, orderId: string) {
     messages: await sentMessages(deps.db, orderId),
     actions: await operatorActionsOf(deps.db, orderId),
     attempts: await failedAttemptsOf(deps.db, orderId),
+    webhooks: await webhooksOf(deps.db, orderId),
   };
+}
+
+/** What was delivered where for the order, with each endpoint's name. */
+async function webhooksOf(db: Db, orderId: string) {
+  const deliveries = await deliveriesOfOrder(db, orderId);
+  const endpoints = deliveries.length === 0 ? [] : await listEndpoints(db);
+  return { deliveries, endpoints: new Map(endpoints.map((e) => [e.id, e.description ?? e.url])) };
 }
 export type OrderData = NonNullable<Awaited<ReturnType<typeof orderData>>>;

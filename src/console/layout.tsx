@@ -26,6 +26,7 @@ export function Layout(props: { title: string; children?: Child; search?: string
             <a href="/admin">Home</a>
             <a href={`${CONSOLE_PATH}/orders`}>Orders</a>
             <a href={`${CONSOLE_PATH}/orders?stuck=true`}>Stuck</a>
+            <a href={`${CONSOLE_PATH}/webhooks`}>Webhooks</a>
             <a href="/admin/queues">Queues</a>
             <a href="/docs">API</a>
           </nav>

@@ -7,6 +7,7 @@ import { awaitsGatewayAnswer, canApply, isReachedBy } from '../domain/order-mach
 import type { PaymentStatus } from '../domain/payment.ts';
 import { needsAttention, type OrderData } from './data.ts';
 import { Badge, JobStateBadge, Layout, Notice, StatusBadge, ago, duration, money, orderHref, time } from './layout.tsx';
+import { DeliveriesTable } from './webhook-parts.tsx';
 
 /** The outcome of an action, carried by the redirect back to the page as a code, never as text. */
 const ACTION_OUTCOMES = {
@@ -19,6 +20,8 @@ const ACTION_OUTCOMES = {
   'retry-absent': { tone: 'bad', text: 'Redis has no such job; nothing to retry.' },
   'retry-unknown': { tone: 'bad', text: 'That is not one of this order’s jobs.' },
   'redis-unavailable': { tone: 'bad', text: 'Redis did not answer in time; nothing was retried. Try again shortly.' },
+  'webhook-resent': { tone: 'ok', text: 'The webhook delivery is pending again; it goes out shortly, with the same webhook-id.' },
+  'webhook-not-resent': { tone: 'bad', text: 'There is no such webhook delivery; nothing was resent.' },
 } as const;
 export type ActionOutcome = keyof typeof ACTION_OUTCOMES;
 
@@ -194,6 +197,17 @@ export function OrderPage(props: { data: OrderData; outcome?: ActionOutcome | un
       )}
       <JobsTable data={props.data} />
       <AttemptsTable data={props.data} />
+
+      <h2>Webhook deliveries</h2>
+      {props.data.webhooks.deliveries.length === 0 ? (
+        <p class="empty">No webhook endpoint was sent an event of this order.</p>
+      ) : (
+        <DeliveriesTable
+          deliveries={props.data.webhooks.deliveries}
+          endpoints={props.data.webhooks.endpoints}
+          back={orderHref(order.id)}
+        />
+      )}
 
       <h2>Messages sent</h2>
       {props.data.messages.length === 0 ? (

@@ -31,7 +31,7 @@ const PAGE_POLICY =
   "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; connect-src 'self'; " +
   "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-function page(c: Context, node: Child, status: 200 | 400 | 404 = 200): Response {
+export function page(c: Context, node: Child, status: 200 | 400 | 404 = 200): Response {
   return c.html(`<!DOCTYPE html>${String(node)}`, status, {
     'Content-Security-Policy': PAGE_POLICY,
     'Cache-Control': 'no-store',
