@@ -18,6 +18,7 @@ import { getTableName, sql } from 'drizzle-orm';
 import { getTableConfig } from 'drizzle-orm/pg-core';
 import { COPIED_TABLES, copyToPostgres, lockSqlite } from '../src/tools/copy-to-postgres.ts';
 import * as serviceSqlite from '../src/db/tables/sqlite.ts';
+import * as webhooksSqlite from '../src/db/tables/webhooks/sqlite.ts';
 import * as operationsSqlite from '../src/db/tables/operations/sqlite.ts';
 import * as sandboxSqlite from '../src/sandbox/tables/sqlite.ts';
 import { closeDatabase, openDatabase } from '../src/db/open.ts';
@@ -44,6 +45,9 @@ const TABLES = [
   'sandbox_notifications',
   'operator_actions',
   'failed_attempts',
+  'webhook_endpoints',
+  'webhook_events',
+  'webhook_deliveries',
 ];
 
 /** Statuses an order rests in without a webhook; payment statuses that still wait on a job. */
@@ -239,7 +243,9 @@ describe.runIf(testStore() === 'postgres')('orders copy-to-postgres', () => {
 
   it('copies every table of both schemas, each after the tables it references', () => {
     const names = COPIED_TABLES.map((pair) => getTableName(pair.target));
-    const all = [serviceSqlite, sandboxSqlite, operationsSqlite].flatMap((m) => Object.values(m).map((t) => getTableName(t)));
+    const all = [serviceSqlite, sandboxSqlite, operationsSqlite, webhooksSqlite].flatMap((m) =>
+      Object.values(m).map((t) => getTableName(t)),
+    );
     expect([...names].sort()).toEqual([...all].sort());
     expect(names).toEqual(TABLES);
     for (const pair of COPIED_TABLES) {

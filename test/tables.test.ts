@@ -9,6 +9,8 @@ import * as servicePostgres from '../src/db/tables/postgres.ts';
 import * as serviceSqlite from '../src/db/tables/sqlite.ts';
 import * as operationsPostgres from '../src/db/tables/operations/postgres.ts';
 import * as operationsSqlite from '../src/db/tables/operations/sqlite.ts';
+import * as webhooksPostgres from '../src/db/tables/webhooks/postgres.ts';
+import * as webhooksSqlite from '../src/db/tables/webhooks/sqlite.ts';
 import * as sandboxPostgres from '../src/sandbox/tables/postgres.ts';
 import * as sandboxSqlite from '../src/sandbox/tables/sqlite.ts';
 
@@ -38,6 +40,8 @@ describe('the PostgreSQL tables mirror the SQLite tables', () => {
     expect(shape(sandboxPostgres)).toEqual(shape(sandboxSqlite));
     expect(Object.keys(operationsPostgres).sort()).toEqual(Object.keys(operationsSqlite).sort());
     expect(shape(operationsPostgres)).toEqual(shape(operationsSqlite));
+    expect(Object.keys(webhooksPostgres).sort()).toEqual(Object.keys(webhooksSqlite).sort());
+    expect(shape(webhooksPostgres)).toEqual(shape(webhooksSqlite));
     expect(Object.keys(serviceSqlite)).toHaveLength(8);
     expect(Object.keys(sandboxSqlite)).toHaveLength(5);
   });
@@ -46,6 +50,7 @@ describe('the PostgreSQL tables mirror the SQLite tables', () => {
     expectTypeOf<RowsOf<typeof servicePostgres>>().toEqualTypeOf<RowsOf<typeof serviceSqlite>>();
     expectTypeOf<RowsOf<typeof sandboxPostgres>>().toEqualTypeOf<RowsOf<typeof sandboxSqlite>>();
     expectTypeOf<RowsOf<typeof operationsPostgres>>().toEqualTypeOf<RowsOf<typeof operationsSqlite>>();
+    expectTypeOf<RowsOf<typeof webhooksPostgres>>().toEqualTypeOf<RowsOf<typeof webhooksSqlite>>();
   });
 
   it('with the same row types, read and written, for every service table', () => {

@@ -22,6 +22,8 @@ import * as servicePostgres from '../db/tables/postgres.ts';
 import * as serviceSqlite from '../db/tables/sqlite.ts';
 import * as sandboxPostgres from '../sandbox/tables/postgres.ts';
 import * as sandboxSqlite from '../sandbox/tables/sqlite.ts';
+import * as webhooksPostgres from '../db/tables/webhooks/postgres.ts';
+import * as webhooksSqlite from '../db/tables/webhooks/sqlite.ts';
 
 /** One table in both dialects, and the name of its identity column, if it has one. */
 interface TablePair {
@@ -50,6 +52,9 @@ export const COPIED_TABLES: readonly TablePair[] = [
   { source: sandboxSqlite.sandboxNotifications, target: sandboxPostgres.sandboxNotifications, identity: 'id' },
   { source: operationsSqlite.operatorActions, target: operationsPostgres.operatorActions, identity: 'id' },
   { source: operationsSqlite.failedAttempts, target: operationsPostgres.failedAttempts, identity: 'id' },
+  { source: webhooksSqlite.webhookEndpoints, target: webhooksPostgres.webhookEndpoints },
+  { source: webhooksSqlite.webhookEvents, target: webhooksPostgres.webhookEvents },
+  { source: webhooksSqlite.webhookDeliveries, target: webhooksPostgres.webhookDeliveries },
 ];
 
 /** Rows read from SQLite and inserted into PostgreSQL at a time: what bounds the copy's memory. */
