@@ -70,9 +70,7 @@ export function DeliveriesTable(props: {
             <td>
               <form method="post" action={resendDeliveryPath(d.id)}>
                 <input type="hidden" name="back" value={props.back} />
-                <button type="submit">
-                  Resend
-                </button>
+                <button type="submit">Resend</button>
               </form>
             </td>
           </tr>

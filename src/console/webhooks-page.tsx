@@ -88,16 +88,12 @@ export function WebhooksPage(props: { data: WebhooksPageData; outcome?: WebhookO
                       ''
                     ) : (
                       <form method="post" action={`${WEBHOOKS_PATH}/endpoints/${encodeURIComponent(e.id)}/enable`}>
-                        <button type="submit">
-                          Enable
-                        </button>
+                        <button type="submit">Enable</button>
                       </form>
                     )}
                     {(c.GIVEN_UP ?? 0) > 0 ? (
                       <form method="post" action={`${WEBHOOKS_PATH}/endpoints/${encodeURIComponent(e.id)}/resend-given-up`}>
-                        <button type="submit">
-                          Resend given up
-                        </button>
+                        <button type="submit">Resend given up</button>
                       </form>
                     ) : (
                       ''

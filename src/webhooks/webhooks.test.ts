@@ -1,15 +1,15 @@
 /**
- * The pure parts of outbound webhooks: the signature as the `standardwebhooks` package reads it,
+ * The pure parts of outbound webhooks (the unit tier): the signature as the `standardwebhooks` package reads it,
  * the retry schedule, the address policy, and the event table read off the lifecycle.
  */
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { FACTS, ORDER_EVENTS } from '../src/domain/events.ts';
-import { ORDER_STATUSES, TRANSITIONS } from '../src/domain/order-machine.ts';
-import { WEBHOOK_EVENT_TYPES, WEBHOOK_EVENTS_BY_STEP, webhookEventsOf } from '../src/domain/webhook-events.ts';
-import { nextAttempt } from '../src/webhooks/retry-schedule.ts';
-import { forbiddenRange, urlProblem } from '../src/webhooks/safe-target.ts';
-import { isSecret, newSecret, signature, signedHeaders } from '../src/webhooks/signature.ts';
+import { FACTS, ORDER_EVENTS } from '../domain/events.ts';
+import { ORDER_STATUSES, TRANSITIONS } from '../domain/order-machine.ts';
+import { WEBHOOK_EVENT_TYPES, WEBHOOK_EVENTS_BY_STEP, webhookEventsOf } from '../domain/webhook-events.ts';
+import { nextAttempt } from './retry-schedule.ts';
+import { forbiddenRange, urlProblem } from './safe-target.ts';
+import { isSecret, newSecret, signature, signedHeaders } from './signature.ts';
 
 describe('the webhook signature', () => {
   it('is what standardwebhooks signs, and verifies with it', () => {
