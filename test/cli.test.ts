@@ -172,6 +172,7 @@ describe('failed, requeue and show', () => {
       shipping: 1,
       notification: 0,
       refund: 0,
+      webhook: 0,
     });
     const shippingJob = listed.json.jobs.find((j: { queue: string }) => j.queue === 'shipping');
     expect(shippingJob).toMatchObject({

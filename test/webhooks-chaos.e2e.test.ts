@@ -64,9 +64,15 @@ beforeAll(async () => {
     WEBHOOK_TIMEOUT_MS: '2000',
     WEBHOOK_ENDPOINT_CACHE_MS: '100',
   };
-  api = await startServiceProcess({ ...env, ROLE: 'api' });
+  // Three processes loading at once on a shared machine: generous deadlines, not a race.
+  const [started, ...both] = await Promise.all([
+    startServiceProcess({ ...env, ROLE: 'api' }, 60_000),
+    startWorker(),
+    startWorker(),
+  ]);
+  api = started!;
   base = `http://127.0.0.1:${api.port}`;
-  workers.push(await startWorker(), await startWorker());
+  workers.push(...both);
   db = await openStore(store);
   watcher = new Redis(redis.url, { maxRetriesPerRequest: null });
   watcher.on('error', () => {});
@@ -82,7 +88,7 @@ beforeAll(async () => {
   receiver.trust('/erp', ((await res.json()) as { secret: string }).secret);
   // Past the workers' cache of who subscribes.
   await sleep(300);
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await Promise.allSettled([api?.kill(), ...workers.map((w) => w.kill())]);
