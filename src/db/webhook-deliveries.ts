@@ -13,6 +13,7 @@ import { rowsChanged } from './dialect.ts';
 import { emit } from './outbox.ts';
 import type { DeliveryStatus, OrderSnapshot } from './tables/webhooks/values.ts';
 import type { EndpointRow } from './webhook-endpoints.ts';
+import { forgetSubscribers } from './webhook-subscribers.ts';
 
 export type { DeliveryStatus } from './tables/webhooks/values.ts';
 
@@ -98,7 +99,7 @@ export async function recordAttempt(
   now: number,
 ): Promise<{ recorded: boolean; disabled?: string }> {
   const { record } = attempt;
-  return writeTx(db, async (tx) => {
+  const result = await writeTx(db, async (tx): Promise<{ recorded: boolean; disabled?: string }> => {
     const { webhookDeliveries: d, webhookEndpoints: w } = tx.tables;
     const common = {
       attempts: sql`${d.attempts} + 1`,
@@ -148,6 +149,9 @@ export async function recordAttempt(
     if (endpoint.failingSince === null) await tx.update(w).set({ failingSince }).where(eq(w.id, attempt.endpointId));
     return { recorded: true };
   });
+  // A disabled endpoint gets no more deliveries written by this process from now on.
+  if (result.disabled) forgetSubscribers(db);
+  return result;
 }
 
 /** Gives up a pending delivery without an attempt (its endpoint was disabled). */
