@@ -11,6 +11,7 @@ export default defineConfig({
     './src/sandbox/tables/sqlite.ts',
     './src/db/tables/operations/sqlite.ts',
     './src/db/tables/webhooks/sqlite.ts',
+    './src/db/tables/money-back/sqlite.ts',
   ],
   out: './drizzle/sqlite',
   dbCredentials: { url: process.env.DATABASE_PATH ?? 'data/orders.db' },

@@ -11,6 +11,7 @@ export default defineConfig({
     './src/sandbox/tables/postgres.ts',
     './src/db/tables/operations/postgres.ts',
     './src/db/tables/webhooks/postgres.ts',
+    './src/db/tables/money-back/postgres.ts',
   ],
   out: './drizzle/postgres',
   dbCredentials: { url: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/orders' },

@@ -11,6 +11,8 @@ import * as operationsPostgres from '../src/db/tables/operations/postgres.ts';
 import * as operationsSqlite from '../src/db/tables/operations/sqlite.ts';
 import * as webhooksPostgres from '../src/db/tables/webhooks/postgres.ts';
 import * as webhooksSqlite from '../src/db/tables/webhooks/sqlite.ts';
+import * as moneyBackPostgres from '../src/db/tables/money-back/postgres.ts';
+import * as moneyBackSqlite from '../src/db/tables/money-back/sqlite.ts';
 import * as sandboxPostgres from '../src/sandbox/tables/postgres.ts';
 import * as sandboxSqlite from '../src/sandbox/tables/sqlite.ts';
 
@@ -42,6 +44,8 @@ describe('the PostgreSQL tables mirror the SQLite tables', () => {
     expect(shape(operationsPostgres)).toEqual(shape(operationsSqlite));
     expect(Object.keys(webhooksPostgres).sort()).toEqual(Object.keys(webhooksSqlite).sort());
     expect(shape(webhooksPostgres)).toEqual(shape(webhooksSqlite));
+    expect(Object.keys(moneyBackPostgres).sort()).toEqual(Object.keys(moneyBackSqlite).sort());
+    expect(shape(moneyBackPostgres)).toEqual(shape(moneyBackSqlite));
     expect(Object.keys(serviceSqlite)).toHaveLength(8);
     expect(Object.keys(sandboxSqlite)).toHaveLength(5);
   });
@@ -51,6 +55,7 @@ describe('the PostgreSQL tables mirror the SQLite tables', () => {
     expectTypeOf<RowsOf<typeof sandboxPostgres>>().toEqualTypeOf<RowsOf<typeof sandboxSqlite>>();
     expectTypeOf<RowsOf<typeof operationsPostgres>>().toEqualTypeOf<RowsOf<typeof operationsSqlite>>();
     expectTypeOf<RowsOf<typeof webhooksPostgres>>().toEqualTypeOf<RowsOf<typeof webhooksSqlite>>();
+    expectTypeOf<RowsOf<typeof moneyBackPostgres>>().toEqualTypeOf<RowsOf<typeof moneyBackSqlite>>();
   });
 
   it('with the same row types, read and written, for every service table', () => {

@@ -96,8 +96,8 @@ export async function orderData(deps: ConsoleDeps, orderId: string) {
   const timeline = await getTimeline(deps.db, orderId);
   const outbox = await outboxOf(deps.db, orderId);
   // The outbox forgets dispatched rows after a while; the timeline keeps the order's own events.
-  const events = [...outbox.map((row) => row.type), ...timeline.map((entry) => entry.type)].filter((type): type is OutboxEvent =>
-    IS_OUTBOX_EVENT.has(type),
+  const events = [...outbox.map((row) => ({ type: row.type, outboxId: row.id })), ...timeline.map((entry) => entry.type)].filter(
+    (e): e is OutboxEvent | { type: OutboxEvent; outboxId: number } => IS_OUTBOX_EVENT.has(typeof e === 'string' ? e : e.type),
   );
   const jobs = deps.queues ? await ask(() => jobsOf(deps.queues!, orderId, events)) : NO_QUEUES;
   return {

@@ -1,5 +1,6 @@
 /**
- * Which customer notifications were sent, so that each goes out once per (order, kind).
+ * Which customer notifications were sent, so that each goes out once per (order, kind), or, for a
+ * message about one refund or return, once per (that refund or return, kind): its `subject`.
  *
  * A (order, kind) recorded here is settled: sent, or refused for good by the mail server (the
  * order's timeline then holds a NotificationRefused entry saying so). Either way the reconciler
@@ -19,13 +20,16 @@ export async function planNotification(db: Db | Tx, orderId: string, kind: Notif
   return (await prepared(db, build).unsent.execute({ orderId, kind }))[0];
 }
 
-/** The kinds of message already sent for an order. */
+/** The subject of a message about the order itself. */
+export const ORDER_ITSELF = '';
+
+/** The kinds of message about the order itself already sent for it. */
 export async function sentKinds(db: Db | Tx, orderId: string): Promise<Set<NotificationKind>> {
   const { sentNotifications } = db.tables;
   const rows = await db
     .select({ kind: sentNotifications.kind })
     .from(sentNotifications)
-    .where(eq(sentNotifications.orderId, orderId));
+    .where(and(eq(sentNotifications.orderId, orderId), eq(sentNotifications.subject, ORDER_ITSELF)));
   return new Set(rows.map((r) => r.kind));
 }
 
@@ -43,8 +47,14 @@ export async function messageFacts(db: Db | Tx, order: OrderRow): Promise<Messag
 }
 
 /** Records a sent message: one statement, on whatever handle (a transaction's, or the pool's for writeOne). */
-export async function recordNotification(handle: Db | Tx, orderId: string, kind: NotificationKind, now: number): Promise<void> {
-  await prepared(handle, build).record.execute({ orderId, kind, sentAt: now });
+export async function recordNotification(
+  handle: Db | Tx,
+  orderId: string,
+  kind: NotificationKind,
+  now: number,
+  subject: string = ORDER_ITSELF,
+): Promise<void> {
+  await prepared(handle, build).record.execute({ orderId, kind, subject, sentAt: now });
 }
 
 /**
@@ -57,12 +67,15 @@ export async function recordNotificationRefused(
   kind: NotificationKind,
   refusal: { code: number; reason: string },
   now: number,
+  subject: string = ORDER_ITSELF,
 ): Promise<void> {
-  if ((await prepared(tx, build).sent.execute({ orderId, kind })).length > 0) return;
+  if ((await prepared(tx, build).sent.execute({ orderId, kind, subject })).length > 0) return;
   const order = await findOrder(tx, orderId);
   if (!order) return;
-  await recordFact(tx, order, 'NotificationRefused', now, { data: { kind, code: refusal.code, reason: refusal.reason } });
-  await prepared(tx, build).record.execute({ orderId, kind, sentAt: now });
+  await recordFact(tx, order, 'NotificationRefused', now, {
+    data: { kind, code: refusal.code, reason: refusal.reason, ...(subject ? { subject } : {}) },
+  });
+  await prepared(tx, build).record.execute({ orderId, kind, subject, sentAt: now });
 }
 
 function build(db: Db) {
@@ -79,7 +92,13 @@ function build(db: Db) {
             db
               .select({ kind: sentNotifications.kind })
               .from(sentNotifications)
-              .where(and(eq(sentNotifications.orderId, orders.id), eq(sentNotifications.kind, placeholderSql('kind')))),
+              .where(
+                and(
+                  eq(sentNotifications.orderId, orders.id),
+                  eq(sentNotifications.kind, placeholderSql('kind')),
+                  eq(sentNotifications.subject, ORDER_ITSELF),
+                ),
+              ),
           ),
         ),
       )
@@ -87,11 +106,22 @@ function build(db: Db) {
     sent: db
       .select({ kind: sentNotifications.kind })
       .from(sentNotifications)
-      .where(and(eq(sentNotifications.orderId, placeholder('orderId')), eq(sentNotifications.kind, placeholderSql('kind'))))
+      .where(
+        and(
+          eq(sentNotifications.orderId, placeholder('orderId')),
+          eq(sentNotifications.kind, placeholderSql('kind')),
+          eq(sentNotifications.subject, placeholderSql('subject')),
+        ),
+      )
       .prepare('notification_sent'),
     record: db
       .insert(sentNotifications)
-      .values({ orderId: placeholder('orderId'), kind: placeholder('kind'), sentAt: placeholder('sentAt') })
+      .values({
+        orderId: placeholder('orderId'),
+        kind: placeholder('kind'),
+        subject: placeholder('subject'),
+        sentAt: placeholder('sentAt'),
+      })
       .onConflictDoNothing()
       .prepare('notification_record'),
   };

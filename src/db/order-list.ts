@@ -112,7 +112,7 @@ async function withItems(db: Db, rows: OrderRow[]): Promise<OrderWithItems[]> {
 export function outboxOf(db: Db, orderId: string) {
   const { outbox } = db.tables;
   return db
-    .select({ type: outbox.type, createdAt: outbox.createdAt, dispatchedAt: outbox.dispatchedAt })
+    .select({ id: outbox.id, type: outbox.type, createdAt: outbox.createdAt, dispatchedAt: outbox.dispatchedAt })
     .from(outbox)
     .where(eq(outbox.orderId, orderId))
     .orderBy(asc(outbox.id));
@@ -122,7 +122,7 @@ export function outboxOf(db: Db, orderId: string) {
 export function sentMessages(db: Db, orderId: string) {
   const { sentNotifications } = db.tables;
   return db
-    .select({ kind: sentNotifications.kind, sentAt: sentNotifications.sentAt })
+    .select({ kind: sentNotifications.kind, subject: sentNotifications.subject, sentAt: sentNotifications.sentAt })
     .from(sentNotifications)
     .where(eq(sentNotifications.orderId, orderId))
     .orderBy(asc(sentNotifications.sentAt));

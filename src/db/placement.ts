@@ -118,6 +118,7 @@ export function placeOrder(
         currency: CURRENCY,
         paymentToken: input.paymentToken,
         chargeId: null,
+        refundedCents: 0,
         shippingAddress: input.shippingAddress,
         trackingNumber: null,
         version: 1,

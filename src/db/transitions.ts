@@ -14,10 +14,12 @@ import {
   type StockStatus,
 } from '../domain/order-machine.ts';
 import { canMovePayment, type PaymentStatus } from '../domain/payment.ts';
+import { refundableCents } from '../domain/refunds.ts';
 import { writeTx, type Db, type Tx } from './client.ts';
 import { findOrder } from './orders.ts';
 import { writeChangeInOneStatement } from './engines/postgres-writes.ts';
 import { emit, remember } from './outbox.ts';
+import { openRemainderRefund } from './refund-rows.ts';
 import type { OrderRow } from './schema.ts';
 import { statements } from './statements.ts';
 import { moveStock, Shortage, type StockMove } from './stock-moves.ts';
@@ -52,7 +54,7 @@ export async function transition(
 ): Promise<OrderRow> {
   const result = applyEvent(order.status, event);
   if (!result.ok) throw new Error(`order ${order.id}: ${result.refusal.message}`);
-  const compensation = compensationFor(order, event);
+  const compensation = compensationFor({ ...order, refundableCents: refundableCents(order) }, event);
   // The row's own payment status (the gateway's answer), or the one its compensation sets.
   const paymentStatus = result.paymentStatus ?? compensation.paymentStatus ?? order.paymentStatus;
   if (paymentStatus !== order.paymentStatus) assertPaymentMove(order, paymentStatus);
@@ -73,6 +75,8 @@ export async function transition(
     ...(changes.emits ?? []),
   ];
   await writeChange(tx, next, { type: event, from: result.from, to: result.to, data: changes.data }, events, now, changes.stock);
+  // The refund the compensation asked for: its row, for the job that RefundRequested starts.
+  if (compensation.refundsRemainder) await openRemainderRefund(tx, next.id, next.reason ?? event, now);
   return next;
 }
 
@@ -85,10 +89,14 @@ export async function recordFact(
   order: OrderRow,
   fact: Fact,
   now: number,
-  changes: Pick<TransitionChanges, 'chargeId' | 'data' | 'stock'> = {},
+  changes: Pick<TransitionChanges, 'chargeId' | 'data' | 'stock'> & {
+    /** For a fact whose payment status follows from the order's refunds (`paymentByRefunds`). */
+    paymentStatus?: PaymentStatus;
+  } = {},
 ): Promise<OrderRow> {
   const effect = FACT_EFFECTS[fact];
-  const paymentStatus = effect.paymentStatus ?? order.paymentStatus;
+  if (effect.paymentByRefunds && !changes.paymentStatus) throw new Error(`${fact} needs the payment status its refunds give`);
+  const paymentStatus = changes.paymentStatus ?? effect.paymentStatus ?? order.paymentStatus;
   if (paymentStatus !== order.paymentStatus) assertPaymentMove(order, paymentStatus);
   const stockStatus = stockAfter(order, fact);
   const next: OrderRow = {
@@ -111,6 +119,7 @@ export async function recordFact(
     now,
     changes.stock,
   );
+  if (effect.refundsRemainder) await openRemainderRefund(tx, next.id, next.reason ?? fact, now);
   return next;
 }
 

@@ -31,7 +31,26 @@ const REQUEST_EVENTS = [
   'StockReleaseRequested',
   // An order's change caused webhook deliveries (db/webhook-writes.ts); many per order.
   'WebhooksDue',
+  'ReturnRequested',
+  'ReturnReceived',
+  'ReturnRejected',
+  'ReturnCancelled',
 ] as const;
+
+/**
+ * Events that may happen more than once per order (a second refund, a second return): their jobs
+ * are named by their outbox row as well (queues/routing.ts `jobIdFor`), where the others' are
+ * named by (order, event) alone.
+ */
+export const REPEATABLE_EVENTS = [
+  'WebhooksDue',
+  'RefundRequested',
+  'RefundIssued',
+  'ReturnRequested',
+  'ReturnReceived',
+  'ReturnRejected',
+  'ReturnCancelled',
+] as const satisfies readonly (typeof REQUEST_EVENTS)[number][];
 
 /**
  * Transitions no other service hears of: they go on the timeline only, never to the outbox (the
@@ -58,14 +77,20 @@ export const FACTS = [
   'PaymentCapturedLate',
   'PaymentDeclined',
   'PaymentVoided',
+  'RefundRequested',
   'RefundIssued',
   'StockReleased',
+  'ReturnRequested',
+  'ReturnReceived',
+  'ReturnRefunded',
+  'ReturnRejected',
+  'ReturnCancelled',
   'JobFailed',
   'NotificationRefused',
 ] as const;
 export type Fact = (typeof FACTS)[number];
 
-/** The customer messages the service sends, one per (order, kind) at most, in the order they come. */
+/** The customer messages the service sends, in the order they come. */
 export const NOTIFICATION_KINDS = [
   'order_confirmed',
   'payment_declined',
@@ -75,8 +100,29 @@ export const NOTIFICATION_KINDS = [
   'delivered',
   'cancelled',
   'refunded',
+  'return_requested',
+  'return_received',
+  'return_rejected',
+  'return_cancelled',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
+
+/**
+ * The messages about one refund or one return of the order rather than the order itself: each is
+ * sent once per (refund or return, kind), the others once per (order, kind).
+ */
+export const SUBJECT_NOTIFICATION_KINDS = [
+  'refunded',
+  'return_requested',
+  'return_received',
+  'return_rejected',
+  'return_cancelled',
+] as const satisfies readonly NotificationKind[];
+export type SubjectNotificationKind = (typeof SUBJECT_NOTIFICATION_KINDS)[number];
+
+export function isSubjectKind(kind: NotificationKind): kind is SubjectNotificationKind {
+  return (SUBJECT_NOTIFICATION_KINDS as readonly string[]).includes(kind);
+}
 
 /** What every job carries: the order, and the outbox row that caused it. */
 export interface JobPayload {

@@ -32,7 +32,7 @@ export interface PaymentGateway {
   charge(request: ChargeRequest): Promise<ChargeOutcome>;
   /** Stops any later charge under this key; answers what the key ended as. */
   void(request: { idempotencyKey: string; orderId: string }): Promise<ChargeOutcome>;
-  /** Refunds once per key. */
+  /** Refunds once per key; a charge takes several refunds that together never pass it. */
   refund(request: RefundRequest): Promise<{ refundId: string }>;
 }
 
@@ -66,6 +66,18 @@ export interface MessageFacts {
   currency: string;
   trackingNumber: string | null;
   reason: string | null;
+  /** For a message about one refund or return of the order: which, and what it pays back. */
+  subject?: MessageSubject;
+}
+
+export interface MessageSubject {
+  /** The refund's or return's id. */
+  id: string;
+  /** The refund's amount, or what the return's lines are worth. */
+  amountCents: number;
+  /** The return's lines. */
+  items?: readonly { sku: string; quantity: number }[];
+  reason: string;
 }
 
 /**

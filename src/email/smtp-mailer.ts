@@ -98,7 +98,7 @@ export class SmtpMailer implements Mailer {
     stillEntitled?: () => Promise<boolean>;
   }): Promise<MailOutcome> {
     const { orderId } = message.facts;
-    const messageId = messageIdFor(orderId, message.kind, this.domain);
+    const messageId = messageIdFor(orderId, message.kind, this.domain, message.facts.subject?.id);
     const rendered = renderMessage(message.kind, message.facts);
     try {
       await this.transport.sendMail({
@@ -147,8 +147,9 @@ function abandonedIn(error: unknown): MailAbandoned | undefined {
 }
 
 /** The one Message-ID of an (order, kind): order ids and kinds hold only letters, digits and `_`. */
-export function messageIdFor(orderId: string, kind: NotificationKind, domain: string): string {
-  return `<${orderId}.${kind}@${domain}>`;
+export function messageIdFor(orderId: string, kind: NotificationKind, domain: string, subjectId?: string): string {
+  // A message about one refund or return of the order is one per (that refund or return, kind).
+  return subjectId ? `<${orderId}.${subjectId}.${kind}@${domain}>` : `<${orderId}.${kind}@${domain}>`;
 }
 
 interface SmtpError {

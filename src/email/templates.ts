@@ -66,10 +66,38 @@ const TEMPLATES: Readonly<Record<NotificationKind, Template>> = {
   },
   refunded: {
     subject: (f) => `Order ${f.orderId}: refund issued`,
-    body: (f) => [`We refunded ${money(f.totalCents, f.currency)} to your payment method.`],
+    body: (f) => [`We refunded ${money(f.subject?.amountCents ?? f.totalCents, f.currency)} to your payment method.`],
+    withItems: false,
+  },
+  return_requested: {
+    subject: (f) => `Order ${f.orderId}: return ${f.subject?.id ?? ''} opened`,
+    body: (f) => [
+      `We have opened your return of ${units(f)}.`,
+      'Please send the items back; we will refund them once they arrive.',
+    ],
+    withItems: false,
+  },
+  return_received: {
+    subject: (f) => `Order ${f.orderId}: return ${f.subject?.id ?? ''} received`,
+    body: (f) => [`Your return of ${units(f)} arrived.`, 'Its refund is on its way to your payment method.'],
+    withItems: false,
+  },
+  return_rejected: {
+    subject: (f) => `Order ${f.orderId}: return ${f.subject?.id ?? ''} not accepted`,
+    body: (f) => [`We could not accept your return of ${units(f)}.`, 'Please reply to this message if you have a question.'],
+    withItems: false,
+  },
+  return_cancelled: {
+    subject: (f) => `Order ${f.orderId}: return ${f.subject?.id ?? ''} cancelled`,
+    body: (f) => [`Your return of ${units(f)} was cancelled as you asked.`],
     withItems: false,
   },
 };
+
+/** A return's units, as a message names them: `2 x SKU-1, 1 x SKU-2`. */
+function units(f: MessageFacts): string {
+  return (f.subject?.items ?? []).map((i) => `${i.quantity} x ${i.sku}`).join(', ') || 'your items';
+}
 
 export function renderMessage(kind: NotificationKind, facts: MessageFacts): RenderedMessage {
   const template = TEMPLATES[kind];

@@ -1,25 +1,34 @@
 /**
- * The refund service: refunds the full amount of an order whose payment waits for its refund,
- * once, keyed `refund-<order id>` at the gateway. A step (step.ts).
+ * The refund service: carries out every refund of an order that waits for the gateway, each keyed
+ * at the gateway by its own id (so a job run twice, or a worker killed between the gateway's answer
+ * and the record, refunds each once), and records them as settled. A step (step.ts): the look
+ * reads the refunds still PENDING, the call refunds each, the record settles each.
  */
-import { planRefund, recordRefund } from '../db/refunds.ts';
+import { planRefunds, recordRefundsIssued } from '../db/refunds.ts';
 import type { Handlers } from '../queues/routing.ts';
 import { parsePayload } from './job.ts';
 import { skip, step, type StepRunner } from './step.ts';
 
 export const refundStep = step({
   id: 'refund',
-  // Only looks: the record settles the refund only while the order still waits for it.
-  look: async (db, orderId: string) => (await planRefund(db, orderId)) ?? skip('nothing to refund'),
-  call: (order, { gateway }) =>
-    gateway.refund({
-      idempotencyKey: `refund-${order.id}`,
-      orderId: order.id,
-      chargeId: order.chargeId,
-      amountCents: order.totalCents,
-    }),
-  record: (tx, order, { refundId }, now) => recordRefund(tx, order.id, refundId, now),
-  done: (result, { refundId }) => (result === 'refunded' ? `refunded ${refundId}` : `${refundId} already settled`),
+  // Only looks: the record settles each refund only while it is still PENDING.
+  look: async (db, orderId: string, now) => (await planRefunds(db, orderId, now)) ?? skip('nothing to refund'),
+  call: async (plan, { gateway }) => {
+    const issued: { refundId: string; gatewayRefundId: string }[] = [];
+    // One after the other: each is its own keyed call, and a failure leaves the rest to the retry.
+    for (const refund of plan.refunds) {
+      const { refundId } = await gateway.refund({
+        idempotencyKey: refund.id,
+        orderId: plan.orderId,
+        chargeId: plan.chargeId,
+        amountCents: refund.amountCents,
+      });
+      issued.push({ refundId: refund.id, gatewayRefundId: refundId });
+    }
+    return issued;
+  },
+  record: (tx, _plan, issued, now) => recordRefundsIssued(tx, issued, now),
+  done: (recorded, issued) => (recorded > 0 ? `refunded ${issued.map((i) => i.refundId).join(', ')}` : 'refunds already settled'),
 });
 
 export function refundHandlers(deps: { steps: StepRunner }): Handlers<'refund'> {

@@ -9,7 +9,7 @@ import { withDeadline } from '../lib/deadline.ts';
 import type { JobPayload, OutboxEvent } from '../domain/events.ts';
 import { failedJobs } from './job-actions.ts';
 import type { Queues } from './queues.ts';
-import { QUEUE_NAMES, ROUTES, jobIdFor, type QueueName } from './routing.ts';
+import { QUEUE_NAMES, ROUTES, isRepeatable, jobIdFor, type QueueName } from './routing.ts';
 
 /** How long a page waits on Redis before it renders without it. */
 const REDIS_DEADLINE_MS = 2_000;
@@ -77,12 +77,24 @@ export async function recentFailedJobs(queues: Queues, perQueue: number): Promis
     .sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0));
 }
 
-/** The jobs `events` of an order give rise to, one per routed queue, as Redis knows them. */
-export async function jobsOf(queues: Queues, orderId: string, events: readonly OutboxEvent[]): Promise<JobSummary[]> {
-  const wanted = [...new Set(events)].flatMap((event) => ROUTES[event].map((queue) => ({ event, queue })));
+/**
+ * The jobs `events` of an order give rise to, one per routed queue, as Redis knows them. An event
+ * that may happen more than once per order (`isRepeatable`) is named by its outbox row: given
+ * without one, it is left out.
+ */
+export async function jobsOf(
+  queues: Queues,
+  orderId: string,
+  events: readonly (OutboxEvent | { type: OutboxEvent; outboxId: number })[],
+): Promise<JobSummary[]> {
+  const named = events.flatMap((e) => {
+    const { type, outboxId } = typeof e === 'string' ? { type: e, outboxId: undefined } : e;
+    if (isRepeatable(type) && outboxId === undefined) return [];
+    return ROUTES[type].map((queue) => ({ event: type, queue, id: jobIdFor(orderId, type, queue, outboxId) }));
+  });
+  const wanted = [...new Map(named.map((n) => [n.id, n])).values()];
   return Promise.all(
-    wanted.map(async ({ event, queue }): Promise<JobSummary> => {
-      const id = jobIdFor(orderId, event, queue);
+    wanted.map(async ({ event, queue, id }): Promise<JobSummary> => {
       return (
         (await stableRead(queues, queue, id)) ?? {
           queue,

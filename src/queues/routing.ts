@@ -4,7 +4,7 @@
  * BullMQ drop a duplicate enqueue.
  */
 import type { Job } from 'bullmq';
-import type { JobPayload, OutboxEvent } from '../domain/events.ts';
+import { REPEATABLE_EVENTS, type JobPayload, type OutboxEvent } from '../domain/events.ts';
 
 /**
  * `payment-deadline` holds the payment deadlines apart from the charges they guard: a provider
@@ -30,6 +30,10 @@ export const ROUTES = {
   RefundRequested: ['refund'],
   RefundIssued: ['notification'],
   WebhooksDue: ['webhook'],
+  ReturnRequested: ['notification'],
+  ReturnReceived: ['notification'],
+  ReturnRejected: ['notification'],
+  ReturnCancelled: ['notification'],
 } as const satisfies Readonly<Record<OutboxEvent, readonly [QueueName, ...QueueName[]]>>;
 
 /** The events routed to `queue`. */
@@ -46,16 +50,22 @@ export type Handler = (job: Job<JobPayload>, token?: string) => Promise<string>;
  */
 export type Handlers<Q extends QueueName> = { readonly [E in EventsOf<Q>]: Handler };
 
-/** Events an order may cause many times (each change with webhook deliveries): their rows name their jobs. */
-const REPEATED_EVENTS: readonly OutboxEvent[] = ['WebhooksDue'];
-
 /**
- * Each other event happens at most once per order, so (order, event, queue) names a job; a
- * repeated event's job is named by its outbox row too. BullMQ forbids ':' in custom ids; order
- * ids and event names never hold one.
+ * Most events happen at most once per order, so (order, event, queue) names a job. Those that may
+ * happen again (a change with webhook deliveries, a second refund, a second return: events.ts
+ * `REPEATABLE_EVENTS`) are also named by
+ * their outbox row, or the second would be dropped while the first's job is kept; the same row
+ * enqueued twice still gives one job. BullMQ forbids ':' in custom ids; order ids and event names
+ * never hold one. The queue stays last (`queueOfJobId`).
  */
 export function jobIdFor(orderId: string, event: OutboxEvent, queue: QueueName, outboxId?: number): string {
-  return REPEATED_EVENTS.includes(event) && outboxId !== undefined
-    ? `${orderId}-${event}-${queue}-${outboxId}`
-    : `${orderId}-${event}-${queue}`;
+  if (isRepeatable(event)) {
+    if (outboxId === undefined) throw new Error(`${event} happens more than once per order: its job id needs its outbox row`);
+    return `${orderId}-${event}-${outboxId}-${queue}`;
+  }
+  return `${orderId}-${event}-${queue}`;
+}
+
+export function isRepeatable(event: OutboxEvent): boolean {
+  return (REPEATABLE_EVENTS as readonly string[]).includes(event);
 }

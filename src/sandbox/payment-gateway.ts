@@ -1,6 +1,7 @@
 /**
  * A simulated payment gateway that behaves like a real provider: charges and refunds are
- * deduplicated by idempotency key and kept in its own ledger (sandbox_* tables).
+ * deduplicated by idempotency key and kept in its own ledger (sandbox_* tables). A charge may be
+ * refunded several times, each refund under its own key, never for more than was charged in all.
  *
  * Test tokens choose the outcome: `tok_visa` succeeds, `tok_chargeDeclined` is declined,
  * `tok_flaky` fails transiently twice and then succeeds, `tok_slow` captures at once but answers
@@ -13,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eq, sql } from 'drizzle-orm';
 import { prepared, writeTx, type Db, type Tx } from '../db/client.ts';
+import { forUpdate } from '../db/dialect.ts';
 import { placeholder, placeholderSql } from '../db/statements.ts';
 import { sandboxTables, type SandboxTables } from './tables/index.ts';
 import {
@@ -92,25 +94,42 @@ export class SandboxPaymentGateway implements PaymentGateway {
   async refund(request: RefundRequest): Promise<{ refundId: string }> {
     await this.latency();
     const { sandboxCharges, sandboxRefunds } = this.ledgers;
-    return writeTx(this.db, async (tx) => {
-      const [existing] = await tx.select().from(sandboxRefunds).where(eq(sandboxRefunds.idempotencyKey, request.idempotencyKey));
-      if (existing) return { refundId: existing.id };
-      const [charge] = await tx.select().from(sandboxCharges).where(eq(sandboxCharges.id, request.chargeId));
-      if (!charge) throw new Error(`sandbox gateway: no charge ${request.chargeId} to refund`);
-      if (request.amountCents > charge.amountCents) {
-        throw new Error(`sandbox gateway: refund of ${request.amountCents} exceeds charge ${charge.amountCents}`);
-      }
-      const refundId = `re_${randomBytes(8).toString('hex')}`;
-      await tx.insert(sandboxRefunds).values({
-        id: refundId,
-        idempotencyKey: request.idempotencyKey,
-        orderId: request.orderId,
-        chargeId: charge.id,
-        amountCents: request.amountCents,
-        createdAt: this.now(),
-      });
-      return { refundId };
-    });
+    return writeTx(
+      this.db,
+      async (tx) => {
+        const [existing] = await tx
+          .select()
+          .from(sandboxRefunds)
+          .where(eq(sandboxRefunds.idempotencyKey, request.idempotencyKey));
+        if (existing) return { refundId: existing.id };
+        // Locked (on PostgreSQL), so that two refunds of one charge at once are summed one after the other.
+        const [charge] = await forUpdate(tx, tx.select().from(sandboxCharges).where(eq(sandboxCharges.id, request.chargeId)));
+        if (!charge) throw new Error(`sandbox gateway: no charge ${request.chargeId} to refund`);
+        // Like a real provider: a charge takes several refunds, each under its own key, that
+        // together never pass what was charged.
+        const [{ refunded }] = (await tx
+          .select({ refunded: sql<number>`coalesce(sum(${sandboxRefunds.amountCents}), 0)` })
+          .from(sandboxRefunds)
+          .where(eq(sandboxRefunds.chargeId, charge.id))) as [{ refunded: number }];
+        if (request.amountCents <= 0 || Number(refunded) + request.amountCents > charge.amountCents) {
+          throw new Error(
+            `sandbox gateway: refund of ${request.amountCents} on charge ${charge.id} of ${charge.amountCents}, ${refunded} refunded already`,
+          );
+        }
+        const refundId = `re_${randomBytes(8).toString('hex')}`;
+        await tx.insert(sandboxRefunds).values({
+          id: refundId,
+          idempotencyKey: request.idempotencyKey,
+          orderId: request.orderId,
+          chargeId: charge.id,
+          amountCents: request.amountCents,
+          createdAt: this.now(),
+        });
+        return { refundId };
+        // At READ COMMITTED, the sum after the charge's lock sees the refunds committed before it.
+      },
+      { isolation: 'read committed' },
+    );
   }
 
   private async decide(tx: Tx, request: ChargeRequest): Promise<Decision> {

@@ -18,6 +18,8 @@ import { writeTx, type Db, type Tx } from '../db/client.ts';
 import { IDENTITY_KEY } from '../db/service-meta.ts';
 import * as operationsPostgres from '../db/tables/operations/postgres.ts';
 import * as operationsSqlite from '../db/tables/operations/sqlite.ts';
+import * as moneyBackPostgres from '../db/tables/money-back/postgres.ts';
+import * as moneyBackSqlite from '../db/tables/money-back/sqlite.ts';
 import * as servicePostgres from '../db/tables/postgres.ts';
 import * as serviceSqlite from '../db/tables/sqlite.ts';
 import * as sandboxPostgres from '../sandbox/tables/postgres.ts';
@@ -55,6 +57,9 @@ export const COPIED_TABLES: readonly TablePair[] = [
   { source: webhooksSqlite.webhookEndpoints, target: webhooksPostgres.webhookEndpoints },
   { source: webhooksSqlite.webhookEvents, target: webhooksPostgres.webhookEvents },
   { source: webhooksSqlite.webhookDeliveries, target: webhooksPostgres.webhookDeliveries },
+  { source: moneyBackSqlite.refunds, target: moneyBackPostgres.refunds },
+  { source: moneyBackSqlite.returns, target: moneyBackPostgres.returns },
+  { source: moneyBackSqlite.returnItems, target: moneyBackPostgres.returnItems },
 ];
 
 /** Rows read from SQLite and inserted into PostgreSQL at a time: what bounds the copy's memory. */

@@ -7,16 +7,18 @@
 import type { Engine } from '../engine.ts';
 import * as operationsPostgres from './operations/postgres.ts';
 import * as operationsSqlite from './operations/sqlite.ts';
+import * as moneyBackPostgres from './money-back/postgres.ts';
+import * as moneyBackSqlite from './money-back/sqlite.ts';
 import * as postgres from './postgres.ts';
 import * as sqlite from './sqlite.ts';
 import * as webhooksPostgres from './webhooks/postgres.ts';
 import * as webhooksSqlite from './webhooks/sqlite.ts';
 
-export type Tables = typeof postgres & typeof operationsPostgres & typeof webhooksPostgres;
+export type Tables = typeof postgres & typeof operationsPostgres & typeof webhooksPostgres & typeof moneyBackPostgres;
 
 const BY_ENGINE: Readonly<Record<Engine, Tables>> = {
-  postgres: { ...postgres, ...operationsPostgres, ...webhooksPostgres },
-  sqlite: { ...sqlite, ...operationsSqlite, ...webhooksSqlite } as unknown as Tables,
+  postgres: { ...postgres, ...operationsPostgres, ...webhooksPostgres, ...moneyBackPostgres },
+  sqlite: { ...sqlite, ...operationsSqlite, ...webhooksSqlite, ...moneyBackSqlite } as unknown as Tables,
 };
 
 /** The tables of `engine`. */

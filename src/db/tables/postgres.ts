@@ -31,12 +31,15 @@ export const products = pgTable(
     available: big('available').notNull(),
     reserved: big('reserved').notNull().default(0),
     shipped: big('shipped').notNull().default(0),
+    /** Units that came back with a return and went on sale again (informational: they are in `available`). */
+    returned: big('returned').notNull().default(0),
     updatedAt: big('updated_at').notNull(),
   },
   (t) => [
     check('products_available_non_negative', sql`${t.available} >= 0`),
     check('products_reserved_non_negative', sql`${t.reserved} >= 0`),
     check('products_shipped_non_negative', sql`${t.shipped} >= 0`),
+    check('products_returned_non_negative', sql`${t.returned} >= 0`),
     check('products_price_non_negative', sql`${t.priceCents} >= 0`),
   ],
 );
@@ -58,6 +61,8 @@ export const orders = pgTable(
     paymentToken: text('payment_token').notNull(),
     /** The gateway's id for the captured charge, kept so that a refund can name it. */
     chargeId: text('charge_id'),
+    /** What the order's refunds add up to, settled or not: never more than the capture. */
+    refundedCents: big('refunded_cents').notNull().default(0),
     shippingAddress: json('shipping_address').$type<ShippingAddress>().notNull(),
     trackingNumber: text('tracking_number'),
     /** Rises by one with every transition and fact: webhook receivers order events by it. */
@@ -69,6 +74,7 @@ export const orders = pgTable(
     index('orders_status_updated_idx').on(t.status, t.updatedAt),
     index('orders_customer_idx').on(t.customerId, t.id),
     uniqueIndex('orders_tracking_number_idx').on(t.trackingNumber),
+    check('orders_refunds_within_total', sql`${t.refundedCents} >= 0 AND ${t.refundedCents} <= ${t.totalCents}`),
     // The reconciler's search for ended orders that still owe a refund, a void or stock.
     index('orders_unsettled_idx').on(t.updatedAt).where(unsettled(t)),
     check('orders_status_known', oneOf(t.status, ORDER_STATUSES)),
@@ -168,10 +174,12 @@ export const sentNotifications = pgTable(
       .notNull()
       .references(() => orders.id),
     kind: text('kind', { enum: NOTIFICATION_KINDS }).notNull(),
+    /** The refund or return a message is about (events.ts SUBJECT_NOTIFICATION_KINDS); '' for the order. */
+    subject: text('subject').notNull().default(''),
     sentAt: big('sent_at').notNull(),
   },
   (t) => [
-    primaryKey({ columns: [t.orderId, t.kind] }),
+    primaryKey({ columns: [t.orderId, t.kind, t.subject] }),
     check('sent_notifications_kind_known', oneOf(t.kind, NOTIFICATION_KINDS)),
   ],
 );

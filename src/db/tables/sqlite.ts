@@ -22,6 +22,8 @@ export const products = sqliteTable(
     available: integer('available').notNull(),
     reserved: integer('reserved').notNull().default(0),
     shipped: integer('shipped').notNull().default(0),
+    /** Units that came back with a return and went on sale again (informational: they are in `available`). */
+    returned: integer('returned').notNull().default(0),
     updatedAt: integer('updated_at').notNull(),
   },
   (t) => [
@@ -48,6 +50,12 @@ export const orders = sqliteTable(
     paymentToken: text('payment_token').notNull(),
     /** The gateway's id for the captured charge, kept so that a refund can name it. */
     chargeId: text('charge_id'),
+    /**
+     * What the order's refunds add up to, settled or not: never more than the capture (the
+     * conditional update of db/refunds.ts; PostgreSQL also checks it, where adding the column
+     * needs no rebuild of the table).
+     */
+    refundedCents: integer('refunded_cents').notNull().default(0),
     shippingAddress: text('shipping_address', { mode: 'json' }).$type<ShippingAddress>().notNull(),
     trackingNumber: text('tracking_number'),
     /** Rises by one with every transition and fact: webhook receivers order events by it. */
@@ -148,7 +156,9 @@ export const sentNotifications = sqliteTable(
       .notNull()
       .references(() => orders.id),
     kind: text('kind', { enum: NOTIFICATION_KINDS }).notNull(),
+    /** The refund or return a message is about (events.ts SUBJECT_NOTIFICATION_KINDS); '' for the order. */
+    subject: text('subject').notNull().default(''),
     sentAt: integer('sent_at').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.orderId, t.kind] })],
+  (t) => [primaryKey({ columns: [t.orderId, t.kind, t.subject] })],
 );

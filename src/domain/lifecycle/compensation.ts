@@ -13,16 +13,26 @@ import {
   RESTING,
   STOCK_STATUSES,
   TRANSITIONS,
+  paymentsOf,
   type Compensation,
   type PositionPattern,
   type StockStatus,
 } from './tables.ts';
 
-/** Whether the order stands where `pattern` says (what the pattern leaves out does not matter). */
-export function standsAt(order: OrderPosition, pattern: PositionPattern & { ended?: true }): boolean {
+/**
+ * Whether the order stands where `pattern` says (what the pattern leaves out does not matter).
+ * `refundableCents`, what no refund has claimed of the capture, is read when the pattern asks;
+ * a position that does not say is taken to have some.
+ */
+export function standsAt(
+  order: OrderPosition & { refundableCents?: number },
+  pattern: PositionPattern & { ended?: true },
+): boolean {
+  const payments = paymentsOf(pattern);
   return (
-    (pattern.paymentStatus === undefined || order.paymentStatus === pattern.paymentStatus) &&
+    (payments.length === 0 || payments.includes(order.paymentStatus)) &&
     (pattern.stockStatus === undefined || order.stockStatus === pattern.stockStatus) &&
+    (!pattern.refundable || (order.refundableCents ?? 1) > 0) &&
     (!pattern.ended || isTerminal(order.status))
   );
 }
@@ -54,19 +64,27 @@ export interface CompensationEffect {
   paymentStatus?: PaymentStatus;
   /** Work to hand to other services through the outbox. */
   requests: OutboxEvent[];
+  /** A refund of what is left of the capture is owed (its row is written with the transition). */
+  refundsRemainder?: true;
 }
 
-/** The compensation the row (order.status, event) calls for, as the order's position needs it. */
-export function compensationFor(order: OrderPosition, event: OrderEvent): CompensationEffect {
+/**
+ * The compensation the row (order.status, event) calls for, as the order's position needs it.
+ * `refundableCents` is what no refund has claimed yet (domain/refunds.ts): nothing is refunded
+ * when earlier refunds already took it all.
+ */
+export function compensationFor(order: OrderPosition & { refundableCents?: number }, event: OrderEvent): CompensationEffect {
   const requests: OutboxEvent[] = [];
   let paymentStatus: PaymentStatus | undefined;
+  let refundsRemainder: true | undefined;
   for (const name of TRANSITIONS[order.status][event]?.compensation ?? []) {
     const rule = COMPENSATIONS[name];
     if (!standsAt(order, rule.calledFor)) continue;
-    if (rule.setsPayment) paymentStatus = rule.setsPayment;
+    if (rule.setsPayment && rule.setsPayment !== order.paymentStatus) paymentStatus = rule.setsPayment;
     if (rule.request) requests.push(rule.request.event);
+    if (rule.refundsRemainder) refundsRemainder = true;
   }
-  return paymentStatus ? { paymentStatus, requests } : { requests };
+  return { ...(paymentStatus ? { paymentStatus } : {}), requests, ...(refundsRemainder ? { refundsRemainder } : {}) };
 }
 
 /** The events that carry an order on from where it rests, and the compensation it still owes. */
@@ -84,7 +102,7 @@ const owedWhile = COMPENSATION_NAMES.flatMap((name) => {
 
 /** Payment statuses in which some compensation may still be owed (the gateway's or a refund's). */
 export const UNSETTLED_PAYMENTS: readonly PaymentStatus[] = PAYMENT_STATUSES.filter((p) =>
-  owedWhile.some((w) => w.paymentStatus === p),
+  owedWhile.some((w) => paymentsOf(w).includes(p)),
 );
 
 /** Stock held for the order, which must leave with the shipment or go back on sale. */

@@ -14,7 +14,7 @@
  * `validateLifecycle` checks that they fit together when order-machine.ts loads.
  */
 import type { Fact, NotificationKind, OrderEvent, OutboxEvent } from '../events.ts';
-import type { PaymentStatus } from '../payment.ts';
+import { REFUNDABLE_PAYMENTS, type PaymentStatus } from '../payment.ts';
 
 export const ORDER_STATUSES = [
   'CREATED',
@@ -47,7 +47,8 @@ export const INITIAL_STOCK: StockStatus = 'NONE';
 /**
  * What an order that ends badly owes the outside world (DESIGN.md principle 5), each only when
  * the order's position calls for it (`COMPENSATIONS`):
- * - `refund`: a captured payment is refunded;
+ * - `refund`: what is left of a captured payment is refunded (a refund of the remainder, beside any
+ *   partial refund the order already had: domain/refunds.ts);
  * - `void`: a charge possibly in flight is voided at the gateway (which refunds it if it landed);
  * - `voidUnasked`: no charge was ever asked for, so the payment is void at once;
  * - `releaseStock`: reserved stock goes back on sale.
@@ -140,6 +141,10 @@ export const STOCK_MOVES: StockMoves = {
 export interface FactEffect {
   /** The payment status the fact records. */
   readonly paymentStatus?: PaymentStatus;
+  /** The payment status follows from the order's refunds (domain/refunds.ts `paymentAfterRefund`). */
+  readonly paymentByRefunds?: true;
+  /** What is left of the capture is refunded (a refund row for the remainder). */
+  readonly refundsRemainder?: true;
   /** The work it hands on. */
   readonly requests?: readonly OutboxEvent[];
   /** The event other services hear of it by (the notification service, for its message). */
@@ -151,19 +156,38 @@ export interface FactEffect {
 /** Timeline entries that keep the status (events.ts `FACTS`), and what each settles. */
 export const FACT_EFFECTS: Readonly<Record<Fact, FactEffect>> = {
   // A success that came after the order ended: refunded, never kept.
-  PaymentCapturedLate: { paymentStatus: 'REFUND_PENDING', requests: ['RefundRequested'] },
+  PaymentCapturedLate: { paymentStatus: 'REFUND_PENDING', requests: ['RefundRequested'], refundsRemainder: true },
   PaymentDeclined: { paymentStatus: 'DECLINED' },
   PaymentVoided: { paymentStatus: 'VOIDED' },
-  RefundIssued: { paymentStatus: 'REFUNDED', publishes: 'RefundIssued', message: 'refunded' },
+  // A refund asked for by hand or by a return's receipt; its row is written beside the fact.
+  RefundRequested: { paymentStatus: 'REFUND_PENDING', requests: ['RefundRequested'] },
+  // One refund settled; the message is per refund (events.ts SUBJECT_NOTIFICATION_KINDS).
+  RefundIssued: { paymentByRefunds: true, publishes: 'RefundIssued', message: 'refunded' },
   StockReleased: {},
+  // A return's steps, on its order's timeline; the return's own table is return-machine.ts.
+  ReturnRequested: { publishes: 'ReturnRequested', message: 'return_requested' },
+  ReturnReceived: { publishes: 'ReturnReceived', message: 'return_received' },
+  ReturnRefunded: {},
+  ReturnRejected: { publishes: 'ReturnRejected', message: 'return_rejected' },
+  ReturnCancelled: { publishes: 'ReturnCancelled', message: 'return_cancelled' },
   JobFailed: {},
   NotificationRefused: {},
 };
 
-/** Part of an order's position: its payment status, its stock status, or both. */
+/**
+ * Part of an order's position: its payment status (one, or any of several), its stock status, or
+ * both; `refundable`: some of the capture is left that no refund has claimed (domain/refunds.ts).
+ */
 export interface PositionPattern {
-  readonly paymentStatus?: PaymentStatus;
+  readonly paymentStatus?: PaymentStatus | readonly PaymentStatus[];
   readonly stockStatus?: StockStatus;
+  readonly refundable?: true;
+}
+
+/** The payment statuses a pattern names (none: any). */
+export function paymentsOf(pattern: PositionPattern): readonly PaymentStatus[] {
+  const named = pattern.paymentStatus;
+  return named === undefined ? [] : typeof named === 'string' ? [named] : named;
 }
 
 /**
@@ -171,6 +195,7 @@ export interface PositionPattern {
  * - `calledFor`: the position, at a row that lists the compensation, that needs it (nothing to
  *   refund without a capture);
  * - `setsPayment`: the payment status it records at once;
+ * - `refundsRemainder`: it writes a refund of what is left of the capture with the transition;
  * - `request`: the work it hands to another service, `owedWhile` the order stands where that work
  *   is still to do (the reconciler re-emits it, the service's plan acts on it; `ended`: only once
  *   the order has ended, since the same position is ordinary on the way), until `settledBy`.
@@ -178,6 +203,7 @@ export interface PositionPattern {
 export interface CompensationRule {
   readonly calledFor: PositionPattern;
   readonly setsPayment?: PaymentStatus;
+  readonly refundsRemainder?: true;
   readonly request?: {
     readonly event: OutboxEvent;
     readonly owedWhile: PositionPattern & { readonly ended?: true };
@@ -187,8 +213,10 @@ export interface CompensationRule {
 
 export const COMPENSATIONS: Readonly<Record<Compensation, CompensationRule>> = {
   refund: {
-    calledFor: { paymentStatus: 'CAPTURED' },
+    // Captured, or partly refunded already (a refund of part of it may still be at the gateway).
+    calledFor: { paymentStatus: REFUNDABLE_PAYMENTS, refundable: true },
     setsPayment: 'REFUND_PENDING',
+    refundsRemainder: true,
     // A late capture (PaymentCapturedLate) owes it too, whatever the status.
     request: { event: 'RefundRequested', owedWhile: { paymentStatus: 'REFUND_PENDING' }, settledBy: 'RefundIssued' },
   },

@@ -5,12 +5,13 @@
  * by a test on a broken copy. Each check guards a promise of DESIGN.md: no order stuck where the
  * service should move it, every compensation settled, every message sent by someone.
  */
-import { isOutboxEvent, NOTIFICATION_KINDS, ORDER_EVENTS } from '../events.ts';
+import { isOutboxEvent, isSubjectKind, NOTIFICATION_KINDS, ORDER_EVENTS } from '../events.ts';
 import { canMovePayment, PAYMENT_STATUSES, type PaymentStatus } from '../payment.ts';
 import { messageEvidenceOf, notificationsByEvent } from './notifications.ts';
 import {
   COMPENSATION_NAMES,
   ORDER_STATUSES,
+  paymentsOf,
   rowsOf,
   STOCK_STATUSES,
   terminalStatusesOf,
@@ -135,17 +136,27 @@ function checkCompensations(l: Lifecycle): string[] {
   for (const name of COMPENSATION_NAMES) {
     const rule = l.compensations[name];
     if (!rows.some((r) => r.compensation?.includes(name))) problems.push(`no row calls for ${name}`);
-    const from = rule.calledFor.paymentStatus;
-    if (rule.setsPayment && (!from || !canMovePayment(from, rule.setsPayment)))
-      problems.push(`${name} sets payment ${rule.setsPayment}, which a payment ${from ?? 'in any status'} cannot move to`);
+    const setsPayment = rule.setsPayment;
+    const from = paymentsOf(rule.calledFor);
+    // Each payment it is called for moves there, or is there already.
+    if (setsPayment && (from.length === 0 || from.some((p) => p !== setsPayment && !canMovePayment(p, setsPayment))))
+      problems.push(
+        `${name} sets payment ${setsPayment}, which a payment ${from.join(' or ') || 'in any status'} cannot move to`,
+      );
     const request = rule.request;
     if (!request) continue;
     if (!isOutboxEvent(request.event)) problems.push(`${name} asks for ${request.event}, which no queue hears`);
-    const owedPayment = request.owedWhile.paymentStatus;
+    const owedPayments = paymentsOf(request.owedWhile);
     const owedStock = request.owedWhile.stockStatus;
     const settles = l.factEffects[request.settledBy];
-    if (owedPayment && !(settles.paymentStatus && canMovePayment(owedPayment, settles.paymentStatus)))
+    // A fact whose payment status follows from the refunds moves a REFUND_PENDING payment on once the last one settles.
+    const movesOn = (p: PaymentStatus) =>
+      settles.paymentByRefunds
+        ? canMovePayment(p, 'REFUNDED') && canMovePayment(p, 'PARTIALLY_REFUNDED')
+        : settles.paymentStatus !== undefined && canMovePayment(p, settles.paymentStatus);
+    for (const owedPayment of owedPayments.filter((p) => !movesOn(p)))
       problems.push(`${name} is owed while payment is ${owedPayment}, which ${request.settledBy} does not move on`);
+    const owedPayment = owedPayments[0];
     if (owedStock && !l.stockMoves[owedStock][request.settledBy])
       problems.push(`${name} is owed while stock is ${owedStock}, which ${request.settledBy} does not move on`);
     if (!owedPayment && !owedStock) problems.push(`${name} is owed in every position, so never settled`);
@@ -163,7 +174,11 @@ function checkMessages(l: Lifecycle): string[] {
     if (events.length === 0) problems.push(`no row or fact sends ${kind}`);
     if (events.length > 1) problems.push(`${kind} is sent by ${events.join(' and ')}, where one event must send it`);
     for (const event of events) if (!isOutboxEvent(event)) problems.push(`${kind} is sent by ${event}, which no queue hears`);
-    if (events.length > 0 && !evidence.some((e) => e.kind === kind))
+    // A message about one refund or return is proved owed by that refund's or return's row.
+    if (isSubjectKind(kind)) {
+      if (evidence.some((e) => e.kind === kind))
+        problems.push(`${kind} is about a refund or return, yet an order's row proves it owed`);
+    } else if (events.length > 0 && !evidence.some((e) => e.kind === kind))
       problems.push(`nothing on an order's row shows that ${kind} is owed`);
     for (const e of evidence)
       if (e.kind === kind && e.by === 'statuses' && e.statuses.length === 0)
