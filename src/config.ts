@@ -75,6 +75,8 @@ const ConfigSchema = EnvSchema.superRefine((e, ctx) => {
     /** The key the CLI sends to the client routes: API_KEY, else the first of API_KEYS when set. */
     clientApiKey: e.API_KEY ?? e.API_KEYS?.[0],
     maxOrderTotalCents: e.MAX_ORDER_TOTAL_CENTS,
+    /** How many days after delivery a return may be opened. */
+    returnWindowDays: e.RETURN_WINDOW_DAYS,
     apiKeyRateLimit: e.API_KEY_RATE_LIMIT,
     addressRateLimit: e.ADDRESS_RATE_LIMIT,
     adminAuthFailureLimit: e.ADMIN_AUTH_FAILURE_LIMIT,

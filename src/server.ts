@@ -13,6 +13,9 @@ import { requireAdmin } from './api/admin-auth.ts';
 import { adminOrdersRoutes } from './api/admin-orders.ts';
 import { adminRoutes, type SandboxLedgers } from './api/admin.ts';
 import { adminWebhookRoutes } from './api/admin-webhooks.ts';
+import { adminReturnsRoutes } from './api/admin-returns.ts';
+import { refundRoutes } from './api/refunds.ts';
+import { returnsRoutes } from './api/returns.ts';
 import { requireApiKey } from './api/api-keys.ts';
 import { MAX_BODY_BYTES } from './api/body.ts';
 import { PayloadTooLargeError } from './api/refusals.ts';
@@ -60,6 +63,8 @@ export interface AppDeps {
   /** Origins whose browsers may call the client routes; none: no CORS. */
   corsOrigins?: readonly string[];
   maxOrderTotalCents?: number;
+  /** How many days after delivery a return may be opened (RETURN_WINDOW_DAYS; default 30). */
+  returnWindowDays?: number;
   /** The simulated providers' records, served under /admin/sandbox; none: no such routes. */
   ledgers?: SandboxLedgers;
   /** Checked by /readyz. */
@@ -114,6 +119,7 @@ export function createOpsApp(deps: OpsAppDeps): OpenAPIHono<AppEnv> {
 
 export { OPENAPI_PATH };
 export const DEFAULT_MAX_ORDER_TOTAL_CENTS = 10_000_000;
+export const DEFAULT_RETURN_WINDOW_DAYS = 30;
 export const DOCS_PATH = '/docs';
 /** The operations console. */
 export const ADMIN_PATH = '/admin';
@@ -176,6 +182,11 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       rules: { maxTotalCents: deps.maxOrderTotalCents ?? DEFAULT_MAX_ORDER_TOTAL_CENTS },
     }),
   );
+  const moneyBack = { db: deps.db, now, idempotencyTtlMs: deps.idempotencyTtlMs, onCommit: deps.onCommit };
+  app.route('/orders', refundRoutes(moneyBack, 'client'));
+  app.route('/orders', returnsRoutes({ ...moneyBack, returnWindowDays: deps.returnWindowDays ?? DEFAULT_RETURN_WINDOW_DAYS }));
+  app.route('/admin', refundRoutes(moneyBack, 'admin'));
+  app.route('/admin', adminReturnsRoutes({ db: deps.db, now, onCommit: deps.onCommit }));
   app.route(
     '/webhooks',
     webhookRoutes({

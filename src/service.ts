@@ -299,6 +299,7 @@ export async function startService(
       corsOrigins: config.http.corsOrigins,
       maxOrderTotalCents: config.api.maxOrderTotalCents,
       webhooks: { allowPrivateTargets: config.webhooks.allowPrivateTargets, secretGraceMs: config.webhooks.secretGraceMs },
+      returnWindowDays: config.api.returnWindowDays,
     };
   }
 

@@ -1,5 +1,5 @@
 /**
- * How an order, its timeline and a product look from outside: the shapes the HTTP API answers
+ * How an order, its timeline, its refunds and returns, and a product look from outside: the shapes the HTTP API answers
  * with (api/schemas.ts describes them for OpenAPI) and the CLI's `show` prints. Here, outside api/,
  * so that the CLI renders an order without loading the HTTP layer.
  */
@@ -7,6 +7,8 @@ import type { OrderWithItems } from './db/orders.ts';
 import type { OrderEventRow, ProductRow } from './db/schema.ts';
 import type { OrderReason, OrderStatus } from './domain/order-machine.ts';
 import type { PaymentStatus } from './domain/payment.ts';
+import type { RefundRow } from './db/refund-rows.ts';
+import type { ReturnWithItems } from './db/returns.ts';
 
 export interface OrderView {
   id: string;
@@ -64,5 +66,42 @@ export function eventView(event: OrderEventRow) {
 }
 
 export function productView(p: ProductRow) {
-  return { sku: p.sku, name: p.name, priceCents: p.priceCents, available: p.available, reserved: p.reserved, shipped: p.shipped };
+  return {
+    sku: p.sku,
+    name: p.name,
+    priceCents: p.priceCents,
+    available: p.available,
+    reserved: p.reserved,
+    shipped: p.shipped,
+    returned: p.returned,
+  };
 }
+
+export function refundView(r: RefundRow) {
+  return {
+    id: r.id,
+    orderId: r.orderId,
+    amountCents: r.amountCents,
+    status: r.status,
+    reason: r.reason,
+    lines: r.lines ?? null,
+    returnId: r.returnId,
+    createdAt: iso(r.createdAt),
+    settledAt: r.settledAt === null ? null : iso(r.settledAt),
+  };
+}
+export type RefundView = ReturnType<typeof refundView>;
+
+export function returnView(r: ReturnWithItems) {
+  return {
+    id: r.id,
+    orderId: r.orderId,
+    status: r.status,
+    items: r.items,
+    reason: r.reason,
+    refund: r.refund,
+    createdAt: iso(r.createdAt),
+    updatedAt: iso(r.updatedAt),
+  };
+}
+export type ReturnView = ReturnType<typeof returnView>;

@@ -35,6 +35,7 @@ CREATE TABLE "returns" (
 --> statement-breakpoint
 ALTER TABLE "orders" DROP CONSTRAINT "orders_payment_status_known";--> statement-breakpoint
 ALTER TABLE "sent_notifications" DROP CONSTRAINT "sent_notifications_kind_known";--> statement-breakpoint
+ALTER TABLE "operator_actions" DROP CONSTRAINT "operator_actions_action_known";--> statement-breakpoint
 ALTER TABLE "sent_notifications" DROP CONSTRAINT "sent_notifications_order_id_kind_pk";--> statement-breakpoint
 ALTER TABLE "sent_notifications" ADD COLUMN "subject" text DEFAULT '' NOT NULL;--> statement-breakpoint
 ALTER TABLE "sent_notifications" ADD CONSTRAINT "sent_notifications_order_id_kind_subject_pk" PRIMARY KEY("order_id","kind","subject");--> statement-breakpoint
@@ -51,4 +52,5 @@ CREATE INDEX "returns_status_idx" ON "returns" USING btree ("status","created_at
 ALTER TABLE "orders" ADD CONSTRAINT "orders_refunds_within_total" CHECK ("orders"."refunded_cents" >= 0 AND "orders"."refunded_cents" <= "orders"."total_cents");--> statement-breakpoint
 ALTER TABLE "orders" ADD CONSTRAINT "orders_payment_status_known" CHECK ("orders"."payment_status" IN ('PENDING', 'CAPTURED', 'DECLINED', 'VOIDED', 'REFUND_PENDING', 'PARTIALLY_REFUNDED', 'REFUNDED'));--> statement-breakpoint
 ALTER TABLE "products" ADD CONSTRAINT "products_returned_non_negative" CHECK ("products"."returned" >= 0);--> statement-breakpoint
-ALTER TABLE "sent_notifications" ADD CONSTRAINT "sent_notifications_kind_known" CHECK ("sent_notifications"."kind" IN ('order_confirmed', 'payment_declined', 'payment_timed_out', 'out_of_stock', 'shipped', 'delivered', 'cancelled', 'refunded', 'return_requested', 'return_received', 'return_rejected', 'return_cancelled'));
+ALTER TABLE "sent_notifications" ADD CONSTRAINT "sent_notifications_kind_known" CHECK ("sent_notifications"."kind" IN ('order_confirmed', 'payment_declined', 'payment_timed_out', 'out_of_stock', 'shipped', 'delivered', 'cancelled', 'refunded', 'return_requested', 'return_received', 'return_rejected', 'return_cancelled'));--> statement-breakpoint
+ALTER TABLE "operator_actions" ADD CONSTRAINT "operator_actions_action_known" CHECK ("operator_actions"."action" IN ('cancel', 'retry', 'requeue', 'redrive', 'clean', 'refund', 'receive-return', 'reject-return', 'cancel-return'));

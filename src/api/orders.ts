@@ -2,7 +2,6 @@
  * Customer routes: place an order (safely retried with an Idempotency-Key), read it and its
  * timeline, cancel it. All of them need an API key (api/api-keys.ts, applied in server.ts).
  */
-import { createHash } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import { cancelOrder } from '../db/cancel.ts';
 import type { Db } from '../db/client.ts';
@@ -13,6 +12,7 @@ import { annotateSpan } from '../telemetry/tracing.ts';
 import { eventView, orderView, type OrderView } from '../views.ts';
 import { API_KEY_SECURITY } from './security.ts';
 import { jsonBody } from './body.ts';
+import { fingerprint, scopedIdempotencyKey } from './idempotency-key.ts';
 import { problemResponses } from './problem.ts';
 import { createRouter } from './router.ts';
 import { OrderIdParam, OrderSchema, PlaceOrderBody, PlaceOrderHeaders, TimelineSchema, json } from './schemas.ts';
@@ -165,26 +165,4 @@ export function ordersRoutes(deps: OrdersDeps) {
   });
 
   return app;
-}
-
-/**
- * An Idempotency-Key as stored: prefixed with the id of the API key it came with (never the key
- * itself), so that two storefronts that happen to pick the same key do not see each other's orders.
- */
-function scopedIdempotencyKey(apiKeyId: string | undefined, key: string): string {
-  return `${apiKeyId ?? '-'}:${key}`;
-}
-
-/** The same request, whatever its key order or spacing, gives the same fingerprint. */
-function fingerprint(body: PlaceOrderBody): string {
-  return createHash('sha256').update(canonicalJson(body)).digest('hex');
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }

@@ -13,11 +13,11 @@ z.config({
   customError: (issue) => (issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : undefined),
 });
 
-const text = (max: number) => z.string().trim().min(1, { error: 'must not be empty' }).max(max);
+export const text = (max: number) => z.string().trim().min(1, { error: 'must not be empty' }).max(max);
 
 // ---- Requests ----
 
-const SkuSchema = z
+export const SkuSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: 'must be 1-64 letters, digits, ".", "_" or "-"' })
   .openapi({ description: 'A catalog SKU.', example: 'SKU-1' });
@@ -26,7 +26,7 @@ const SkuSchema = z
 export const COUNTRY_CODES: ReadonlySet<string> = new Set(iso31661.map((c) => c.alpha2));
 
 const MAX_ORDER_LINES = 100;
-const MAX_QUANTITY = 1000;
+export const MAX_QUANTITY = 1000;
 /** The longest address SMTP can carry (RFC 5321's 256-octet path, less its angle brackets). */
 const MAX_EMAIL_LENGTH = 254;
 
@@ -75,7 +75,7 @@ export const PlaceOrderBody = z
   .openapi('PlaceOrder');
 export type PlaceOrderBody = z.infer<typeof PlaceOrderBody>;
 
-const IdempotencyKeySchema = z
+export const IdempotencyKeySchema = z
   .string()
   .regex(/^[\x21-\x7e]{1,255}$/, { error: 'must be 1-255 visible ASCII characters' })
   .openapi({
@@ -109,7 +109,9 @@ export const OrderQuery = z.strictObject({
 export const CarrierWebhookBody = z
   .strictObject({
     trackingNumber: text(100),
-    status: z.literal('delivered', { error: 'must be "delivered"' }),
+    status: z.enum(['delivered', 'returned'], { error: 'must be "delivered" or "returned"' }).openapi({
+      description: '`delivered`: the parcel reached the customer. `returned`: a parcel of the order came back to the shop.',
+    }),
   })
   .openapi('CarrierWebhook');
 
@@ -161,6 +163,9 @@ export const ProductSchema = z
     available: z.int(),
     reserved: z.int(),
     shipped: z.int(),
+    returned: z
+      .int()
+      .openapi({ description: 'Units that came back with a return and went on sale again (counted in `available`).' }),
   })
   .openapi('Product');
 

@@ -1,5 +1,5 @@
 /**
- * The carrier's delivery webhook, signed as Stripe signs its own: `X-Signature: t=<unix
+ * The carrier's webhook (a parcel delivered, or a parcel of returned goods back at the shop), signed as Stripe signs its own: `X-Signature: t=<unix
  * seconds>,v1=<hex HMAC-SHA256 of "<t>." followed by the raw body>`. The timestamp is signed with
  * the body, and a delivery whose timestamp is further than the tolerance from now is refused: a
  * captured delivery cannot be replayed later. The signature is checked on the raw bytes before
@@ -10,7 +10,8 @@ import { createRoute } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { Db } from '../db/client.ts';
 import { getOrder } from '../db/orders.ts';
-import { markDelivered } from '../db/shipments.ts';
+import { receiveParcel } from '../db/return-receipt.ts';
+import { markDelivered, orderOfTrackingNumber } from '../db/shipments.ts';
 import { sameSecret } from './admin-auth.ts';
 import { jsonBody } from './body.ts';
 import { problemResponses } from './problem.ts';
@@ -93,18 +94,27 @@ export function webhookRoutes(deps: {
     path: '/carrier',
     operationId: 'carrierWebhook',
     tags: ['Webhooks'],
-    summary: 'The carrier reports a delivery',
-    description: 'Moves the shipped order to COMPLETED. A repeated delivery changes nothing.',
+    summary: 'The carrier reports a delivery, or a parcel back',
+    description:
+      '`delivered` moves the shipped order to COMPLETED. `returned` receives every return of the order still REQUESTED ' +
+      '(its units go back on sale and their amount is refunded). A repeated report changes nothing.',
     middleware: [verifySignature(deps.webhookSecret, deps.toleranceS ?? DEFAULT_TOLERANCE_S, deps.now), jsonBody] as const,
     request: { headers: SignatureHeaders, body: { ...json(CarrierWebhookBody), required: true } },
     responses: {
-      200: { description: 'The order, now COMPLETED.', ...json(OrderSchema) },
+      200: { description: 'The order, now COMPLETED, or with its returns received.', ...json(OrderSchema) },
       ...problemResponses(400, 401, 404, 409, 413, 415),
     },
   });
 
   app.openapi(carrierRoute, async (c) => {
-    const order = await markDelivered(deps.db, c.req.valid('json').trackingNumber, deps.now());
+    const { trackingNumber, status } = c.req.valid('json');
+    if (status === 'returned') {
+      const orderId = await orderOfTrackingNumber(deps.db, trackingNumber);
+      await receiveParcel(deps.db, trackingNumber, deps.now());
+      deps.onCommit();
+      return c.json(orderView(await getOrder(deps.db, orderId)), 200);
+    }
+    const order = await markDelivered(deps.db, trackingNumber, deps.now());
     deps.onCommit();
     return c.json(orderView(await getOrder(deps.db, order.id)), 200);
   });

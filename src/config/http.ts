@@ -126,6 +126,9 @@ export const API_ENV = {
   MAX_ORDER_TOTAL_CENTS: documented(int(10_000_000, 1), {
     description: 'An order whose total is over this is refused with `422`.',
   }),
+  RETURN_WINDOW_DAYS: documented(int(30, 1).pipe(z.number().max(3650, { error: 'must be at most 3650 (ten years)' })), {
+    description: 'How many days after delivery a return may be opened; a later one is refused with `409`.',
+  }),
   API_KEY_RATE_LIMIT: documented(int(5_000, 0), {
     description: 'Requests a second per API key on the client routes, over every API process; `0`: no limit.',
   }),

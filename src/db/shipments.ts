@@ -51,3 +51,11 @@ export function markDelivered(db: Db, trackingNumber: string, now: number): Prom
     return transition(tx, order, 'Delivered', now, { data: { trackingNumber } });
   });
 }
+
+/** The order a tracking number belongs to; a 404 for one no shipment has. */
+export async function orderOfTrackingNumber(db: Db, trackingNumber: string): Promise<string> {
+  const { orders } = db.tables;
+  const [order] = await db.select({ id: orders.id }).from(orders).where(eq(orders.trackingNumber, trackingNumber));
+  if (!order) throw new NotFoundError(`No shipment has the tracking number ${JSON.stringify(trackingNumber)}.`);
+  return order.id;
+}
