@@ -52,7 +52,7 @@ const receiveRoute = createRoute({
   request: { params: AdminReturnIdParam },
   responses: {
     200: { description: 'The return, now RECEIVED.', ...json(ReturnSchema) },
-    ...problemResponses(400, 401, 403, 404, 409),
+    ...problemResponses(400, 401, 404, 409),
   },
 });
 
@@ -69,7 +69,7 @@ const rejectRoute = createRoute({
   request: { params: AdminReturnIdParam },
   responses: {
     200: { description: 'The return, now REJECTED.', ...json(ReturnSchema) },
-    ...problemResponses(400, 401, 403, 404, 409),
+    ...problemResponses(400, 401, 404, 409),
   },
 });
 

@@ -30,8 +30,13 @@ export function serveOpenApi(app: OpenAPIHono<AppEnv>, notes: { queuesBoardPath:
     servers: [{ url: '/', description: 'The service that serves this document.' }],
     tags: [
       { name: 'Orders', description: 'Placing, reading and cancelling orders.' },
+      {
+        name: 'Refunds',
+        description: 'Paying back part of an order’s captured payment, never more than was captured.',
+      },
+      { name: 'Returns', description: 'Taking goods back: opening, following and cancelling returns.' },
       { name: 'Webhooks', description: 'Signed calls from the outside world.' },
-      { name: 'Admin', description: 'The catalog and the orders, behind ADMIN_TOKEN.' },
+      { name: 'Admin', description: 'The catalog, the orders, their refunds and returns, behind ADMIN_TOKEN.' },
       {
         name: 'Webhook endpoints',
         description:

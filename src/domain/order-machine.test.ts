@@ -89,6 +89,10 @@ describe('payment statuses', () => {
     expect(canMovePayment('REFUND_PENDING', 'REFUNDED')).toBe(true);
     expect(canMovePayment('CAPTURED', 'PENDING')).toBe(false);
     expect(canMovePayment('REFUNDED', 'REFUND_PENDING')).toBe(false);
+    // A partial refund settles PARTIALLY_REFUNDED, and the next one takes it back to REFUND_PENDING.
+    expect(canMovePayment('REFUND_PENDING', 'PARTIALLY_REFUNDED')).toBe(true);
+    expect(canMovePayment('PARTIALLY_REFUNDED', 'REFUND_PENDING')).toBe(true);
+    expect(canMovePayment('PARTIALLY_REFUNDED', 'REFUNDED')).toBe(false);
     for (const end of ['DECLINED', 'VOIDED', 'REFUNDED'] as const) {
       for (const to of PAYMENT_STATUSES) expect(canMovePayment(end, to)).toBe(false);
     }
@@ -102,6 +106,24 @@ describe('compensation owed when an order ends badly', () => {
     ).toEqual({
       paymentStatus: 'REFUND_PENDING',
       requests: ['RefundRequested', 'StockReleaseRequested'],
+      refundsRemainder: true,
+    });
+  });
+
+  it('refunds what partial refunds left of the capture, and nothing when they took it all', () => {
+    const order = { status: 'PAID', paymentStatus: 'PARTIALLY_REFUNDED', stockStatus: 'NONE' } as const;
+    expect(compensationFor({ ...order, refundableCents: 700 }, 'Cancelled')).toEqual({
+      paymentStatus: 'REFUND_PENDING',
+      requests: ['RefundRequested'],
+      refundsRemainder: true,
+    });
+    // A partial refund still at the gateway: the payment stays REFUND_PENDING, and the rest is asked for too.
+    expect(compensationFor({ ...order, paymentStatus: 'REFUND_PENDING', refundableCents: 700 }, 'Cancelled')).toEqual({
+      requests: ['RefundRequested'],
+      refundsRemainder: true,
+    });
+    expect(compensationFor({ ...order, paymentStatus: 'REFUND_PENDING', refundableCents: 0 }, 'Cancelled')).toEqual({
+      requests: [],
     });
   });
 
@@ -111,6 +133,7 @@ describe('compensation owed when an order ends badly', () => {
     ).toEqual({
       paymentStatus: 'REFUND_PENDING',
       requests: ['RefundRequested'],
+      refundsRemainder: true,
     });
   });
 
@@ -188,7 +211,14 @@ describe('what each transition causes', () => {
     const expected = Object.fromEntries(
       DESIGN_CONSEQUENCES.filter(([, , message]) => message).map(([, event, message]) => [event, message]),
     );
-    expect(NOTIFICATION_FOR_EVENT).toEqual({ ...expected, RefundIssued: 'refunded' });
+    expect(NOTIFICATION_FOR_EVENT).toEqual({
+      ...expected,
+      RefundIssued: 'refunded',
+      ReturnRequested: 'return_requested',
+      ReturnReceived: 'return_received',
+      ReturnRejected: 'return_rejected',
+      ReturnCancelled: 'return_cancelled',
+    });
   });
 
   it.each(DESIGN_RESTING)('an order resting in %s waits on %s for %j', (status, on, redrive) => {
@@ -253,12 +283,24 @@ describe('facts on the timeline', () => {
         'PaymentCapturedLate',
         'PaymentDeclined',
         'PaymentVoided',
+        'RefundRequested',
         'RefundIssued',
         'StockReleased',
+        'ReturnRequested',
+        'ReturnReceived',
+        'ReturnRefunded',
+        'ReturnRejected',
+        'ReturnCancelled',
       ].sort(),
     );
-    expect(FACT_EFFECTS.PaymentCapturedLate).toEqual({ paymentStatus: 'REFUND_PENDING', requests: ['RefundRequested'] });
-    expect(FACT_EFFECTS.RefundIssued).toMatchObject({ paymentStatus: 'REFUNDED', message: 'refunded' });
+    expect(FACT_EFFECTS.PaymentCapturedLate).toEqual({
+      paymentStatus: 'REFUND_PENDING',
+      requests: ['RefundRequested'],
+      refundsRemainder: true,
+    });
+    expect(FACT_EFFECTS.RefundRequested).toEqual({ paymentStatus: 'REFUND_PENDING', requests: ['RefundRequested'] });
+    // Its payment status follows from the order's refunds (refunds.test.ts).
+    expect(FACT_EFFECTS.RefundIssued).toMatchObject({ paymentByRefunds: true, message: 'refunded' });
   });
 });
 
