@@ -37,8 +37,14 @@ async function shippedOrder(options: Parameters<typeof Harness.start>[0] = {}): 
 const openReturn = (h: Harness, orderId: string, body: unknown) => h.request('POST', `/orders/${orderId}/returns`, body);
 
 async function product(h: Harness, sku: string) {
-  const products = (await h.admin('GET', '/products')).json.products as { sku: string }[];
-  return products.find((p) => p.sku === sku) as { available: number; reserved: number; shipped: number; returned: number };
+  const products = (await h.admin('GET', '/products')).json.products as {
+    sku: string;
+    available: number;
+    reserved: number;
+    shipped: number;
+    returned: number;
+  }[];
+  return products.find((p) => p.sku === sku)!;
 }
 
 async function conserved(h: Harness) {
