@@ -48,6 +48,9 @@ const TABLES = [
   'webhook_endpoints',
   'webhook_events',
   'webhook_deliveries',
+  'refunds',
+  'returns',
+  'return_items',
 ];
 
 /** Statuses an order rests in without a webhook; payment statuses that still wait on a job. */

@@ -161,6 +161,28 @@ describe('the full refund of an ended order', () => {
   });
 });
 
+describe('a refund’s message lost with Redis', () => {
+  it('is sent once the reconciler finds the settled refund without it', async () => {
+    h = await Harness.start({ queues: ['payment', 'inventory', 'shipping', 'refund'], env: { STUCK_AFTER_MS: '200' } });
+    await h.putProduct('SKU-1', 10, 1_000);
+    const placed = await h.placeOrder(orderBody('tok_visa', [{ sku: 'SKU-1', quantity: 2 }]));
+    await h.waitForStatus(placed.id, 'SHIPPED');
+    const res = await refund(h, placed.id, { amountCents: 700, reason: 'Dented' });
+    await settledPayment(h, placed.id, 'PARTIALLY_REFUNDED');
+    await h.service.relay.flush();
+    await h.service.queues.notification.obliterate({ force: true });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const redriven = await h.reconcile();
+    expect(redriven.find((r) => r.orderId === placed.id)?.events).toContain('RefundIssued');
+    h.startWorkers(['notification']);
+    await h.settle();
+    const sent = (await sqlRows(h.db, `SELECT subject FROM sent_notifications WHERE kind = 'refunded'`)) as { subject: string }[];
+    expect(sent.map((s) => s.subject)).toEqual([res.json.id]);
+    expect(await h.reconcile()).toEqual([]);
+    expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 10 } })).toEqual([]);
+  });
+});
+
 describe('a refund job run again', () => {
   it('refunds once at the gateway when the job fails after the gateway answered, and when it runs twice', async () => {
     h = await Harness.start({ queues: ['payment', 'inventory', 'shipping', 'notification'] });

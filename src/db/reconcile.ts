@@ -20,6 +20,7 @@ import {
 import { writeTx, type Db, type Tx } from './client.ts';
 import { forUpdate } from './dialect.ts';
 import { sentKinds } from './notifications.ts';
+import { subjectMessageCandidates, unsentSubjectEvents } from './subject-reconcile.ts';
 import { emit } from './outbox.ts';
 import type { OrderRow } from './schema.ts';
 import type { Tables } from './tables/index.ts';
@@ -53,6 +54,13 @@ export async function findStuck(db: Db, options: ReconcileOptions): Promise<Redr
   const candidates = [
     ...(await stuckOrders(db, cutoff, limit)),
     ...(await recentlySettled(db, cutoff, options.settledSince ?? cutoff - HOUR_MS, limit)),
+    ...(await subjectMessageCandidates(
+      db,
+      cutoff,
+      options.settledSince ?? cutoff - HOUR_MS,
+      limit,
+      nothingOnItsWay(db.tables, cutoff),
+    )),
   ];
   const found = new Map<string, RedrivenOrder>();
   for (const order of candidates) {
@@ -117,7 +125,13 @@ const REDRIVE_TX = { isolation: 'read committed' } as const;
 
 async function eventsFor(db: Db | Tx, order: OrderRow): Promise<OutboxEvent[]> {
   // An order awaiting shipment may need InventoryReserved for both its shipment and its confirmation.
-  return [...new Set([...redriveEvents(order), ...(await missingNotifications(db, order))])];
+  return [
+    ...new Set([
+      ...redriveEvents(order),
+      ...(await missingNotifications(db, order)),
+      ...(await unsentSubjectEvents(db, order.id)),
+    ]),
+  ];
 }
 
 /** The statuses in which an order has come to rest (ended, or waiting on the carrier's delivery). */
