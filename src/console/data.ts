@@ -87,6 +87,10 @@ export async function homeData(deps: ConsoleDeps) {
 }
 export type HomeData = Awaited<ReturnType<typeof homeData>>;
 
+import { listRefunds } from '../db/refunds.ts';
+import { listReturns } from '../db/returns.ts';
+import { refundableCents } from '../domain/refunds.ts';
+
 const IS_OUTBOX_EVENT = new Set<string>(OUTBOX_EVENTS);
 
 export async function orderData(deps: ConsoleDeps, orderId: string) {
@@ -112,6 +116,9 @@ export async function orderData(deps: ConsoleDeps, orderId: string) {
     actions: await operatorActionsOf(deps.db, orderId),
     attempts: await failedAttemptsOf(deps.db, orderId),
     webhooks: await webhooksOf(deps.db, orderId),
+    refunds: await listRefunds(deps.db, orderId),
+    returns: await listReturns(deps.db, orderId),
+    refundableCents: refundableCents(order),
   };
 }
 

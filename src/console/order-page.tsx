@@ -1,11 +1,13 @@
 /**
  * One order as an operator needs it: where it is and why, its items and shipment, the whole
  * timeline, the jobs it caused (with their state, attempts and last error), the messages the
- * customer got, and the actions: retry a failed job, cancel the order.
+ * customer got, its refunds and returns, and the actions: retry a failed job, cancel the order,
+ * refund part of it, receive or reject a return.
  */
 import { awaitsGatewayAnswer, canApply, isReachedBy } from '../domain/order-machine.ts';
 import type { PaymentStatus } from '../domain/payment.ts';
 import { needsAttention, type OrderData } from './data.ts';
+import { MoneyBackSection } from './money-back-section.tsx';
 import { Badge, JobStateBadge, Layout, Notice, StatusBadge, ago, duration, money, orderHref, time } from './layout.tsx';
 import { DeliveriesTable } from './webhook-parts.tsx';
 
@@ -22,6 +24,14 @@ const ACTION_OUTCOMES = {
   'redis-unavailable': { tone: 'bad', text: 'Redis did not answer in time; nothing was retried. Try again shortly.' },
   'webhook-resent': { tone: 'ok', text: 'The webhook delivery is pending again; it goes out shortly, with the same webhook-id.' },
   'webhook-not-resent': { tone: 'bad', text: 'There is no such webhook delivery; nothing was resent.' },
+  'refund-requested': { tone: 'ok', text: 'The refund is asked for: the gateway refunds it shortly.' },
+  'refund-refused': { tone: 'bad', text: 'Nothing was refunded: the amount passes what is left of the capture.' },
+  'refund-invalid': { tone: 'bad', text: 'Nothing was refunded: give a whole number of cents and a reason.' },
+  'return-received': { tone: 'ok', text: 'The return is received: its units are back on sale and its refund is on its way.' },
+  'return-already-received': { tone: 'ok', text: 'The return was already received; nothing moved twice.' },
+  'return-rejected': { tone: 'ok', text: 'The return is rejected; its units may be returned again.' },
+  'return-already-rejected': { tone: 'ok', text: 'The return was already rejected; nothing changed.' },
+  'return-step-refused': { tone: 'bad', text: 'The return can no longer take that step.' },
 } as const;
 export type ActionOutcome = keyof typeof ACTION_OUTCOMES;
 
@@ -138,6 +148,8 @@ export function OrderPage(props: { data: OrderData; outcome?: ActionOutcome | un
           </table>
         </section>
       </div>
+
+      <MoneyBackSection data={props.data} />
 
       <h2>
         Timeline <small>oldest first</small>

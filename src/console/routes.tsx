@@ -17,6 +17,7 @@ import { ask, queueOfJobId } from '../queues/inspect.ts';
 import { retryFailedJob, type RetryOutcome } from '../queues/job-actions.ts';
 import { CONSOLE_CSS, CONSOLE_JS, FAVICON_SVG } from './assets.ts';
 import { consoleCounts, homeData, orderData, type ConsoleDeps } from './data.ts';
+import { moneyBackConsoleRoutes } from './money-back-routes.tsx';
 import { HomePage, isHomeOutcome } from './home.tsx';
 import { orderHref } from './layout.tsx';
 import { ListPage, MessagePage } from './list-page.tsx';
@@ -55,8 +56,8 @@ const RETRY_OUTCOMES = { retried: 'retried', 'not-failed': 'retry-not-failed', a
   ActionOutcome
 >;
 
-/** A job id made by `jobIdFor`: `<order id>-<event>-<queue>`. */
-const ORDER_OF_JOB = /^(ord_[0-9A-Z]{26})-[A-Za-z]+-[a-z-]+$/;
+/** A job id made by `jobIdFor`: `<order id>-<event>-<queue>`, or `<order id>-<event>-<outbox id>-<queue>`. */
+const ORDER_OF_JOB = /^(ord_[0-9A-Z]{26})-[A-Za-z]+(?:-\d+)?-[a-z-]+$/;
 
 /** The sandbox carrier's tracking numbers (sandbox/carrier.ts). */
 const TRACKING_NUMBER = /^TRK\d{6,20}$/i;
@@ -194,6 +195,8 @@ export function consoleRoutes(deps: ConsoleDeps): Hono {
     await recordOperatorAction(deps.db, { orderId: id, action: 'cancel', actor: ADMIN_ACTOR, outcome, at: deps.now() });
     return backToOrder(c, id, outcome);
   });
+
+  app.route('/', moneyBackConsoleRoutes(deps));
 
   app.post(`${sub}/orders/:id/retry`, async (c) => {
     const id = c.req.param('id');
