@@ -51,7 +51,7 @@ beforeAll(async () => {
     STUCK_AFTER_MS: '3000',
     RECONCILE_INTERVAL_MS: '500',
   };
-  const api = await startServiceProcess({ ...env, ROLE: 'api' });
+  const api = await startServiceProcess({ ...env, ROLE: 'api' }, 60_000);
   processes.push(api);
   base = `http://127.0.0.1:${api.port}`;
   db = await openStore(store);
@@ -87,7 +87,7 @@ const refund = (orderId: string, amountCents: number) =>
   });
 
 it('refunds each refund once at the gateway when the worker refunding it is SIGKILLed', { timeout: 180_000 }, async () => {
-  const first = await startServiceProcess({ ...env, ROLE: 'worker' });
+  const first = await startServiceProcess({ ...env, ROLE: 'worker' }, 60_000);
   processes.push(first);
   const ids: string[] = [];
   for (let i = 0; i < ORDERS; i++) {
@@ -107,7 +107,7 @@ it('refunds each refund once at the gateway when the worker refunding it is SIGK
   const settledBefore = await sqlNumber(db, `SELECT count(*) AS n FROM refunds WHERE status = 'SUCCEEDED'`);
   expect(settledBefore).toBeLessThan(ORDERS * 2);
 
-  processes.push(await startServiceProcess({ ...env, ROLE: 'worker' }));
+  processes.push(await startServiceProcess({ ...env, ROLE: 'worker' }, 60_000));
   await waitFor(
     'every refund settled',
     async () => (await sqlNumber(db, `SELECT count(*) AS n FROM refunds WHERE status = 'SUCCEEDED'`)) === ORDERS * 2,

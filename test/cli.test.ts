@@ -39,7 +39,7 @@ afterEach(async () => {
   dir = undefined;
 });
 
-const COMMANDS = ['failed', 'requeue', 'show', 'reconcile', 'seed', 'load'];
+const COMMANDS = ['failed', 'requeue', 'show', 'returns', 'reconcile', 'seed', 'load'];
 
 describe('usage and exit codes', () => {
   it('has --help for the program and every command, and exits 0', async () => {
@@ -264,6 +264,28 @@ describe('show, with hostile text in the database', () => {
     const json = await runCli(['show', order.id, '--json'], cliEnv(h));
     expect(json.stdout).not.toMatch(UNSAFE);
     expect(json.json.order.customerId).toBe(hostile); // escaped on the way out, intact for a script
+  });
+});
+
+describe('returns', () => {
+  it('lists the open returns, oldest first, and none once they are refunded or rejected', async () => {
+    h = await Harness.start();
+    await h.putProduct('SKU-1', 5);
+    const order = await h.placeOrder();
+    await h.waitForStatus(order.id, 'SHIPPED');
+    const opened = await h.request('POST', `/orders/${order.id}/returns`, {
+      items: [{ sku: 'SKU-1', quantity: 1 }],
+      reason: 'Too loud',
+    });
+    expect(opened.status).toBe(201);
+    const text = await runCli(['returns'], cliEnv(h));
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(new RegExp(`${opened.json.id}\\s+${order.id}\\s+REQUESTED\\s+1xSKU-1`));
+    const json = await runCli(['returns', '--json'], cliEnv(h));
+    expect(json.json.returns).toEqual([expect.objectContaining({ id: opened.json.id, status: 'REQUESTED' })]);
+    expect((await runCli(['returns', '--limit', 'zero'], cliEnv(h))).code).toBe(2);
+    await h.admin('POST', `/returns/${opened.json.id}/reject`);
+    expect((await runCli(['returns'], cliEnv(h))).stdout).toBe('No open return.\n');
   });
 });
 

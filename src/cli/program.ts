@@ -9,6 +9,7 @@ import { loadCommand } from './load.ts';
 import { reconcileCommand } from './reconcile.ts';
 import { releasePrefixCommand } from './release-prefix.ts';
 import { requeueCommand } from './requeue.ts';
+import { returnsCommand } from './returns.ts';
 import { seedCommand } from './seed.ts';
 import { showCommand } from './show.ts';
 import { webhookResendCommand } from './webhook-resend.ts';
@@ -41,7 +42,7 @@ Run \`orders <command> --help\` for a command's options. See docs/cli.md.`;
 
 export function buildProgram(): Command {
   const program = new Command('orders')
-    .description('Operate the order service: failed jobs, orders, the reconciler, the demo catalog, load.')
+    .description('Operate the order service: failed jobs, orders, open returns, the reconciler, the demo catalog, load.')
     .configureHelp({ helpWidth: HELP_WIDTH })
     .option(
       '--redis-url <url>',
@@ -55,6 +56,7 @@ export function buildProgram(): Command {
     failedCommand,
     requeueCommand,
     showCommand,
+    returnsCommand,
     reconcileCommand,
     seedCommand,
     loadCommand,
