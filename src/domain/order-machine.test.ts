@@ -312,19 +312,22 @@ const ENDED: readonly string[] = ['COMPLETED', 'FAILED', 'CANCELLED'];
 function designCompensation(
   position: { paymentStatus: PaymentStatus; stockStatus: StockStatus },
   asked: readonly string[],
-): { paymentStatus?: PaymentStatus; requests: string[] } {
+): { paymentStatus?: PaymentStatus; requests: string[]; refundsRemainder?: true } {
   let paymentStatus: PaymentStatus | undefined;
+  let refundsRemainder: true | undefined;
   const requests: string[] = [];
   for (const name of asked) {
-    if (name === 'refund' && position.paymentStatus === 'CAPTURED') {
-      paymentStatus = 'REFUND_PENDING';
+    // What is left of a capture, partly refunded or not, is refunded.
+    if (name === 'refund' && ['CAPTURED', 'PARTIALLY_REFUNDED', 'REFUND_PENDING'].includes(position.paymentStatus)) {
+      if (position.paymentStatus !== 'REFUND_PENDING') paymentStatus = 'REFUND_PENDING';
       requests.push('RefundRequested');
+      refundsRemainder = true;
     }
     if (name === 'void' && position.paymentStatus === 'PENDING') requests.push('PaymentVoidRequested');
     if (name === 'voidUnasked' && position.paymentStatus === 'PENDING') paymentStatus = 'VOIDED';
     if (name === 'releaseStock' && position.stockStatus === 'RESERVED') requests.push('StockReleaseRequested');
   }
-  return paymentStatus ? { paymentStatus, requests } : { requests };
+  return { ...(paymentStatus ? { paymentStatus } : {}), requests, ...(refundsRemainder ? { refundsRemainder } : {}) };
 }
 
 /** The compensation work still owed by an order standing here, whoever asks (reconciler or plan). */
@@ -345,8 +348,9 @@ describe('the compensation table', () => {
   it('says when each compensation applies, what it sets and asks for, and while it is owed', () => {
     expect(COMPENSATIONS).toEqual({
       refund: {
-        calledFor: { paymentStatus: 'CAPTURED' },
+        calledFor: { paymentStatus: ['CAPTURED', 'REFUND_PENDING', 'PARTIALLY_REFUNDED'], refundable: true },
         setsPayment: 'REFUND_PENDING',
+        refundsRemainder: true,
         request: { event: 'RefundRequested', owedWhile: { paymentStatus: 'REFUND_PENDING' }, settledBy: 'RefundIssued' },
       },
       void: {
@@ -414,7 +418,6 @@ describe('what proves a message is owed', () => {
         { by: 'statuses', kind: 'shipped', statuses: ['SHIPPED', 'COMPLETED'] },
         { by: 'statuses', kind: 'delivered', statuses: ['COMPLETED'] },
         { by: 'reason', kind: 'cancelled', status: 'CANCELLED', reason: 'CUSTOMER_CANCELLED' },
-        { by: 'paymentStatus', kind: 'refunded', paymentStatus: 'REFUNDED' },
       ].sort((a, b) => a.kind.localeCompare(b.kind)),
     );
   });
