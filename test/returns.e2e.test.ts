@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { signBody } from '../src/api/webhooks.ts';
 import { Harness, ManualClock, WEBHOOK_SECRET, orderBody, type OrderJson } from './support/harness.ts';
 import { invariantViolations } from './support/invariants.ts';
+import { stockViolationsNow } from './support/money-back-invariants.ts';
 import { sqlNumber } from './support/store.ts';
 
 let h: Harness | undefined;
@@ -47,6 +48,12 @@ async function product(h: Harness, sku: string) {
   return products.find((p) => p.sku === sku)!;
 }
 
+/** Between steps, with jobs still running: stock conserved, and no return claims or restocks too much. */
+async function conservedNow(h: Harness) {
+  expect(await stockViolationsNow(h.db, STOCK)).toEqual([]);
+}
+
+/** At rest: every invariant, messages included. */
 async function conserved(h: Harness) {
   expect(await invariantViolations(h.db, { initialStock: STOCK })).toEqual([]);
 }
@@ -71,7 +78,7 @@ describe('a return', () => {
     expect(received.status).toBe(200);
     expect(received.json).toMatchObject({ status: 'RECEIVED', refund: { amountCents: 2_000, status: 'PENDING' } });
     expect(await product(h, 'SKU-1')).toMatchObject({ available: 9, shipped: 1, returned: 2 });
-    await conserved(h);
+    await conservedNow(h);
 
     // Received again (an operator's double click, say): nothing moves twice.
     const again = await h.admin('POST', `/returns/${opened.json.id}/receive`);

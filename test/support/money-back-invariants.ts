@@ -80,6 +80,23 @@ export async function moneyBackViolations(db: Db): Promise<string[]> {
   return problems;
 }
 
+/** The returns' invariants alone, true at every moment (not only at rest): a test checks them between steps. */
+export async function stockViolationsNow(db: Db, initialStock: Record<string, number>): Promise<string[]> {
+  const orders = (await sqlRows(db, 'SELECT id, stock_status AS stock FROM orders')) as { id: string; stock: string }[];
+  const problems = await returnViolations(db, orders);
+  const products = (await sqlRows(db, 'SELECT sku, available, reserved, shipped FROM products')) as {
+    sku: string;
+    available: number;
+    reserved: number;
+    shipped: number;
+  }[];
+  for (const p of products) {
+    const total = num(p.available) + num(p.reserved) + num(p.shipped);
+    if (initialStock[p.sku] !== undefined && total !== initialStock[p.sku]) problems.push(`${p.sku} not conserved: ${total}`);
+  }
+  return problems;
+}
+
 async function returnViolations(db: Db, orders: { id: string; stock: string }[]): Promise<string[]> {
   const problems: string[] = [];
   const lines = (await sqlRows(
