@@ -9,7 +9,7 @@ import type { PaymentGateway } from '../src/domain/ports.ts';
 import { SandboxPaymentGateway } from '../src/sandbox/payment-gateway.ts';
 import { Harness, orderBody, type OrderJson } from './support/harness.ts';
 import { invariantViolations } from './support/invariants.ts';
-import { sqlNumber, sqlRows } from './support/store.ts';
+import { sqlNumber, sqlRow, sqlRows, sqlRun } from './support/store.ts';
 
 let h: Harness | undefined;
 
@@ -87,7 +87,7 @@ describe('partial refunds', () => {
     const last = await Promise.all([1, 2].map(() => refund(h, order.id, { amountCents: 200, reason: 'last' })));
     expect(last.map((r) => r.status).sort()).toEqual([201, 409]);
     expect(last.find((r) => r.status === 409)!.json.detail).toMatch(/Only 0 cents/);
-    expect(await sqlNumber(h.db, 'SELECT sum(amount_cents) AS n FROM refunds WHERE order_id = ?', [order.id])).toBe(2_000);
+    expect(await sqlNumber(h.db, 'SELECT sum(amount_cents) AS n FROM refunds WHERE order_id = ?', order.id)).toBe(2_000);
 
     h.startWorkers(['refund']);
     await settledPayment(h, order.id, 'REFUNDED');
@@ -106,7 +106,7 @@ describe('partial refunds', () => {
     expect(again.json.id).toBe(first.json.id);
     const other = await refund(h, order.id, { ...body, amountCents: 260 }, { 'Idempotency-Key': 'refund-1' });
     expect(other.status).toBe(422);
-    expect(await sqlNumber(h.db, 'SELECT count(*) AS n FROM refunds WHERE order_id = ?', [order.id])).toBe(1);
+    expect(await sqlNumber(h.db, 'SELECT count(*) AS n FROM refunds WHERE order_id = ?', order.id)).toBe(1);
     await settledPayment(h, order.id, 'PARTIALLY_REFUNDED');
   });
 
@@ -157,6 +157,35 @@ describe('the full refund of an ended order', () => {
     // The shipping job the order left behind finds it cancelled.
     h.startWorkers(['shipping']);
     await h.settle();
+    expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 10 } })).toEqual([]);
+  });
+});
+
+describe('an order that waited for its refund before refunds had rows', () => {
+  it('is refunded once, under the gateway key the earlier version used', async () => {
+    h = await Harness.start({ queues: ['payment', 'inventory', 'notification'] });
+    await h.putProduct('SKU-1', 10, 1_000);
+    const placed = await h.placeOrder(orderBody('tok_visa', [{ sku: 'SKU-1', quantity: 2 }]));
+    await h.waitForStatus(placed.id, 'AWAITING_SHIPMENT');
+    expect((await h.request('POST', `/orders/${placed.id}/cancel`)).status).toBe(200);
+    // As the earlier version left it: REFUND_PENDING, no refund row, and the gateway already asked.
+    await sqlRun(h.db, 'DELETE FROM refunds WHERE order_id = ?', placed.id);
+    await sqlRun(h.db, 'UPDATE orders SET refunded_cents = 0 WHERE id = ?', placed.id);
+    const chargeId = (await sqlRow<{ chargeId: string }>(
+      h.db,
+      'SELECT charge_id AS "chargeId" FROM orders WHERE id = ?',
+      placed.id,
+    ))!.chargeId;
+    const gateway = new SandboxPaymentGateway(h.db, { latencyMs: 0, slowAnswerMs: 0 });
+    await gateway.refund({ idempotencyKey: `refund-${placed.id}`, orderId: placed.id, chargeId, amountCents: 2_000 });
+
+    h.startWorkers(['refund', 'shipping']);
+    await h.service.queues.refund.add('RefundRequested', { orderId: placed.id, outboxId: 0 }, { jobId: 'after-upgrade' });
+    await settledPayment(h, placed.id, 'REFUNDED');
+    await h.settle();
+    const refunds = (await h.request('GET', `/orders/${placed.id}/refunds`)).json.refunds;
+    expect(refunds).toEqual([expect.objectContaining({ id: `refund-${placed.id}`, amountCents: 2_000, status: 'SUCCEEDED' })]);
+    expect(await sqlNumber(h.db, 'SELECT count(*) AS n FROM sandbox_refunds')).toBe(1);
     expect(await invariantViolations(h.db, { initialStock: { 'SKU-1': 10 } })).toEqual([]);
   });
 });
