@@ -20,6 +20,7 @@ import { COPIED_TABLES, copyToPostgres, lockSqlite } from '../src/tools/copy-to-
 import * as serviceSqlite from '../src/db/tables/sqlite.ts';
 import * as webhooksSqlite from '../src/db/tables/webhooks/sqlite.ts';
 import * as operationsSqlite from '../src/db/tables/operations/sqlite.ts';
+import * as moneyBackSqlite from '../src/db/tables/money-back/sqlite.ts';
 import * as sandboxSqlite from '../src/sandbox/tables/sqlite.ts';
 import { closeDatabase, openDatabase } from '../src/db/open.ts';
 import { freePort } from '../src/redis-server/managed-redis.ts';
@@ -246,7 +247,7 @@ describe.runIf(testStore() === 'postgres')('orders copy-to-postgres', () => {
 
   it('copies every table of both schemas, each after the tables it references', () => {
     const names = COPIED_TABLES.map((pair) => getTableName(pair.target));
-    const all = [serviceSqlite, sandboxSqlite, operationsSqlite, webhooksSqlite].flatMap((m) =>
+    const all = [serviceSqlite, sandboxSqlite, operationsSqlite, webhooksSqlite, moneyBackSqlite].flatMap((m) =>
       Object.values(m).map((t) => getTableName(t)),
     );
     expect([...names].sort()).toEqual([...all].sort());
