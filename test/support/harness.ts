@@ -68,7 +68,17 @@ export function orderBody(token = 'tok_visa', items = [{ sku: 'SKU-1', quantity:
   return { customerId, items, payment: { token }, shippingAddress: ADDRESS };
 }
 
-const WRITTEN_TABLES = ['orders', 'order_items', 'order_events', 'outbox', 'idempotency_keys', 'products'] as const;
+const WRITTEN_TABLES = [
+  'orders',
+  'order_items',
+  'order_events',
+  'outbox',
+  'idempotency_keys',
+  'products',
+  'refunds',
+  'returns',
+  'return_items',
+] as const;
 
 export async function rowCounts(db: Db): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
