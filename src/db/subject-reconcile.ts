@@ -4,7 +4,7 @@
  * that step owes (its job lost with Redis's data, say) is found here, and the event that sends it
  * is written again. Apart from reconcile.ts, which reads the order's own row.
  */
-import { and, or, sql, type SQL } from 'drizzle-orm';
+import { and, eq, gt, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import { SUBJECT_NOTIFICATION_KINDS, type OutboxEvent } from '../domain/events.ts';
 import { eventForNotification } from '../domain/order-machine.ts';
 import { owedReturnMessages, RETURN_STATUSES } from '../domain/return-machine.ts';
@@ -19,7 +19,8 @@ export async function unsentSubjectEvents(db: Db | Tx, orderId: string): Promise
 
 /**
  * Orders with a refund settled, or a return moved, between `since` and `cutoff` that lack a
- * message the refund or return owes; `quiet` is the caller's "nothing on its way" condition.
+ * message the refund or return owes; `quiet` is the caller's "nothing on its way" condition. The
+ * search starts from the refunds and returns of the window, never from every order.
  */
 export async function subjectMessageCandidates(
   db: Db,
@@ -29,23 +30,42 @@ export async function subjectMessageCandidates(
   quiet: SQL,
 ): Promise<OrderRow[]> {
   const { orders, refunds, returns, sentNotifications: sent } = db.tables;
-  const unsent = (kind: string, subject: SQL) =>
-    sql`NOT EXISTS (SELECT 1 FROM ${sent} WHERE ${sent.orderId} = ${orders.id} AND ${sent.kind} = ${kind} AND ${sent.subject} = ${subject})`;
-  const refundOwed = sql`EXISTS (SELECT 1 FROM ${refunds} WHERE ${refunds.orderId} = ${orders.id}
-    AND ${refunds.status} = 'SUCCEEDED' AND ${refunds.settledAt} > ${since} AND ${refunds.settledAt} < ${cutoff}
-    AND ${unsent('refunded', sql`${refunds.id}`)})`;
-  const returnOwed = or(
-    ...RETURN_STATUSES.flatMap((status) =>
-      owedReturnMessages(status).map(
-        (kind) => sql`EXISTS (SELECT 1 FROM ${returns} WHERE ${returns.orderId} = ${orders.id}
-          AND ${returns.status} = ${status} AND ${returns.updatedAt} > ${since} AND ${returns.updatedAt} < ${cutoff}
-          AND ${unsent(kind, sql`${returns.id}`)})`,
+  const unsent = (kind: string, orderId: SQL, subject: SQL) =>
+    sql`NOT EXISTS (SELECT 1 FROM ${sent} WHERE ${sent.orderId} = ${orderId} AND ${sent.kind} = ${kind} AND ${sent.subject} = ${subject})`;
+  const refunded = await db
+    .selectDistinct({ id: refunds.orderId })
+    .from(refunds)
+    .where(
+      and(
+        eq(refunds.status, 'SUCCEEDED'),
+        gt(refunds.settledAt, since),
+        lt(refunds.settledAt, cutoff),
+        unsent('refunded', sql`${refunds.orderId}`, sql`${refunds.id}`),
       ),
-    ),
-  );
+    )
+    .limit(limit);
+  const returned = await db
+    .selectDistinct({ id: returns.orderId })
+    .from(returns)
+    .where(
+      and(
+        gt(returns.updatedAt, since),
+        lt(returns.updatedAt, cutoff),
+        or(
+          ...RETURN_STATUSES.flatMap((status) =>
+            owedReturnMessages(status).map(
+              (kind) => sql`(${returns.status} = ${status} AND ${unsent(kind, sql`${returns.orderId}`, sql`${returns.id}`)})`,
+            ),
+          ),
+        ),
+      ),
+    )
+    .limit(limit);
+  const ids = [...new Set([...refunded, ...returned].map((r) => r.id))];
+  if (ids.length === 0) return [];
   return db
     .select()
     .from(orders)
-    .where(and(or(refundOwed, returnOwed), quiet))
+    .where(and(inArray(orders.id, ids), quiet))
     .limit(limit);
 }
