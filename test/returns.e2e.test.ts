@@ -186,6 +186,27 @@ describe('a return', () => {
   });
 });
 
+describe('a return’s message lost with Redis', () => {
+  it('is sent once the reconciler finds the return without it', async () => {
+    const { h, order } = await shippedOrder({ queues: ['payment', 'inventory', 'shipping'], env: { STUCK_AFTER_MS: '200' } });
+    const opened = await openReturn(h, order.id, { items: [{ sku: 'SKU-2', quantity: 1 }], reason: 'Wrong colour' });
+    await h.service.relay.flush();
+    await h.service.queues.notification.obliterate({ force: true });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const redriven = await h.reconcile();
+    expect(redriven.find((r) => r.orderId === order.id)?.events).toContain('ReturnRequested');
+    h.startWorkers(['notification']);
+    await h.settle();
+    const sent = await sqlNumber(
+      h.db,
+      `SELECT count(*) AS n FROM sent_notifications WHERE kind = 'return_requested' AND subject = ?`,
+      opened.json.id,
+    );
+    expect(sent).toBe(1);
+    await conserved(h);
+  });
+});
+
 describe('the return window', () => {
   it('takes a return within RETURN_WINDOW_DAYS of delivery and refuses one after', async () => {
     const clock = new ManualClock();
