@@ -3,8 +3,7 @@
  * placement, each transition of order-machine.ts `TRANSITIONS`, each fact of `FACT_EFFECTS`) sends
  * which event types. The table is keyed by every step the lifecycle has, and the compiler rejects
  * a step missing from it or one it does not know (`satisfies`, as queues/routing.ts does); every
- * other list of event types is read off it. A new fact or transition (a partial refund, a return)
- * is one line here: `RefundPartiallyIssued: ['order.refunded']`.
+ * other list of event types is read off it. A new fact or transition is one line here.
  *
  * A step that sends several types sends one event of each (a declined payment is both
  * `order.payment_failed` and `order.failed`): an integrator subscribes to what it cares about.
@@ -31,8 +30,15 @@ export const WEBHOOK_EVENTS_BY_STEP = {
   PaymentCapturedLate: [],
   PaymentDeclined: [],
   PaymentVoided: [],
+  // A refund asked for (by hand, or by a return's receipt), and each refund settled at the gateway.
+  RefundRequested: ['order.refund_requested'],
   RefundIssued: ['order.refunded'],
   StockReleased: ['order.stock_released'],
+  ReturnRequested: ['order.return_requested'],
+  ReturnReceived: ['order.return_received'],
+  ReturnRefunded: ['order.return_refunded'],
+  ReturnRejected: ['order.return_rejected'],
+  ReturnCancelled: ['order.return_cancelled'],
   // Operational detail, for operators, not integrators.
   JobFailed: [],
   NotificationRefused: [],

@@ -117,7 +117,13 @@ describe('the webhook event table', () => {
         'order.delivered',
         'order.failed',
         'order.cancelled',
+        'order.refund_requested',
         'order.refunded',
+        'order.return_requested',
+        'order.return_received',
+        'order.return_refunded',
+        'order.return_rejected',
+        'order.return_cancelled',
       ]),
     );
   });
