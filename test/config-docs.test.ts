@@ -23,7 +23,7 @@ describe('the README configuration tables', () => {
     const tables = configTables();
     expect(tables).toContain('| `PORT` | `3000` | HTTP port of the API (0-65535). |');
     expect(tables).toMatch(/\| `ADMIN_TOKEN` \| generated \|/);
-    expect(tables).toMatch(/\| `QUEUE_CONCURRENCY` \| `payment=200,shipping=50,notification=50,refund=50` \|/);
+    expect(tables).toMatch(/\| `QUEUE_CONCURRENCY` \| `payment=200,shipping=50,notification=50,refund=50,webhook=20` \|/);
     expect(tables).toMatch(/\| `DATABASE_URL` \| unset \|/);
     expect(tables).toMatch(/\| `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` \| `OTEL_EXPORTER_OTLP_TIMEOUT` \|/);
   });
