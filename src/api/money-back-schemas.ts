@@ -6,7 +6,7 @@
 import { z } from '@hono/zod-openapi';
 import { MAX_REASON_LENGTH, REFUND_STATUSES } from '../domain/refunds.ts';
 import { RETURN_STATUSES } from '../domain/return-machine.ts';
-import { MAX_QUANTITY, SkuSchema, text } from './schemas.ts';
+import { idParam, MAX_QUANTITY, SkuSchema, text } from './schemas.ts';
 
 const MAX_LINES = 100;
 
@@ -49,19 +49,9 @@ export const ReturnBody = z
   .openapi('ReturnRequest');
 export type ReturnBody = z.infer<typeof ReturnBody>;
 
-export const ReturnIdParam = z.object({
-  returnId: z
-    .string()
-    .max(64)
-    .openapi({ param: { name: 'returnId', in: 'path' }, example: 'rt_01JD5ZQ0N6W8J7Y3K2V1B0C9XA' }),
-});
+export const ReturnIdParam = idParam('returnId', 'rt');
 
-export const AdminReturnIdParam = z.object({
-  id: z
-    .string()
-    .max(64)
-    .openapi({ param: { name: 'id', in: 'path' }, example: 'rt_01JD5ZQ0N6W8J7Y3K2V1B0C9XA' }),
-});
+export const AdminReturnIdParam = idParam('id', 'rt');
 
 export const RefundSchema = z
   .object({

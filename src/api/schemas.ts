@@ -85,12 +85,16 @@ export const IdempotencyKeySchema = z
 
 export const PlaceOrderHeaders = z.object({ 'idempotency-key': IdempotencyKeySchema.optional() });
 
-export const OrderIdParam = z.object({
-  id: z
+/** A path parameter holding one of the service's ids (a prefix and a ULID), as `{ [name]: id }`. */
+export function idParam<N extends string>(name: N, prefix: string) {
+  const id = z
     .string()
     .max(64)
-    .openapi({ param: { name: 'id', in: 'path' }, example: 'ord_01JD5ZQ0N6W8J7Y3K2V1B0C9XA' }),
-});
+    .openapi({ param: { name, in: 'path' }, example: `${prefix}_01JD5ZQ0N6W8J7Y3K2V1B0C9XA` });
+  return z.object({ [name]: id } as Record<N, typeof id>);
+}
+
+export const OrderIdParam = idParam('id', 'ord');
 
 export const SkuParam = z.object({ sku: SkuSchema.openapi({ param: { name: 'sku', in: 'path' } }) });
 

@@ -7,6 +7,7 @@ import { z } from '@hono/zod-openapi';
 import { DELIVERY_STATUSES } from '../db/tables/webhooks/values.ts';
 import { WEBHOOK_EVENT_TYPES } from '../domain/webhook-events.ts';
 import { MAX_URL_LENGTH } from '../webhooks/safe-target.ts';
+import { idParam } from './schemas.ts';
 
 const EVENT_TYPES = WEBHOOK_EVENT_TYPES as unknown as [string, ...string[]];
 
@@ -46,19 +47,9 @@ export const UpdateEndpointBody = z
 export const ENDPOINT_ID_PATTERN = /^we_[0-9A-HJKMNP-TV-Z]{26}$/;
 export const DELIVERY_ID_PATTERN = /^dlv_[0-9A-HJKMNP-TV-Z]{26}$/;
 
-export const EndpointIdParam = z.object({
-  id: z
-    .string()
-    .max(64)
-    .openapi({ param: { name: 'id', in: 'path' }, example: 'we_01JD5ZQ0N6W8J7Y3K2V1B0C9XA' }),
-});
+export const EndpointIdParam = idParam('id', 'we');
 
-export const DeliveryIdParam = z.object({
-  id: z
-    .string()
-    .max(64)
-    .openapi({ param: { name: 'id', in: 'path' }, example: 'dlv_01JD5ZQ0N6W8J7Y3K2V1B0C9XA' }),
-});
+export const DeliveryIdParam = idParam('id', 'dlv');
 
 export const DeliveriesQuery = z.strictObject({
   status: z.enum(DELIVERY_STATUSES).optional().openapi({ description: 'Only deliveries in this status.' }),
