@@ -22,6 +22,7 @@ import { SandboxNotifier } from './sandbox/notifier.ts';
 import { SandboxPaymentGateway } from './sandbox/payment-gateway.ts';
 import { createDeliveryQueue, type DeliveryQueue } from './queues/webhook-deliveries.ts';
 import { startDeliveryWorker } from './webhooks/delivery-worker.ts';
+import { drainWithin } from './processors/drain.ts';
 
 /** How much later than the payment timeout `tok_slow` answers. */
 const SLOW_ANSWER_MARGIN_MS = 500;
@@ -96,11 +97,18 @@ export function startServiceWorkers(
     now: parts.now ?? Date.now,
     onOutcome: parts.metrics.observeWebhook,
   });
+  // One drain for both: with Redis away, a BullMQ worker's close never ends, and the grace period
+  // (or, with nothing running, a moment) bounds the wait for every worker of the process alike.
+  const closeAll = async () => {
+    await Promise.allSettled([services.close(), deliveries.close()]);
+    await ownQueue?.close().catch(() => {});
+  };
+  const active = () => services.active() + deliveries.active();
   return {
-    active: services.active,
+    active,
     async close(graceMs?: number) {
-      await Promise.allSettled([services.close(graceMs), deliveries.close()]);
-      await ownQueue?.close().catch(() => {});
+      if (graceMs === undefined) await closeAll();
+      else await drainWithin(graceMs, { active, close: closeAll }, logger);
     },
   };
 }

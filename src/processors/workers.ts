@@ -270,18 +270,20 @@ export function startWorkers(deps: WorkerDeps): Workers {
         now(),
       ).catch((err) => log.error({ ...context, err }, 'could not record the failure on the order'));
     });
+    // Every queue's worker meets the same Redis: one streak for them all, so that a Redis that is
+    // away is said once (and then with backoff), not once per queue.
     worker.on('error', (error) =>
       isOutOfMemory(error)
         ? connectionErrors.report(
-            `${queue}-oom`,
+            'redis-oom',
             'error',
             { queue, err: error },
             'Redis is out of memory (maxmemory reached, noeviction): the worker cannot take or finish jobs; raise maxmemory or shorten job retention',
           )
-        : connectionErrors.report(queue, 'warn', { queue, err: error }, 'worker cannot reach Redis; retrying'),
+        : connectionErrors.report('redis', 'warn', { queue, err: error }, 'worker cannot reach Redis; retrying'),
     );
-    worker.on('ready', () => connectionErrors.recovered(queue, 'worker connected to Redis again'));
-    worker.on('completed', () => connectionErrors.recovered(`${queue}-oom`, 'worker finishes jobs again: Redis takes writes'));
+    worker.on('ready', () => connectionErrors.recovered('redis', 'worker connected to Redis again'));
+    worker.on('completed', () => connectionErrors.recovered('redis-oom', 'worker finishes jobs again: Redis takes writes'));
     return worker;
   });
 

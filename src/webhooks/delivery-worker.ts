@@ -33,6 +33,8 @@ export interface DeliveryWorkerDeps {
 }
 
 export interface DeliveryWorker {
+  /** Attempts under way. */
+  active(): number;
   close(): Promise<void>;
 }
 
@@ -41,25 +43,16 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   const poster = new WebhookPoster({ timeoutMs: deps.timeoutMs, allowPrivate: deps.allowPrivate });
   const slots = new EndpointSlots(deps.perEndpoint);
   const attemptDeps = { db: deps.db, poster, schedule: deps.schedule, disableAfterMs: deps.disableAfterMs, now: deps.now, slots };
+  let active = 0;
   const worker = new Worker<DeliveryJob, string>(
     WEBHOOK_DELIVERY_QUEUE,
     async (job: Job<DeliveryJob>, token?: string) => {
-      const deliveryId = typeof job.data?.deliveryId === 'string' ? job.data.deliveryId.slice(0, 64) : '';
-      const outcome = await attemptDelivery(attemptDeps, deliveryId);
-      deps.onOutcome?.(outcome.kind);
-      const at = outcome.kind === 'retry' ? outcome.retryAt : outcome.kind === 'skipped' ? outcome.at : undefined;
-      if (outcome.kind === 'given_up') {
-        log.warn(
-          { deliveryId, disabled: outcome.disabled },
-          outcome.disabled ? 'webhook endpoint disabled' : 'webhook delivery given up',
-        );
-      } else log.debug({ deliveryId, outcome: outcome.kind }, 'webhook attempt');
-      if (at !== undefined && token) {
-        // Wall-clock time: BullMQ's delays are on this host's clock.
-        await job.moveToDelayed(Date.now() + Math.max(0, at - deps.now()), token);
-        throw new DelayedError();
+      active += 1;
+      try {
+        return await attempt(job, token);
+      } finally {
+        active -= 1;
       }
-      return outcome.kind === 'skipped' ? `skipped: ${outcome.why}` : outcome.kind;
     },
     {
       connection: deps.connection,
@@ -70,6 +63,25 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       maxStalledCount: 5,
     },
   );
+
+  async function attempt(job: Job<DeliveryJob>, token: string | undefined): Promise<string> {
+    const deliveryId = typeof job.data?.deliveryId === 'string' ? job.data.deliveryId.slice(0, 64) : '';
+    const outcome = await attemptDelivery(attemptDeps, deliveryId);
+    deps.onOutcome?.(outcome.kind);
+    const at = outcome.kind === 'retry' ? outcome.retryAt : outcome.kind === 'skipped' ? outcome.at : undefined;
+    if (outcome.kind === 'given_up') {
+      log.warn(
+        { deliveryId, disabled: outcome.disabled },
+        outcome.disabled ? 'webhook endpoint disabled' : 'webhook delivery given up',
+      );
+    } else log.debug({ deliveryId, outcome: outcome.kind }, 'webhook attempt');
+    if (at !== undefined && token) {
+      // Wall-clock time: BullMQ's delays are on this host's clock.
+      await job.moveToDelayed(Date.now() + Math.max(0, at - deps.now()), token);
+      throw new DelayedError();
+    }
+    return outcome.kind === 'skipped' ? `skipped: ${outcome.why}` : outcome.kind;
+  }
   const errors = new RepeatedLog(log);
   worker.on('error', (err) => errors.report('redis', 'warn', { err }, 'webhook delivery worker cannot reach Redis; retrying'));
   worker.on('ready', () => errors.recovered('redis', 'webhook delivery worker connected to Redis again'));
@@ -77,9 +89,13 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     if (job) log.warn({ deliveryId: job.data?.deliveryId, err }, 'webhook attempt failed before it was recorded; it runs again');
   });
   return {
+    active: () => active,
     async close() {
-      await worker.close();
-      poster.close();
+      try {
+        await worker.close();
+      } finally {
+        poster.close();
+      }
     },
   };
 }
