@@ -1,5 +1,5 @@
 /**
- * The return lifecycle table, walked whole against an independent copy of the issue's lifecycle:
+ * The return lifecycle table, walked whole against an independent copy of the lifecycle as the README states it:
  * every listed step leads where it says, every other (status, event) pair is refused, and the sets
  * read off the table (open, claiming, restocked, the messages owed) are what the lifecycle means.
  */
