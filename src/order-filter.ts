@@ -14,6 +14,17 @@ const DEFAULT_PAGE_SIZE = 50;
 /** An order id as placeOrder makes it: `ord_` and a ULID. */
 export const ORDER_ID_PATTERN = /^ord_[0-9A-HJKMNP-TV-Z]{26}$/;
 
+/** A list's `limit` query parameter: a whole number from 1 to `max`, read from the query string. */
+export function pageLimit(max: number, description: string) {
+  return z.coerce
+    .number({ error: 'must be a whole number' })
+    .int({ error: 'must be a whole number' })
+    .min(1, { error: 'must be at least 1' })
+    .max(max, { error: `must be at most ${max}` })
+    .optional()
+    .openapi({ type: 'integer', description });
+}
+
 export const OrderListQuerySchema = z.strictObject({
   status: z.enum(ORDER_STATUSES).optional().openapi({ description: 'Only orders in this status.' }),
   customerId: z.string().min(1).max(100).optional().openapi({ description: 'Only this customer’s orders.', example: 'cus_1' }),
@@ -21,13 +32,7 @@ export const OrderListQuerySchema = z.strictObject({
     .enum(['true', 'false'], { error: 'must be "true" or "false"' })
     .optional()
     .openapi({ description: 'With `true`, only orders not at rest that have not moved for STUCK_AFTER_MS.' }),
-  limit: z.coerce
-    .number({ error: 'must be a whole number' })
-    .int({ error: 'must be a whole number' })
-    .min(1, { error: 'must be at least 1' })
-    .max(MAX_PAGE_SIZE, { error: `must be at most ${MAX_PAGE_SIZE}` })
-    .optional()
-    .openapi({ type: 'integer', description: `Orders per page, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE}).` }),
+  limit: pageLimit(MAX_PAGE_SIZE, `Orders per page, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE}).`),
   cursor: z
     .string()
     .regex(ORDER_ID_PATTERN, { error: 'must be the nextCursor of a previous page' })

@@ -4,6 +4,7 @@
  * source, strict as the rest of schemas.ts.
  */
 import { z } from '@hono/zod-openapi';
+import { pageLimit } from '../order-filter.ts';
 import { MAX_REASON_LENGTH, REFUND_STATUSES } from '../domain/refunds.ts';
 import { RETURN_STATUSES } from '../domain/return-machine.ts';
 import { idParam, MAX_QUANTITY, SkuSchema, text } from './schemas.ts';
@@ -88,11 +89,5 @@ export const ReturnSchema = z
 export const ReturnListSchema = z.object({ returns: z.array(ReturnSchema) }).openapi('ReturnList');
 
 export const OpenReturnsQuery = z.strictObject({
-  limit: z.coerce
-    .number({ error: 'must be a whole number' })
-    .int({ error: 'must be a whole number' })
-    .min(1, { error: 'must be at least 1' })
-    .max(500, { error: 'must be at most 500' })
-    .optional()
-    .openapi({ type: 'integer', description: 'At most this many, oldest first (default 100).' }),
+  limit: pageLimit(500, 'At most this many, oldest first (default 100).'),
 });

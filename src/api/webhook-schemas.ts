@@ -4,6 +4,7 @@
  * (domain/webhook-events.ts).
  */
 import { z } from '@hono/zod-openapi';
+import { pageLimit } from '../order-filter.ts';
 import { DELIVERY_STATUSES } from '../db/tables/webhooks/values.ts';
 import { WEBHOOK_EVENT_TYPES } from '../domain/webhook-events.ts';
 import { MAX_URL_LENGTH } from '../webhooks/safe-target.ts';
@@ -53,13 +54,7 @@ export const DeliveryIdParam = idParam('id', 'dlv');
 
 export const DeliveriesQuery = z.strictObject({
   status: z.enum(DELIVERY_STATUSES).optional().openapi({ description: 'Only deliveries in this status.' }),
-  limit: z.coerce
-    .number({ error: 'must be a whole number' })
-    .int({ error: 'must be a whole number' })
-    .min(1, { error: 'must be at least 1' })
-    .max(500, { error: 'must be at most 500' })
-    .optional()
-    .openapi({ type: 'integer', description: 'Deliveries to answer, newest first, 1 to 500 (default 100).' }),
+  limit: pageLimit(500, 'Deliveries to answer, newest first, 1 to 500 (default 100).'),
 });
 
 export const EndpointSchema = z
