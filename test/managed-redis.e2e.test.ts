@@ -62,6 +62,20 @@ function managed(): { url: string; pid: number } {
   return { url: url!, pid: pid! };
 }
 
+/** A server listening on `port` once the port is free; undefined when it stays taken by someone else for `withinMs`. */
+async function holdPort(port: number, withinMs = 20_000): Promise<Server | undefined> {
+  for (let waited = 0; waited < withinMs; waited += 100) {
+    const server = createServer();
+    const listening = await new Promise<boolean>((resolve, reject) => {
+      server.once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' ? resolve(false) : reject(error)));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (listening) return server;
+    await sleep(100);
+  }
+  return undefined;
+}
+
 async function gone(pid: number, withinMs = 20_000): Promise<boolean> {
   for (let waited = 0; waited < withinMs && processAlive(pid); waited += 50) await sleep(50);
   return !processAlive(pid);
@@ -187,12 +201,10 @@ describe('the managed redis-server', () => {
     await api.kill('SIGKILL');
     process.kill(old.pid, 'SIGKILL');
     expect(await gone(old.pid)).toBe(true);
-    blocker = createServer();
-    // Another process of the run may take the freed port first: then it is taken, as wanted.
-    await new Promise<void>((resolve, reject) => {
-      blocker!.once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' ? resolve() : reject(error)));
-      blocker!.listen(Number(new URL(old.url).port), '127.0.0.1', resolve);
-    });
+    // Another socket may hold the freed port for a moment (a reconnecting client of the dead
+    // server, another process of the run): wait until the blocker holds it, so that it is still
+    // taken when the next start looks.
+    blocker = await holdPort(Number(new URL(old.url).port));
 
     const restarted = await start({ ROLE: 'api' });
     const moved = managed();
