@@ -32,7 +32,7 @@ export interface ServiceProcess {
  */
 export async function startServiceProcess(
   env: Record<string, string>,
-  timeoutMs = 20_000,
+  timeoutMs = 40_000,
   { spawn: launcher = spawn }: { spawn?: Spawner } = {},
 ): Promise<ServiceProcess> {
   const child = launcher(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
