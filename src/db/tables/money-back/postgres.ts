@@ -37,6 +37,8 @@ export const refunds = pgTable(
   },
   (t) => [
     index('refunds_order_idx').on(t.orderId, t.createdAt),
+    // The reconciler looks for messages owed by refunds settled within its window.
+    index('refunds_settled_idx').on(t.settledAt),
     uniqueIndex('refunds_return_idx').on(t.returnId),
     check('refunds_amount_positive', sql`${t.amountCents} > 0`),
     check('refunds_status_known', oneOf(t.status, REFUND_STATUSES)),
@@ -59,6 +61,8 @@ export const returns = pgTable(
   (t) => [
     index('returns_order_idx').on(t.orderId, t.createdAt),
     index('returns_status_idx').on(t.status, t.createdAt),
+    // The reconciler looks for messages owed by returns that moved within its window.
+    index('returns_updated_idx').on(t.updatedAt),
     check('returns_status_known', oneOf(t.status, RETURN_STATUSES)),
   ],
 );

@@ -35,6 +35,8 @@ export const refunds = sqliteTable(
   },
   (t) => [
     index('refunds_order_idx').on(t.orderId, t.createdAt),
+    // The reconciler looks for messages owed by refunds settled within its window.
+    index('refunds_settled_idx').on(t.settledAt),
     uniqueIndex('refunds_return_idx').on(t.returnId),
     check('refunds_amount_positive', sql`${t.amountCents} > 0`),
   ],
@@ -53,7 +55,12 @@ export const returns = sqliteTable(
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },
-  (t) => [index('returns_order_idx').on(t.orderId, t.createdAt), index('returns_status_idx').on(t.status, t.createdAt)],
+  (t) => [
+    index('returns_order_idx').on(t.orderId, t.createdAt),
+    index('returns_status_idx').on(t.status, t.createdAt),
+    // The reconciler looks for messages owed by returns that moved within its window.
+    index('returns_updated_idx').on(t.updatedAt),
+  ],
 );
 
 export const returnItems = sqliteTable(
