@@ -49,6 +49,7 @@ const TABLES = [
   'webhook_endpoints',
   'webhook_events',
   'webhook_deliveries',
+  'webhook_attempts',
   'refunds',
   'returns',
   'return_items',

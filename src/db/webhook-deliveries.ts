@@ -11,7 +11,7 @@ import { quote } from '../domain/text.ts';
 import { writeTx, type Db } from './client.ts';
 import { rowsChanged } from './dialect.ts';
 import { emit } from './outbox.ts';
-import type { DeliveryStatus, OrderSnapshot } from './tables/webhooks/values.ts';
+import type { AttemptOutcomeName, DeliveryStatus, OrderSnapshot } from './tables/webhooks/values.ts';
 import type { EndpointRow } from './webhook-endpoints.ts';
 import { forgetSubscribers } from './webhook-subscribers.ts';
 
@@ -59,6 +59,17 @@ export interface DeliveryRow {
   createdAt: number;
 }
 
+/** One attempt in a delivery's history. */
+export interface AttemptRow {
+  deliveryId: string;
+  number: number;
+  attemptedAt: number;
+  durationMs: number;
+  statusCode: number | null;
+  error: string | null;
+  outcome: AttemptOutcomeName;
+}
+
 /** What one attempt needs: the delivery, its event and its endpoint (gone if deleted since). */
 export interface Attempt {
   delivery: DeliveryRow;
@@ -87,25 +98,38 @@ export type AttemptRecord =
   /** 410 Gone: the receiver asks for no more; the endpoint is disabled at once. */
   | { kind: 'gone'; statusCode: number; error: string };
 
+/** One attempt as it is recorded: its number (the delivery's attempts so far, plus one), its time and what came of it. */
+export interface RecordedAttempt {
+  deliveryId: string;
+  endpointId: string;
+  number: number;
+  durationMs: number;
+  record: AttemptRecord;
+  disableAfterMs: number;
+}
+
 /**
- * Records an attempt of a delivery still pending (a second run of the same attempt finds it
- * settled and records nothing), and what it says of the endpoint: a success ends its failing
- * streak, a failure starts one or, past `disableAfterMs`, disables it; a 410 disables it at once.
- * Answers whether the endpoint was disabled by this attempt.
+ * Records attempt number `number` of a delivery still pending, in its history and on the
+ * delivery's row: a second run of the same attempt (a duplicate job, a worker killed after the
+ * POST) finds the delivery settled or its count moved on and records nothing. Also what the
+ * attempt says of the endpoint: a success ends its failing streak, a failure starts one or, past
+ * `disableAfterMs`, disables it; a 410 disables it at once. Answers whether the endpoint was
+ * disabled by this attempt.
  */
 export async function recordAttempt(
   db: Db,
-  attempt: { deliveryId: string; endpointId: string; record: AttemptRecord; disableAfterMs: number },
+  attempt: RecordedAttempt,
   now: number,
 ): Promise<{ recorded: boolean; disabled?: string }> {
   const { record } = attempt;
+  const error = record.kind === 'delivered' ? null : record.error.slice(0, 500);
   const result = await writeTx(db, async (tx): Promise<{ recorded: boolean; disabled?: string }> => {
-    const { webhookDeliveries: d, webhookEndpoints: w } = tx.tables;
+    const { webhookDeliveries: d, webhookEndpoints: w, webhookAttempts: a } = tx.tables;
     const common = {
-      attempts: sql`${d.attempts} + 1`,
+      attempts: attempt.number,
       lastAttemptAt: now,
       lastStatusCode: record.statusCode,
-      lastError: record.kind === 'delivered' ? null : record.error.slice(0, 500),
+      lastError: error,
     };
     const set =
       record.kind === 'delivered'
@@ -117,9 +141,18 @@ export async function recordAttempt(
       await tx
         .update(d)
         .set(set)
-        .where(and(eq(d.id, attempt.deliveryId), eq(d.status, 'PENDING'))),
+        .where(and(eq(d.id, attempt.deliveryId), eq(d.status, 'PENDING'), eq(d.attempts, attempt.number - 1))),
     );
     if (changed === 0) return { recorded: false };
+    await tx.insert(a).values({
+      deliveryId: attempt.deliveryId,
+      number: attempt.number,
+      attemptedAt: now,
+      durationMs: attempt.durationMs,
+      statusCode: record.statusCode,
+      error,
+      outcome: record.kind,
+    });
     if (record.kind === 'delivered') {
       await tx
         .update(w)
@@ -277,4 +310,10 @@ export async function deliveryCounts(db: Db): Promise<Map<string, Partial<Record
   const counts = new Map<string, Partial<Record<DeliveryStatus, number>>>();
   for (const r of rows) counts.set(r.endpointId, { ...counts.get(r.endpointId), [r.status]: Number(r.n) });
   return counts;
+}
+
+/** A delivery's attempts, oldest first. */
+export async function attemptsOf(db: Db, deliveryId: string): Promise<AttemptRow[]> {
+  const a = db.tables.webhookAttempts;
+  return db.select().from(a).where(eq(a.deliveryId, deliveryId)).orderBy(asc(a.number));
 }

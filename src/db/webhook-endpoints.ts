@@ -4,7 +4,7 @@
  * disabled and deleted. Every change forgets this process's list of subscribers at once
  * (webhook-subscribers.ts); other processes see it within their cache's time.
  */
-import { asc, eq } from 'drizzle-orm';
+import { asc, eq, inArray } from 'drizzle-orm';
 import { ulid } from 'ulid';
 import { NotFoundError } from '../domain/errors.ts';
 import { quote } from '../domain/text.ts';
@@ -118,13 +118,16 @@ export async function rotateSecret(db: Db, id: string, secret: string, graceMs: 
   });
 }
 
-/** Deletes an endpoint with its deliveries (the events stay: other endpoints may share them). */
+/** Deletes an endpoint with its deliveries and their attempts (the events stay: other endpoints may share them). */
 export async function deleteEndpoint(db: Db, id: string): Promise<void> {
   await writeTx(db, async (tx) => {
     const t = tx.tables.webhookEndpoints;
     const [found] = await tx.select({ id: t.id }).from(t).where(eq(t.id, id));
     if (!found) throw new NotFoundError(`No webhook endpoint has the id ${quote(id)}.`);
-    await tx.delete(tx.tables.webhookDeliveries).where(eq(tx.tables.webhookDeliveries.endpointId, id));
+    const { webhookDeliveries: d, webhookAttempts: a } = tx.tables;
+    const itsDeliveries = tx.select({ id: d.id }).from(d).where(eq(d.endpointId, id));
+    await tx.delete(a).where(inArray(a.deliveryId, itsDeliveries));
+    await tx.delete(d).where(eq(d.endpointId, id));
     await tx.delete(t).where(eq(t.id, id));
   });
   forgetSubscribers(db);

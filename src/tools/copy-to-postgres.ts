@@ -57,6 +57,7 @@ export const COPIED_TABLES: readonly TablePair[] = [
   { source: webhooksSqlite.webhookEndpoints, target: webhooksPostgres.webhookEndpoints },
   { source: webhooksSqlite.webhookEvents, target: webhooksPostgres.webhookEvents },
   { source: webhooksSqlite.webhookDeliveries, target: webhooksPostgres.webhookDeliveries },
+  { source: webhooksSqlite.webhookAttempts, target: webhooksPostgres.webhookAttempts },
   { source: moneyBackSqlite.refunds, target: moneyBackPostgres.refunds },
   { source: moneyBackSqlite.returns, target: moneyBackPostgres.returns },
   { source: moneyBackSqlite.returnItems, target: moneyBackPostgres.returnItems },

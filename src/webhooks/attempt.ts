@@ -1,9 +1,9 @@
 /**
  * One attempt of one delivery, as plan → call → record: read the delivery, its event and its
  * endpoint (no transaction), POST the signed message (no transaction open across the network),
- * then record how it went in one short transaction, which also decides the next attempt
- * (retry-schedule.ts) or gives the delivery up, and disables an endpoint that answered 410 or has
- * failed for too long. The delivery row is the truth: an attempt run twice (a worker killed after
+ * then record how it went, on the delivery and in its history of attempts, in one short
+ * transaction, which also decides the next attempt (retry-schedule.ts) or gives the delivery up,
+ * and disables an endpoint that answered 410 or has failed for too long. The delivery row is the truth: an attempt run twice (a worker killed after
  * the POST) sends the same message again with the same `webhook-id`, and records nothing the
  * second time once the first recorded.
  */
@@ -76,15 +76,18 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
     return { kind: 'skipped', why: 'endpoint busy', at: now() + Math.round(BUSY_WAIT_MS * (0.5 + Math.random())) };
   }
   let result: Awaited<ReturnType<WebhookPoster['post']>>;
+  let postedAt: number;
   try {
     const body = renderMessage(event, await orderItemsOf(db, delivery.orderId));
     const sentAt = now();
     const headers = signedHeaders(signingSecrets(endpoint, sentAt), event.id, Math.floor(sentAt / 1000), body);
+    postedAt = performance.now();
     result = await deps.poster.post(endpoint.url, headers, body);
   } finally {
     deps.slots?.release(endpoint.id);
   }
 
+  const durationMs = Math.round(performance.now() - postedAt);
   const at = now();
   const attempts = delivery.attempts + 1;
   let record: AttemptRecord;
@@ -103,7 +106,14 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
   }
   const recorded = await recordAttempt(
     db,
-    { deliveryId: delivery.id, endpointId: endpoint.id, record, disableAfterMs: deps.disableAfterMs },
+    {
+      deliveryId: delivery.id,
+      endpointId: endpoint.id,
+      number: attempts,
+      durationMs,
+      record,
+      disableAfterMs: deps.disableAfterMs,
+    },
     at,
   );
   if (!recorded.recorded) return { kind: 'skipped', why: 'recorded by another run' };

@@ -6,7 +6,9 @@
  *   the code under test wrote);
  * - nothing arrived that no committed change caused (no event for a rolled-back change);
  * - every arrival verified with `standardwebhooks`, and the copies of one event share its
- *   `webhook-id` (one id per order, type and version).
+ *   `webhook-id` (one id per order, type and version);
+ * - every delivery's history holds its attempts numbered 1..n, n its count of attempts, and a
+ *   delivered one's last attempt is the one that delivered it.
  */
 import type { Db } from '../../src/db/client.ts';
 import { webhookEventsOf } from '../../src/domain/webhook-events.ts';
@@ -50,6 +52,31 @@ export async function webhookViolations(
       const got = new Set(arrived.filter((r) => `${r.orderId} ${r.type}` === key).map((r) => r.webhookId)).size;
       if (got < count) violations.push(`${path}: ${key} committed ${count} time(s), ${got} arrived`);
     }
+  }
+  violations.push(...(await historyViolations(db)));
+  return violations;
+}
+
+async function historyViolations(db: Db): Promise<string[]> {
+  const deliveries = await sqlRows<{ id: string; status: string; attempts: number }>(
+    db,
+    'SELECT id, status, attempts FROM webhook_deliveries',
+  );
+  const attempts = await sqlRows<{ delivery_id: string; number: number; outcome: string }>(
+    db,
+    'SELECT delivery_id, number, outcome FROM webhook_attempts ORDER BY delivery_id, number',
+  );
+  const byDelivery = new Map<string, { number: number; outcome: string }[]>();
+  for (const a of attempts)
+    byDelivery.set(a.delivery_id, [...(byDelivery.get(a.delivery_id) ?? []), { ...a, number: Number(a.number) }]);
+  const violations: string[] = [];
+  for (const d of deliveries) {
+    const history = byDelivery.get(d.id) ?? [];
+    const numbers = history.map((a) => a.number).join(',');
+    const expected = Array.from({ length: Number(d.attempts) }, (_, i) => i + 1).join(',');
+    if (numbers !== expected) violations.push(`delivery ${d.id}: ${d.attempts} attempts, history numbered [${numbers}]`);
+    if (d.status === 'DELIVERED' && history.at(-1)?.outcome !== 'delivered')
+      violations.push(`delivery ${d.id}: delivered, but its last attempt says ${history.at(-1)?.outcome ?? 'nothing'}`);
   }
   return violations;
 }

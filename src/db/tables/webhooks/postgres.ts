@@ -1,11 +1,11 @@
 /**
  * The tables of ./sqlite.ts in PostgreSQL, with the same row types (test/tables.test.ts): webhook
- * endpoints, the events orders caused, and their deliveries.
+ * endpoints, the events orders caused, their deliveries and every attempt of each.
  */
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, check, index, integer, json, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, boolean, check, index, integer, json, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { oneOf } from '../one-of.ts';
-import { DELIVERY_STATUSES, type OrderSnapshot } from './values.ts';
+import { ATTEMPT_OUTCOMES, DELIVERY_STATUSES, type OrderSnapshot } from './values.ts';
 
 const big = (name: string) => bigint(name, { mode: 'number' });
 
@@ -62,5 +62,24 @@ export const webhookDeliveries = pgTable(
     index('webhook_deliveries_endpoint_idx').on(t.endpointId, t.createdAt),
     index('webhook_deliveries_pending_idx').on(t.nextAttemptAt).where(sql`${t.status} = 'PENDING'`),
     check('webhook_deliveries_status_known', oneOf(t.status, DELIVERY_STATUSES)),
+  ],
+);
+
+export const webhookAttempts = pgTable(
+  'webhook_attempts',
+  {
+    deliveryId: text('delivery_id')
+      .notNull()
+      .references(() => webhookDeliveries.id),
+    number: integer('number').notNull(),
+    attemptedAt: big('attempted_at').notNull(),
+    durationMs: integer('duration_ms').notNull(),
+    statusCode: integer('status_code'),
+    error: text('error'),
+    outcome: text('outcome', { enum: ATTEMPT_OUTCOMES }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.deliveryId, t.number] }),
+    check('webhook_attempts_outcome_known', oneOf(t.outcome, ATTEMPT_OUTCOMES)),
   ],
 );

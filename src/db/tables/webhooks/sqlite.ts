@@ -1,12 +1,12 @@
 /**
  * Outbound webhooks in SQLite: the endpoints integrators registered, the events an order's changes
- * caused (written in the change's own transaction), and one delivery per (event, endpoint) with its
- * retry state. Apart from the order's tables; drizzle-kit reads this module beside
+ * caused (written in the change's own transaction), one delivery per (event, endpoint) with its
+ * retry state, and every attempt of each. Apart from the order's tables; drizzle-kit reads this module beside
  * src/db/tables/sqlite.ts (drizzle.config.ts). The same tables in PostgreSQL: ./postgres.ts.
  */
 import { sql } from 'drizzle-orm';
-import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
-import { DELIVERY_STATUSES, type OrderSnapshot } from './values.ts';
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { ATTEMPT_OUTCOMES, DELIVERY_STATUSES, type OrderSnapshot } from './values.ts';
 
 export const webhookEndpoints = sqliteTable('webhook_endpoints', {
   id: text('id').primaryKey(),
@@ -70,4 +70,28 @@ export const webhookDeliveries = sqliteTable(
     // The reconciler's and the metrics' look at what is still owed.
     index('webhook_deliveries_pending_idx').on(t.nextAttemptAt).where(sql`${t.status} = 'PENDING'`),
   ],
+);
+
+/**
+ * Every attempt of a delivery, numbered from 1, written by the transaction that records it: what
+ * the receiver answered (or why nothing came), how long it took, and what followed. The delivery
+ * row keeps the last of them for its list; this is the history an operator reads when an
+ * endpoint fails.
+ */
+export const webhookAttempts = sqliteTable(
+  'webhook_attempts',
+  {
+    deliveryId: text('delivery_id')
+      .notNull()
+      .references(() => webhookDeliveries.id),
+    number: integer('number').notNull(),
+    attemptedAt: integer('attempted_at').notNull(),
+    durationMs: integer('duration_ms').notNull(),
+    /** The receiver's HTTP status; null when no answer came (refused, timed out, address refused). */
+    statusCode: integer('status_code'),
+    /** What went wrong, with the start of the receiver's body; null when delivered. */
+    error: text('error'),
+    outcome: text('outcome', { enum: ATTEMPT_OUTCOMES }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.deliveryId, t.number] })],
 );
