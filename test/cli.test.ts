@@ -25,6 +25,8 @@ import { putProductOver, startServiceProcess } from './support/processes.ts';
 import { startRedisServer, type TestRedis } from './support/redis-server.ts';
 import { openStore, sqlNumber, sqlRows, sqlRun, storeEnv } from './support/store.ts';
 import { testDatabaseUrl, testStore } from './support/test-database.ts';
+import { pendingDeliveries } from './support/webhook-invariants.ts';
+import { WebhookReceiver } from './support/webhook-receiver.ts';
 
 let h: Harness | undefined;
 let redis: TestRedis | undefined;
@@ -39,7 +41,18 @@ afterEach(async () => {
   dir = undefined;
 });
 
-const COMMANDS = ['failed', 'requeue', 'show', 'returns', 'reconcile', 'seed', 'load'];
+const COMMANDS = [
+  'failed',
+  'requeue',
+  'show',
+  'returns',
+  'webhooks',
+  'webhook-attempts',
+  'webhook-resend',
+  'reconcile',
+  'seed',
+  'load',
+];
 
 describe('usage and exit codes', () => {
   it('has --help for the program and every command, and exits 0', async () => {
@@ -286,6 +299,48 @@ describe('returns', () => {
     expect((await runCli(['returns', '--limit', 'zero'], cliEnv(h))).code).toBe(2);
     await h.admin('POST', `/returns/${opened.json.id}/reject`);
     expect((await runCli(['returns'], cliEnv(h))).stdout).toBe('No open return.\n');
+  });
+});
+
+describe('webhooks, webhook-attempts and webhook-resend', () => {
+  it('list the endpoints, show a delivery with every attempt, and send one again', async () => {
+    const receiver = await WebhookReceiver.start();
+    try {
+      h = await Harness.start({ env: { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', WEBHOOK_RETRY_BASE_MS: '50' } });
+      await h.putProduct('SKU-1', 5);
+      const endpoint = await h.admin('POST', '/webhook-endpoints', { url: receiver.url('/erp'), events: ['order.created'] });
+      expect(endpoint.status, endpoint.text).toBe(201);
+      receiver.answer('/erp', [503, 200]);
+      await h.placeOrder();
+      for (let waited = 0; (await pendingDeliveries(h.db)) > 0 && waited < 30_000; waited += 50) await sleep(50);
+
+      const listed = await runCli(['webhooks', '--json'], cliEnv(h));
+      expect(listed.json.endpoints).toEqual([expect.objectContaining({ id: endpoint.json.id, delivered: 1, pending: 0 })]);
+      const [delivery] = (await h.admin('GET', `/webhook-endpoints/${endpoint.json.id}/deliveries`)).json.deliveries;
+      const shown = await runCli(['webhook-attempts', delivery.id, '--json'], cliEnv(h));
+      expect(shown.code).toBe(0);
+      expect(shown.json.delivery).toMatchObject({ id: delivery.id, status: 'DELIVERED', attempts: 2 });
+      expect(shown.json.history.map((a: { statusCode: number; outcome: string }) => [a.statusCode, a.outcome])).toEqual([
+        [503, 'retry'],
+        [200, 'delivered'],
+      ]);
+      const text = await runCli(['webhook-attempts', delivery.id], cliEnv(h));
+      expect(text.stdout).toContain('order.created');
+      expect(text.stdout).toMatch(/answered 503[^\n]*retry/);
+      expect((await runCli(['webhook-attempts', 'dlv_nothing'], cliEnv(h))).code).toBe(1);
+
+      const resent = await runCli(['webhook-resend', delivery.id, '--json'], cliEnv(h));
+      expect(resent.json).toEqual({ resent: 1 });
+      const arrived = () => receiver.arrivals.filter((a) => a.path === '/erp');
+      for (let waited = 0; arrived().length < 3 && waited < 30_000; waited += 50) await sleep(50);
+      expect(arrived().map((a) => [a.status, a.webhookId])).toEqual([
+        [503, delivery.eventId],
+        [200, delivery.eventId],
+        [200, delivery.eventId],
+      ]);
+    } finally {
+      await receiver.stop();
+    }
   });
 });
 

@@ -63,6 +63,7 @@ describe('GET /openapi.json', () => {
         'POST /admin/webhook-endpoints/{id}/rotate-secret',
         'GET /admin/webhook-endpoints/{id}/deliveries',
         'POST /admin/webhook-endpoints/{id}/resend-given-up',
+        'GET /admin/webhook-deliveries/{id}',
         'POST /admin/webhook-deliveries/{id}/resend',
         'GET /healthz',
         'GET /readyz',

@@ -145,7 +145,7 @@ describe('outbound webhooks', () => {
   it('a receiver that answers 500 twice then 200 gets the event on the third attempt, under one webhook-id', async () => {
     h = await Harness.start({ env: FAST_RETRIES });
     await h.putProduct('SKU-1', 10);
-    await subscribe('/flaky', ['order.created']);
+    const flaky = await subscribe('/flaky', ['order.created']);
     receiver.answer('/flaky', [500, 500, 200]);
     const [id] = await shipOrders(1);
     await until('the delivery', allDelivered);
@@ -159,6 +159,22 @@ describe('outbound webhooks', () => {
     );
     expect(row).toMatchObject({ status: 'DELIVERED', last_status_code: 200 });
     expect(Number(row!.attempts)).toBe(3);
+    // Every attempt is in the delivery's history, as the admin API shows it.
+    const [delivery] = (await h.admin('GET', `/webhook-endpoints/${flaky.id}/deliveries`)).json.deliveries;
+    const shown = await h.admin('GET', `/webhook-deliveries/${delivery.id}`);
+    expect(shown.status, shown.text).toBe(200);
+    expect(shown.json).toMatchObject({ id: delivery.id, status: 'DELIVERED', attempts: 3 });
+    expect(
+      shown.json.history.map((a: { number: number; statusCode: number; outcome: string }) => [a.number, a.statusCode, a.outcome]),
+    ).toEqual([
+      [1, 500, 'retry'],
+      [2, 500, 'retry'],
+      [3, 200, 'delivered'],
+    ]);
+    expect(shown.json.history[0].error).toMatch(/^answered 500/);
+    expect(shown.json.history[2].error).toBeNull();
+    for (const a of shown.json.history) expect(a.durationMs).toBeGreaterThanOrEqual(0);
+    expect((await h.admin('GET', '/webhook-deliveries/dlv_nothing')).status).toBe(404);
     expect(await webhookViolations(h.db, receiver, [{ path: '/flaky', events: ['order.created'] }])).toEqual([]);
   });
 
@@ -214,6 +230,22 @@ describe('outbound webhooks', () => {
     expect(resent.json.resent).toBe(given.json.deliveries.length);
     await until('the resent deliveries', allDelivered);
     expect(receiver.at('/gone').length).toBe(given.json.deliveries.length);
+    // The history of the delivery that met the 410 keeps it before the resend's success, numbered
+    // on (a delivery given up because the endpoint was disabled meanwhile made no attempt then).
+    const met = given.json.deliveries.find((d: { lastStatusCode: number | null }) => d.lastStatusCode === 410);
+    const history = (await h.admin('GET', `/webhook-deliveries/${met.id}`)).json.history;
+    expect(
+      history.map((a: { number: number; statusCode: number; outcome: string }) => [a.number, a.statusCode, a.outcome]),
+    ).toEqual([
+      [1, 410, 'gone'],
+      [2, 200, 'delivered'],
+    ]);
+
+    // Deleted, the endpoint goes with its deliveries and their attempts.
+    expect((await h.admin('DELETE', `/webhook-endpoints/${gone.id}`)).status).toBe(204);
+    expect((await h.admin('GET', `/webhook-endpoints/${gone.id}`)).status).toBe(404);
+    expect(await sqlNumber(h.db, 'SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = ?', gone.id)).toBe(0);
+    expect(await sqlNumber(h.db, 'SELECT count(*) FROM webhook_attempts')).toBe(0);
   });
 
   it('no event is sent for a change that rolled back: the reservation that lost the race for the last unit', async () => {
@@ -291,6 +323,21 @@ describe('the console', () => {
     await until('the resent delivery', allDelivered);
     expect(receiver.at('/gone')).toHaveLength(1);
     expect(receiver.at('/gone')[0]!.webhookId).toBe(delivery.eventId);
+
+    // The delivery's own page, linked from the tables, lists its attempts and resends back to itself.
+    const page = `/admin/console/webhooks/deliveries/${delivery.id}`;
+    expect(await (await browse(`/admin/console/orders/${id}`)).text()).toContain(`href="${page}"`);
+    const shown = await (await browse(page)).text();
+    expect(shown).toContain('answered 410');
+    expect(shown).toContain('>gone<');
+    expect(shown).toContain('>delivered<');
+    const again = await browse(`${page}/resend`, {
+      method: 'POST',
+      body: new URLSearchParams({ back: page }).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(again.headers.get('location')).toBe(`${page}?done=resent`);
+    expect((await browse('/admin/console/webhooks/deliveries/dlv_nothing')).status).toBe(404);
   });
 });
 

@@ -1,13 +1,13 @@
 /**
  * Webhook endpoints, as integrators' systems are registered to hear of orders: create (the secret
  * is answered once), list, read, change, delete, rotate the secret, list deliveries, and resend
- * one delivery or everything given up for an endpoint. Behind the admin token and the cross-site
+ * one delivery or everything given up for an endpoint; one delivery with its history of attempts. Behind the admin token and the cross-site
  * guard, like the rest of /admin (server.ts). A URL is checked against the SSRF policy here (and
  * again, after DNS, at every delivery).
  */
 import { createRoute } from '@hono/zod-openapi';
 import type { Db } from '../db/client.ts';
-import { deliveriesOfEndpoint, findDeliveryView, resendDelivery, resendGivenUp } from '../db/webhook-deliveries.ts';
+import { attemptsOf, deliveriesOfEndpoint, findDeliveryView, resendDelivery, resendGivenUp } from '../db/webhook-deliveries.ts';
 import {
   createEndpoint,
   deleteEndpoint,
@@ -20,7 +20,7 @@ import { NotFoundError, UnprocessableError } from '../domain/errors.ts';
 import { quote } from '../domain/text.ts';
 import { resolvedProblem, urlProblem } from '../webhooks/safe-target.ts';
 import { newSecret } from '../webhooks/signature.ts';
-import { deliveryView, endpointView } from '../webhooks/views.ts';
+import { attemptView, deliveryView, endpointView } from '../webhooks/views.ts';
 import { jsonBody } from './body.ts';
 import { problemResponses } from './problem.ts';
 import { createRouter } from './router.ts';
@@ -32,6 +32,7 @@ import {
   DeliveryIdParam,
   DeliveryListSchema,
   DeliverySchema,
+  DeliveryWithAttemptsSchema,
   EndpointIdParam,
   EndpointListSchema,
   EndpointSchema,
@@ -155,6 +156,21 @@ const resendGivenUpRoute = createRoute({
   },
 });
 
+const deliveryRoute = createRoute({
+  method: 'get',
+  path: '/webhook-deliveries/{id}',
+  operationId: 'getWebhookDelivery',
+  tags,
+  summary: 'One delivery, with every attempt',
+  description: 'The delivery, and each attempt of it: when, how long, what the receiver answered and what followed.',
+  security,
+  request: { params: DeliveryIdParam },
+  responses: {
+    200: { description: 'The delivery and its attempts.', ...json(DeliveryWithAttemptsSchema) },
+    ...problemResponses(401, 404),
+  },
+});
+
 const resendDeliveryRoute = createRoute({
   method: 'post',
   path: '/webhook-deliveries/{id}/resend',
@@ -187,6 +203,12 @@ export function adminWebhookRoutes(deps: AdminWebhookDeps) {
   const checkUrl = async (url: string) => {
     const problem = urlProblem(url, deps.allowPrivateTargets) ?? (await resolvedProblem(url, deps.allowPrivateTargets));
     if (problem) throw new UnprocessableError(`The endpoint's URL ${problem}.`, [{ field: 'url', message: problem }]);
+  };
+
+  const foundDelivery = async (id: string) => {
+    const view = await findDeliveryView(db, id);
+    if (!view) throw new NotFoundError(`No webhook delivery has the id ${quote(id)}.`);
+    return view;
   };
 
   app.openapi(createEndpointRoute, async (c) => {
@@ -236,13 +258,17 @@ export function adminWebhookRoutes(deps: AdminWebhookDeps) {
     return c.json({ resent }, 200);
   });
 
+  app.openapi(deliveryRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const view = await foundDelivery(id);
+    return c.json({ ...deliveryView(view), history: (await attemptsOf(db, id)).map(attemptView) }, 200);
+  });
+
   app.openapi(resendDeliveryRoute, async (c) => {
     const { id } = c.req.valid('param');
     await resendDelivery(db, id, now());
     deps.onCommit();
-    const view = await findDeliveryView(db, id);
-    if (!view) throw new NotFoundError(`No webhook delivery has the id ${quote(id)}.`);
-    return c.json(deliveryView(view), 200);
+    return c.json(deliveryView(await foundDelivery(id)), 200);
   });
 
   return app;

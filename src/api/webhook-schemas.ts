@@ -5,7 +5,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { pageLimit } from '../order-filter.ts';
-import { DELIVERY_STATUSES } from '../db/tables/webhooks/values.ts';
+import { ATTEMPT_OUTCOMES, DELIVERY_STATUSES } from '../db/tables/webhooks/values.ts';
 import { WEBHOOK_EVENT_TYPES } from '../domain/webhook-events.ts';
 import { MAX_URL_LENGTH } from '../webhooks/safe-target.ts';
 import { idParam } from './schemas.ts';
@@ -105,6 +105,27 @@ export const DeliverySchema = z
     createdAt: z.iso.datetime(),
   })
   .openapi('WebhookDelivery');
+
+export const AttemptSchema = z
+  .object({
+    number: z.int().openapi({ description: 'The attempt’s number for this delivery, from 1.' }),
+    attemptedAt: z.iso.datetime(),
+    durationMs: z.int().openapi({ description: 'From sending the request to the answer, or to the failure.' }),
+    statusCode: z.int().nullable().openapi({ description: 'The receiver’s status; null when no answer came.' }),
+    error: z
+      .string()
+      .nullable()
+      .openapi({ description: 'What went wrong, with the start of the receiver’s answer; null when delivered.' }),
+    outcome: z.enum(ATTEMPT_OUTCOMES).openapi({
+      description:
+        '`delivered` (a 2xx), `retry` (another attempt is scheduled), `given-up` (no more attempts) or `gone` (a 410 disabled the endpoint).',
+    }),
+  })
+  .openapi('WebhookAttempt');
+
+export const DeliveryWithAttemptsSchema = DeliverySchema.extend({
+  history: z.array(AttemptSchema).openapi({ description: 'Every attempt of the delivery, oldest first.' }),
+}).openapi('WebhookDeliveryWithAttempts');
 
 export const DeliveryListSchema = z.object({ deliveries: z.array(DeliverySchema) }).openapi('WebhookDeliveryList');
 

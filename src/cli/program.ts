@@ -12,6 +12,7 @@ import { requeueCommand } from './requeue.ts';
 import { returnsCommand } from './returns.ts';
 import { seedCommand } from './seed.ts';
 import { showCommand } from './show.ts';
+import { webhookAttemptsCommand } from './webhook-attempts.ts';
 import { webhookResendCommand } from './webhook-resend.ts';
 import { webhooksCommand } from './webhooks.ts';
 
@@ -63,6 +64,7 @@ export function buildProgram(): Command {
     copyToPostgresCommand,
     releasePrefixCommand,
     webhooksCommand,
+    webhookAttemptsCommand,
     webhookResendCommand,
   ])
     add(program);

@@ -1,6 +1,7 @@
 /**
- * The console's webhook pieces: a table of deliveries (with a resend button each), shown on an
- * order's page and on the webhooks page, and the paths their forms post to.
+ * The console's webhook pieces: a table of deliveries (with a resend button each and a link to each
+ * one's attempts), shown on an order's page and on the webhooks page, and the paths they link and
+ * post to.
  */
 import type { DeliveryView } from '../db/webhook-deliveries.ts';
 import { Badge, orderHref, time } from './layout.tsx';
@@ -8,8 +9,13 @@ import { CONSOLE_PATH } from './paths.ts';
 
 export const WEBHOOKS_PATH = `${CONSOLE_PATH}/webhooks`;
 
+/** A delivery's own page, with its attempts. */
+export function deliveryHref(id: string): string {
+  return `${WEBHOOKS_PATH}/deliveries/${encodeURIComponent(id)}`;
+}
+
 export function resendDeliveryPath(id: string): string {
-  return `${WEBHOOKS_PATH}/deliveries/${encodeURIComponent(id)}/resend`;
+  return `${deliveryHref(id)}/resend`;
 }
 
 const TONE = { PENDING: 'warn', DELIVERED: 'ok', GIVEN_UP: 'bad' } as const;
@@ -58,7 +64,11 @@ export function DeliveriesTable(props: {
             <td>
               <DeliveryBadge status={d.status} />
             </td>
-            <td>{d.attempts}</td>
+            <td>
+              <a href={deliveryHref(d.id)} title="Every attempt">
+                {d.attempts}
+              </a>
+            </td>
             <td class="mono">{d.lastError ?? (d.lastStatusCode === null ? '—' : String(d.lastStatusCode))}</td>
             <td>
               {d.status === 'DELIVERED'

@@ -1,14 +1,23 @@
 /**
- * The console's webhook routes: the webhooks page, and its actions as plain form POSTs that
+ * The console's webhook routes: the webhooks page, a delivery's page with its attempts, and their actions as plain form POSTs that
  * redirect back (resend one delivery, from its order's page or this one; enable an endpoint;
  * resend everything given up for it). Behind the admin token and the cross-site guard like the
  * rest of /admin (server.ts).
  */
 import { type Context, Hono } from 'hono';
-import { deliveryCounts, recentDeliveries, resendDelivery, resendGivenUp } from '../db/webhook-deliveries.ts';
+import {
+  attemptsOf,
+  deliveryCounts,
+  findDeliveryView,
+  recentDeliveries,
+  resendDelivery,
+  resendGivenUp,
+} from '../db/webhook-deliveries.ts';
 import { findEndpoint, listEndpoints, updateEndpoint } from '../db/webhook-endpoints.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import type { ConsoleDeps } from './data.ts';
+import { DeliveryPage } from './delivery-page.tsx';
+import { MessagePage } from './list-page.tsx';
 import { orderHref } from './layout.tsx';
 import { CONSOLE_PATH } from './paths.ts';
 import { page } from './routes.tsx';
@@ -37,6 +46,28 @@ export function consoleWebhookRoutes(deps: ConsoleDeps): Hono {
       recent: await recentDeliveries(db, RECENT),
     };
     return page(c, <WebhooksPage data={data} outcome={isWebhookOutcome(done) ? done : undefined} />);
+  });
+
+  app.get(`${WEBHOOKS_PATH}/deliveries/:id`, async (c) => {
+    const id = c.req.param('id');
+    const delivery = await findDeliveryView(db, id);
+    if (!delivery)
+      return page(
+        c,
+        <MessagePage title="No such delivery">No webhook delivery has the id {JSON.stringify(id)}.</MessagePage>,
+        404,
+      );
+    const endpoint = await findEndpoint(db, delivery.endpointId);
+    const done = c.req.query('done');
+    return page(
+      c,
+      <DeliveryPage
+        delivery={delivery}
+        endpoint={endpoint ? (endpoint.description ?? endpoint.url) : `${delivery.endpointId} (deleted)`}
+        attempts={await attemptsOf(db, id)}
+        outcome={isWebhookOutcome(done) ? done : undefined}
+      />,
+    );
   });
 
   app.post(`${WEBHOOKS_PATH}/deliveries/:id/resend`, async (c) => {

@@ -2,7 +2,7 @@
  * How endpoints and deliveries look from outside: the admin API's answers, the console's and the
  * CLI's. Never the secret, but for the one answer that creates or rotates it.
  */
-import type { DeliveryView } from '../db/webhook-deliveries.ts';
+import type { AttemptRow, DeliveryView } from '../db/webhook-deliveries.ts';
 import type { EndpointRow } from '../db/webhook-endpoints.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -39,5 +39,16 @@ export function deliveryView(d: DeliveryView) {
     lastError: d.lastError,
     deliveredAt: iso(d.deliveredAt),
     createdAt: iso(d.createdAt)!,
+  };
+}
+
+export function attemptView(a: AttemptRow) {
+  return {
+    number: a.number,
+    attemptedAt: iso(a.attemptedAt)!,
+    durationMs: a.durationMs,
+    statusCode: a.statusCode,
+    error: a.error,
+    outcome: a.outcome,
   };
 }
