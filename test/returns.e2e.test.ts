@@ -186,6 +186,43 @@ describe('a return', () => {
   });
 });
 
+describe('the carrier’s report of a parcel back, naming its return', () => {
+  it('receives only the return its label names; another order’s return is a 404 and one cancelled a 409, writing nothing', async () => {
+    const { h, order } = await shippedOrder();
+    const first = await openReturn(h, order.id, { items: [{ sku: 'SKU-1', quantity: 1 }], reason: 'Broken' });
+    const second = await openReturn(h, order.id, { items: [{ sku: 'SKU-2', quantity: 1 }], reason: 'Wrong colour' });
+    const third = await openReturn(h, order.id, { items: [{ sku: 'SKU-1', quantity: 1 }], reason: 'Changed my mind' });
+    expect([first.status, second.status, third.status]).toEqual([201, 201, 201]);
+    expect((await h.request('POST', `/orders/${order.id}/returns/${third.json.id}/cancel`)).status).toBe(200);
+    const report = (body: Record<string, string>) => {
+      const raw = JSON.stringify({ trackingNumber: order.shipment!.trackingNumber, ...body });
+      return h.request('POST', '/webhooks/carrier', raw, { 'x-signature': signBody(raw, WEBHOOK_SECRET) });
+    };
+    await h.settle();
+    const before = await sqlNumber(h.db, 'SELECT count(*) AS n FROM order_events');
+
+    // Bad input, another order's return, a cancelled return: refused, nothing written.
+    const mixed = await report({ status: 'delivered', returnId: second.json.id });
+    expect(mixed.status).toBe(400);
+    expect(JSON.stringify(mixed.json)).toContain('returnId');
+    expect((await report({ status: 'returned', returnId: 'rt_nothing' })).status).toBe(404);
+    expect((await report({ status: 'returned', returnId: third.json.id })).status).toBe(409);
+    expect(await sqlNumber(h.db, 'SELECT count(*) AS n FROM order_events')).toBe(before);
+
+    for (let i = 0; i < 2; i++) expect((await report({ status: 'returned', returnId: second.json.id })).status).toBe(200);
+    const returns = (await h.request('GET', `/orders/${order.id}/returns`)).json.returns as { id: string; status: string }[];
+    const statusOf = (id: string) => returns.find((r) => r.id === id)?.status;
+    expect(statusOf(first.json.id)).toBe('REQUESTED');
+    expect(['RECEIVED', 'REFUNDED']).toContain(statusOf(second.json.id));
+    expect(statusOf(third.json.id)).toBe('CANCELLED');
+    await h.settle();
+    expect(await product(h, 'SKU-2')).toMatchObject({ shipped: 0, returned: 1 });
+    expect(await product(h, 'SKU-1')).toMatchObject({ shipped: 3, returned: 0 });
+    expect(await sqlNumber(h.db, 'SELECT count(*) AS n FROM sandbox_refunds')).toBe(1);
+    await conserved(h);
+  });
+});
+
 describe('a return’s message lost with Redis', () => {
   it('is sent once the reconciler finds the return without it', async () => {
     const { h, order } = await shippedOrder({ queues: ['payment', 'inventory', 'shipping'], env: { STUCK_AFTER_MS: '200' } });

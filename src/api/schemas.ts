@@ -116,6 +116,15 @@ export const CarrierWebhookBody = z
     status: z.enum(['delivered', 'returned'], { error: 'must be "delivered" or "returned"' }).openapi({
       description: '`delivered`: the parcel reached the customer. `returned`: a parcel of the order came back to the shop.',
     }),
+    returnId: text(100).optional().openapi({
+      description:
+        'With `returned`: the return (`rt_…`) printed on the parcel’s return label; only that return is received. Without it, every return of the order still REQUESTED is.',
+      example: 'rt_01J8Z3XK6M2V4T7Q9R1B5N8C0D',
+    }),
+  })
+  .refine((body) => body.returnId === undefined || body.status === 'returned', {
+    path: ['returnId'],
+    message: 'only goes with status "returned"',
   })
   .openapi('CarrierWebhook');
 

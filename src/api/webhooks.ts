@@ -96,8 +96,9 @@ export function webhookRoutes(deps: {
     tags: ['Webhooks'],
     summary: 'The carrier reports a delivery, or a parcel back',
     description:
-      '`delivered` moves the shipped order to COMPLETED. `returned` receives every return of the order still REQUESTED ' +
-      '(its units go back on sale and their amount is refunded). A repeated report changes nothing.',
+      '`delivered` moves the shipped order to COMPLETED. `returned` receives the return its `returnId` names, or, without ' +
+      'one, every return of the order still REQUESTED (its units go back on sale and their amount is refunded). A return ' +
+      'that is not the order’s is a 404, one rejected or cancelled a 409. A repeated report changes nothing.',
     middleware: [verifySignature(deps.webhookSecret, deps.toleranceS ?? DEFAULT_TOLERANCE_S, deps.now), jsonBody] as const,
     request: { headers: SignatureHeaders, body: { ...json(CarrierWebhookBody), required: true } },
     responses: {
@@ -107,10 +108,10 @@ export function webhookRoutes(deps: {
   });
 
   app.openapi(carrierRoute, async (c) => {
-    const { trackingNumber, status } = c.req.valid('json');
+    const { trackingNumber, status, returnId } = c.req.valid('json');
     if (status === 'returned') {
       const orderId = await orderOfTrackingNumber(deps.db, trackingNumber);
-      await receiveParcel(deps.db, trackingNumber, deps.now());
+      await receiveParcel(deps.db, { trackingNumber, returnId }, deps.now());
       deps.onCommit();
       return c.json(orderView(await getOrder(deps.db, orderId)), 200);
     }

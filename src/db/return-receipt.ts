@@ -6,9 +6,10 @@
  * restocks and refunds once: the second finds the return no longer REQUESTED.
  */
 import { and, eq, gte, sql } from 'drizzle-orm';
-import { ConflictError, InvariantViolation } from '../domain/errors.ts';
+import { ConflictError, InvariantViolation, NotFoundError } from '../domain/errors.ts';
 import { refundableCents } from '../domain/refunds.ts';
 import { applyReturnEvent, RESTOCKED_RETURN_STATUSES } from '../domain/return-machine.ts';
+import { quote } from '../domain/text.ts';
 import { writeTx, type Db, type Tx } from './client.ts';
 import { openRefund } from './refund-rows.ts';
 import { findReturn, lockedReturn, type ReturnStepOutcome, type ReturnWithItems } from './returns.ts';
@@ -26,21 +27,36 @@ export function receiveReturn(
 }
 
 /**
- * The carrier brought the parcel of an order back: every return of the order still REQUESTED is
- * received. The webhook delivered twice receives nothing the second time.
+ * The carrier brought a parcel of an order back: the return its label names (`returnId`), or,
+ * when the report names none, every return of the order still REQUESTED. A return of another
+ * order is not found; one rejected or cancelled is a conflict, as for an operator. The webhook
+ * delivered twice receives nothing the second time.
  */
-export function receiveParcel(db: Db, trackingNumber: string, now: number): Promise<ReturnWithItems[]> {
+export function receiveParcel(
+  db: Db,
+  parcel: { trackingNumber: string; returnId?: string | undefined },
+  now: number,
+): Promise<ReturnWithItems[]> {
   return writeTx(
     db,
     async (tx) => {
       const { orders, returns } = tx.tables;
-      const [order] = await tx.select({ id: orders.id }).from(orders).where(eq(orders.trackingNumber, trackingNumber));
+      const [order] = await tx.select({ id: orders.id }).from(orders).where(eq(orders.trackingNumber, parcel.trackingNumber));
       if (!order) return [];
       const waiting = await tx
         .select({ id: returns.id })
         .from(returns)
-        .where(and(eq(returns.orderId, order.id), eq(returns.status, 'REQUESTED')))
+        .where(
+          and(
+            eq(returns.orderId, order.id),
+            parcel.returnId === undefined ? eq(returns.status, 'REQUESTED') : eq(returns.id, parcel.returnId),
+          ),
+        )
         .orderBy(returns.createdAt, returns.id);
+      if (parcel.returnId !== undefined && waiting.length === 0)
+        throw new NotFoundError(
+          `The order shipped under ${quote(parcel.trackingNumber)} has no return with the id ${quote(parcel.returnId)}.`,
+        );
       const received: ReturnWithItems[] = [];
       for (const { id } of waiting) {
         const { ret, outcome } = await receiveIn(tx, id, 'carrier', now);
