@@ -1,9 +1,9 @@
 /**
  * Webhook endpoints, as integrators' systems are registered to hear of orders: create (the secret
- * is answered once), list, read, change, delete, rotate the secret, list deliveries, and resend
- * one delivery or everything given up for an endpoint; one delivery with its history of attempts. Behind the admin token and the cross-site
- * guard, like the rest of /admin (server.ts). A URL is checked against the SSRF policy here (and
- * again, after DNS, at every delivery).
+ * is answered once), list, read, change, delete, rotate the secret, list deliveries, read one
+ * delivery with its history of attempts, and resend one delivery or everything given up for an
+ * endpoint. Behind the admin token and the cross-site guard, like the rest of /admin (server.ts).
+ * A URL is checked against the SSRF policy here (and again, after DNS, at every delivery).
  */
 import { createRoute } from '@hono/zod-openapi';
 import type { Db } from '../db/client.ts';

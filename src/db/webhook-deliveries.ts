@@ -98,7 +98,7 @@ export type AttemptRecord =
   /** 410 Gone: the receiver asks for no more; the endpoint is disabled at once. */
   | { kind: 'gone'; statusCode: number; error: string };
 
-/** One attempt as it is recorded: its number (the delivery's attempts so far, plus one), its time and what came of it. */
+/** An attempt to record: its number (the delivery's attempts so far, plus one), how long it took, what came of it. */
 export interface RecordedAttempt {
   deliveryId: string;
   endpointId: string;

@@ -1,8 +1,9 @@
 /**
  * Outbound webhooks in SQLite: the endpoints integrators registered, the events an order's changes
  * caused (written in the change's own transaction), one delivery per (event, endpoint) with its
- * retry state, and every attempt of each. Apart from the order's tables; drizzle-kit reads this module beside
- * src/db/tables/sqlite.ts (drizzle.config.ts). The same tables in PostgreSQL: ./postgres.ts.
+ * retry state, and every attempt of each. Apart from the order's tables; drizzle-kit reads this
+ * module beside src/db/tables/sqlite.ts (drizzle.config.ts). The same tables in PostgreSQL:
+ * ./postgres.ts.
  */
 import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
