@@ -118,7 +118,10 @@ export async function rotateSecret(db: Db, id: string, secret: string, graceMs: 
   });
 }
 
-/** Deletes an endpoint with its deliveries and their attempts (the events stay: other endpoints may share them). */
+/**
+ * Deletes an endpoint with its deliveries and their attempts (the events stay: other endpoints may
+ * share them).
+ */
 export async function deleteEndpoint(db: Db, id: string): Promise<void> {
   await writeTx(db, async (tx) => {
     const t = tx.tables.webhookEndpoints;

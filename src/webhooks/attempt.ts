@@ -3,9 +3,9 @@
  * endpoint (no transaction), POST the signed message (no transaction open across the network),
  * then record how it went, on the delivery and in its history of attempts, in one short
  * transaction, which also decides the next attempt (retry-schedule.ts) or gives the delivery up,
- * and disables an endpoint that answered 410 or has failed for too long. The delivery row is the truth: an attempt run twice (a worker killed after
- * the POST) sends the same message again with the same `webhook-id`, and records nothing the
- * second time once the first recorded.
+ * and disables an endpoint that answered 410 or has failed for too long. The delivery row is the
+ * truth: an attempt run twice (a worker killed after the POST) sends the same message again with
+ * the same `webhook-id`, and records nothing the second time once the first recorded.
  */
 import type { Db } from '../db/client.ts';
 import { orderItemsOf } from '../db/orders.ts';
