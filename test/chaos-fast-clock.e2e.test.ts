@@ -8,21 +8,14 @@
  * Needs Debian's `faketime` package (libfaketime); skipped without it unless REQUIRE_FAKETIME=1,
  * as CI sets.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../src/db/client.ts';
-import { closeDatabase } from '../src/db/open.ts';
-import { QUEUE_NAMES } from '../src/queues/routing.ts';
-import { ADMIN_TOKEN, WEBHOOK_SECRET, orderBody } from './support/harness.ts';
+import { type Deployment, startDeployment } from './support/deployment.ts';
+import { ADMIN_TOKEN, orderBody } from './support/harness.ts';
 import { invariantViolations } from './support/invariants.ts';
-import { placeOrderOver, putProductOver, startServiceProcess, type ServiceProcess } from './support/processes.ts';
-import { startRedisServer, type TestRedis } from './support/redis-server.ts';
+import { placeOrderOver, putProductOver, type ServiceProcess } from './support/processes.ts';
 import { waitUntilSettled } from './support/settle.ts';
-import { openStore, sqlRows, storeEnv, type StoreEnv } from './support/store.ts';
+import { sqlRows } from './support/store.ts';
 
 const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 const available = existsSync(LIBFAKETIME);
@@ -32,63 +25,36 @@ const AHEAD_S = 40;
 const ORDERS = 100;
 const STOCK = { 'SKU-A': ORDERS };
 
-let dir: string;
-let redis: TestRedis;
-let store: StoreEnv;
-const processes: ServiceProcess[] = [];
+let deployment: Deployment;
 let fast: ServiceProcess;
-let db: Db;
-let watcher: Redis;
-let queues: Queue[];
-let base: string;
 
 beforeAll(async () => {
   if (!available) return;
-  dir = mkdtempSync(join(tmpdir(), 'orders-fast-clock-'));
-  redis = await startRedisServer();
-  store = await storeEnv(dir);
-  const env = {
-    ...store,
-    REDIS_URL: redis.url,
-    QUEUE_PREFIX: 'fastclock',
-    ADMIN_TOKEN,
-    WEBHOOK_SECRET,
-    PORT: '0',
-    PAYMENT_TIMEOUT_MS: '30000',
-    PAYMENT_LATENCY_MS: '20',
-    JOB_BACKOFF_MS: '50',
-    RELAY_SWEEP_MS: '200',
-    STUCK_AFTER_MS: '20000',
-    RECONCILE_INTERVAL_MS: '500',
-  };
-  processes.push(await startServiceProcess({ ...env, ROLE: 'api' }));
-  base = `http://127.0.0.1:${processes[0]!.port}`;
-  processes.push(await startServiceProcess({ ...env, ROLE: 'worker' }));
-  fast = await startServiceProcess({
-    ...env,
-    ROLE: 'worker',
+  deployment = await startDeployment({
+    name: 'fast-clock',
+    queuePrefix: 'fastclock',
+    env: {
+      PAYMENT_TIMEOUT_MS: '30000',
+      PAYMENT_LATENCY_MS: '20',
+      JOB_BACKOFF_MS: '50',
+      RELAY_SWEEP_MS: '200',
+      STUCK_AFTER_MS: '20000',
+      RECONCILE_INTERVAL_MS: '500',
+    },
+  });
+  await deployment.startProcess('worker');
+  fast = await deployment.startProcess('worker', {
     METRICS_PORT: '0',
     LD_PRELOAD: LIBFAKETIME,
     FAKETIME: `+${AHEAD_S}s`,
     // Timers run on the monotonic clock: only the wall clock is wrong on such a host.
     FAKETIME_DONT_FAKE_MONOTONIC: '1',
   });
-  processes.push(fast);
-  db = await openStore(store);
-  watcher = new Redis(redis.url, { maxRetriesPerRequest: null });
-  queues = QUEUE_NAMES.map((name) => new Queue(name, { connection: watcher, prefix: 'fastclock' }));
-  for (const [sku, stock] of Object.entries(STOCK)) expect(await putProductOver(base, sku, stock, ADMIN_TOKEN)).toBe(201);
+  for (const [sku, stock] of Object.entries(STOCK))
+    expect(await putProductOver(deployment.base, sku, stock, ADMIN_TOKEN)).toBe(201);
 }, 60_000);
 
-afterAll(async () => {
-  if (!available) return;
-  await Promise.allSettled(processes.map((p) => p.kill()));
-  await Promise.allSettled(queues?.map((q) => q.close()) ?? []);
-  watcher?.disconnect();
-  if (db) await closeDatabase(db);
-  await redis?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => deployment?.stop());
 
 describe.runIf(available)('chaos: a worker host with a fast clock', { timeout: 180_000 }, () => {
   it('fails no payment for the skew, keeps every timeline in order, and says the clock is off', async () => {
@@ -103,21 +69,27 @@ describe.runIf(available)('chaos: a worker host with a fast clock', { timeout: 1
     await Promise.all(
       Array.from({ length: 10 }, async (_, client) => {
         for (let i = client; i < ORDERS; i += 10) {
-          const { status } = await placeOrderOver(base, orderBody('tok_visa', [{ sku: 'SKU-A', quantity: 1 }], `cus_${i}`));
+          const { status } = await placeOrderOver(
+            deployment.base,
+            orderBody('tok_visa', [{ sku: 'SKU-A', quantity: 1 }], `cus_${i}`),
+          );
           expect(status).toBe(201);
         }
       }),
     );
     // Settled means every order at rest and no job waiting: the payment deadlines are delayed
     // jobs that the fast worker takes early, finds not yet due on Redis's clock and puts back.
-    await waitUntilSettled(db, queues, { timeoutMs: 90_000, owedMessages: true });
-    expect(await invariantViolations(db, { initialStock: STOCK })).toEqual([]);
-    const outcomes = await sqlRows<{ status: string; n: number }>(db, 'SELECT status, count(*) AS n FROM orders GROUP BY status');
+    await waitUntilSettled(deployment.db, deployment.queues, { timeoutMs: 90_000, owedMessages: true });
+    expect(await invariantViolations(deployment.db, { initialStock: STOCK })).toEqual([]);
+    const outcomes = await sqlRows<{ status: string; n: number }>(
+      deployment.db,
+      'SELECT status, count(*) AS n FROM orders GROUP BY status',
+    );
     expect(outcomes.map((o) => ({ status: o.status, n: Number(o.n) }))).toEqual([{ status: 'SHIPPED', n: ORDERS }]);
 
     // Every timeline's times only move forward, whichever process wrote each entry.
     const events = await sqlRows<{ orderId: string; at: number }>(
-      db,
+      deployment.db,
       'SELECT order_id AS "orderId", at FROM order_events ORDER BY order_id, id',
     );
     const backwards: string[] = [];

@@ -4,38 +4,21 @@
  * it asks its lease right before the end of DATA, finds it lapsed, and abandons its copy, which the
  * server never keeps. Counted at a real SMTP receiver, by Message-ID: every message once.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../src/db/client.ts';
-import { closeDatabase } from '../src/db/open.ts';
-import { QUEUE_NAMES } from '../src/queues/routing.ts';
-import { ADDRESS, ADMIN_TOKEN, WEBHOOK_SECRET } from './support/harness.ts';
+import { type Deployment, startDeployment } from './support/deployment.ts';
+import { ADDRESS, ADMIN_TOKEN } from './support/harness.ts';
 import { invariantViolations } from './support/invariants.ts';
-import { placeOrderOver, putProductOver, startServiceProcess, type ServiceProcess } from './support/processes.ts';
-import { startRedisServer, type TestRedis } from './support/redis-server.ts';
+import { placeOrderOver, putProductOver } from './support/processes.ts';
 import { waitUntilSettled } from './support/settle.ts';
 import { TestSmtpServer } from './support/smtp-server.ts';
-import { openStore, storeEnv, type StoreEnv } from './support/store.ts';
 
 const STOCK = { 'SKU-A': 50 };
 const FROZEN_RECIPIENT = 'frozen@example.com';
 const ORDERS = 6;
 
-let dir: string;
-let redis: TestRedis;
+let deployment: Deployment;
 let smtp: TestSmtpServer;
-let store: StoreEnv;
-let env: Record<string, string>;
-const processes: ServiceProcess[] = [];
-let db: Db;
-let watcher: Redis;
-let queues: Queue[];
-let base: string;
 /** Resolved when the first send to FROZEN_RECIPIENT reaches RCPT TO; its reply waits for `stopped`. */
 let midSend: () => void;
 const reachedMidSend = new Promise<void>((resolve) => (midSend = resolve));
@@ -45,8 +28,6 @@ const stopped = new Promise<void>((resolve) => (frozenNow = resolve));
 let held = false;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'orders-frozen-mailer-'));
-  redis = await startRedisServer();
   smtp = await TestSmtpServer.start({
     beforeRcptReply: async (address) => {
       if (address !== FROZEN_RECIPIENT || held) return;
@@ -56,43 +37,31 @@ beforeAll(async () => {
       await stopped;
     },
   });
-  store = await storeEnv(dir);
-  env = {
-    ...store,
-    REDIS_URL: redis.url,
-    QUEUE_PREFIX: 'frozen',
-    ADMIN_TOKEN,
-    WEBHOOK_SECRET,
-    PORT: '0',
-    SMTP_URL: smtp.url,
-    MAIL_FROM: 'Shop <orders@shop.example>',
-    MAIL_LEASE_MS: '3000',
-    JOB_LOCK_MS: '2000',
-    JOB_STALLED_INTERVAL_MS: '500',
-    JOB_BACKOFF_MS: '50',
-    RELAY_SWEEP_MS: '200',
-    STUCK_AFTER_MS: '20000',
-    RECONCILE_INTERVAL_MS: '500',
-  };
-  processes.push(await startServiceProcess({ ...env, ROLE: 'api' }));
-  base = `http://127.0.0.1:${processes[0]!.port}`;
-  db = await openStore(store);
-  watcher = new Redis(redis.url, { maxRetriesPerRequest: null });
-  queues = QUEUE_NAMES.map((name) => new Queue(name, { connection: watcher, prefix: 'frozen' }));
-  for (const [sku, stock] of Object.entries(STOCK)) expect(await putProductOver(base, sku, stock, ADMIN_TOKEN)).toBe(201);
+  deployment = await startDeployment({
+    name: 'frozen-mailer',
+    queuePrefix: 'frozen',
+    env: {
+      SMTP_URL: smtp.url,
+      MAIL_FROM: 'Shop <orders@shop.example>',
+      MAIL_LEASE_MS: '3000',
+      JOB_LOCK_MS: '2000',
+      JOB_STALLED_INTERVAL_MS: '500',
+      JOB_BACKOFF_MS: '50',
+      RELAY_SWEEP_MS: '200',
+      STUCK_AFTER_MS: '20000',
+      RECONCILE_INTERVAL_MS: '500',
+    },
+  });
+  for (const [sku, stock] of Object.entries(STOCK))
+    expect(await putProductOver(deployment.base, sku, stock, ADMIN_TOKEN)).toBe(201);
 }, 60_000);
 
 afterAll(async () => {
-  for (const p of processes) {
+  for (const p of deployment?.processes ?? []) {
     if (p.child.pid) process.kill(p.child.pid, 'SIGCONT');
   }
-  await Promise.allSettled(processes.map((p) => p.kill()));
-  await Promise.allSettled(queues?.map((q) => q.close()) ?? []);
-  watcher?.disconnect();
-  if (db) await closeDatabase(db);
+  await deployment?.stop();
   await smtp?.down();
-  await redis?.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const orderWithEmail = (email: string, customerId: string) => ({
@@ -106,18 +75,17 @@ const orderWithEmail = (email: string, customerId: string) => ({
 describe('chaos: a worker frozen mid-send', { timeout: 120_000 }, () => {
   it('sends each email once, counted at the SMTP receiver, when a worker is stopped past its lease in the middle of a send', async () => {
     // One worker only, so that it is the one caught mid-send.
-    const frozen = await startServiceProcess({ ...env, ROLE: 'worker' });
-    processes.push(frozen);
-    const { status } = await placeOrderOver(base, orderWithEmail(FROZEN_RECIPIENT, 'cus_frozen'));
+    const frozen = await deployment.startProcess('worker');
+    const { status } = await placeOrderOver(deployment.base, orderWithEmail(FROZEN_RECIPIENT, 'cus_frozen'));
     expect(status).toBe(201);
     await reachedMidSend;
     process.kill(frozen.child.pid!, 'SIGSTOP');
     frozenNow();
 
     // Another worker takes the job once the frozen one's lock lapses, and sends the message.
-    processes.push(await startServiceProcess({ ...env, ROLE: 'worker' }));
+    await deployment.startProcess('worker');
     for (let i = 0; i < ORDERS - 1; i++) {
-      expect((await placeOrderOver(base, orderWithEmail(`c${i}@example.com`, `cus_${i}`))).status).toBe(201);
+      expect((await placeOrderOver(deployment.base, orderWithEmail(`c${i}@example.com`, `cus_${i}`))).status).toBe(201);
     }
     const deadline = Date.now() + 60_000;
     while (smtp.received.filter((m) => m.to.includes(FROZEN_RECIPIENT)).length === 0) {
@@ -128,9 +96,9 @@ describe('chaos: a worker frozen mid-send', { timeout: 120_000 }, () => {
     await sleep(3_000);
     process.kill(frozen.child.pid!, 'SIGCONT');
 
-    await waitUntilSettled(db, queues, { timeoutMs: 60_000, owedMessages: true });
+    await waitUntilSettled(deployment.db, deployment.queues, { timeoutMs: 60_000, owedMessages: true });
     await sleep(2_000); // anything the woken worker would still send arrives by now
-    expect(await invariantViolations(db, { initialStock: STOCK })).toEqual([]);
+    expect(await invariantViolations(deployment.db, { initialStock: STOCK })).toEqual([]);
     const ids = smtp.received.map((m) => m.parsed.messageId);
     const counts = new Map<string, number>();
     for (const id of ids) counts.set(String(id), (counts.get(String(id)) ?? 0) + 1);

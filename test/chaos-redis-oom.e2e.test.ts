@@ -6,77 +6,48 @@
  * log says so in those words, and once memory is raised every order settles with the invariants
  * holding. Completed jobs are kept only as many as COMPLETED_JOB_RETENTION_COUNT says.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../src/db/client.ts';
-import { closeDatabase } from '../src/db/open.ts';
-import { QUEUE_NAMES } from '../src/queues/routing.ts';
-import { ADMIN_TOKEN, WEBHOOK_SECRET, orderBody } from './support/harness.ts';
+import { type Deployment, startDeployment } from './support/deployment.ts';
+import { ADMIN_TOKEN, orderBody } from './support/harness.ts';
 import { invariantViolations } from './support/invariants.ts';
-import { placeOrderOver, putProductOver, startServiceProcess, type ServiceProcess } from './support/processes.ts';
-import { startRedisServer, type TestRedis } from './support/redis-server.ts';
+import { placeOrderOver, putProductOver, type ServiceProcess } from './support/processes.ts';
 import { waitUntilSettled } from './support/settle.ts';
-import { openStore, sqlNumber, storeEnv, type StoreEnv } from './support/store.ts';
+import { sqlNumber } from './support/store.ts';
 
 const STOCK = { 'SKU-A': 200 };
 const KEEP_COMPLETED = 15;
 
-let dir: string;
-let redis: TestRedis;
-let store: StoreEnv;
+let deployment: Deployment;
 let api: ServiceProcess;
 let worker: ServiceProcess;
-let db: Db;
-let admin: Redis;
-let queues: Queue[];
-let base: string;
 let placed = 0;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'orders-oom-'));
-  redis = await startRedisServer();
-  store = await storeEnv(dir);
-  const env = {
-    ...store,
-    REDIS_URL: redis.url,
-    QUEUE_PREFIX: 'oom',
-    ADMIN_TOKEN,
-    WEBHOOK_SECRET,
-    PORT: '0',
-    JOB_BACKOFF_MS: '50',
-    RELAY_SWEEP_MS: '200',
-    STUCK_AFTER_MS: '5000',
-    RECONCILE_INTERVAL_MS: '500',
-    RELAY_FAILING_READY_MS: '2000',
-    COMPLETED_JOB_RETENTION_COUNT: String(KEEP_COMPLETED),
-  };
-  api = await startServiceProcess({ ...env, ROLE: 'api' });
-  base = `http://127.0.0.1:${api.port}`;
-  worker = await startServiceProcess({ ...env, ROLE: 'worker', METRICS_PORT: '0' });
-  db = await openStore(store);
-  admin = new Redis(redis.url, { maxRetriesPerRequest: null });
-  queues = QUEUE_NAMES.map((name) => new Queue(name, { connection: admin, prefix: 'oom' }));
-  for (const [sku, stock] of Object.entries(STOCK)) expect(await putProductOver(base, sku, stock, ADMIN_TOKEN)).toBe(201);
+  deployment = await startDeployment({
+    name: 'oom',
+    queuePrefix: 'oom',
+    env: {
+      JOB_BACKOFF_MS: '50',
+      RELAY_SWEEP_MS: '200',
+      STUCK_AFTER_MS: '5000',
+      RECONCILE_INTERVAL_MS: '500',
+      RELAY_FAILING_READY_MS: '2000',
+      COMPLETED_JOB_RETENTION_COUNT: String(KEEP_COMPLETED),
+    },
+  });
+  api = deployment.api;
+  worker = await deployment.startProcess('worker', { METRICS_PORT: '0' });
+  for (const [sku, stock] of Object.entries(STOCK))
+    expect(await putProductOver(deployment.base, sku, stock, ADMIN_TOKEN)).toBe(201);
 }, 60_000);
 
-afterAll(async () => {
-  await Promise.allSettled([api?.kill(), worker?.kill()]);
-  await Promise.allSettled(queues?.map((q) => q.close()) ?? []);
-  admin?.disconnect();
-  if (db) await closeDatabase(db);
-  await redis?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => deployment?.stop());
 
 async function placeOrders(count: number): Promise<void> {
   for (let i = 0; i < count; i++) {
     const n = placed;
-    const { status } = await placeOrderOver(base, orderBody('tok_visa', [{ sku: 'SKU-A', quantity: 1 }], `cus_${n}`), {
+    const { status } = await placeOrderOver(deployment.base, orderBody('tok_visa', [{ sku: 'SKU-A', quantity: 1 }], `cus_${n}`), {
       'idempotency-key': `oom-${n}`,
     });
     expect(status).toBe(201);
@@ -92,17 +63,18 @@ async function readiness(url: string): Promise<{ status: number; checks: Record<
 describe('chaos: Redis out of memory', { timeout: 180_000 }, () => {
   it('keeps completed jobs only as configured', async () => {
     await placeOrders(30);
-    await waitUntilSettled(db, queues, { timeoutMs: 60_000, owedMessages: true });
-    for (const queue of queues) expect(await queue.getCompletedCount(), queue.name).toBeLessThanOrEqual(KEEP_COMPLETED);
-    expect(await queues.find((q) => q.name === 'inventory')!.getCompletedCount()).toBe(KEEP_COMPLETED);
+    await waitUntilSettled(deployment.db, deployment.queues, { timeoutMs: 60_000, owedMessages: true });
+    for (const queue of deployment.queues)
+      expect(await queue.getCompletedCount(), queue.name).toBeLessThanOrEqual(KEEP_COMPLETED);
+    expect(await deployment.queues.find((q) => q.name === 'inventory')!.getCompletedCount()).toBe(KEEP_COMPLETED);
   });
 
   it('takes orders while Redis refuses every write, says "out of memory" in /readyz and the log, and settles once memory is raised', async () => {
-    await admin.config('SET', 'maxmemory', '1');
+    await deployment.watcher.config('SET', 'maxmemory', '1');
     try {
       await placeOrders(10);
       const workerOps = `http://127.0.0.1:${worker.metricsPort}`;
-      for (const url of [base, workerOps]) {
+      for (const url of [deployment.base, workerOps]) {
         const deadline = Date.now() + 30_000;
         let seen = await readiness(url);
         while (seen.checks.relay !== 'out of memory' && Date.now() < deadline) {
@@ -120,17 +92,17 @@ describe('chaos: Redis out of memory', { timeout: 180_000 }, () => {
       expect(said().some((m) => m.startsWith('Redis is out of memory'))).toBe(true);
       expect(said().some(stalled)).toBe(true);
       expect(said().filter((m) => m.includes('cannot reach Redis'))).toEqual([]);
-      expect(await sqlNumber(db, 'SELECT count(*) AS n FROM outbox WHERE dispatched_at IS NULL')).toBeGreaterThan(0);
+      expect(await sqlNumber(deployment.db, 'SELECT count(*) AS n FROM outbox WHERE dispatched_at IS NULL')).toBeGreaterThan(0);
     } finally {
-      await admin.config('SET', 'maxmemory', '0');
+      await deployment.watcher.config('SET', 'maxmemory', '0');
     }
 
-    await waitUntilSettled(db, queues, { timeoutMs: 60_000, owedMessages: true });
-    expect(await invariantViolations(db, { initialStock: STOCK })).toEqual([]);
-    expect(await sqlNumber(db, 'SELECT count(*) AS n FROM orders')).toBe(placed);
-    expect(await sqlNumber(db, `SELECT count(*) AS n FROM orders WHERE status = 'SHIPPED'`)).toBe(placed);
+    await waitUntilSettled(deployment.db, deployment.queues, { timeoutMs: 60_000, owedMessages: true });
+    expect(await invariantViolations(deployment.db, { initialStock: STOCK })).toEqual([]);
+    expect(await sqlNumber(deployment.db, 'SELECT count(*) AS n FROM orders')).toBe(placed);
+    expect(await sqlNumber(deployment.db, `SELECT count(*) AS n FROM orders WHERE status = 'SHIPPED'`)).toBe(placed);
     const deadline = Date.now() + 30_000;
-    while ((await readiness(base)).status !== 200 && Date.now() < deadline) await sleep(200);
-    expect((await readiness(base)).checks).toMatchObject({ relay: 'ok', outbox: 'ok' });
+    while ((await readiness(deployment.base)).status !== 200 && Date.now() < deadline) await sleep(200);
+    expect((await readiness(deployment.base)).checks).toMatchObject({ relay: 'ok', outbox: 'ok' });
   });
 });

@@ -4,82 +4,49 @@
  * blow, every order settles and the invariants of DESIGN.md hold over all of them, checked
  * against the sandbox's own ledgers.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../src/db/client.ts';
-import { closeDatabase } from '../src/db/open.ts';
-import { QUEUE_NAMES } from '../src/queues/routing.ts';
+import { type Deployment, startDeployment } from './support/deployment.ts';
 import { duplicateJobs } from './support/duplicate-jobs.ts';
 import { clientHeaders } from '../src/cli/http-client.ts';
-import { ADMIN_TOKEN, API_KEY, WEBHOOK_SECRET, orderBody } from './support/harness.ts';
+import { ADMIN_TOKEN, API_KEY, orderBody } from './support/harness.ts';
 import { invariantViolations } from './support/invariants.ts';
-import { placeOrderOver, putProductOver, startServiceProcess, type ServiceProcess } from './support/processes.ts';
-import { startRedisServer, type TestRedis } from './support/redis-server.ts';
+import { placeOrderOver, putProductOver, type ServiceProcess } from './support/processes.ts';
+import { startRedisServer } from './support/redis-server.ts';
 import { waitUntilSettled } from './support/settle.ts';
-import { openStore, sqlNumber, sqlRows, storeEnv, type StoreEnv } from './support/store.ts';
+import { sqlNumber, sqlRows } from './support/store.ts';
 
 const STOCK = { 'SKU-A': 90, 'SKU-B': 60 };
 const GRACE_MS = 8_000;
 
-let dir: string;
-let redis: TestRedis;
-let store: StoreEnv;
-let env: Record<string, string>;
-let api: ServiceProcess;
+let deployment: Deployment;
 const workers: ServiceProcess[] = [];
-let db: Db;
-let watcher: Redis;
-let queues: Queue[];
-let base: string;
 let placed = 0;
 let attempted = 0;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'orders-chaos-'));
-  redis = await startRedisServer();
-  store = await storeEnv(dir);
-  env = {
-    ...store,
-    REDIS_URL: redis.url,
-    QUEUE_PREFIX: 'chaos',
-    ADMIN_TOKEN,
-    WEBHOOK_SECRET,
-    PORT: '0',
-    PAYMENT_LATENCY_MS: '15', // so that jobs are in flight when the blows land
-    JOB_BACKOFF_MS: '50',
-    JOB_LOCK_MS: '1500',
-    RELAY_SWEEP_MS: '100',
-    STUCK_AFTER_MS: '1500',
-    RECONCILE_INTERVAL_MS: '250',
-    SHUTDOWN_GRACE_MS: String(GRACE_MS),
-  };
-  api = await startServiceProcess({ ...env, ROLE: 'api' });
-  base = `http://127.0.0.1:${api.port}`;
+  deployment = await startDeployment({
+    name: 'chaos',
+    queuePrefix: 'chaos',
+    env: {
+      PAYMENT_LATENCY_MS: '15', // so that jobs are in flight when the blows land
+      JOB_BACKOFF_MS: '50',
+      JOB_LOCK_MS: '1500',
+      RELAY_SWEEP_MS: '100',
+      STUCK_AFTER_MS: '1500',
+      RECONCILE_INTERVAL_MS: '250',
+      SHUTDOWN_GRACE_MS: String(GRACE_MS),
+    },
+  });
   workers.push(await startWorker(), await startWorker());
-  db = await openStore(store);
-  watcher = new Redis(redis.url, { maxRetriesPerRequest: null });
-  watcher.on('error', () => {});
-  queues = QUEUE_NAMES.map((name) => new Queue(name, { connection: watcher, prefix: 'chaos' }));
-  for (const queue of queues) queue.on('error', () => {}); // Redis is killed on purpose below
-  for (const [sku, stock] of Object.entries(STOCK)) expect(await putProductOver(base, sku, stock, ADMIN_TOKEN, 700)).toBe(201);
+  for (const [sku, stock] of Object.entries(STOCK))
+    expect(await putProductOver(deployment.base, sku, stock, ADMIN_TOKEN, 700)).toBe(201);
 }, 60_000);
 
-afterAll(async () => {
-  await Promise.allSettled([api?.kill(), ...workers.map((w) => w.kill())]);
-  await Promise.allSettled(queues?.map((q) => q.close()) ?? []);
-  watcher?.disconnect();
-  if (db) await closeDatabase(db);
-  await redis?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => deployment?.stop());
 
 function startWorker(): Promise<ServiceProcess> {
-  return startServiceProcess({ ...env, ROLE: 'worker' });
+  return deployment.startProcess('worker');
 }
 
 const TOKENS = ['tok_visa', 'tok_visa', 'tok_visa', 'tok_visa', 'tok_chargeDeclined', 'tok_flaky', 'tok_flaky'];
@@ -96,14 +63,14 @@ async function placeOrders(count: number, concurrency = 10): Promise<void> {
     while (next < count) {
       const i = first + next++;
       const items = [{ sku: i % 3 === 0 ? 'SKU-B' : 'SKU-A', quantity: 1 + (i % 2) }];
-      const { status, id } = await placeOrderOver(base, orderBody(TOKENS[i % TOKENS.length], items, `cus_${i}`), {
+      const { status, id } = await placeOrderOver(deployment.base, orderBody(TOKENS[i % TOKENS.length], items, `cus_${i}`), {
         'idempotency-key': `chaos-${i}`,
       });
       expect([201, 409]).toContain(status);
       if (status !== 201) continue;
       placed++;
       if (i % 17 === 0) {
-        const cancel = await fetch(`${base}/orders/${id}/cancel`, { method: 'POST', headers: clientHeaders(API_KEY) });
+        const cancel = await fetch(`${deployment.base}/orders/${id}/cancel`, { method: 'POST', headers: clientHeaders(API_KEY) });
         expect([200, 409]).toContain(cancel.status);
       }
     }
@@ -112,9 +79,9 @@ async function placeOrders(count: number, concurrency = 10): Promise<void> {
 }
 
 async function expectSettledAndSound(): Promise<void> {
-  await waitUntilSettled(db, queues, { timeoutMs: 60_000, owedMessages: true });
-  expect(await invariantViolations(db, { initialStock: STOCK })).toEqual([]);
-  expect(await sqlNumber(db, 'SELECT count(*) AS n FROM orders')).toBe(placed);
+  await waitUntilSettled(deployment.db, deployment.queues, { timeoutMs: 60_000, owedMessages: true });
+  expect(await invariantViolations(deployment.db, { initialStock: STOCK })).toEqual([]);
+  expect(await sqlNumber(deployment.db, 'SELECT count(*) AS n FROM orders')).toBe(placed);
 }
 
 // Each blow may take a minute to settle (waitUntilSettled's own limit): PostgreSQL's serializable
@@ -133,9 +100,9 @@ describe('chaos: real processes, real damage', { timeout: 120_000 }, () => {
   it('survives Redis killed and replaced by an empty one on the same port', async () => {
     const flowing = placeOrders(80);
     await sleep(150);
-    await redis.stop();
+    await deployment.redis.stop();
     await sleep(300);
-    redis = await startRedisServer(redis.port);
+    deployment.redis = await startRedisServer(deployment.redis.port);
     await flowing;
     await expectSettledAndSound();
   });
@@ -147,11 +114,11 @@ describe('chaos: real processes, real damage', { timeout: 120_000 }, () => {
     let done = false;
     void flowing.then(() => (done = true));
     while (!done) {
-      copies += await duplicateJobs(queues, '', seen);
+      copies += await duplicateJobs(deployment.queues, '', seen);
       await sleep(20);
     }
-    await waitUntilSettled(db, queues, { timeoutMs: 60_000 });
-    copies += await duplicateJobs(queues, '', seen);
+    await waitUntilSettled(deployment.db, deployment.queues, { timeoutMs: 60_000 });
+    copies += await duplicateJobs(deployment.queues, '', seen);
     expect(copies).toBeGreaterThan(100);
     await expectSettledAndSound();
   });
@@ -169,7 +136,7 @@ describe('chaos: real processes, real damage', { timeout: 120_000 }, () => {
     await expectSettledAndSound();
 
     // Over the whole run, every branch was taken.
-    const outcomes = await sqlRows(db, 'SELECT DISTINCT status, reason FROM orders ORDER BY 1, 2');
+    const outcomes = await sqlRows(deployment.db, 'SELECT DISTINCT status, reason FROM orders ORDER BY 1, 2');
     expect(outcomes).toEqual(
       expect.arrayContaining([
         { status: 'SHIPPED', reason: null },
