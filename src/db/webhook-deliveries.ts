@@ -17,9 +17,10 @@ import { forgetSubscribers } from './webhook-subscribers.ts';
 
 export type { DeliveryStatus } from './tables/webhooks/values.ts';
 
-/** A delivery as it is due: its id and when its next attempt is. */
+/** A delivery as it is due: its id, its endpoint and when its next attempt is. */
 export interface DueDelivery {
   id: string;
+  endpointId: string;
   nextAttemptAt: number;
 }
 
@@ -27,7 +28,7 @@ export interface DueDelivery {
 export async function pendingDeliveriesOf(db: Db, orderId: string): Promise<DueDelivery[]> {
   const d = db.tables.webhookDeliveries;
   return db
-    .select({ id: d.id, nextAttemptAt: d.nextAttemptAt })
+    .select({ id: d.id, endpointId: d.endpointId, nextAttemptAt: d.nextAttemptAt })
     .from(d)
     .where(and(eq(d.orderId, orderId), eq(d.status, 'PENDING')));
 }
@@ -36,7 +37,7 @@ export async function pendingDeliveriesOf(db: Db, orderId: string): Promise<DueD
 export async function overdueDeliveries(db: Db, before: number, limit: number): Promise<DueDelivery[]> {
   const d = db.tables.webhookDeliveries;
   return db
-    .select({ id: d.id, nextAttemptAt: d.nextAttemptAt })
+    .select({ id: d.id, endpointId: d.endpointId, nextAttemptAt: d.nextAttemptAt })
     .from(d)
     .where(and(eq(d.status, 'PENDING'), lt(d.nextAttemptAt, before)))
     .orderBy(asc(d.nextAttemptAt))

@@ -13,6 +13,11 @@ export const WEBHOOK_DELIVERY_QUEUE = 'webhook-delivery';
 
 export interface DeliveryJob {
   deliveryId: string;
+  /**
+   * Its endpoint, so that the worker takes the endpoint's slot before it reads anything (absent
+   * from jobs queued by an earlier version: the worker reads the delivery first then).
+   */
+  endpointId?: string;
 }
 
 export type DeliveryQueue = Queue<DeliveryJob>;
@@ -36,14 +41,14 @@ export function createDeliveryQueue(connection: Redis, prefix: string): Delivery
 /** Queues an attempt of each delivery, at its time; one already queued under its id is left as it is. */
 export async function enqueueDeliveries(
   queue: DeliveryQueue,
-  due: readonly { id: string; nextAttemptAt: number }[],
+  due: readonly { id: string; endpointId: string; nextAttemptAt: number }[],
   now: number,
 ): Promise<void> {
   if (due.length === 0) return;
   await queue.addBulk(
     due.map((d) => ({
       name: 'WebhookDelivery',
-      data: { deliveryId: d.id },
+      data: { deliveryId: d.id, endpointId: d.endpointId },
       opts: { jobId: d.id, delay: Math.max(0, d.nextAttemptAt - now) },
     })),
   );

@@ -9,7 +9,8 @@
  */
 import type { Db } from '../db/client.ts';
 import { orderItemsOf } from '../db/orders.ts';
-import { giveUpDelivery, loadAttempt, recordAttempt, type AttemptRecord } from '../db/webhook-deliveries.ts';
+import { giveUpDelivery, loadAttempt, recordAttempt, type Attempt, type AttemptRecord } from '../db/webhook-deliveries.ts';
+import type { EndpointSlots } from './endpoint-slots.ts';
 import { signingSecrets } from '../db/webhook-endpoints.ts';
 import type { WebhookPoster } from './http-post.ts';
 import { renderMessage } from './payload.ts';
@@ -36,58 +37,63 @@ export interface AttemptDeps {
   slots?: EndpointSlots;
 }
 
-/** A cap on the attempts in flight to one endpoint. */
-export class EndpointSlots {
-  private readonly busy = new Map<string, number>();
-  constructor(private readonly perEndpoint: number) {}
-
-  take(endpointId: string): boolean {
-    const n = this.busy.get(endpointId) ?? 0;
-    if (n >= this.perEndpoint) return false;
-    this.busy.set(endpointId, n + 1);
-    return true;
-  }
-
-  release(endpointId: string): void {
-    const n = (this.busy.get(endpointId) ?? 1) - 1;
-    if (n <= 0) this.busy.delete(endpointId);
-    else this.busy.set(endpointId, n);
-  }
-}
-
-/** How long an attempt that found its endpoint's slots taken waits, about. */
-const BUSY_WAIT_MS = 250;
-
-export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Promise<AttemptOutcome> {
-  const { db, now } = deps;
-  const attempt = await loadAttempt(db, deliveryId);
-  if (!attempt) return { kind: 'skipped', why: 'no such delivery' };
-  const { delivery, event, endpoint } = attempt;
-  if (delivery.status !== 'PENDING') return { kind: 'skipped', why: `already ${delivery.status.toLowerCase()}` };
-  if (!endpoint) return { kind: 'skipped', why: 'endpoint deleted' };
-  if (!endpoint.enabled) {
-    await giveUpDelivery(db, delivery.id, `endpoint disabled: ${endpoint.disabledReason ?? 'by an operator'}`, now());
-    return { kind: 'given_up' };
-  }
-  // Run early (a re-drive racing a recorded retry): wait for its time.
-  if (delivery.nextAttemptAt > now() + 1_000) return { kind: 'skipped', why: 'not due yet', at: delivery.nextAttemptAt };
-
-  if (deps.slots && !deps.slots.take(endpoint.id)) {
-    return { kind: 'skipped', why: 'endpoint busy', at: now() + Math.round(BUSY_WAIT_MS * (0.5 + Math.random())) };
-  }
-  let result: Awaited<ReturnType<WebhookPoster['post']>>;
-  let postedAt: number;
+/**
+ * Attempts delivery `deliveryId`. With its endpoint known from the job (`endpointId`), the
+ * endpoint's slot is taken before anything is read, so that an attempt turned away costs no read.
+ */
+export async function attemptDelivery(deps: AttemptDeps, deliveryId: string, endpointId?: string): Promise<AttemptOutcome> {
+  const { db, now, slots } = deps;
+  let held: string | undefined;
+  const release = () => {
+    if (held !== undefined) slots?.release(held);
+    held = undefined;
+  };
+  const turnedAway = (id: string): AttemptOutcome => ({
+    kind: 'skipped',
+    why: 'endpoint busy',
+    at: now() + slots!.turnedAwayMs(id),
+  });
   try {
+    if (slots && endpointId !== undefined) {
+      if (!(await slots.take(endpointId))) return turnedAway(endpointId);
+      held = endpointId;
+    }
+    const attempt = await loadAttempt(db, deliveryId);
+    if (!attempt) return { kind: 'skipped', why: 'no such delivery' };
+    const { delivery, event, endpoint } = attempt;
+    if (delivery.status !== 'PENDING') return { kind: 'skipped', why: `already ${delivery.status.toLowerCase()}` };
+    if (!endpoint) return { kind: 'skipped', why: 'endpoint deleted' };
+    if (!endpoint.enabled) {
+      await giveUpDelivery(db, delivery.id, `endpoint disabled: ${endpoint.disabledReason ?? 'by an operator'}`, now());
+      return { kind: 'given_up' };
+    }
+    // Run early (a re-drive racing a recorded retry): wait for its time.
+    if (delivery.nextAttemptAt > now() + 1_000) return { kind: 'skipped', why: 'not due yet', at: delivery.nextAttemptAt };
+    if (slots && held === undefined) {
+      if (!(await slots.take(endpoint.id))) return turnedAway(endpoint.id);
+      held = endpoint.id;
+    }
     const body = renderMessage(event, await orderItemsOf(db, delivery.orderId));
     const sentAt = now();
     const headers = signedHeaders(signingSecrets(endpoint, sentAt), event.id, Math.floor(sentAt / 1000), body);
-    postedAt = performance.now();
-    result = await deps.poster.post(endpoint.url, headers, body);
+    const postedAt = performance.now();
+    const result = await deps.poster.post(endpoint.url, headers, body);
+    // The endpoint's slot is free once it answered: recording is the database's business.
+    release();
+    return await recordOutcome(deps, { delivery, endpointId: endpoint.id }, result, Math.round(performance.now() - postedAt));
   } finally {
-    deps.slots?.release(endpoint.id);
+    release();
   }
+}
 
-  const durationMs = Math.round(performance.now() - postedAt);
+/** Records how the attempt went and decides what follows it. */
+async function recordOutcome(
+  deps: AttemptDeps,
+  { delivery, endpointId }: { delivery: Attempt['delivery']; endpointId: string },
+  result: Awaited<ReturnType<WebhookPoster['post']>>,
+  durationMs: number,
+): Promise<AttemptOutcome> {
+  const { db, now } = deps;
   const at = now();
   const attempts = delivery.attempts + 1;
   let record: AttemptRecord;
@@ -108,7 +114,7 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string): Pr
     db,
     {
       deliveryId: delivery.id,
-      endpointId: endpoint.id,
+      endpointId,
       number: attempts,
       durationMs,
       record,

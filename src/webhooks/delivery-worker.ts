@@ -10,7 +10,8 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/client.ts';
 import { WEBHOOK_DELIVERY_QUEUE, type DeliveryJob } from '../queues/webhook-deliveries.ts';
 import { RepeatedLog } from '../lib/repeated-log.ts';
-import { attemptDelivery, EndpointSlots, type AttemptOutcome } from './attempt.ts';
+import { attemptDelivery, type AttemptOutcome } from './attempt.ts';
+import { EndpointSlots } from './endpoint-slots.ts';
 import { WebhookPoster } from './http-post.ts';
 import type { RetrySchedule } from './retry-schedule.ts';
 
@@ -66,7 +67,8 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
 
   async function attempt(job: Job<DeliveryJob>, token: string | undefined): Promise<string> {
     const deliveryId = typeof job.data?.deliveryId === 'string' ? job.data.deliveryId.slice(0, 64) : '';
-    const outcome = await attemptDelivery(attemptDeps, deliveryId);
+    const endpointId = typeof job.data?.endpointId === 'string' ? job.data.endpointId.slice(0, 64) : undefined;
+    const outcome = await attemptDelivery(attemptDeps, deliveryId, endpointId);
     deps.onOutcome?.(outcome.kind);
     const at = outcome.kind === 'retry' ? outcome.retryAt : outcome.kind === 'skipped' ? outcome.at : undefined;
     if (outcome.kind === 'given_up') {

@@ -52,7 +52,7 @@ export class DeliveryRedrive {
     const overdue = await overdueDeliveries(this.db, now - this.options.overdueAfterMs, BATCH);
     await enqueueDeliveries(
       this.queue,
-      overdue.map((d) => ({ id: d.id, nextAttemptAt: now })),
+      overdue.map((d) => ({ ...d, nextAttemptAt: now })),
       now,
     );
     if (overdue.length > 0) this.logger.info({ deliveries: overdue.length }, 're-drove overdue webhook deliveries');
