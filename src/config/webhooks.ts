@@ -20,7 +20,8 @@ export const WEBHOOKS_ENV = {
       'Webhook delivery attempts in flight per worker process, on their own queue (`webhook-delivery`): they never take a slot from order processing.',
   }),
   WEBHOOK_ENDPOINT_CONCURRENCY: documented(int(2, 1), {
-    description: 'Of those, at most this many to one endpoint, so that a slow receiver holds no other endpoint’s deliveries.',
+    description:
+      'Of those, at most this many to one endpoint at once, and as many more waiting in line for them (the rest wait in the queue), so that a slow receiver holds no other endpoint’s deliveries.',
   }),
   WEBHOOK_RETRY_BASE_MS: documented(int(30_000, 1), {
     description:
