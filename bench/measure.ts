@@ -2,7 +2,8 @@
  * Measurements taken from the service's own database, read beside it: when the orders shipped,
  * and how long each took, by the order's own timeline. On SQLite a read-only connection to the
  * file (WAL lets a reader in without holding anyone up); on PostgreSQL a small pool of plain
- * `pg` connections. The same questions, asked in each engine's SQL.
+ * `pg` connections. The same questions, asked in each engine's SQL. With webhook endpoints
+ * subscribed, also whether every delivery was made: an order's work ends with its last delivery.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
@@ -19,6 +20,13 @@ export interface ServiceDb {
    * order owes (its confirmation and its shipment): the end of an order's work.
    */
   waitSettled(ids: readonly string[], children: Child[], timeoutMs?: number): Promise<void>;
+  /**
+   * Waits until no webhook delivery is PENDING. Call it once the orders settled: each delivery is
+   * written in the transaction of the change that causes it, so by then every one owed exists.
+   */
+  waitDelivered(children: Child[], timeoutMs?: number): Promise<void>;
+  /** Webhook deliveries of the orders in `ids`, whatever their status. */
+  deliveries(ids: readonly string[]): Promise<number>;
   /** Those of `ids` whose payment token is `token`. */
   paidWith(ids: readonly string[], token: string): Promise<string[]>;
   /** Orders per second from the first placement to the last shipment, by the timelines. */
@@ -45,6 +53,19 @@ async function pollShipped(ids: readonly string[], shipped: () => Promise<number
     if (dead) throw new Error(`${dead.name} exited with ${dead.process.exitCode}: ${dead.output()}`);
     if (Date.now() > deadline) throw new Error(`orders not all SHIPPED after ${timeoutMs} ms`);
     await sleep(20);
+  }
+}
+
+/** Polls `pending` until it reaches 0, failing early if a service process died. */
+async function pollDelivered(pending: () => Promise<number>, children: Child[], timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  let left = await pending();
+  while (left > 0) {
+    const dead = children.find((c) => c.process.exitCode !== null);
+    if (dead) throw new Error(`${dead.name} exited with ${dead.process.exitCode}: ${dead.output()}`);
+    if (Date.now() > deadline) throw new Error(`${left} webhook deliveries still PENDING after ${timeoutMs} ms`);
+    await sleep(20);
+    left = await pending();
   }
 }
 
@@ -76,6 +97,18 @@ class SqliteServiceDb implements ServiceDb {
     );
     const list = JSON.stringify(ids);
     await pollShipped(ids, async () => (sent.get(list) as { n: number }).n / MESSAGES_PER_SHIPPED_ORDER, children, timeoutMs);
+  }
+
+  async waitDelivered(children: Child[], timeoutMs = 180_000): Promise<void> {
+    const pending = this.db.prepare("SELECT count(*) AS n FROM webhook_deliveries WHERE status = 'PENDING'");
+    await pollDelivered(async () => (pending.get() as { n: number }).n, children, timeoutMs);
+  }
+
+  async deliveries(ids: readonly string[]): Promise<number> {
+    const row = this.db
+      .prepare('SELECT count(*) AS n FROM webhook_deliveries WHERE order_id IN (SELECT value FROM json_each(?))')
+      .get(JSON.stringify(ids)) as { n: number };
+    return row.n;
   }
 
   async paidWith(ids: readonly string[], token: string): Promise<string[]> {
@@ -144,6 +177,24 @@ class PostgresServiceDb implements ServiceDb {
       return Number(rows[0]!.n) / MESSAGES_PER_SHIPPED_ORDER;
     };
     await pollShipped(ids, sent, children, timeoutMs);
+  }
+
+  async waitDelivered(children: Child[], timeoutMs = 180_000): Promise<void> {
+    const pending = async () => {
+      const { rows } = await this.query<{ n: string }>(
+        "SELECT count(*) AS n FROM webhook_deliveries WHERE status = 'PENDING'",
+        [],
+      );
+      return Number(rows[0]!.n);
+    };
+    await pollDelivered(pending, children, timeoutMs);
+  }
+
+  async deliveries(ids: readonly string[]): Promise<number> {
+    const { rows } = await this.query<{ n: string }>('SELECT count(*) AS n FROM webhook_deliveries WHERE order_id = ANY($1)', [
+      ids,
+    ]);
+    return Number(rows[0]!.n);
   }
 
   async paidWith(ids: readonly string[], token: string): Promise<string[]> {

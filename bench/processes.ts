@@ -98,6 +98,8 @@ export interface ServiceTopology {
   root?: string;
   /** Caps each worker process at this many cores (a cgroup of its own), so that it is the bottleneck. */
   workerCpuCap?: number;
+  /** WEBHOOK_ALLOW_PRIVATE_TARGETS=true: webhook endpoints may be http:// on loopback (the benchmark's receiver). */
+  allowPrivateWebhookTargets?: boolean;
 }
 
 export interface RunningBenchService {
@@ -126,6 +128,7 @@ export async function startBenchService(t: ServiceTopology): Promise<RunningBenc
     PAYMENT_LATENCY_MS: '0',
     LOG_LEVEL: 'warn',
     ...(t.workerConcurrency ? { WORKER_CONCURRENCY: String(t.workerConcurrency) } : {}),
+    ...(t.allowPrivateWebhookTargets ? { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' } : {}),
   };
   const embedded = t.workers === 0;
   const children = [

@@ -21,22 +21,25 @@
  * service as it was at git revision REV, so that an optimisation is judged against a baseline
  * measured on the same machine at the same time.
  *
- *   npm run bench -- [--rounds 3] [--orders 1500] [--rate 100] [--seconds 5] [--concurrency 32]
- *                    [--worker-concurrency N] [--slow-share 0.02] [--baseline REV] [--profile]
- *                    [--store sqlite|postgres|sqlite,postgres] [--pool-size N] [--pg-statements]
- *                    [--json results.json]
+ * With --webhooks N, the same measurements are also taken of this checkout with N webhook endpoints
+ * subscribed to every event type (through the admin API, once the service is up), delivering to a
+ * receiver in the benchmark's process (bench/webhook-receiver.ts). A measured window then ends
+ * when no delivery is PENDING either, so that CPU per order includes delivering; the table adds
+ * deliveries and receiver requests per order. The baseline is always measured without endpoints.
+ *
+ * Options: `npm run bench -- --help` (USAGE in bench/options.ts).
  */
 import { execSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { median, percentiles, placeOrders, type Placement } from '../src/cli/load-engine.ts';
 import { startManagedRedis } from '../src/redis-server/managed-redis.ts';
 import { runCeiling } from './ceiling.ts';
 import { cpuCapAvailable, cpuDelta, cpuMsByGroup, ownCpuMs } from './cpu.ts';
 import { openServiceDb, type ServiceDb } from './measure.ts';
+import { readOptions } from './options.ts';
 import {
   type BenchPostgres,
   countsAndDrop,
@@ -46,26 +49,9 @@ import {
   startBenchPostgres,
 } from './postgres.ts';
 import { API_KEY, ROOT, putProduct, scrapeCounter, startBenchService, type Child, type ProfileOptions } from './processes.ts';
+import { startWebhookReceiver, subscribeEndpoints, type WebhookReceiver } from './webhook-receiver.ts';
 
-const { values: args } = parseArgs({
-  options: {
-    rounds: { type: 'string', default: '3' },
-    orders: { type: 'string', default: '1500' },
-    warmup: { type: 'string', default: '300' },
-    rate: { type: 'string', default: '100' },
-    seconds: { type: 'string', default: '5' },
-    concurrency: { type: 'string', default: '32' },
-    'worker-concurrency': { type: 'string', default: '8' },
-    'slow-share': { type: 'string', default: '0.02' },
-    baseline: { type: 'string' },
-    profile: { type: 'boolean', default: false },
-    store: { type: 'string', default: 'sqlite' },
-    'pool-size': { type: 'string' },
-    'pg-statements': { type: 'boolean', default: false },
-    json: { type: 'string' },
-    cap: { type: 'string', default: '0.25' },
-  },
-});
+const args = readOptions();
 const ROUNDS = Number(args.rounds);
 const ORDERS = Number(args.orders);
 const WARMUP = Number(args.warmup);
@@ -83,6 +69,11 @@ for (const store of STORES)
 const POOL_SIZE = args['pool-size'] ? Number(args['pool-size']) : undefined;
 /** Cores each worker process may use in the capped scale-out runs; 0 skips them. */
 const CAP = Number(args.cap);
+/** Webhook endpoints of the extra variant; 0: no such variant. */
+const WEBHOOKS = Number(args.webhooks);
+if (!Number.isInteger(WEBHOOKS) || WEBHOOKS < 0) throw new Error(`--webhooks: a whole number of endpoints, not ${args.webhooks}`);
+/** How long a service process may keep its list of endpoints (WEBHOOK_ENDPOINT_CACHE_MS's default). */
+const ENDPOINT_CACHE_MS = 1_000;
 const SLOW_MIX = [
   { token: 'tok_visa', weight: Math.round((1 - SLOW_SHARE) * 1000) },
   { token: 'tok_slow', weight: Math.round(SLOW_SHARE * 1000) },
@@ -101,6 +92,8 @@ interface Variant {
   name: string;
   root: string;
   store: Store;
+  /** Webhook endpoints subscribed to every event type once the service is up. */
+  webhooks: number;
 }
 
 /** The service's source at `rev`, beside this checkout's node_modules. */
@@ -136,6 +129,9 @@ interface Running {
   metricsUrls: string[];
 }
 
+/** Counts the receiver's requests; undefined while no variant subscribes endpoints. */
+let receiver: WebhookReceiver | undefined;
+
 interface ServiceOptions {
   /** Cores each worker process is capped at (a cgroup each). */
   workerCpuCap?: number;
@@ -162,6 +158,7 @@ async function withService<T>(
     profile,
     root: variant.root,
     workerCpuCap: options.workerCpuCap,
+    allowPrivateWebhookTargets: variant.webhooks > 0,
   });
   const db = openServiceDb({ path: databasePath, url: databaseUrl });
   const running: Running = {
@@ -175,6 +172,11 @@ async function withService<T>(
   let result: T;
   try {
     await putProduct(service.url, SKU, 100_000_000);
+    if (variant.webhooks > 0) {
+      await subscribeEndpoints(service.url, receiver!.url, variant.webhooks);
+      // The workers read the endpoints at most this often: the warm-up's orders already deliver.
+      await new Promise((resolve) => setTimeout(resolve, ENDPOINT_CACHE_MS + 200));
+    }
     const place: Place = async (count, rate) => {
       const { placements } = await placeOrders({
         url: service.url,
@@ -191,6 +193,7 @@ async function withService<T>(
       running.placed += count;
       const ids = placements.map((p) => p.id!);
       await db.waitSettled(ids, service.children);
+      if (variant.webhooks > 0) await db.waitDelivered(service.children);
       return { ids, placements };
     };
     running.place = place;
@@ -278,6 +281,9 @@ interface Throughput {
   /** Commands Redis ran per order (INFO commandstats), the top ones by name. */
   redisCommandsPerOrder: number;
   redisTop: [string, number][];
+  /** Webhook deliveries written for the measured orders, and requests the receiver answered, per order (NaN without endpoints). */
+  deliveriesPerOrder: number;
+  receiverRequestsPerOrder: number;
 }
 
 /** Redis's count of every command it ran so far, by name (INFO commandstats). */
@@ -298,9 +304,11 @@ async function throughputRun(variant: Variant, workers: number, options: Service
     async ({ db, place, children, metricsUrls }): Promise<Throughput> => {
       const commitsBefore = await scrapeCounter(metricsUrls, 'orders_db_write_transactions_total');
       const commandsBefore = await redisCommandCounts();
+      const requestsBefore = receiver?.requests() ?? 0;
       const window = costWindow(children);
       const { ids } = await place(ORDERS);
       const cost = window.end(ORDERS);
+      const requests = (receiver?.requests() ?? 0) - requestsBefore;
       const commandsAfter = await redisCommandCounts();
       const commits = (await scrapeCounter(metricsUrls, 'orders_db_write_transactions_total')) - commitsBefore;
       // The two INFO calls themselves are left in: two commands over the whole run.
@@ -314,6 +322,8 @@ async function throughputRun(variant: Variant, workers: number, options: Service
         writeTxPerOrder: commits / ORDERS,
         redisCommandsPerOrder: commands.reduce((sum, [, n]) => sum + n, 0),
         redisTop: commands.sort((a, b) => b[1] - a[1]).slice(0, 8),
+        deliveriesPerOrder: variant.webhooks > 0 ? (await db.deliveries(ids)) / ORDERS : Number.NaN,
+        receiverRequestsPerOrder: variant.webhooks > 0 ? requests / ORDERS : Number.NaN,
       };
     },
     options,
@@ -400,6 +410,9 @@ interface Round {
   cost: Cost;
   writeTxPerOrder: number;
   redisCommandsPerOrder: number;
+  /** With webhook endpoints: deliveries written and receiver requests per order (NaN without). */
+  deliveriesPerOrder: number;
+  receiverRequestsPerOrder: number;
   /** Each worker capped at CAP cores: one worker, then two. */
   oneCapped: number;
   twoCapped: number;
@@ -440,12 +453,30 @@ const machine = {
   load: loadavg().map((l) => l.toFixed(1)),
 };
 const variants: Variant[] = [];
+/** Pairs of variants measured in the same rounds, reported as median per-round ratios of `of` over `against`. */
+interface Comparison {
+  store: Store;
+  of: number;
+  against: number;
+  /** `this checkout / baseline abc1234`, without the store. */
+  title: string;
+}
+const comparisons: Comparison[] = [];
 const baseline = args.baseline ? checkout(args.baseline) : undefined;
+const withEndpoints = `this checkout, ${WEBHOOKS} webhook endpoint${WEBHOOKS === 1 ? '' : 's'}`;
 for (const store of STORES as Store[]) {
   const tag = STORES.length > 1 ? `, ${store}` : '';
-  variants.push({ name: `this checkout${tag}`, root: ROOT, store });
-  if (baseline) variants.push({ name: `${baseline.name}${tag}`, root: baseline.root, store });
+  const ours = variants.push({ name: `this checkout${tag}`, root: ROOT, store, webhooks: 0 }) - 1;
+  if (baseline) {
+    const theirs = variants.push({ name: `${baseline.name}${tag}`, root: baseline.root, store, webhooks: 0 }) - 1;
+    comparisons.push({ store, of: ours, against: theirs, title: `this checkout / ${baseline.name}` });
+  }
+  if (WEBHOOKS > 0) {
+    const hooked = variants.push({ name: `${withEndpoints}${tag}`, root: ROOT, store, webhooks: WEBHOOKS }) - 1;
+    comparisons.push({ store, of: hooked, against: ours, title: `${withEndpoints} / this checkout` });
+  }
 }
+if (WEBHOOKS > 0) receiver = await startWebhookReceiver();
 log(
   `benchmark: ${machine.cores} cores (${machine.cpu}), Node ${machine.node}, Redis ${machine.redis}` +
     `${
@@ -460,7 +491,8 @@ log(
   `${ROUNDS} rounds; ${ORDERS} orders per throughput run after ${WARMUP} to warm up; ${RATE} orders/s for ${SECONDS} s; ` +
     `${CONCURRENCY} HTTP clients; worker concurrency ${WORKER_CONCURRENCY}${POOL_SIZE ? `; DATABASE_POOL_SIZE ${POOL_SIZE}` : ''}` +
     `${capped ? `; capped runs: each worker at ${CAP} cores` : ''}` +
-    `; store ${STORES.join(' and ')}${baseline ? `; against ${baseline.name}` : ''}`,
+    `; store ${STORES.join(' and ')}${baseline ? `; against ${baseline.name}` : ''}` +
+    `${WEBHOOKS > 0 ? `; also ${withEndpoints} (receiver ${receiver!.url})` : ''}`,
 );
 
 const NO_COST: Cost = {
@@ -506,6 +538,8 @@ try {
         cost: one.cost,
         writeTxPerOrder: one.writeTxPerOrder,
         redisCommandsPerOrder: one.redisCommandsPerOrder,
+        deliveriesPerOrder: one.deliveriesPerOrder,
+        receiverRequestsPerOrder: one.receiverRequestsPerOrder,
         oneCapped: oneCapped?.ordersPerSecond ?? Number.NaN,
         twoCapped: twoCapped?.ordersPerSecond ?? Number.NaN,
         postP50: latency.post.p50,
@@ -538,6 +572,9 @@ try {
             : '') +
           `; CPU per order (API + 1 worker) ${costLine(round.cost)}, ${round.writeTxPerOrder.toFixed(1)} write transactions, ` +
           `${round.redisCommandsPerOrder.toFixed(1)} Redis commands; ` +
+          (variant.webhooks > 0
+            ? `${round.deliveriesPerOrder.toFixed(2)} webhook deliveries, ${round.receiverRequestsPerOrder.toFixed(2)} receiver requests; `
+            : '') +
           `at ${RATE}/s POST p99 ${round.postP99.toFixed(1)} ms, placement→SHIPPED p99 ${round.shippedP99} ms, ` +
           `with ${SLOW_SHARE * 100}% tok_slow ${round.slowShareP99} ms` +
           (variant.store === 'postgres'
@@ -548,6 +585,7 @@ try {
     }
   }
 } finally {
+  await receiver?.close();
   await postgres?.server.stop();
   await redis.stop();
   rmSync(work, { recursive: true, force: true });
@@ -589,6 +627,8 @@ function summarise(of: Round[], store: Store) {
     ),
     writeTxPerOrder: m((r) => r.writeTxPerOrder),
     redisCommandsPerOrder: m((r) => r.redisCommandsPerOrder),
+    deliveriesPerOrder: m((r) => r.deliveriesPerOrder),
+    receiverRequestsPerOrder: m((r) => r.receiverRequestsPerOrder),
     oneCappedOrdersPerSecond: m((r) => r.oneCapped),
     twoCappedOrdersPerSecond: m((r) => r.twoCapped),
     cappedScaleOut: m((r) => r.twoCapped / r.oneCapped),
@@ -606,6 +646,7 @@ function summarise(of: Round[], store: Store) {
 const summaries = variants.map((v, i) => ({
   variant: v.name,
   store: v.store,
+  webhookEndpoints: v.webhooks,
   ...summarise(rounds[i]!, v.store),
   rounds: rounds[i]!,
 }));
@@ -622,28 +663,27 @@ const results = {
     stores: STORES,
     poolSize: POOL_SIZE,
     workerCpuCap: capped ? CAP : undefined,
+    webhookEndpoints: WEBHOOKS,
   },
   seconds: Math.round((Date.now() - started) / 1_000),
   variants: summaries,
-  // Per round, this checkout over the baseline: the machine's noise hits both alike.
-  // Per store and round, this checkout over the baseline: the machine's noise hits both alike.
-  // Variants come in pairs per store: this checkout, then the baseline.
-  vsBaseline: baseline
-    ? (STORES as Store[]).map((store, k) => {
-        const ours = rounds[2 * k]!;
-        const theirs = rounds[2 * k + 1]!;
-        const ratio = (pick: (r: Round) => number) => median(ours.map((r, i) => pick(r) / pick(theirs[i]!)));
-        return {
-          store,
-          embedded: ratio((r) => r.embedded),
-          oneWorker: ratio((r) => r.one),
-          twoWorkers: ratio((r) => r.two),
-          cpuPerOrder: ratio((r) => r.cost.total),
-          shippedP99: ratio((r) => r.shippedP99),
-          slowShareShippedP99: ratio((r) => r.slowShareP99),
-        };
-      })
-    : undefined,
+  // Per store and round, one variant over another (this checkout over the baseline; with endpoints
+  // over without): the machine's noise in a round hits both alike.
+  comparisons: comparisons.map(({ store, of, against, title }) => {
+    const ratio = (pick: (r: Round) => number) => median(rounds[of]!.map((r, i) => pick(r) / pick(rounds[against]![i]!)));
+    return {
+      store,
+      title,
+      of: variants[of]!.name,
+      against: variants[against]!.name,
+      embedded: ratio((r) => r.embedded),
+      oneWorker: ratio((r) => r.one),
+      twoWorkers: ratio((r) => r.two),
+      cpuPerOrder: ratio((r) => r.cost.total),
+      shippedP99: ratio((r) => r.shippedP99),
+      slowShareShippedP99: ratio((r) => r.slowShareP99),
+    };
+  }),
 };
 
 const f = (n: number, digits = 0) => n.toFixed(digits);
@@ -717,6 +757,15 @@ for (const [i, s] of summaries.entries()) {
       each(of, (r) => r.redisCommandsPerOrder, 1),
       '',
     ],
+  );
+  if (variants[i]!.webhooks > 0)
+    table.push([
+      `webhook deliveries / receiver requests per order, API + 1 worker${tag}`,
+      `${f(s.deliveriesPerOrder, 2)} / ${f(s.receiverRequestsPerOrder, 2)}`,
+      each(of, (r) => r.deliveriesPerOrder, 2),
+      '',
+    ]);
+  table.push(
     [
       `throughput, API + 2 worker processes${tag}`,
       `${f(s.twoWorkersOrdersPerSecond)} orders/s`,
@@ -772,9 +821,9 @@ console.log(
 console.log(line(table[0]!));
 console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
 for (const row of table.slice(1)) console.log(line(row));
-for (const v of results.vsBaseline ?? [])
+for (const v of results.comparisons)
   console.log(
-    `\n${v.store}: this checkout / ${baseline!.name}, median of per-round ratios: one process ${f(v.embedded, 2)}×, 1 worker ${f(v.oneWorker, 2)}×, 2 workers ${f(v.twoWorkers, 2)}×, CPU per order ${f(v.cpuPerOrder, 2)}×, placement → SHIPPED p99 ${f(v.shippedP99, 2)}×, with tok_slow ${f(v.slowShareShippedP99, 2)}×`,
+    `\n${v.store}: ${v.title}, median of per-round ratios: one process ${f(v.embedded, 2)}×, 1 worker ${f(v.oneWorker, 2)}×, 2 workers ${f(v.twoWorkers, 2)}×, CPU per order ${f(v.cpuPerOrder, 2)}×, placement → SHIPPED p99 ${f(v.shippedP99, 2)}×, with tok_slow ${f(v.slowShareShippedP99, 2)}×`,
   );
 if (args.json) writeFileSync(args.json, `${JSON.stringify(results, null, 2)}\n`);
 if (profile.dir)
