@@ -76,11 +76,10 @@ export async function attemptDelivery(deps: AttemptDeps, deliveryId: string, end
     const body = renderMessage(event, await orderItemsOf(db, delivery.orderId));
     const sentAt = now();
     const headers = signedHeaders(signingSecrets(endpoint, sentAt), event.id, Math.floor(sentAt / 1000), body);
-    const postedAt = performance.now();
     const result = await deps.poster.post(endpoint.url, headers, body);
     // The endpoint's slot is free once it answered: recording is the database's business.
     release();
-    return await recordOutcome(deps, { delivery, endpointId: endpoint.id }, result, Math.round(performance.now() - postedAt));
+    return await recordOutcome(deps, { delivery, endpointId: endpoint.id }, result);
   } finally {
     release();
   }
@@ -91,7 +90,6 @@ async function recordOutcome(
   deps: AttemptDeps,
   { delivery, endpointId }: { delivery: Attempt['delivery']; endpointId: string },
   result: Awaited<ReturnType<WebhookPoster['post']>>,
-  durationMs: number,
 ): Promise<AttemptOutcome> {
   const { db, now } = deps;
   const at = now();
@@ -116,7 +114,7 @@ async function recordOutcome(
       deliveryId: delivery.id,
       endpointId,
       number: attempts,
-      durationMs,
+      durationMs: result.durationMs,
       record,
       disableAfterMs: deps.disableAfterMs,
     },
