@@ -21,7 +21,7 @@ export const WEBHOOKS_ENV = {
   }),
   WEBHOOK_ENDPOINT_CONCURRENCY: documented(int(2, 1), {
     description:
-      'Of those, at most this many to one endpoint at once, and as many more waiting in line for them (the rest wait in the queue), so that a slow receiver holds no other endpoint’s deliveries.',
+      'Of those, at most this many to one endpoint at once; more of its attempts wait in line for them, up to half of WEBHOOK_CONCURRENCY in all, and the rest in the queue, so that a slow receiver leaves the other endpoints at least half the slots.',
   }),
   WEBHOOK_RETRY_BASE_MS: documented(int(30_000, 1), {
     description:

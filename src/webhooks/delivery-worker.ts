@@ -42,7 +42,11 @@ export interface DeliveryWorker {
 export function startDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   const log = deps.logger.child({ queue: WEBHOOK_DELIVERY_QUEUE });
   const poster = new WebhookPoster({ timeoutMs: deps.timeoutMs, allowPrivate: deps.allowPrivate });
-  const slots = new EndpointSlots(deps.perEndpoint);
+  // An endpoint may hold its own slots and a line that leaves the others at least half the worker.
+  const slots = new EndpointSlots({
+    perEndpoint: deps.perEndpoint,
+    lineLength: Math.max(0, Math.floor(deps.concurrency / 2) - deps.perEndpoint),
+  });
   const attemptDeps = { db: deps.db, poster, schedule: deps.schedule, disableAfterMs: deps.disableAfterMs, now: deps.now, slots };
   let active = 0;
   const worker = new Worker<DeliveryJob, string>(
