@@ -7,7 +7,7 @@
  */
 import { createRoute } from '@hono/zod-openapi';
 import type { Db } from '../db/client.ts';
-import { attemptsOf, deliveriesOfEndpoint, findDeliveryView, resendDelivery, resendGivenUp } from '../db/webhook-deliveries.ts';
+import { attemptsOf, deliveriesOfEndpoint, getDeliveryView, resendDelivery, resendGivenUp } from '../db/webhook-deliveries.ts';
 import {
   createEndpoint,
   deleteEndpoint,
@@ -16,8 +16,7 @@ import {
   rotateSecret,
   updateEndpoint,
 } from '../db/webhook-endpoints.ts';
-import { NotFoundError, UnprocessableError } from '../domain/errors.ts';
-import { quote } from '../domain/text.ts';
+import { UnprocessableError } from '../domain/errors.ts';
 import { resolvedProblem, urlProblem } from '../webhooks/safe-target.ts';
 import { newSecret } from '../webhooks/signature.ts';
 import { attemptView, deliveryView, endpointView } from '../webhooks/views.ts';
@@ -205,12 +204,6 @@ export function adminWebhookRoutes(deps: AdminWebhookDeps) {
     if (problem) throw new UnprocessableError(`The endpoint's URL ${problem}.`, [{ field: 'url', message: problem }]);
   };
 
-  const foundDelivery = async (id: string) => {
-    const view = await findDeliveryView(db, id);
-    if (!view) throw new NotFoundError(`No webhook delivery has the id ${quote(id)}.`);
-    return view;
-  };
-
   app.openapi(createEndpointRoute, async (c) => {
     const body = c.req.valid('json');
     await checkUrl(body.url);
@@ -260,7 +253,7 @@ export function adminWebhookRoutes(deps: AdminWebhookDeps) {
 
   app.openapi(deliveryRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const view = await foundDelivery(id);
+    const view = await getDeliveryView(db, id);
     return c.json({ ...deliveryView(view), history: (await attemptsOf(db, id)).map(attemptView) }, 200);
   });
 
@@ -268,7 +261,7 @@ export function adminWebhookRoutes(deps: AdminWebhookDeps) {
     const { id } = c.req.valid('param');
     await resendDelivery(db, id, now());
     deps.onCommit();
-    return c.json(deliveryView(await foundDelivery(id)), 200);
+    return c.json(deliveryView(await getDeliveryView(db, id)), 200);
   });
 
   return app;

@@ -3,18 +3,26 @@
  * global flags and the environment, and the session is closed however the action ends.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { NotFoundError } from '../domain/errors.ts';
 import { QUEUE_NAMES } from '../queues/routing.ts';
-import { Session, cliConfig, type GlobalOptions } from './context.ts';
+import { CliError, Session, cliConfig, type GlobalOptions } from './context.ts';
 
 type Action<A extends unknown[]> = (session: Session, ...args: A) => Promise<void> | void;
 
-/** Wraps a command's work as a commander action: (...arguments, options, command). */
+/**
+ * Wraps a command's work as a commander action: (...arguments, options, command). Something the
+ * command was asked about that does not exist (a NotFoundError of the store) ends it with its
+ * message and exit code 1.
+ */
 export function runWith<A extends unknown[]>(work: Action<A>): (...args: unknown[]) => Promise<void> {
   return async (...args) => {
     const command = args.at(-1) as Command;
     const session = new Session(cliConfig(command.optsWithGlobals<GlobalOptions>()));
     try {
       await work(session, ...(args.slice(0, -1) as A));
+    } catch (error) {
+      if (error instanceof NotFoundError) throw new CliError(error.message);
+      throw error;
     } finally {
       await session.close();
     }

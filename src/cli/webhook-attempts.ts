@@ -4,7 +4,6 @@
  * integrator's endpoint fails without the service's logs.
  */
 import type { Command } from 'commander';
-import { CliError } from './context.ts';
 import { printJson, printLines, table } from './output.ts';
 import { runWith } from './run.ts';
 
@@ -18,13 +17,11 @@ export function webhookAttemptsCommand(program: Command): void {
       runWith(async (session, deliveryId: string, options: { json?: boolean }) => {
         const db = await session.db();
         // Loaded when the command runs, not at the CLI's start.
-        const [{ attemptsOf, findDeliveryView }, { attemptView, deliveryView }] = await Promise.all([
+        const [{ attemptsOf, getDeliveryView }, { attemptView, deliveryView }] = await Promise.all([
           import('../db/webhook-deliveries.ts'),
           import('../webhooks/views.ts'),
         ]);
-        const found = await findDeliveryView(db, deliveryId);
-        if (!found) throw new CliError(`no webhook delivery has the id ${deliveryId}`);
-        const delivery = deliveryView(found);
+        const delivery = deliveryView(await getDeliveryView(db, deliveryId));
         const history = (await attemptsOf(db, deliveryId)).map(attemptView);
         if (options.json) return printJson({ delivery, history });
         printLines([

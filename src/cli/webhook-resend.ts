@@ -22,24 +22,18 @@ export function webhookResendCommand(program: Command): void {
           throw new UsageError('name one delivery, or an endpoint with --endpoint');
         }
         const db = await session.db();
-        const [{ resendDelivery, resendGivenUp }, { findEndpoint }, { NotFoundError }] = await Promise.all([
+        const [{ resendDelivery, resendGivenUp }, { findEndpoint }] = await Promise.all([
           import('../db/webhook-deliveries.ts'),
           import('../db/webhook-endpoints.ts'),
-          import('../domain/errors.ts'),
         ]);
         let resent: number;
-        try {
-          if (deliveryId !== undefined) {
-            await resendDelivery(db, deliveryId, Date.now());
-            resent = 1;
-          } else {
-            if (!(await findEndpoint(db, options.endpoint!)))
-              throw new CliError(`no webhook endpoint has the id ${options.endpoint}`);
-            resent = await resendGivenUp(db, options.endpoint!, Date.now());
-          }
-        } catch (error) {
-          if (error instanceof NotFoundError) throw new CliError(error.message);
-          throw error;
+        if (deliveryId !== undefined) {
+          await resendDelivery(db, deliveryId, Date.now());
+          resent = 1;
+        } else {
+          if (!(await findEndpoint(db, options.endpoint!)))
+            throw new CliError(`no webhook endpoint has the id ${options.endpoint}`);
+          resent = await resendGivenUp(db, options.endpoint!, Date.now());
         }
         if (options.json) return printJson({ resent });
         printLines([

@@ -207,7 +207,7 @@ export async function resendDelivery(db: Db, deliveryId: string, now: number): P
   return writeTx(db, async (tx) => {
     const d = tx.tables.webhookDeliveries;
     const [found] = await tx.select().from(d).where(eq(d.id, deliveryId));
-    if (!found) throw new NotFoundError(`No webhook delivery has the id ${quote(deliveryId)}.`);
+    if (!found) throw noSuchDelivery(deliveryId);
     const set = { status: 'PENDING' as const, nextAttemptAt: now, windowStart: now };
     await tx.update(d).set(set).where(eq(d.id, deliveryId));
     await emit(tx, found.orderId, 'WebhooksDue', now);
@@ -299,6 +299,16 @@ export async function findDeliveryView(db: Db, deliveryId: string): Promise<Deli
   const d = db.tables.webhookDeliveries;
   const [row] = await deliveryViews(db).where(eq(d.id, deliveryId));
   return row ? asView(row) : undefined;
+}
+
+export async function getDeliveryView(db: Db, deliveryId: string): Promise<DeliveryView> {
+  const found = await findDeliveryView(db, deliveryId);
+  if (!found) throw noSuchDelivery(deliveryId);
+  return found;
+}
+
+function noSuchDelivery(deliveryId: string): NotFoundError {
+  return new NotFoundError(`No webhook delivery has the id ${quote(deliveryId)}.`);
 }
 
 /** Per endpoint, how many of its deliveries are in each status. */
