@@ -3,7 +3,7 @@
  * Returns the list of violations (empty when all hold), so a failing test shows them all.
  */
 import type { Db } from '../../src/db/client.ts';
-import { moneyBackViolations } from './money-back-invariants.ts';
+import { moneyBackViolations, productCounts, productCountViolations } from './money-back-invariants.ts';
 import { sqlRows } from './store.ts';
 import { SUBJECT_NOTIFICATION_KINDS } from '../../src/domain/events.ts';
 import {
@@ -87,19 +87,8 @@ export async function invariantViolations(db: Db, options: InvariantOptions): Pr
   ).filter((u) => !refused.has(`${u.id}/${u.kind}`));
   for (const u of unrecorded) problems.push(`${u.id} recorded ${u.kind} as sent, but neither the ledger nor a refusal shows it`);
 
-  const products = (await sqlRows(db, 'SELECT sku, available, reserved, shipped FROM products')) as {
-    sku: string;
-    available: number;
-    reserved: number;
-    shipped: number;
-  }[];
-  for (const p of products) {
-    if (p.available < 0 || p.reserved < 0 || p.shipped < 0) problems.push(`${p.sku} has a negative count ${JSON.stringify(p)}`);
-    const initial = options.initialStock[p.sku];
-    if (initial !== undefined && p.available + p.reserved + p.shipped !== initial) {
-      problems.push(`${p.sku} not conserved: ${JSON.stringify(p)} from ${initial}`);
-    }
-  }
+  const products = await productCounts(db);
+  problems.push(...productCountViolations(products, options.initialStock));
   const heldBy = (await sqlRows(
     db,
     `SELECT i.sku, sum(i.quantity) AS q FROM order_items i JOIN orders o ON o.id = i.order_id

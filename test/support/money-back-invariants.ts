@@ -83,16 +83,31 @@ export async function moneyBackViolations(db: Db): Promise<string[]> {
 /** The returns' invariants alone, true at every moment (not only at rest): a test checks them between steps. */
 export async function stockViolationsNow(db: Db, initialStock: Record<string, number>): Promise<string[]> {
   const orders = (await sqlRows(db, 'SELECT id, stock_status AS stock FROM orders')) as { id: string; stock: string }[];
-  const problems = await returnViolations(db, orders);
-  const products = (await sqlRows(db, 'SELECT sku, available, reserved, shipped FROM products')) as {
-    sku: string;
-    available: number;
-    reserved: number;
-    shipped: number;
-  }[];
+  return [...(await returnViolations(db, orders)), ...productCountViolations(await productCounts(db), initialStock)];
+}
+
+export interface ProductCounts {
+  sku: string;
+  available: number;
+  reserved: number;
+  shipped: number;
+}
+
+/** Every product's counts, as numbers on either engine. */
+export async function productCounts(db: Db): Promise<ProductCounts[]> {
+  const rows = (await sqlRows(db, 'SELECT sku, available, reserved, shipped FROM products')) as ProductCounts[];
+  return rows.map((r) => ({ sku: r.sku, available: num(r.available), reserved: num(r.reserved), shipped: num(r.shipped) }));
+}
+
+/** No count below zero, and `initial = available + reserved + shipped` for every SKU given: true at every moment. */
+export function productCountViolations(products: readonly ProductCounts[], initialStock: Record<string, number>): string[] {
+  const problems: string[] = [];
   for (const p of products) {
-    const total = num(p.available) + num(p.reserved) + num(p.shipped);
-    if (initialStock[p.sku] !== undefined && total !== initialStock[p.sku]) problems.push(`${p.sku} not conserved: ${total}`);
+    if (p.available < 0 || p.reserved < 0 || p.shipped < 0) problems.push(`${p.sku} has a negative count ${JSON.stringify(p)}`);
+    const initial = initialStock[p.sku];
+    if (initial !== undefined && p.available + p.reserved + p.shipped !== initial) {
+      problems.push(`${p.sku} not conserved: ${JSON.stringify(p)} from ${initial}`);
+    }
   }
   return problems;
 }
