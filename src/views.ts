@@ -1,7 +1,7 @@
 /**
- * How an order, its timeline, its refunds and returns, and a product look from outside: the shapes the HTTP API answers
- * with (api/schemas.ts describes them for OpenAPI) and the CLI's `show` prints. Here, outside api/,
- * so that the CLI renders an order without loading the HTTP layer.
+ * How an order, its timeline, its refunds and returns, and a product look from outside: the shapes
+ * the HTTP API answers with (api/schemas.ts describes them for OpenAPI) and the CLI's `show`
+ * prints. Here, outside api/, so that the CLI renders an order without loading the HTTP layer.
  */
 import type { OrderWithItems } from './db/orders.ts';
 import type { OrderEventRow, ProductRow } from './db/schema.ts';

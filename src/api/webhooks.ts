@@ -1,9 +1,9 @@
 /**
- * The carrier's webhook (a parcel delivered, or a parcel of returned goods back at the shop), signed as Stripe signs its own: `X-Signature: t=<unix
- * seconds>,v1=<hex HMAC-SHA256 of "<t>." followed by the raw body>`. The timestamp is signed with
- * the body, and a delivery whose timestamp is further than the tolerance from now is refused: a
- * captured delivery cannot be replayed later. The signature is checked on the raw bytes before
- * anything reads them as JSON.
+ * The carrier's webhook (a parcel delivered, or a parcel of returned goods back at the shop),
+ * signed as Stripe signs its own: `X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>."
+ * followed by the raw body>`. The timestamp is signed with the body, and a delivery whose
+ * timestamp is further than the tolerance from now is refused: a captured delivery cannot be
+ * replayed later. The signature is checked on the raw bytes before anything reads them as JSON.
  */
 import { createHmac } from 'node:crypto';
 import { createRoute } from '@hono/zod-openapi';

@@ -1,8 +1,8 @@
 /**
  * The console's webhook routes: the webhooks page, a delivery's page with its attempts, and their
  * actions as plain form POSTs that redirect back (resend one delivery, from its order's page, its
- * own or the webhooks page; enable an endpoint; resend everything given up for it). Behind the admin token and the cross-site guard like the
- * rest of /admin (server.ts).
+ * own or the webhooks page; enable an endpoint; resend everything given up for it). Behind the
+ * admin token and the cross-site guard like the rest of /admin (server.ts).
  */
 import { type Context, Hono } from 'hono';
 import {

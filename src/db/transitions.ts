@@ -41,9 +41,9 @@ type Emitted = { type: OutboxEvent; delayMs: number };
 
 /**
  * Moves `order` by `event`, the only write of an order's status in the service. Writes the
- * timeline entry, the payment status the row records, the event itself to the outbox and, when
- * the order ends badly, the compensation it owes (domain/lifecycle/compensation.ts). Call inside a write transaction, after checking the order's
- * current state.
+ * timeline entry, the payment status the row records, the event itself to the outbox and, when the
+ * order ends badly, the compensation it owes (domain/lifecycle/compensation.ts). Call inside a
+ * write transaction, after checking the order's current state.
  */
 export async function transition(
   tx: Tx,
@@ -82,7 +82,8 @@ export async function transition(
 
 /**
  * Records a fact that does not move the status (a refund, a stock release) on the timeline, with
- * the payment and stock status it settles and the work it hands on (domain/lifecycle/tables.ts FACT_EFFECTS).
+ * the payment and stock status it settles and the work it hands on (domain/lifecycle/tables.ts
+ * FACT_EFFECTS).
  */
 export async function recordFact(
   tx: Tx,

@@ -1,6 +1,7 @@
 /**
- * The pure parts of outbound webhooks (the unit tier): the signature as the `standardwebhooks` package reads it,
- * the retry schedule, the address policy, and the event table read off the lifecycle.
+ * The pure parts of outbound webhooks (the unit tier): the signature as the `standardwebhooks`
+ * package reads it, the retry schedule, the address policy, and the event table read off the
+ * lifecycle.
  */
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
