@@ -175,7 +175,8 @@ export interface Placement {
   webhooks?: PlannedWebhooks | undefined;
 }
 
-const PLACE = `WITH placed AS (
+/** The order, its lines and its first timeline entry: the CTEs every placement starts with. */
+const PLACE_CTES = `WITH placed AS (
   INSERT INTO orders (id, status, payment_status, stock_status, reason, customer_id, email, total_cents,
     currency, payment_token, charge_id, shipping_address, tracking_number, created_at, updated_at)
   VALUES ($1, $2, $3, $4, NULL, $5, $6, $7, $8, $9, NULL, $10::json, NULL, $11, $11)
@@ -186,16 +187,19 @@ const PLACE = `WITH placed AS (
 ), entry AS (
   INSERT INTO order_events (order_id, type, from_status, to_status, at, data)
   VALUES ($1, $16, NULL, $2, $11, $17::json)
-)
-INSERT INTO outbox (order_id, type, created_at, run_at, redrive, traceparent)
+)`;
+
+/** The placement's event in the outbox. */
+const PLACED_EVENT = `INSERT INTO outbox (order_id, type, created_at, run_at, redrive, traceparent)
 VALUES ($1, $18, $11, $11, 0, $19)
 RETURNING id`;
 
+const PLACE = `${PLACE_CTES}
+${PLACED_EVENT}`;
+
 /** The same, with the webhook events of the placement and an outbox row that hands them on. */
-const PLACE_WITH_WEBHOOKS = `${PLACE.slice(0, PLACE.lastIndexOf('INSERT INTO outbox')).trimEnd()}${webhookCtes(20, '$1', '$11')}, placed_event AS (
-  INSERT INTO outbox (order_id, type, created_at, run_at, redrive, traceparent)
-  VALUES ($1, $18, $11, $11, 0, $19)
-  RETURNING id
+const PLACE_WITH_WEBHOOKS = `${PLACE_CTES}${webhookCtes(20, '$1', '$11')}, placed_event AS (
+  ${PLACED_EVENT}
 ), webhooks_due AS (
   INSERT INTO outbox (order_id, type, created_at, run_at, redrive, traceparent)
   SELECT $1, 'WebhooksDue', $11, $11, 0, $19 FROM placed_event
