@@ -174,8 +174,9 @@ describe('the managed redis-server', () => {
     dir = mkdtempSync(join(tmpdir(), 'orders-managed-e2e-'));
     const first = await start();
     const before = managed();
-    expect(await first.kill('SIGTERM')).toBe(0);
+    const code = await first.kill('SIGTERM');
     const said = first.logs.map((l) => String(l.msg)).slice(-6);
+    expect(code, `the graceful stop ended with ${code}; it last said ${JSON.stringify(said)}; stderr: ${first.stderr}`).toBe(0);
     expect(await gone(before.pid), `redis-server ${before.pid} still runs; the process last said ${JSON.stringify(said)}`).toBe(
       true,
     );
